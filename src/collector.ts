@@ -1,0 +1,91 @@
+/**
+ * The contract between the framework and a collector. A collector imports this file, `record/`,
+ * `wire/`, `errors.ts` and `log.ts` from src/ and nothing else: no pipeline, no sink, no other
+ * collector. It receives everything it may touch in a CollectorContext.
+ */
+import type { z } from 'zod';
+import type { Logger } from './log.js';
+import type { NetRecord } from './record/record.js';
+
+/** The narrow door out of a collector (Telegraf's Accumulator). Calls after stop are ignored. */
+export interface Emitter {
+  emit(record: NetRecord): void;
+  /** Report a problem that did not stop the collector; counted per collector, logged rate-limited. */
+  error(err: unknown, context?: { exporter?: string; device?: string }): void;
+}
+
+export interface InterfaceInfo {
+  ifIndex: number;
+  name?: string;
+  alias?: string;
+  descr?: string;
+  /** Bits per second. */
+  speed?: number;
+}
+
+/**
+ * Interface names and speeds per device, shared between collectors: SNMP polling (and flow options
+ * data, IE 82/83) write it, the pipeline's enrichment stage reads it for flow records.
+ */
+export interface InterfaceDirectory {
+  /**
+   * Replace what `source` knows about a device's interfaces. `addresses` are every address the device
+   * may export flows from (its polled address plus inventory aliases). SNMP outranks other sources.
+   */
+  update(device: string, addresses: readonly string[], source: 'snmp' | 'flow', interfaces: Iterable<InterfaceInfo>): void;
+  lookup(exporterAddress: string, ifIndex: number): InterfaceInfo | undefined;
+  /** Device name known for an exporter address, if the inventory maps it. */
+  deviceName(exporterAddress: string): string | undefined;
+}
+
+/** What collectors tell the VM resource monitor about the data path and time keeping. */
+export interface HostSignals {
+  /** A UDP socket this collector owns, so kernel drops on it (`/proc/net/udp`) are attributed. */
+  udpSocket(collector: string, family: 'udp4' | 'udp6', port: number): void;
+  udpSocketClosed(family: 'udp4' | 'udp6', port: number): void;
+  /** Exporter export time minus our receive time, in milliseconds. */
+  exporterClockOffset(exporter: string, offsetMs: number): void;
+  /** Outcome of one SNMP request, for the timeout-rate signal. */
+  snmpRequest(outcome: 'ok' | 'timeout' | 'error'): void;
+}
+
+export interface CollectorContext {
+  emitter: Emitter;
+  log: Logger;
+  /** A directory private to this collector (templates, state); created before `create`. */
+  dataDir: string;
+  /** Directory of the main config file, for resolving relative paths the collector's config names. */
+  configDir: string;
+  interfaces: InterfaceDirectory;
+  signals: HostSignals;
+}
+
+export interface Collector {
+  start(): Promise<void>;
+  /** Stop receiving, emit what is pending (e.g. partial aggregates), release sockets and timers. */
+  stop(): Promise<void>;
+  /** Apply a new, already validated config (SIGHUP). Optional: without it the collector is restarted. */
+  reload?(config: unknown): Promise<void>;
+  /** A small JSON-able snapshot for `/status` (exporters seen, last poll per device, ...). */
+  status?(): unknown;
+}
+
+export interface CollectorDefinition<S extends z.ZodObject = z.ZodObject> {
+  /** Key under `collectors:` in the config file and the `collector` tag on its self-telemetry. */
+  name: string;
+  description: string;
+  /**
+   * Schema of this collector's config block: a strict z.object (unknown keys are errors). The framework
+   * adds `enabled` (default true); a block that is absent leaves the collector off.
+   */
+  configSchema: S;
+  create(config: z.output<S>, ctx: CollectorContext): Collector;
+}
+
+/** Typed helper so each collector's index.ts gets inference without importing anything else. */
+export function defineCollector<S extends z.ZodObject>(def: CollectorDefinition<S>): CollectorDefinition<S> {
+  return def;
+}
+
+/** Zod helpers for durations ("10s" -> ms) and sizes ("64MiB" -> bytes), for collector schemas. */
+export { duration, size, parseDuration, parseSize } from './config/units.js';

@@ -1,0 +1,123 @@
+import { DecodeError } from '../errors.js';
+
+/**
+ * Bounds-checked big-endian cursor over one datagram.
+ *
+ * The DataView is built with offset AND length: Node pools small Buffers, so a view without a length
+ * would read the neighbouring datagram's bytes. Every read checks the remaining length first and
+ * throws a DecodeError naming the protocol, offset and field.
+ */
+export class Reader {
+  readonly view: DataView;
+  readonly bytes: Uint8Array;
+  readonly protocol: string;
+  pos: number;
+  end: number;
+
+  constructor(buf: Uint8Array, protocol: string, start = 0, end = buf.byteLength) {
+    this.bytes = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.protocol = protocol;
+    this.pos = start;
+    this.end = Math.min(end, buf.byteLength);
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  need(n: number, field: string): void {
+    if (n < 0 || this.pos + n > this.end) {
+      throw new DecodeError(this.protocol, this.pos, field, 'truncated', `need ${n} bytes, have ${this.end - this.pos}`);
+    }
+  }
+
+  u8(field: string): number {
+    this.need(1, field);
+    return this.view.getUint8(this.pos++);
+  }
+  u16(field: string): number {
+    this.need(2, field);
+    const v = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(field: string): number {
+    this.need(4, field);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u64(field: string): bigint {
+    this.need(8, field);
+    const v = this.view.getBigUint64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  skip(n: number, field: string): void {
+    this.need(n, field);
+    this.pos += n;
+  }
+  /** A view of the next n bytes (no copy). */
+  slice(n: number, field: string): Uint8Array {
+    this.need(n, field);
+    const s = this.bytes.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+  /**
+   * A sub-reader over the next n bytes, advancing this one past them. Used for length-prefixed
+   * structures so a lying inner length cannot escape its parent.
+   */
+  sub(n: number, field: string): Reader {
+    this.need(n, field);
+    const r = new Reader(this.bytes, this.protocol, this.pos, this.pos + n);
+    this.pos += n;
+    return r;
+  }
+  fail(field: string, reason: string, detail?: string): never {
+    throw new DecodeError(this.protocol, this.pos, field, reason, detail);
+  }
+}
+
+/** Canonical text of an IPv4 address held in a 32-bit number. */
+export function ipv4ToString(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+/** Canonical (RFC 5952) text of a 16-byte IPv6 address. */
+export function ipv6ToString(b: Uint8Array, off = 0): string {
+  const w: number[] = [];
+  for (let i = 0; i < 8; i++) w.push(((b[off + 2 * i] ?? 0) << 8) | (b[off + 2 * i + 1] ?? 0));
+  // IPv4-mapped ::ffff:a.b.c.d keeps its dotted form.
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
+    return `::ffff:${b[off + 12]}.${b[off + 13]}.${b[off + 14]}.${b[off + 15]}`;
+  }
+  // longest run of >= 2 zero words becomes "::" (first one wins on a tie)
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (x: number | undefined): string => (x ?? 0).toString(16);
+  if (bestStart < 0) return w.map(hex).join(':');
+  const head = w.slice(0, bestStart).map(hex).join(':');
+  const tail = w.slice(bestStart + bestLen).map(hex).join(':');
+  return `${head}::${tail}`;
+}
+
+export function macToString(b: Uint8Array, off = 0): string {
+  let s = '';
+  for (let i = 0; i < 6; i++) s += (i ? ':' : '') + (b[off + i] ?? 0).toString(16).padStart(2, '0');
+  return s;
+}
