@@ -1,0 +1,251 @@
+/**
+ * Template store for NetFlow v9 and IPFIX, injected into the pure decoders (GoFlow2's shape).
+ *
+ * Keyed by protocol version + exporter (address and source port) + source id / observation domain +
+ * template id: RFC 7011 §8 scopes templates to the Transport Session and Observation Domain, and
+ * RFC 3954 §5.1 to the exporter and Source ID. Capped (oldest evicted), expiring (RFC 7011 §8.4: over
+ * UDP templates are resent periodically, a silent one is stale) and serializable, so the collector can
+ * persist it in its data directory and decode data sets after a restart without waiting for a resend.
+ *
+ * Data sets that arrive before their template are parked in a small pending buffer per exporter
+ * session, bounded in sets and bytes and time-limited; they are decoded when the template arrives and
+ * counted when they expire or do not fit.
+ */
+import { CompiledTemplate, type FieldSpec, type MessageHeader, type TemplateDef } from './compile.js';
+
+export interface TemplateStoreOptions {
+  maxTemplates: number;
+  /** A template not refreshed for this long is dropped. */
+  ttlMs: number;
+  /** Pending data sets per exporter session (exporter + domain). */
+  pendingMaxSets: number;
+  pendingMaxBytes: number;
+  pendingTtlMs: number;
+}
+
+export const DEFAULT_STORE_OPTIONS: TemplateStoreOptions = {
+  maxTemplates: 4096,
+  ttlMs: 3_600_000,
+  pendingMaxSets: 32,
+  pendingMaxBytes: 256 * 1024,
+  pendingTtlMs: 30_000,
+};
+
+interface Entry {
+  tpl: CompiledTemplate;
+  exporter: string;
+  domain: number;
+  updatedAt: number;
+}
+
+export interface PendingSet {
+  templateId: number;
+  /** A copy: the datagram's buffer is not ours to keep. */
+  bytes: Uint8Array;
+  hdr: MessageHeader;
+  receivedAt: number;
+}
+
+interface PendingQueue {
+  sets: PendingSet[];
+  bytes: number;
+}
+
+/** On-disk form (JSON) of the store; only definitions are kept, compiled forms are rebuilt. */
+export interface TemplateFile {
+  format: 'netvigil-templates-1';
+  templates: { exporter: string; domain: number; updatedAt: number; def: TemplateDef }[];
+}
+
+export interface StoreStats {
+  templates: number;
+  pendingSets: number;
+  /** Pending sets that expired before their template came (their records are lost to us). */
+  pendingExpired: number;
+  /** Pending sets refused because the per-session buffer was full. */
+  pendingDropped: number;
+  evicted: number;
+  expired: number;
+}
+
+export type SetResult = 'added' | 'updated' | 'unchanged';
+
+export class TemplateStore {
+  private readonly opts: TemplateStoreOptions;
+  private readonly entries = new Map<string, Entry>();
+  private readonly pending = new Map<string, PendingQueue>();
+  private readonly counters = { pendingExpired: 0, pendingDropped: 0, evicted: 0, expired: 0 };
+  /** Set when the definitions changed since the last `serialize()`. */
+  dirty = false;
+
+  constructor(opts: Partial<TemplateStoreOptions> = {}) {
+    this.opts = { ...DEFAULT_STORE_OPTIONS, ...opts };
+  }
+
+  private static key(version: number, exporter: string, domain: number, id: number): string {
+    return `${version}|${exporter}|${domain}|${id}`;
+  }
+
+  get(version: 9 | 10, exporter: string, domain: number, id: number): CompiledTemplate | undefined {
+    return this.entries.get(TemplateStore.key(version, exporter, domain, id))?.tpl;
+  }
+
+  set(exporter: string, domain: number, def: TemplateDef, now: number): SetResult {
+    const key = TemplateStore.key(def.version, exporter, domain, def.id);
+    const old = this.entries.get(key);
+    if (old && sameDef(old.tpl.def, def)) {
+      old.updatedAt = now;
+      return 'unchanged';
+    }
+    // delete first so Map order stays "least recently defined first" for eviction
+    this.entries.delete(key);
+    this.entries.set(key, { tpl: new CompiledTemplate(def), exporter, domain, updatedAt: now });
+    this.dirty = true;
+    while (this.entries.size > this.opts.maxTemplates) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+      this.counters.evicted++;
+    }
+    return old ? 'updated' : 'added';
+  }
+
+  /** IPFIX withdrawal (RFC 7011 §8.1). Returns how many templates went away. */
+  withdraw(version: 9 | 10, exporter: string, domain: number, id: number): number {
+    const ok = this.entries.delete(TemplateStore.key(version, exporter, domain, id));
+    if (ok) this.dirty = true;
+    return ok ? 1 : 0;
+  }
+
+  /** "All Template Withdrawal" (RFC 7011 §8.1): every template (or options template) of a domain. */
+  withdrawAll(version: 9 | 10, exporter: string, domain: number, options: boolean): number {
+    let n = 0;
+    for (const [k, e] of this.entries) {
+      if (e.exporter === exporter && e.domain === domain && e.tpl.def.version === version && e.tpl.def.options === options) {
+        this.entries.delete(k);
+        n++;
+      }
+    }
+    if (n) this.dirty = true;
+    return n;
+  }
+
+  /** Parks a data set whose template is unknown; false when the session's buffer is full (counted). */
+  park(exporter: string, hdr: MessageHeader, templateId: number, set: Uint8Array, now: number): boolean {
+    const key = `${hdr.version}|${exporter}|${hdr.domain}`;
+    let q = this.pending.get(key);
+    if (!q) {
+      q = { sets: [], bytes: 0 };
+      this.pending.set(key, q);
+    }
+    if (q.sets.length >= this.opts.pendingMaxSets || q.bytes + set.byteLength > this.opts.pendingMaxBytes) {
+      this.counters.pendingDropped++;
+      return false;
+    }
+    q.sets.push({ templateId, bytes: set.slice(), hdr, receivedAt: now });
+    q.bytes += set.byteLength;
+    return true;
+  }
+
+  /** Removes and returns the parked sets a newly learned template can decode, oldest first. */
+  takePending(version: 9 | 10, exporter: string, domain: number, templateId: number): PendingSet[] {
+    const key = `${version}|${exporter}|${domain}`;
+    const q = this.pending.get(key);
+    if (!q) return [];
+    const out: PendingSet[] = [];
+    const keep: PendingSet[] = [];
+    for (const s of q.sets) (s.templateId === templateId ? out : keep).push(s);
+    if (!out.length) return out;
+    q.sets = keep;
+    q.bytes = keep.reduce((a, s) => a + s.bytes.byteLength, 0);
+    if (!keep.length) this.pending.delete(key);
+    return out;
+  }
+
+  /** Drops stale templates and pending sets; call periodically (not per datagram). */
+  expire(now: number): { templates: number; pendingSets: number } {
+    let t = 0;
+    for (const [k, e] of this.entries) {
+      if (now - e.updatedAt > this.opts.ttlMs) {
+        this.entries.delete(k);
+        t++;
+      }
+    }
+    if (t) this.dirty = true;
+    let p = 0;
+    for (const [k, q] of this.pending) {
+      const keep = q.sets.filter((s) => now - s.receivedAt <= this.opts.pendingTtlMs);
+      p += q.sets.length - keep.length;
+      if (!keep.length) this.pending.delete(k);
+      else if (keep.length !== q.sets.length) {
+        q.sets = keep;
+        q.bytes = keep.reduce((a, s) => a + s.bytes.byteLength, 0);
+      }
+    }
+    this.counters.expired += t;
+    this.counters.pendingExpired += p;
+    return { templates: t, pendingSets: p };
+  }
+
+  stats(): StoreStats {
+    let pendingSets = 0;
+    for (const q of this.pending.values()) pendingSets += q.sets.length;
+    return { templates: this.entries.size, pendingSets, ...this.counters };
+  }
+
+  serialize(): TemplateFile {
+    this.dirty = false;
+    return {
+      format: 'netvigil-templates-1',
+      templates: [...this.entries.values()].map((e) => ({ exporter: e.exporter, domain: e.domain, updatedAt: e.updatedAt, def: e.tpl.def })),
+    };
+  }
+
+  /**
+   * Loads a file written by `serialize()`. Anything malformed is skipped (a corrupt state file must not
+   * stop the collector); returns how many templates were loaded.
+   */
+  load(file: unknown, now: number): number {
+    if (!isObject(file) || file['format'] !== 'netvigil-templates-1' || !Array.isArray(file['templates'])) return 0;
+    let n = 0;
+    for (const t of file['templates'] as unknown[]) {
+      if (!isObject(t) || typeof t['exporter'] !== 'string' || !isUint(t['domain'])) continue;
+      const def = parseDef(t['def']);
+      if (!def) continue;
+      const updatedAt = typeof t['updatedAt'] === 'number' ? t['updatedAt'] : now;
+      if (now - updatedAt > this.opts.ttlMs) continue;
+      this.set(t['exporter'], t['domain'], def, updatedAt);
+      n++;
+    }
+    this.dirty = false;
+    return n;
+  }
+}
+
+function sameDef(a: TemplateDef, b: TemplateDef): boolean {
+  if (a.fields.length !== b.fields.length || a.scopeCount !== b.scopeCount || a.options !== b.options) return false;
+  for (let i = 0; i < a.fields.length; i++) {
+    const x = a.fields[i] as FieldSpec;
+    const y = b.fields[i] as FieldSpec;
+    if (x.id !== y.id || x.pen !== y.pen || x.length !== y.length) return false;
+  }
+  return true;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+function isUint(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+}
+
+function parseDef(v: unknown): TemplateDef | undefined {
+  if (!isObject(v) || (v['version'] !== 9 && v['version'] !== 10) || !isUint(v['id']) || v['id'] < 256) return undefined;
+  if (!isUint(v['scopeCount']) || typeof v['options'] !== 'boolean' || !Array.isArray(v['fields'])) return undefined;
+  const fields: FieldSpec[] = [];
+  for (const f of v['fields'] as unknown[]) {
+    if (!isObject(f) || !isUint(f['id']) || !isUint(f['pen']) || !isUint(f['length']) || f['length'] > 65535) return undefined;
+    fields.push({ id: f['id'], pen: f['pen'], length: f['length'] });
+  }
+  if (!fields.length || fields.length > 1024 || v['scopeCount'] > fields.length) return undefined;
+  return { version: v['version'], id: v['id'], scopeCount: v['scopeCount'], options: v['options'], fields };
+}
