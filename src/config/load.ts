@@ -1,0 +1,81 @@
+/**
+ * Loads the main config with the overrides container users expect: flags win over environment
+ * variables, which win over the file. Overrides are applied before validation, so a bad value given
+ * by flag is reported like one in the file (path and message, no line).
+ */
+import type { z } from 'zod';
+import { loadYamlFile, parseYaml } from './yaml.js';
+
+export interface Overrides {
+  influxUrl?: string | undefined;
+  influxDb?: string | undefined;
+  influxUsername?: string | undefined;
+  influxPassword?: string | undefined;
+  dataDir?: string | undefined;
+  logLevel?: string | undefined;
+  fileSink?: boolean | undefined;
+}
+
+/** The environment variables read, by override; documented in the README. */
+export const ENV_OVERRIDES: Record<keyof Overrides, string> = {
+  influxUrl: 'NETVIGIL_INFLUX_URL',
+  influxDb: 'NETVIGIL_INFLUX_DB',
+  influxUsername: 'NETVIGIL_INFLUX_USERNAME',
+  influxPassword: 'NETVIGIL_INFLUX_PASSWORD',
+  dataDir: 'NETVIGIL_DATA_DIR',
+  logLevel: 'NETVIGIL_LOG_LEVEL',
+  fileSink: 'NETVIGIL_FILE_SINK',
+};
+
+export function overridesFromEnv(env: NodeJS.ProcessEnv): Overrides {
+  const o: Overrides = {};
+  for (const [k, name] of Object.entries(ENV_OVERRIDES) as [keyof Overrides, string][]) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    if (k === 'fileSink') o.fileSink = !/^(0|false|off|no)$/i.test(v);
+    else o[k] = v;
+  }
+  return o;
+}
+
+/** Flag values take precedence over the environment's. */
+export function mergeOverrides(env: Overrides, flags: Overrides): Overrides {
+  const out: Overrides = { ...env };
+  for (const [k, v] of Object.entries(flags) as [keyof Overrides, string | boolean | undefined][]) {
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}
+
+function obj(parent: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = parent[key];
+  if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  const fresh: Record<string, unknown> = {};
+  parent[key] = fresh;
+  return fresh;
+}
+
+export function applyOverrides(raw: Record<string, unknown>, o: Overrides): void {
+  if (o.logLevel !== undefined) raw.log_level = o.logLevel;
+  if (o.dataDir !== undefined) raw.data_dir = o.dataDir;
+  const influxTouched = o.influxUrl ?? o.influxDb ?? o.influxUsername ?? o.influxPassword;
+  if (influxTouched !== undefined) {
+    const influx = obj(obj(raw, 'sinks'), 'influx');
+    if (o.influxUrl !== undefined) {
+      influx.url = o.influxUrl;
+      influx.enabled = true; // naming a server means "write there"
+    }
+    if (o.influxDb !== undefined) influx.database = o.influxDb;
+    if (o.influxUsername !== undefined) influx.username = o.influxUsername;
+    if (o.influxPassword !== undefined) influx.password = o.influxPassword;
+  }
+  if (o.fileSink !== undefined) obj(obj(raw, 'sinks'), 'file').enabled = o.fileSink;
+}
+
+export function loadConfig<S extends z.ZodType>(file: string, schema: S, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  return loadYamlFile(file, schema, { env, transform: (raw) => applyOverrides(raw, overrides) });
+}
+
+export function parseConfigText<S extends z.ZodType>(text: string, file: string, schema: S, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  return parseYaml(text, file, schema, { env, transform: (raw) => applyOverrides(raw, overrides) });
+}

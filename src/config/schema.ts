@@ -1,0 +1,91 @@
+/**
+ * The main config file's schema. Every object is strict (a typo is an error, not a silently ignored
+ * key) and every key has a default, so an empty file is a valid config. Collector and monitor blocks
+ * come from their own modules; this file only assembles them.
+ */
+import { z } from 'zod';
+import type { CollectorDefinition } from '../collector.js';
+import { duration, size } from './units.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const pipelineSchema = z
+  .object({
+    queue_size: z.number().int().min(100).default(200_000).describe('records held between collectors and sinks'),
+    overflow: z.enum(['drop_oldest', 'drop_newest']).default('drop_oldest').describe('which records a full queue drops (counted)'),
+    batch_size: z.number().int().min(1).max(100_000).default(5000),
+    flush_interval: duration().default(1000).describe('send a partial batch after this long'),
+    concurrency: z.number().int().min(1).max(16).default(2).describe('batches in the sinks at once'),
+  })
+  .strict();
+
+const fileSinkSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    dir: z.string().optional().describe('default: <data_dir>/lp'),
+    rotate_size: size().default(64 * 1024 * 1024),
+    rotate_interval: duration().default(3_600_000),
+    keep: z.number().int().min(0).default(24).describe('rotated files kept'),
+  })
+  .strict();
+
+const influxSinkSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    url: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8086'),
+    database: z.string().min(1).default('netvigil'),
+    username: z.string().optional(),
+    password: z.string().optional().describe('use "${ENV_VAR}" or "file:/run/secrets/x", never inline'),
+    create_database: z.boolean().default(true),
+    retention_policy: z
+      .object({
+        name: z.string().min(1),
+        duration: z.string().regex(/^(INF|\d+[hdw])$/, 'InfluxDB duration like 30d, 720h, 4w or INF'),
+        replication: z.number().int().min(1).default(1),
+        default: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+    timeout: duration().default(10_000),
+    max_in_flight: z.number().int().min(1).max(16).default(2),
+    retry: z
+      .object({ initial: duration().default(500), max: duration().default(30_000) })
+      .strict()
+      .default({ initial: 500, max: 30_000 }),
+    spool: z
+      .object({
+        dir: z.string().optional().describe('default: <data_dir>/spool/influx'),
+        max_size: size().default(1024 * 1024 * 1024),
+        max_age: duration().default(7 * 86_400_000),
+      })
+      .strict()
+      .default({ max_size: 1024 * 1024 * 1024, max_age: 7 * 86_400_000 }),
+  })
+  .strict();
+
+export function buildConfigSchema(collectors: readonly CollectorDefinition[], monitor: z.ZodObject) {
+  const collectorShape: Record<string, z.ZodType> = {};
+  for (const def of collectors) {
+    collectorShape[def.name] = def.configSchema.extend({ enabled: z.boolean().default(true) }).strict().optional().describe(def.description);
+  }
+  return z
+    .object({
+      log_level: z.enum(LOG_LEVELS).default('info'),
+      data_dir: z.string().default('./data').describe('spool, template store and state; relative to the working directory'),
+      telemetry_interval: duration().default(10_000).describe('how often netvigil writes its own metrics'),
+      shutdown_timeout: duration().default(10_000).describe('flush deadline on SIGTERM/SIGINT'),
+      pipeline: pipelineSchema.default(pipelineSchema.parse({})),
+      sinks: z
+        .object({ file: fileSinkSchema.optional(), influx: influxSinkSchema.optional() })
+        .strict()
+        .default({}),
+      collectors: z.object(collectorShape).strict().default({}),
+      monitor: monitor.default(monitor.parse({})),
+    })
+    .strict();
+}
+
+export type ConfigSchema = ReturnType<typeof buildConfigSchema>;
+export type AppConfig = z.output<ConfigSchema>;
+export type InfluxSinkConfig = z.output<typeof influxSinkSchema>;
+export type FileSinkConfig = z.output<typeof fileSinkSchema>;

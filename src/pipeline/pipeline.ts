@@ -1,0 +1,179 @@
+/**
+ * Emitters -> enrichment -> bounded queue -> batcher -> every sink.
+ *
+ * Back-pressure: at most `concurrency` batches are in the sinks at once; while they are busy the
+ * queue fills and, at capacity, its overflow policy drops records (counted, visible as queue depth and
+ * drops in self-telemetry). Sinks with a spool take batches at disk speed during an outage, so the
+ * queue overflows only if the disk cannot keep up.
+ */
+import type { Emitter } from '../collector.js';
+import type { Logger } from '../log.js';
+import type { NetRecord } from '../record/record.js';
+import type { Sink } from '../sinks/sink.js';
+import { BoundedQueue, type OverflowPolicy } from './queue.js';
+
+export interface PipelineOptions {
+  queueSize: number;
+  overflow: OverflowPolicy;
+  batchSize: number;
+  flushIntervalMs: number;
+  concurrency: number;
+}
+
+export interface CollectorCounters {
+  records: number;
+  errors: number;
+}
+
+export interface PipelineStats {
+  queueDepth: number;
+  queueCapacity: number;
+  queueHighWater: number;
+  droppedQueueFull: number;
+  droppedAfterStop: number;
+  /** Batches a sink failed to accept (its own stats say why). */
+  sinkFailures: number;
+  recordsOut: number;
+  batches: number;
+  collectors: Record<string, CollectorCounters>;
+}
+
+const ERROR_LOG_EVERY_MS = 60_000;
+
+export class Pipeline {
+  private readonly opts: PipelineOptions;
+  private readonly sinks: readonly Sink[];
+  private readonly enrich: (r: NetRecord) => void;
+  private readonly log: Logger;
+  private readonly queue: BoundedQueue<NetRecord>;
+  private readonly counters = new Map<string, CollectorCounters>();
+  private readonly lastErrorLog = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private workers = 0;
+  private idleWaiters: (() => void)[] = [];
+  private accepting = true;
+  private recordsOut = 0;
+  private batches = 0;
+  private sinkFailures = 0;
+  private droppedAfterStop = 0;
+
+  constructor(opts: PipelineOptions, sinks: readonly Sink[], enrich: (r: NetRecord) => void, log: Logger) {
+    this.opts = opts;
+    this.sinks = sinks;
+    this.enrich = enrich;
+    this.log = log.child({ component: 'pipeline' });
+    this.queue = new BoundedQueue(opts.queueSize, opts.overflow);
+  }
+
+  /** The narrow emitter handed to one collector. */
+  emitterFor(collector: string): Emitter {
+    const c: CollectorCounters = { records: 0, errors: 0 };
+    this.counters.set(collector, c);
+    return {
+      emit: (r) => {
+        if (!this.accepting) {
+          this.droppedAfterStop++;
+          return;
+        }
+        c.records++;
+        this.push(r);
+      },
+      error: (err, context) => {
+        c.errors++;
+        this.logError(collector, err, context);
+      },
+    };
+  }
+
+  private push(r: NetRecord): void {
+    try {
+      this.enrich(r);
+    } catch (e) {
+      this.logError('enrich', e);
+    }
+    this.queue.push(r);
+    if (this.queue.length >= this.opts.batchSize) this.kick();
+  }
+
+  private logError(collector: string, err: unknown, context?: object): void {
+    const msg = err instanceof Error ? err.message : String(err);
+    const key = `${collector}:${msg.slice(0, 80)}`;
+    const now = Date.now();
+    if ((this.lastErrorLog.get(key) ?? 0) + ERROR_LOG_EVERY_MS > now) return;
+    if (this.lastErrorLog.size > 1000) this.lastErrorLog.clear();
+    this.lastErrorLog.set(key, now);
+    this.log.warn({ collector, err: msg, ...context }, 'collector error (further identical errors are counted, logged at most once a minute)');
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.opts.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  private kick(): void {
+    while (this.workers < this.opts.concurrency && this.queue.length > 0) {
+      this.workers++;
+      void this.work();
+    }
+  }
+
+  private async work(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.take(this.opts.batchSize);
+        const results = await Promise.allSettled(this.sinks.map((s) => s.write(batch)));
+        for (const [i, res] of results.entries()) {
+          if (res.status === 'rejected') {
+            this.sinkFailures++;
+            this.logError(`sink:${this.sinks[i]?.name}`, res.reason);
+          }
+        }
+        this.recordsOut += batch.length;
+        this.batches++;
+      }
+    } finally {
+      this.workers--;
+      if (this.workers === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** Resolves when the queue is empty and no batch is in a sink. */
+  private async drain(): Promise<void> {
+    this.kick();
+    while (this.workers > 0 || this.queue.length > 0) {
+      await new Promise<void>((r) => this.idleWaiters.push(r));
+      this.kick();
+    }
+  }
+
+  /** Pushes records straight in (self-telemetry), bypassing per-collector counting. */
+  inject(r: NetRecord): void {
+    if (this.accepting) this.push(r);
+  }
+
+  /** Flush what is queued to the sinks, then stop them; spends at most deadlineMs. */
+  async stop(deadlineMs: number): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.race([this.drain(), new Promise((r) => setTimeout(r, deadlineMs * 0.6).unref())]);
+    this.accepting = false;
+    if (this.queue.length) this.log.warn({ records: this.queue.length }, 'shutdown deadline reached with records still queued');
+    await Promise.all(this.sinks.map((s) => s.stop(Math.max(100, until - Date.now())).catch((e: unknown) => this.logError(`sink:${s.name}`, e))));
+  }
+
+  stats(): PipelineStats {
+    const collectors: Record<string, CollectorCounters> = {};
+    for (const [k, v] of this.counters) collectors[k] = { ...v };
+    return {
+      queueDepth: this.queue.length,
+      queueCapacity: this.queue.capacity,
+      queueHighWater: this.queue.highWater,
+      droppedQueueFull: this.queue.dropped,
+      droppedAfterStop: this.droppedAfterStop,
+      sinkFailures: this.sinkFailures,
+      recordsOut: this.recordsOut,
+      batches: this.batches,
+      collectors,
+    };
+  }
+}
