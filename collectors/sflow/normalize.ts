@@ -1,0 +1,216 @@
+import { makeRecord, type Fields, type NetRecord } from '../../src/record/record.js';
+import { dropReasonName } from './reasons.js';
+import type { CounterSample, DiscardSample, FlowSample, IfCounters, SampledPacket, SflowDatagram } from './types.js';
+
+/**
+ * sFlow structures -> Records (schema in README.md). sFlow carries no wall-clock time (memo §5:
+ * only the agent uptime), so every Record is stamped with the receive time (timeSource
+ * 'collector') and the uptime is kept as a field. Values are unscaled: `bytes` is the sampled
+ * frame length and `packets` is 1; the pipeline scales by `sampling_rate`.
+ */
+
+const U32_UNKNOWN = 0xffffffff;
+const U64_UNKNOWN = 0xffffffffffffffffn;
+
+export function normalizeSflow(d: SflowDatagram, exporter: string, receivedAtMs: number): NetRecord[] {
+  const out: NetRecord[] = [];
+  const device = d.agent || exporter;
+  const domain = String(d.subAgentId);
+  for (const s of d.samples) {
+    if (s.kind === 'flow') out.push(flowRecord(d, s, exporter, domain, receivedAtMs));
+    else if (s.kind === 'discard') out.push(discardRecord(d, s, exporter, domain, receivedAtMs));
+    else if (s.kind === 'counters') counterRecords(d, s, device, receivedAtMs, out);
+  }
+  return out;
+}
+
+function flowRecord(d: SflowDatagram, s: FlowSample, exporter: string, domain: string, t: number): NetRecord {
+  const f: Fields = {};
+  packetFields(s.packet, f);
+  f.sampling_rate = BigInt(s.samplingRate || 1);
+  f.sample_pool = BigInt(s.samplePool);
+  f.sample_drops = BigInt(s.drops);
+  if (s.input.format === 0) f.in_if = BigInt(s.input.value);
+  if (s.output.format === 0) f.out_if = BigInt(s.output.value);
+  // memo §5 "interface" format 1: the packet was discarded, the value is the reason code.
+  else if (s.output.format === 1) f.out_discard_reason = BigInt(s.output.value);
+  else if (s.output.format === 2) f.out_if_count = BigInt(s.output.value);
+  commonFields(d, s.source.type, s.source.index, t, f);
+  return makeRecord('flow', 'flow', { exporter, version: 'sflow5', domain }, f, t, 'collector');
+}
+
+function discardRecord(d: SflowDatagram, s: DiscardSample, exporter: string, domain: string, t: number): NetRecord {
+  const f: Fields = {};
+  packetFields(s.packet, f);
+  f.reason_code = BigInt(s.reason);
+  f.discard_drops = BigInt(s.drops);
+  if (s.inputIf !== 0) f.in_if = BigInt(s.inputIf);
+  if (s.outputIf !== 0) f.out_if = BigInt(s.outputIf);
+  commonFields(d, s.source.type, s.source.index, t, f);
+  const tags = { exporter, version: 'sflow5', domain, reason: dropReasonName(s.reason) };
+  return makeRecord('flow', 'flow_discard', tags, f, t, 'collector');
+}
+
+function commonFields(d: SflowDatagram, type: number, index: number, t: number, f: Fields): void {
+  f.agent_addr = d.agent;
+  f.uptime_ms = BigInt(d.uptimeMs);
+  f.source_id_type = BigInt(type);
+  f.source_id_index = BigInt(index);
+  // A sample is a single packet seen at about the time we received it.
+  f.start_ms = BigInt(Math.trunc(t));
+  f.end_ms = f.start_ms;
+}
+
+/** Flow schema fields from the merged flow records; absent values stay absent. */
+export function packetFields(p: SampledPacket, f: Fields): void {
+  const bytes = p.frameLength ?? p.ipLength;
+  if (bytes !== undefined) f.bytes = BigInt(bytes);
+  f.packets = 1n;
+  if (p.srcAddr !== undefined) f.src_addr = p.srcAddr;
+  if (p.dstAddr !== undefined) f.dst_addr = p.dstAddr;
+  const nextHop = p.nextHop || p.bgpNextHop;
+  if (nextHop) f.next_hop = nextHop;
+  setInt(f, 'src_port', p.srcPort);
+  setInt(f, 'dst_port', p.dstPort);
+  setInt(f, 'proto', p.proto);
+  setInt(f, 'tcp_flags', p.tcpFlags);
+  setInt(f, 'tos', p.tos);
+  setInt(f, 'src_as', p.srcAs);
+  setInt(f, 'dst_as', p.dstAs);
+  // extended_switch's VLAN is the agent's own view; the 802.1Q tag in the header is a fallback.
+  setInt(f, 'vlan', p.srcVlan ?? p.vlan);
+  setInt(f, 'dst_vlan', p.dstVlan);
+  setInt(f, 'inner_vlan', p.innerVlan);
+  setInt(f, 'src_priority', p.srcPriority ?? p.vlanPcp);
+  setInt(f, 'dst_priority', p.dstPriority);
+  setInt(f, 'header_protocol', p.headerProtocol);
+  setInt(f, 'stripped', p.stripped);
+  setInt(f, 'header_length', p.headerLength);
+  setInt(f, 'ether_type', p.etherType);
+  setInt(f, 'ip_version', p.ipVersion);
+  setInt(f, 'ip_length', p.ipLength);
+  setInt(f, 'ttl', p.ttl);
+  setInt(f, 'flow_label', p.flowLabel);
+  setInt(f, 'frag_offset', p.fragOffset);
+  setInt(f, 'icmp_type', p.icmpType);
+  setInt(f, 'icmp_code', p.icmpCode);
+  setInt(f, 'src_mask', p.srcMaskLen);
+  setInt(f, 'dst_mask', p.dstMaskLen);
+  setInt(f, 'router_as', p.routerAs);
+  setInt(f, 'src_peer_as', p.srcPeerAs);
+  setInt(f, 'dst_peer_as', p.dstPeerAs);
+  setInt(f, 'local_pref', p.localPref);
+  setInt(f, 'nat_src_port', p.natSrcPort);
+  setInt(f, 'nat_dst_port', p.natDstPort);
+  setInt(f, 'vni_egress', p.vniEgress);
+  setInt(f, 'vni_ingress', p.vniIngress);
+  setInt(f, 'egress_queue', p.egressQueue);
+  setInt(f, 'transit_delay_ns', p.transitDelayNs);
+  setInt(f, 'queue_depth_bytes', p.queueDepthBytes);
+  if (p.srcMac !== undefined) f.src_mac = p.srcMac;
+  if (p.dstMac !== undefined) f.dst_mac = p.dstMac;
+  if (p.mplsLabels !== undefined) f.mpls_labels = p.mplsLabels.join(',');
+  if (p.asPath !== undefined && p.asPath.length) f.as_path = p.asPath.join(' ');
+  if (p.communities !== undefined && p.communities.length) f.communities = p.communities.map(community).join(' ');
+  if (p.natSrcAddr) f.nat_src_addr = p.natSrcAddr;
+  if (p.natDstAddr) f.nat_dst_addr = p.natDstAddr;
+  if (p.mplsNextHop) f.mpls_next_hop = p.mplsNextHop;
+  if (p.mplsInLabels !== undefined) f.mpls_in_labels = p.mplsInLabels.join(',');
+  if (p.mplsOutLabels !== undefined) f.mpls_out_labels = p.mplsOutLabels.join(',');
+  if (p.vlanStack !== undefined) f.vlan_stack = p.vlanStack.join(',');
+  if (p.srcUser !== undefined) f.src_user = p.srcUser;
+  if (p.dstUser !== undefined) f.dst_user = p.dstUser;
+  if (p.url !== undefined) f.url = p.url;
+  if (p.urlHost !== undefined) f.url_host = p.urlHost;
+  if (p.functionName !== undefined) f.function = p.functionName;
+  if (p.linuxReason !== undefined) f.linux_reason = p.linuxReason;
+}
+
+function setInt(f: Fields, name: string, v: number | undefined): void {
+  if (v !== undefined) f[name] = BigInt(v);
+}
+
+/** RFC 1997 community as "asn:value". */
+function community(c: number): string {
+  return `${c >>> 16}:${c & 0xffff}`;
+}
+
+function counterRecords(d: SflowDatagram, s: CounterSample, device: string, t: number, out: NetRecord[]): void {
+  const ifFields: Fields = {};
+  let hasIf = false;
+  if (s.generic) {
+    genericFields(s.generic, ifFields);
+    hasIf = true;
+  }
+  const host: Fields = {};
+  let hasHost = false;
+  for (const b of s.blocks) {
+    if (b.group === 'vlan') {
+      const vf: Fields = {};
+      const vlan = String(b.values.vlan_id ?? '');
+      for (const k in b.values) if (k !== 'vlan_id') putCounter(vf, k, b.values[k]);
+      vf.uptime_ms = BigInt(d.uptimeMs);
+      const tags = { device, agent: d.agent, vlan, source: 'sflow' };
+      out.push(makeRecord('device', 'sflow_vlan', tags, vf, t, 'collector'));
+      continue;
+    }
+    const target = b.group === 'interface' ? ifFields : host;
+    for (const k in b.values) putCounter(target, k, b.values[k]);
+    if (b.group === 'interface') hasIf = true;
+    else hasHost = true;
+  }
+  if (hasIf) {
+    const ifIndex = s.generic ? s.generic.ifIndex : s.source.index;
+    if (s.portName !== undefined) ifFields.if_name = s.portName;
+    ifFields.uptime_ms = BigInt(d.uptimeMs);
+    const tags = { device, agent: d.agent, if_index: String(ifIndex), source: 'sflow' };
+    out.push(makeRecord('interface', 'interface', tags, ifFields, t, 'collector'));
+  }
+  if (hasHost || s.hostDescr) {
+    const tags: { [k: string]: string } = { device, agent: d.agent, source_id: `${s.source.type}:${s.source.index}` };
+    if (s.hostDescr) {
+      tags.hostname = s.hostDescr.hostname;
+      host.uuid = s.hostDescr.uuid;
+      host.machine_type = BigInt(s.hostDescr.machineType);
+      host.os_name = BigInt(s.hostDescr.osName);
+      host.os_release = s.hostDescr.osRelease;
+    }
+    if (s.parent) host.parent = `${s.parent.type}:${s.parent.index}`;
+    host.uptime_ms = BigInt(d.uptimeMs);
+    out.push(makeRecord('device', 'sflow_host', tags, host, t, 'collector'));
+  }
+}
+
+/** Table blocks already leave out "unknown" (all-ones) counters, see counters.ts. */
+function putCounter(f: Fields, name: string, v: number | bigint | undefined): void {
+  if (v !== undefined) f[name] = v;
+}
+
+/** Field names match the SNMP interface Record (IF-MIB ifTable/ifXTable) so dashboards show both. */
+function genericFields(g: IfCounters, f: Fields): void {
+  putU32(f, 'if_type', g.ifType);
+  if (g.ifSpeed !== U64_UNKNOWN) f.speed = g.ifSpeed;
+  f.if_direction = BigInt(g.ifDirection);
+  // memo §5 ifStatus: bit 0 ifAdminStatus up, bit 1 ifOperStatus up; IF-MIB: 1 up, 2 down.
+  f.admin_status = g.ifStatus & 1 ? 1n : 2n;
+  f.oper_status = g.ifStatus & 2 ? 1n : 2n;
+  if (g.inOctets !== U64_UNKNOWN) f.in_octets = g.inOctets;
+  if (g.outOctets !== U64_UNKNOWN) f.out_octets = g.outOctets;
+  putU32(f, 'in_ucast_pkts', g.inUcastPkts);
+  putU32(f, 'in_mcast_pkts', g.inMulticastPkts);
+  putU32(f, 'in_bcast_pkts', g.inBroadcastPkts);
+  putU32(f, 'in_discards', g.inDiscards);
+  putU32(f, 'in_errors', g.inErrors);
+  putU32(f, 'in_unknown_protos', g.inUnknownProtos);
+  putU32(f, 'out_ucast_pkts', g.outUcastPkts);
+  putU32(f, 'out_mcast_pkts', g.outMulticastPkts);
+  putU32(f, 'out_bcast_pkts', g.outBroadcastPkts);
+  putU32(f, 'out_discards', g.outDiscards);
+  putU32(f, 'out_errors', g.outErrors);
+  putU32(f, 'promiscuous', g.promiscuous);
+}
+
+/** memo §5: a counter the agent cannot supply is sent as all ones; it is left out, not stored. */
+function putU32(f: Fields, name: string, v: number): void {
+  if (v !== U32_UNKNOWN) f[name] = BigInt(v);
+}

@@ -1,0 +1,80 @@
+import { Reader, ipv4ToString, ipv6ToString } from '../../src/wire/reader.js';
+
+/**
+ * XDR helpers for sFlow (memo §4: XDR, RFC 4506, everything padded to 4 bytes). Every variable
+ * length read is capped against the bytes that remain before anything is allocated.
+ */
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** memo §5 "address": type 0 unknown (no body), 1 IPv4, 2 IPv6. Returns '' for unknown. */
+export function readAddress(r: Reader, field: string): string {
+  const type = r.u32(field);
+  if (type === 1) return ipv4ToString(r.u32(field));
+  if (type === 2) {
+    r.need(16, field);
+    const s = ipv6ToString(r.bytes, r.pos);
+    r.pos += 16;
+    return s;
+  }
+  if (type === 0) return '';
+  return r.fail(field, 'bad_address_type', `address type ${type}`);
+}
+
+/** Reads the address type and address of the datagram header; `type` is returned to the caller. */
+export function readAgentAddress(r: Reader): { type: number; text: string } {
+  const start = r.pos;
+  const text = readAddress(r, 'agent_address');
+  const type = r.view.getUint32(start);
+  return { type, text };
+}
+
+/** XDR string<max>: length, bytes, pad to 4. Lengths above `max` or the remaining bytes fail. */
+export function readString(r: Reader, field: string, max = 1024): string {
+  const n = r.u32(field);
+  if (n > max) r.fail(field, 'bad_length', `string of ${n} bytes`);
+  const s = utf8.decode(r.slice(n, field));
+  skipPad(r, n, field);
+  return s;
+}
+
+/** XDR opaque<>: returns a view over the bytes (no copy) and skips the padding. */
+export function readOpaque(r: Reader, field: string): Uint8Array {
+  const n = r.u32(field);
+  const b = r.slice(n, field);
+  skipPad(r, n, field);
+  return b;
+}
+
+/**
+ * Pads are required by XDR, but some agents omit the final pad of a record; since each record
+ * is read through its own sub-reader, a missing trailing pad is tolerated.
+ */
+function skipPad(r: Reader, n: number, _field: string): void {
+  const pad = (4 - (n & 3)) & 3;
+  r.pos = Math.min(r.pos + pad, r.end);
+}
+
+/** XDR unsigned int<>: the count is checked against the remaining bytes before allocating. */
+export function readU32Array(r: Reader, field: string): number[] {
+  const n = r.u32(field);
+  if (n * 4 > r.remaining) r.fail(field, 'bad_count', `${n} entries`);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = r.u32(field);
+  return out;
+}
+
+/** Hex text of 16 bytes as an RFC 4122 UUID. */
+export function uuidToString(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
+    s += (b[i] ?? 0).toString(16).padStart(2, '0');
+  }
+  return s;
+}
+
+/** memo §5 "data_format": 20-bit enterprise, 12-bit format. */
+export function splitFormat(v: number): { enterprise: number; format: number } {
+  return { enterprise: v >>> 12, format: v & 0xfff };
+}
