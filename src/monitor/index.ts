@@ -1,0 +1,261 @@
+/**
+ * The VM resource monitor: samples host and process signals every interval, turns them into a
+ * trust verdict with hysteresis, keeps a bounded history of verdict intervals for the pipeline to
+ * stamp on records, and writes host signals and verdict changes as records of their own.
+ */
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import type { HostSignals } from '../collector.js';
+import type { Logger } from '../log.js';
+import type { NetRecord } from '../record/record.js';
+import type { MonitorConfig } from './config.js';
+import { evaluate, median, type IntervalSignals } from './evaluate.js';
+import { HostFs } from './hostfs.js';
+import { clockStepRecord, exporterClockRecord, hostRecord, socketRecord, verdictRecord, type ProcessSignals } from './records.js';
+import { HostSampler, type UdpFamily } from './sampler.js';
+import { readClockSource, readSyncState, type SyncState } from './timesync.js';
+import { VerdictMachine, type VerdictWindow } from './verdict.js';
+
+export { monitorConfigSchema, type MonitorConfig } from './config.js';
+export type { VerdictWindow } from './verdict.js';
+
+export interface MonitorClock {
+  wallMs(): number;
+  /** Must advance with real time: the sampling timer is a real timer. */
+  monoMs(): number;
+}
+
+export interface MonitorDeps {
+  emit(r: NetRecord): void;
+  log: Logger;
+  root?: string;
+  clock?: MonitorClock;
+}
+
+export interface ResourceMonitor extends HostSignals {
+  start(): void;
+  stop(): void;
+  /** Worst verdict in force at any time in [fromMs, toMs] (wall-clock ms). */
+  verdictFor(fromMs: number, toMs: number): VerdictWindow;
+  current(): VerdictWindow & { since: number };
+  /** JSON-able snapshot for a status page. */
+  status(): unknown;
+  /** Sample now, outside the timer (tests, and a final sample at shutdown). */
+  tick(): void;
+  /**
+   * Wall time up to which verdicts are final. A finding is placed at the start of the interval it
+   * was measured in, so windows later than this may still be raised by the next sample.
+   */
+  settledUntil(): number;
+}
+
+const defaultClock: MonitorClock = { wallMs: () => Date.now(), monoMs: () => performance.now() };
+const MAX_INTERVALS = 4096;
+
+interface Offset { sum: number; count: number; min: number; max: number }
+
+export function createMonitor(config: MonitorConfig, deps: MonitorDeps): ResourceMonitor {
+  const clock = deps.clock ?? defaultClock;
+  const log = deps.log;
+  const fs = new HostFs(deps.root ?? '/');
+  const sampler = new HostSampler(fs);
+  const verdict = new VerdictMachine(config.recover_after, config.history, MAX_INTERVALS, clock.wallMs());
+  const ports = new Map<UdpFamily, Map<number, string>>([['udp4', new Map()], ['udp6', new Map()]]);
+  const portSets = new Map<UdpFamily, Set<number>>([['udp4', new Set()], ['udp6', new Set()]]);
+  let offsets = new Map<string, Offset>();
+  let exportersRefused = 0;
+  let snmp = { requests: 0, timeouts: 0 };
+  let sync: SyncState = { source: 'unknown', detail: 'not checked yet' };
+  let syncCheckedAt = -Infinity;
+  let syncInFlight = false;
+  const clocksource = readClockSource(fs).current;
+
+  let histogram: IntervalHistogram | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let expectedMono = 0;
+  let prevWall = clock.wallMs();
+  let prevMono = clock.monoMs();
+  let prevCpu = process.cpuUsage();
+  let settled = prevWall;
+  let ticks = 0;
+  let last: { time: number; fields: Record<string, unknown> } | undefined;
+  let running = false;
+
+  function refreshSync(mono: number): void {
+    if (syncInFlight || mono - syncCheckedAt < config.timesync_check) return;
+    syncInFlight = true;
+    syncCheckedAt = mono;
+    readSyncState(fs, config.timesync_timeout)
+      .then((s) => {
+        if (s.synced !== sync.synced || s.source !== sync.source) log.info({ sync: s }, 'clock sync state');
+        sync = s;
+      })
+      .catch((e: unknown) => log.warn({ err: e }, 'clock sync state check failed'))
+      .finally(() => {
+        syncInFlight = false;
+      });
+  }
+
+  function tick(lateMs = 0): void {
+    const t0 = performance.now();
+    const wall = clock.wallMs();
+    const mono = clock.monoMs();
+    const elapsed = mono - prevMono;
+    const step = wall - prevWall - elapsed;
+    const cpu = process.cpuUsage(prevCpu);
+    prevCpu = process.cpuUsage();
+    const host = sampler.sample(mono, portSets);
+
+    let loopMaxMs: number | undefined;
+    let loopP50Ms: number | undefined;
+    let loopP99Ms: number | undefined;
+    if (histogram && histogram.count > 0) {
+      loopMaxMs = histogram.max / 1e6;
+      loopP50Ms = histogram.percentile(50) / 1e6;
+      loopP99Ms = histogram.percentile(99) / 1e6;
+      histogram.reset();
+    }
+    let socketDrops = 0;
+    for (const s of host?.sockets.values() ?? []) socketDrops += s.drops;
+    const offs = [...offsets.values()].map((o) => o.sum / o.count);
+    const signals: IntervalSignals = {
+      host,
+      loopStallMs: Math.max(loopMaxMs ?? 0, lateMs),
+      clockStepMs: step,
+      exporterOffsetMedianMs: median(offs),
+      exporters: offs.length,
+      snmpRequests: snmp.requests,
+      snmpTimeouts: snmp.timeouts,
+      socketDrops,
+      synced: sync.synced,
+    };
+    const stepLimit = config.thresholds.clock_step_ms.degraded ?? config.thresholds.clock_step_ms.untrusted ?? Infinity;
+    if (step < 0) verdict.noteWallStep(prevWall, wall);
+    const change = verdict.observe(evaluate(signals, config), mono, prevWall, wall);
+    const proc: ProcessSignals = {
+      cpuPct: elapsed > 0 ? ((cpu.user + cpu.system) / 1000 / elapsed) * 100 : 0,
+      rssBytes: process.memoryUsage.rss(),
+      loopP50Ms,
+      loopP99Ms,
+      loopMaxMs,
+      timerDriftMs: lateMs,
+      driftPpm: elapsed > 0 && Math.abs(step) <= stepLimit ? (step / elapsed) * 1e6 : undefined,
+      tickMs: performance.now() - t0,
+    };
+    if (Math.abs(step) > stepLimit) {
+      log.warn({ stepMs: step }, `wall clock stepped ${step > 0 ? 'forward' : 'back'} by ${Math.abs(step).toFixed(1)} ms`);
+      deps.emit(clockStepRecord(wall, step));
+    }
+    if (change) {
+      log.warn({ verdict: change.to, previous: change.from, reasons: change.reasons }, 'VM trust verdict changed');
+      deps.emit(verdictRecord(change));
+    }
+    const rec = hostRecord(wall, signals, proc, verdict.current(), { clocksource, sync: sync.source }, stepLimit);
+    deps.emit(rec);
+    for (const [key, s] of host?.sockets ?? []) {
+      const [family, port] = key.split(':');
+      const collector = ports.get(family as UdpFamily)?.get(Number(port)) ?? 'unknown';
+      deps.emit(socketRecord(wall, collector, key, s.drops, s.rxQueue, s.sockets));
+    }
+    for (const [exporter, o] of offsets) deps.emit(exporterClockRecord(wall, exporter, o));
+    offsets = new Map();
+    snmp = { requests: 0, timeouts: 0 };
+    prevWall = wall;
+    prevMono = mono;
+    settled = wall;
+    ticks++;
+    last = { time: wall, fields: Object.fromEntries(Object.entries(rec.fields).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])) };
+    refreshSync(mono);
+  }
+
+  function schedule(): void {
+    const delay = Math.max(0, expectedMono - clock.monoMs());
+    timer = setTimeout(onTimer, delay);
+    // The monitor watches the process; it must not be what keeps it alive.
+    timer.unref();
+  }
+
+  function onTimer(): void {
+    if (!running) return;
+    const late = Math.max(0, clock.monoMs() - expectedMono);
+    try {
+      tick(late);
+    } catch (e) {
+      log.error({ err: e }, 'resource monitor sample failed');
+    }
+    expectedMono += config.interval;
+    // After a long pause, realign instead of firing a burst of catch-up ticks.
+    if (expectedMono < clock.monoMs()) expectedMono = clock.monoMs() + config.interval;
+    schedule();
+  }
+
+  const monitor: ResourceMonitor = {
+    start() {
+      if (running) return;
+      running = true;
+      histogram = monitorEventLoopDelay({ resolution: Math.max(1, Math.round(config.loop_resolution)) });
+      histogram.enable();
+      prevWall = clock.wallMs();
+      prevMono = clock.monoMs();
+      prevCpu = process.cpuUsage();
+      sampler.sample(prevMono, portSets);
+      refreshSync(prevMono);
+      expectedMono = prevMono + config.interval;
+      schedule();
+    },
+    stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      histogram?.disable();
+      histogram = undefined;
+    },
+    tick: () => tick(0),
+    settledUntil: () => settled,
+    verdictFor: (from, to) => verdict.verdictFor(from, to),
+    current: () => verdict.current(),
+    udpSocket(collector, family, port) {
+      ports.get(family)?.set(port, collector);
+      portSets.get(family)?.add(port);
+    },
+    udpSocketClosed(family, port) {
+      ports.get(family)?.delete(port);
+      portSets.get(family)?.delete(port);
+    },
+    exporterClockOffset(exporter, offsetMs) {
+      if (!Number.isFinite(offsetMs)) return;
+      const o = offsets.get(exporter);
+      if (o) {
+        o.sum += offsetMs;
+        o.count++;
+        if (offsetMs < o.min) o.min = offsetMs;
+        if (offsetMs > o.max) o.max = offsetMs;
+      } else if (offsets.size < config.max_exporters) {
+        offsets.set(exporter, { sum: offsetMs, count: 1, min: offsetMs, max: offsetMs });
+      } else {
+        exportersRefused++;
+      }
+    },
+    snmpRequest(outcome) {
+      snmp.requests++;
+      if (outcome === 'timeout') snmp.timeouts++;
+    },
+    status() {
+      const c = verdict.current();
+      return {
+        verdict: c.verdict,
+        reasons: [...c.reasons],
+        since: new Date(c.since).toISOString(),
+        running,
+        ticks,
+        clocksource: clocksource ?? null,
+        sync,
+        sockets: [...ports].flatMap(([family, m]) => [...m].map(([port, collector]) => ({ family, port, collector }))),
+        last_sample: last ? { time: new Date(last.time).toISOString(), ...last.fields } : null,
+        history: verdict.intervals().slice(-20).map((i) => ({ ...i, until: Number.isFinite(i.until) ? i.until : null })),
+        queries_before_history: verdict.beforeHistory,
+        exporters_refused: exportersRefused,
+      };
+    },
+  };
+  return monitor;
+}

@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { HostFs } from './hostfs.js';
+
+export interface SyncState {
+  /** Which daemon answered; `unknown` when none could be asked. */
+  source: 'chrony' | 'timesyncd' | 'unknown';
+  /** undefined when the daemon could not say (or none was found). */
+  synced?: boolean;
+  detail: string;
+}
+
+/** Clock source the kernel uses (`tsc`, `kvm-clock`, `hpet`, ...) and the ones it could use. */
+export function readClockSource(fs: HostFs): { current?: string; available: string[] } {
+  const base = '/sys/devices/system/clocksource/clocksource0';
+  const current = fs.readLine(`${base}/current_clocksource`) || undefined;
+  const available = (fs.readLine(`${base}/available_clocksource`) ?? '').split(/\s+/).filter(Boolean);
+  return current === undefined ? { available } : { current, available };
+}
+
+function findBinary(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    const p = join(dir, name);
+    if (dir && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
+      resolve({ ok: !err, out: (err ? `${stderr || err.message}` : stdout).trim() });
+    });
+  });
+}
+
+/**
+ * Asks the host whether its clock is synchronised. Files first (free); then `chronyc` or
+ * `timedatectl` if installed, with a short timeout. Never called on the sampling path: the monitor
+ * refreshes it every few minutes in the background. Commands run only against the live root
+ * (`/`), because a snapshot tree has no daemon to ask.
+ */
+export async function readSyncState(fs: HostFs, timeoutMs: number): Promise<SyncState> {
+  // systemd-timesyncd (v239+) touches this file once it has synchronised the clock.
+  if (fs.exists('/run/systemd/timesync/synchronized')) {
+    return { source: 'timesyncd', synced: true, detail: 'systemd-timesyncd reports synchronized' };
+  }
+  const live = fs.root === '/';
+  const chronyc = live ? findBinary('chronyc') : undefined;
+  if (chronyc) {
+    // `-c` gives CSV; the last field of `tracking` is the leap status ("Normal" when synchronised).
+    const r = await run(chronyc, ['-c', 'tracking'], timeoutMs);
+    if (r.ok) {
+      const f = r.out.split(',');
+      const leap = f[f.length - 1] ?? '';
+      const offset = Number(f[4]);
+      const off = Number.isFinite(offset) ? `, offset ${(offset * 1000).toFixed(3)} ms` : '';
+      return { source: 'chrony', synced: leap !== 'Not synchronised', detail: `chrony leap status ${leap}${off}` };
+    }
+  }
+  if (fs.exists('/run/chrony/chronyd.pid') || fs.exists('/var/run/chrony/chronyd.pid')) {
+    return { source: 'chrony', detail: 'chronyd is running but chronyc could not be asked' };
+  }
+  const timedatectl = live ? findBinary('timedatectl') : undefined;
+  if (timedatectl) {
+    const r = await run(timedatectl, ['show', '-p', 'NTPSynchronized', '--value'], timeoutMs);
+    if (r.ok && (r.out === 'yes' || r.out === 'no')) {
+      return { source: 'timesyncd', synced: r.out === 'yes', detail: `timedatectl NTPSynchronized=${r.out}` };
+    }
+    return { source: 'unknown', detail: `timedatectl could not tell (${r.out.split('\n')[0] ?? ''})` };
+  }
+  return { source: 'unknown', detail: 'no chrony or systemd-timesyncd found' };
+}
