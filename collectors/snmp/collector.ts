@@ -1,0 +1,136 @@
+/**
+ * The SNMP polling collector: owns the inventory, one session and one poll loop per device, and the
+ * shared concurrency limit. `reload` re-reads the inventory (SIGHUP): unchanged devices keep their
+ * loop, session and rate state; changed ones are replaced; removed ones stop. A bad inventory leaves
+ * the running one in place and throws the ConfigError for the caller to report.
+ */
+import { resolve } from 'node:path';
+import type { Collector, CollectorContext } from '../../src/collector.js';
+import { ConfigError } from '../../src/errors.js';
+import type { SnmpConfig } from './config.js';
+import { devicesOf, loadInventory, type DeviceSpec } from './inventory.js';
+import { MibResolver, type MibProblem } from './mibs.js';
+import { SnmpClient } from './netsnmp.js';
+import { DevicePoller, type PollStats } from './poller.js';
+import { BUILTIN_PROFILES, type ProfileSpec } from './profiles.js';
+import { PollLoop, Semaphore } from './scheduler.js';
+import { resolveUserProfiles } from './userprofiles.js';
+
+interface Running {
+  key: string;
+  spec: DeviceSpec;
+  poller: DevicePoller;
+  loop: PollLoop;
+  last?: PollStats;
+}
+
+export class SnmpCollector implements Collector {
+  private readonly devices = new Map<string, Running>();
+  private profiles = new Map<string, ProfileSpec>();
+  private mibs: { dirs: string; resolver: MibResolver; problems: MibProblem[] } | undefined;
+  private sem: Semaphore;
+  private stopped = false;
+
+  constructor(
+    private config: SnmpConfig,
+    private readonly ctx: CollectorContext,
+  ) {
+    this.sem = new Semaphore(config.max_concurrent);
+  }
+
+  async start(): Promise<void> {
+    await this.apply(this.config);
+  }
+
+  async reload(config: unknown): Promise<void> {
+    await this.apply(config as SnmpConfig);
+  }
+
+  private loadMibs(dirs: readonly string[]): MibResolver {
+    const abs = dirs.map((d) => resolve(this.ctx.configDir, d));
+    const key = JSON.stringify(abs);
+    if (this.mibs?.dirs === key) return this.mibs.resolver;
+    const { resolver, problems } = MibResolver.load(abs);
+    for (const p of problems) this.ctx.log.warn({ file: p.file }, `snmp: ${p.message}`);
+    if (problems.length) this.ctx.emitter.error(new ConfigError(problems.map((p) => ({ file: p.file, path: '', message: p.message }))));
+    this.mibs = { dirs: key, resolver, problems };
+    return resolver;
+  }
+
+  private async apply(config: SnmpConfig): Promise<void> {
+    const file = resolve(this.ctx.configDir, config.devices);
+    const mibs = this.loadMibs(config.mib_dirs);
+    const inv = loadInventory(file);
+    const user = resolveUserProfiles(inv, mibs, file);
+    if (user.problems.length) throw new ConfigError(user.problems);
+    const specs = devicesOf(inv);
+    if (config.max_concurrent !== this.config.max_concurrent) this.sem = new Semaphore(config.max_concurrent);
+    const profilesChanged = JSON.stringify([...user.profiles]) !== JSON.stringify([...this.profiles].filter(([k]) => !(k in BUILTIN_PROFILES)));
+    this.config = config;
+    this.profiles = new Map([...Object.entries(BUILTIN_PROFILES), ...user.profiles]);
+
+    const wanted = new Map(specs.map((s) => [s.name, s]));
+    const stops: Promise<void>[] = [];
+    for (const [name, r] of this.devices) {
+      const s = wanted.get(name);
+      if (!s || JSON.stringify(s) !== r.key || profilesChanged) {
+        stops.push(this.remove(name, r, !s));
+      }
+    }
+    await Promise.all(stops);
+    if (this.stopped) return;
+    for (const s of specs) if (!this.devices.has(s.name)) this.add(s);
+    this.ctx.log.info({ devices: specs.length, profiles: [...user.profiles.keys()] }, 'snmp: inventory loaded');
+  }
+
+  private add(spec: DeviceSpec): void {
+    const client = new SnmpClient(
+      { device: spec.name, address: spec.address, port: spec.port, timeoutMs: spec.timeoutMs, retries: spec.retries, credentials: spec.credentials },
+      (o) => this.ctx.signals.snmpRequest(o),
+    );
+    const poller = new DevicePoller(spec, client, {
+      emit: (r) => this.ctx.emitter.emit(r),
+      error: (e, c) => this.ctx.emitter.error(e, c),
+      interfaces: this.ctx.interfaces,
+      profiles: this.profiles,
+      maxValuesPerWalk: this.config.max_values_per_walk,
+    });
+    const running: Running = { key: JSON.stringify(spec), spec, poller, loop: undefined as unknown as PollLoop };
+    running.loop = new PollLoop({ intervalMs: spec.intervalMs, backoffMaxMs: this.config.backoff_max }, this.sem, async () => {
+      const st = await poller.poll();
+      running.last = st;
+      // Answered at all (some values, or an agent error rather than silence) -> not dead.
+      return st.values > 0 || st.timeouts === 0;
+    });
+    this.devices.set(spec.name, running);
+    running.loop.start();
+  }
+
+  private async remove(name: string, r: Running, gone: boolean): Promise<void> {
+    this.devices.delete(name);
+    await r.loop.stop();
+    r.poller.client.close();
+    if (gone) this.ctx.interfaces.update(name, [], 'snmp', []);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.devices].map(([name, r]) => this.remove(name, r, false)));
+  }
+
+  status(): unknown {
+    return {
+      devices: [...this.devices.values()].map((r) => ({
+        name: r.spec.name,
+        address: r.spec.address,
+        profiles: r.spec.profiles,
+        interval_ms: r.spec.intervalMs,
+        consecutive_failures: r.loop.consecutiveFailures,
+        overruns: r.loop.overruns,
+        last_poll: r.last && { at: new Date(r.last.at).toISOString(), duration_ms: Math.round(r.last.durationMs), values: r.last.values, timeouts: r.last.timeouts, errors: r.last.errors, ok: r.last.ok, error: r.last.lastError },
+      })),
+      concurrency: { in_use: this.sem.inUse, queued: this.sem.queued },
+      mib_problems: this.mibs?.problems ?? [],
+    };
+  }
+}
