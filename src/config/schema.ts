@@ -1,10 +1,12 @@
 /**
  * The main config file's schema. Every object is strict (a typo is an error, not a silently ignored
  * key) and every key has a default, so an empty file is a valid config. Collector and monitor blocks
- * come from their own modules; this file only assembles them.
+ * come from their own modules; this file only assembles them. Collectors are passed in (src/ reaches
+ * collectors/ only through collectors/index.ts, which the caller imports).
  */
 import { z } from 'zod';
 import type { CollectorDefinition } from '../collector.js';
+import { monitorConfigSchema } from '../monitor/index.js';
 import { duration, size } from './units.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -63,7 +65,8 @@ const influxSinkSchema = z
   })
   .strict();
 
-export function buildConfigSchema(collectors: readonly CollectorDefinition[], monitor: z.ZodObject) {
+export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
+  const monitor = monitorConfigSchema;
   const collectorShape: Record<string, z.ZodType> = {};
   for (const def of collectors) {
     collectorShape[def.name] = def.configSchema.extend({ enabled: z.boolean().default(true) }).strict().optional().describe(def.description);

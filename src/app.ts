@@ -1,0 +1,214 @@
+/**
+ * Composition root: builds every part from a validated config and owns all state. Nothing here is
+ * global, so tests can run several instances side by side.
+ * Start order is sinks -> pipeline -> monitor -> collectors (nothing is emitted into a void);
+ * stop order is the reverse, so the last records of each collector still reach the sinks.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { collectors as definitions } from '../collectors/index.js';
+import type { Collector, CollectorDefinition, HostSignals } from './collector.js';
+import type { AppConfig } from './config/schema.js';
+import { createEnricher } from './enrich/enrich.js';
+import { InterfaceTable } from './enrich/interfaces.js';
+import type { Logger } from './log.js';
+import { createMonitor, type ResourceMonitor } from './monitor/index.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { FileSink } from './sinks/file.js';
+import { InfluxSink } from './sinks/influx/sink.js';
+import type { Sink } from './sinks/sink.js';
+import { SelfTelemetry } from './telemetry/self.js';
+
+export interface AppOptions {
+  log: Logger;
+  /** Directory of the config file: relative paths inside collector blocks resolve against it. */
+  configDir: string;
+  /** Tests pass a fake /proc root for the monitor. */
+  monitorRoot?: string;
+}
+
+interface Running {
+  def: CollectorDefinition;
+  block: unknown;
+  instance: Collector;
+}
+
+export class App {
+  readonly config: AppConfig;
+  readonly dataDir: string;
+  readonly interfaces = new InterfaceTable();
+  readonly monitor: ResourceMonitor;
+  readonly pipeline: Pipeline;
+  readonly sinks: Sink[] = [];
+  private readonly log: Logger;
+  private readonly opts: AppOptions;
+  private readonly running = new Map<string, Running>();
+  private readonly telemetry: SelfTelemetry;
+  private telemetryTimer: NodeJS.Timeout | undefined;
+
+  constructor(config: AppConfig, opts: AppOptions) {
+    this.config = config;
+    this.opts = opts;
+    this.log = opts.log;
+    this.dataDir = resolve(config.data_dir);
+    mkdirSync(this.dataDir, { recursive: true });
+
+    const file = config.sinks.file;
+    if (file?.enabled) {
+      this.sinks.push(
+        new FileSink({ dir: resolve(file.dir ?? join(this.dataDir, 'lp')), rotateBytes: file.rotate_size, rotateIntervalMs: file.rotate_interval, keep: file.keep }, this.log),
+      );
+    }
+    const influx = config.sinks.influx;
+    if (influx?.enabled) {
+      this.sinks.push(
+        new InfluxSink(
+          {
+            url: influx.url,
+            database: influx.database,
+            username: influx.username,
+            password: influx.password,
+            createDatabase: influx.create_database,
+            retentionPolicy: influx.retention_policy,
+            timeoutMs: influx.timeout,
+            maxInFlight: influx.max_in_flight,
+            retryInitialMs: influx.retry.initial,
+            retryMaxMs: influx.retry.max,
+            spoolDir: resolve(influx.spool.dir ?? join(this.dataDir, 'spool', 'influx')),
+            spoolMaxBytes: influx.spool.max_size,
+            spoolMaxAgeMs: influx.spool.max_age,
+          },
+          this.log,
+        ),
+      );
+    }
+    if (this.sinks.length === 0) this.log.warn('no sink is enabled: records are counted and discarded');
+
+    // The monitor's records enter like any collector's; it is also the verdict source for enrichment.
+    let monitorEmit: (r: Parameters<Pipeline['inject']>[0]) => void = () => {};
+    this.monitor = createMonitor(config.monitor, {
+      emit: (r) => monitorEmit(r),
+      log: this.log.child({ component: 'monitor' }),
+      ...(opts.monitorRoot ? { root: opts.monitorRoot } : {}),
+    });
+    const p = config.pipeline;
+    this.pipeline = new Pipeline(
+      { queueSize: p.queue_size, overflow: p.overflow, batchSize: p.batch_size, flushIntervalMs: p.flush_interval, concurrency: p.concurrency },
+      this.sinks,
+      createEnricher(this.interfaces, this.monitor),
+      this.log,
+    );
+    const monitorEmitter = this.pipeline.emitterFor('monitor');
+    monitorEmit = (r) => monitorEmitter.emit(r);
+    this.telemetry = new SelfTelemetry({ pipeline: () => this.pipeline.stats(), sinks: this.sinks });
+  }
+
+  get signals(): HostSignals {
+    return this.monitor;
+  }
+
+  async start(): Promise<void> {
+    for (const s of this.sinks) await s.start();
+    this.pipeline.start();
+    if (this.config.monitor.enabled) this.monitor.start();
+    for (const def of definitions) {
+      const block = (this.config.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
+      if (block?.enabled) await this.startCollector(def, block);
+    }
+    this.telemetryTimer = setInterval(() => this.emitTelemetry(), this.config.telemetry_interval);
+    this.telemetryTimer.unref();
+    this.log.info({ collectors: [...this.running.keys()], sinks: this.sinks.map((s) => s.name), data_dir: this.dataDir }, 'netvigil started');
+  }
+
+  private async startCollector(def: CollectorDefinition, block: { enabled: boolean }): Promise<void> {
+    const { enabled: _enabled, ...cfg } = block;
+    const dataDir = join(this.dataDir, 'collectors', def.name);
+    mkdirSync(dataDir, { recursive: true });
+    const instance = def.create(cfg, {
+      emitter: this.pipeline.emitterFor(def.name),
+      log: this.log.child({ collector: def.name }),
+      dataDir,
+      configDir: this.opts.configDir,
+      interfaces: this.interfaces,
+      signals: this.monitor,
+    });
+    await instance.start();
+    this.running.set(def.name, { def, block, instance });
+  }
+
+  private emitTelemetry(): void {
+    for (const r of this.telemetry.collect()) this.pipeline.inject(r);
+  }
+
+  /**
+   * Applies a new validated config (SIGHUP): collectors are added, removed, reloaded in place when
+   * they support it, or restarted. Sinks, pipeline and monitor settings need a restart.
+   */
+  async reload(next: AppConfig): Promise<string[]> {
+    const changes: string[] = [];
+    for (const def of definitions) {
+      const block = (next.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
+      const cur = this.running.get(def.name);
+      const want = block?.enabled ? block : undefined;
+      if (cur && !want) {
+        await cur.instance.stop();
+        this.running.delete(def.name);
+        changes.push(`stopped ${def.name}`);
+      } else if (!cur && want) {
+        await this.startCollector(def, want);
+        changes.push(`started ${def.name}`);
+      } else if (cur && want && JSON.stringify(cur.block) !== JSON.stringify(want)) {
+        const { enabled: _e, ...cfg } = want;
+        if (cur.instance.reload) {
+          await cur.instance.reload(cfg);
+          cur.block = want;
+          changes.push(`reloaded ${def.name}`);
+        } else {
+          await cur.instance.stop();
+          this.running.delete(def.name);
+          await this.startCollector(def, want);
+          changes.push(`restarted ${def.name}`);
+        }
+      } else if (cur?.instance.reload) {
+        // same block, but files it names (e.g. the device inventory) may have changed
+        await cur.instance.reload(Object.fromEntries(Object.entries(want ?? {}).filter(([k]) => k !== 'enabled')));
+        changes.push(`reloaded ${def.name}`);
+      }
+    }
+    for (const key of ['sinks', 'pipeline', 'monitor', 'data_dir'] as const) {
+      if (JSON.stringify(next[key]) !== JSON.stringify(this.config[key])) this.log.warn({ section: key }, 'this section changed; it takes effect after a restart');
+    }
+    return changes;
+  }
+
+  status(): unknown {
+    const collectors: Record<string, unknown> = {};
+    for (const [name, r] of this.running) collectors[name] = r.instance.status?.() ?? {};
+    return {
+      verdict: this.monitor.current(),
+      pipeline: this.pipeline.stats(),
+      sinks: Object.fromEntries(this.sinks.map((s) => [s.name, { ready: s.ready(), ...s.stats() }])),
+      interfaces: this.interfaces.summary(),
+      collectors,
+    };
+  }
+
+  ready(): boolean {
+    return this.sinks.every((s) => s.ready());
+  }
+
+  async stop(deadlineMs: number = this.config.shutdown_timeout): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    await Promise.all(
+      [...this.running.values()].map(({ def, instance }) =>
+        instance.stop().catch((e: unknown) => this.log.error({ collector: def.name, err: (e as Error).message }, 'collector stop failed')),
+      ),
+    );
+    this.running.clear();
+    this.monitor.stop();
+    this.emitTelemetry(); // final counters, so the last interval is not lost
+    await this.pipeline.stop(Math.max(500, until - Date.now()));
+    this.log.info(this.pipeline.stats(), 'netvigil stopped');
+  }
+}

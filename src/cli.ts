@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot, type Io } from './commands/common.js';
+import { RUN_HELP, runRun } from './commands/run.js';
+import { VALIDATE_HELP, runValidate } from './commands/validate.js';
+import { configJsonSchema } from './config/jsonschema.js';
+
+interface Command {
+  summary: string;
+  help: string;
+  run(args: string[], io: Io): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: { summary: 'run the collector (default config: the shipped config/collector.yaml)', help: RUN_HELP, run: runRun },
+  validate: { summary: 'check a config file and list every problem', help: VALIDATE_HELP, run: runValidate },
+  schema: {
+    summary: 'print the JSON Schema of the config file (for editors)',
+    help: 'Usage: netvigil schema\n\nPrints the JSON Schema that config/collector.schema.json holds.',
+    run: async (_args, io) => (io.stdout.write(configJsonSchema()), 0),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`);
+  return `netvigil — passive network telemetry collector (NetFlow/IPFIX, sFlow, SNMP) for VMs and containers
+
+Usage: netvigil <command> [options]
+
+Commands:
+${lines.join('\n')}
+
+Run 'netvigil <command> --help' for a command's options.
+`;
+}
+
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+    io.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    io.stderr.write(`netvigil: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(cmd.help + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    // parseArgs errors (unknown option, missing value) and anything unexpected: one clear line
+    io.stderr.write(`netvigil ${name}: ${(e as Error).message}\n`);
+    return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Let the logger flush; timers of libraries (e.g. HTTP keep-alive) must not hold the process open.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (e: unknown) => {
+    process.stderr.write(`netvigil: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(70);
+  },
+);

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { configJsonSchema } from '../src/config/jsonschema.js';
+import { createLogger } from '../src/log.js';
+import { startInfluxd, type Influxd } from './helpers/influxd.js';
+import { makeTmpDir, waitFor } from './helpers/net.js';
+
+// The CLI is exercised as users run it: the built binary in a child process (`npm test` builds first).
+const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
+let tmp: { dir: string; cleanup: () => Promise<void> };
+
+beforeAll(async () => {
+  tmp = await makeTmpDir();
+});
+afterAll(async () => tmp?.cleanup());
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('netvigil CLI', () => {
+  it('prints help for itself and each command', () => {
+    const top = cli(['--help']);
+    expect(top.code).toBe(0);
+    for (const c of ['run', 'validate', 'schema']) expect(top.out).toContain(c);
+    const run = cli(['run', '--help']);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/--influx-url/);
+    expect(cli(['frobnicate']).code).toBe(2);
+  });
+
+  it('validate lists every problem with file, line, column and key, and exits 1', () => {
+    const f = join(tmp.dir, 'bad.yaml');
+    writeFileSync(f, 'log_level: loud\npipeline:\n  batch_size: "many"\n  flush_intervall: 1s\nsinks:\n  influx:\n    url: not-a-url\n');
+    const r = cli(['validate', '-c', f]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${f}:1:12: log_level: expected one of`);
+    expect(r.err).toContain(`${f}:3:15: pipeline.batch_size: expected number`);
+    expect(r.err).toContain(`${f}:4:3: pipeline.flush_intervall: unknown key`);
+    expect(r.err).toMatch(new RegExp(`${f}:7:10: sinks\\.influx\\.url: `));
+    expect(r.err).toContain('4 problems found');
+  });
+
+  it('validate reports broken YAML with its position', () => {
+    const f = join(tmp.dir, 'syntax.yaml');
+    writeFileSync(f, 'pipeline:\n  batch_size: [1,\n');
+    const r = cli(['validate', '-c', f]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`${f}:\\d+:\\d+: \\(root\\): YAML syntax`));
+  });
+
+  it('validate accepts the shipped default and applies flag/env overrides before checking', () => {
+    expect(cli(['validate']).code).toBe(0);
+    const bad = cli(['validate', '--influx-url', 'ftp://x'], {});
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/sinks\.influx\.url/);
+    const env = cli(['validate'], { NETVIGIL_LOG_LEVEL: 'chatty' });
+    expect(env.code).toBe(1);
+    expect(env.err).toMatch(/log_level/);
+  });
+
+  it('the committed JSON Schema matches the config schema (run `npm run schema`)', () => {
+    const committed = readFileSync(join(import.meta.dirname, '..', 'config', 'collector.schema.json'), 'utf8');
+    expect(committed).toBe(configJsonSchema());
+    expect(cli(['schema']).out).toBe(committed);
+  });
+
+  it('never logs a secret: pino redacts credential keys', () => {
+    let out = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const log = createLogger('info', sink);
+    log.info({ device: { name: 'r1', community: 'public-secret', v3: { auth_key: 'k1-secret', priv_key: 'k2-secret' } }, password: 'pw-secret' }, 'x');
+    expect(out).toContain('r1');
+    expect(out).not.toMatch(/secret/);
+    expect(out).toContain('[redacted]');
+  });
+});
+
+describe('netvigil run', () => {
+  let influx: Influxd;
+  beforeAll(async () => {
+    influx = await startInfluxd();
+  });
+  afterAll(async () => influx?.cleanup());
+
+  it('writes to InfluxDB named by environment, and flushes on SIGTERM with exit 0', async () => {
+    const dataDir = join(tmp.dir, 'run-influx');
+    const cfg = join(tmp.dir, 'run.yaml');
+    writeFileSync(cfg, 'telemetry_interval: 300ms\nsinks:\n  file: { enabled: false }\nmonitor: { interval: 200ms }\n');
+    const p = spawn(process.execPath, [CLI, 'run', '-c', cfg, '--data-dir', dataDir, '--influx-db', 'runtest'], {
+      env: { ...process.env, NETVIGIL_INFLUX_URL: influx.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    p.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+    try {
+      await waitFor('self-telemetry in InfluxDB', async () => (await influx.query('runtest', 'SELECT count(queue_depth) FROM netvigil_pipeline').catch(() => []))[0], 15_000);
+    } finally {
+      p.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(log).toMatch(/netvigil stopped/);
+    // the final telemetry written during shutdown reached InfluxDB: its record count equals the log's
+    const rows = await influx.query('runtest', 'SELECT last(records_out) FROM netvigil_pipeline');
+    expect(Number(rows[0]?.values[0]?.[1])).toBeGreaterThan(0);
+    const types = await influx.query('runtest', 'SHOW FIELD KEYS FROM netvigil_pipeline');
+    expect(Object.fromEntries((types[0]?.values ?? []).map((v) => [v[0], v[1]]))).toMatchObject({ queue_depth: 'integer', uptime_s: 'float', vm_verdict: 'string' });
+  });
+});
