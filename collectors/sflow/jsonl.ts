@@ -57,7 +57,11 @@ export function toJsonl(d: SflowDatagram): JsonlObject[] {
 }
 
 function counterFields(s: CounterSample, f: Fields): void {
-  if (s.generic) genericJson(s.generic, f);
+  if (s.generic) {
+    genericJson(s.generic, f);
+    // memo §5: all ones means "unknown"; left out as in the stored Records and the table blocks.
+    for (const k in f) if (f[k] === 0xffffffff || f[k] === 0xffffffffffffffffn) delete f[k];
+  }
   for (const b of s.blocks) {
     // VLAN counters share names with interface ones (octets, ucast_pkts): keep them apart.
     const prefix = b.group === 'vlan' ? 'vlan_' : '';
@@ -74,7 +78,7 @@ function counterFields(s: CounterSample, f: Fields): void {
   if (s.parent) f.parent = `${s.parent.type}:${s.parent.index}`;
 }
 
-/** Raw values as on the wire (all-ones included): this is a decode dump, not the stored schema. */
+/** The decode keys of the issue (packets = unicast) plus the rest of if_counters. */
 function genericJson(g: IfCounters, f: Fields): void {
   f.if_index = g.ifIndex;
   f.if_type = g.ifType;
