@@ -4,6 +4,7 @@
  * crossing this boundary is converted to our own types, and every request carries our own deadline
  * (see ../../../shared/notes/snmp.md, items 1, 5, 6 and 13).
  */
+import { createCipheriv } from 'node:crypto';
 import snmp from 'net-snmp';
 import { SnmpError } from '../../src/errors.js';
 import type { Credentials } from './credentials.js';
@@ -64,12 +65,27 @@ export function toUser(c: Extract<Credentials, { version: 'v3' }>): snmp.User {
   return user;
 }
 
+let desOk: boolean | undefined;
+/** OpenSSL 3 moved DES to its legacy provider; Node loads it only with --openssl-legacy-provider. */
+export function desAvailable(): boolean {
+  if (desOk === undefined) {
+    try {
+      createCipheriv('des-cbc', Buffer.alloc(8), Buffer.alloc(8));
+      desOk = true;
+    } catch {
+      desOk = false;
+    }
+  }
+  return desOk;
+}
+
 function rawVb(v: unknown): Vb {
   const o = v as { oid?: unknown; type?: unknown; value?: unknown };
   return { oid: String(o.oid ?? ''), value: convertValue(typeof o.type === 'number' ? o.type : undefined, o.value) };
 }
 
 function classify(device: string, err: unknown, v3: boolean): SnmpError {
+  if (err instanceof SnmpError) return err;
   const e = err as { name?: string; message?: string; code?: number; status?: number };
   const msg = e.message ?? String(err);
   if (e.name === 'RequestTimedOutError') {
@@ -105,6 +121,9 @@ export class SnmpClient {
     if (this.session) return this.session;
     const t = this.target;
     const c = t.credentials;
+    if (c.version === 'v3' && c.priv_protocol === 'des' && !desAvailable()) {
+      throw new SnmpError(t.device, 'auth', 'priv_protocol des needs Node started with --openssl-legacy-provider (e.g. NODE_OPTIONS=--openssl-legacy-provider): OpenSSL 3 ships DES only in its legacy provider');
+    }
     const common = { port: t.port, timeout: t.timeoutMs, retries: t.retries, transport: t.address.includes(':') ? 'udp6' : 'udp4', backwardsGetNexts: false } as const;
     const s =
       c.version === 'v3'

@@ -1,0 +1,67 @@
+/**
+ * snmpsim (Debian's snmpsimd 0.4.5) serving the recorded Cisco Catalyst 3750 walk that ships in the
+ * package's examples (`cisco_16_switch.snmprec.gz`; community = file name). The walk is decompressed
+ * into a temp dir per run and never copied into the repository.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { freeUdpPort, makeTmpDir, waitFor } from './net.js';
+import { startDaemon, type Daemon } from './proc.js';
+import { runTool } from './snmpd.js';
+
+export const CISCO_COMMUNITY = 'cisco_16_switch';
+
+export function findCiscoWalk(): string {
+  const files = execFileSync('dpkg', ['-L', 'snmpsim'], { encoding: 'utf8' }).split('\n');
+  const f = files.find((l) => l.endsWith(`/${CISCO_COMMUNITY}.snmprec.gz`) || l.endsWith(`/${CISCO_COMMUNITY}.snmprec`));
+  if (!f) throw new Error('snmpsim recorded walk cisco_16_switch not found (dpkg -L snmpsim)');
+  return f;
+}
+
+export interface Snmpsim {
+  port: number;
+  dir: string;
+  daemon: Daemon;
+  stop(): Promise<void>;
+}
+
+/** Starts snmpsimd with the given extra .snmprec files (name -> content) next to the Cisco walk. */
+export async function startSnmpsim(extra: Record<string, string> = {}): Promise<Snmpsim> {
+  const { dir, cleanup } = await makeTmpDir('netvigil-snmpsim-');
+  // snmpsimd drops to nobody:nogroup when run as root: it must be able to read and write here.
+  await chmod(dir, 0o777);
+  const data = join(dir, 'data');
+  const cache = join(dir, 'cache');
+  execFileSync('mkdir', ['-m', '777', '-p', data, cache]);
+  const src = findCiscoWalk();
+  const raw = readFileSync(src);
+  await writeFile(join(data, `${CISCO_COMMUNITY}.snmprec`), src.endsWith('.gz') ? gunzipSync(raw) : raw);
+  for (const [name, text] of Object.entries(extra)) await writeFile(join(data, `${name}.snmprec`), text);
+  const port = await freeUdpPort();
+  const args = [`--data-dir=${data}`, `--cache-dir=${cache}`, `--agent-udpv4-endpoint=127.0.0.1:${port}`, '--logging-method=null'];
+  if (process.getuid?.() === 0) args.push('--process-user=nobody', '--process-group=nogroup');
+  const daemon = startDaemon('snmpsimd', args);
+  try {
+    await waitFor(
+      'snmpsimd to answer',
+      () => runTool('snmpget', ['-v2c', '-c', CISCO_COMMUNITY, '-t', '0.5', '-r', '0', `127.0.0.1:${port}`, '1.3.6.1.2.1.1.3.0'], dir, 3000),
+      45_000,
+      200,
+    );
+  } catch (e) {
+    await daemon.stop('SIGKILL');
+    throw new Error(`${String(e)}\n${daemon.output()}`);
+  }
+  return {
+    port,
+    dir,
+    daemon,
+    async stop() {
+      await daemon.stop();
+      await cleanup();
+    },
+  };
+}
