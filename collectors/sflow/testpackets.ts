@@ -145,7 +145,7 @@ export function ipv6(o: Ipv6Opts): Uint8Array {
   return concat([h, payload]);
 }
 
-export function tcp(sport: number, dport: number, flags: number, payload = new Uint8Array(0)): Uint8Array {
+export function tcp(sport: number, dport: number, flags: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
   const h = new Uint8Array(20);
   const dv = new DataView(h.buffer);
   dv.setUint16(0, sport);
@@ -157,7 +157,7 @@ export function tcp(sport: number, dport: number, flags: number, payload = new U
   return concat([h, payload]);
 }
 
-export function udp(sport: number, dport: number, payload = new Uint8Array(0)): Uint8Array {
+export function udp(sport: number, dport: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
   const h = new Uint8Array(8);
   const dv = new DataView(h.buffer);
   dv.setUint16(0, sport);
