@@ -4,7 +4,7 @@
  * Start order is sinks -> pipeline -> monitor -> collectors (nothing is emitted into a void);
  * stop order is the reverse, so the last records of each collector still reach the sinks.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { collectors as definitions } from '../collectors/index.js';
 import type { Collector, CollectorDefinition, HostSignals } from './collector.js';
@@ -26,6 +26,8 @@ export interface AppOptions {
   /** Tests pass a fake /proc root for the monitor. */
   monitorRoot?: string;
 }
+
+export const HEALTH_FILE = 'health.json';
 
 interface Running {
   def: CollectorDefinition;
@@ -117,6 +119,7 @@ export class App {
     }
     this.telemetryTimer = setInterval(() => this.emitTelemetry(), this.config.telemetry_interval);
     this.telemetryTimer.unref();
+    this.writeHeartbeat();
     this.log.info({ collectors: [...this.running.keys()], sinks: this.sinks.map((s) => s.name), data_dir: this.dataDir }, 'netvigil started');
   }
 
@@ -138,6 +141,21 @@ export class App {
 
   private emitTelemetry(): void {
     for (const r of this.telemetry.collect()) this.pipeline.inject(r);
+    this.writeHeartbeat();
+  }
+
+  /**
+   * `<data_dir>/health.json`, rewritten every telemetry interval: what `netvigil health` (the
+   * container HEALTHCHECK) reads, so a hung event loop shows as a stale file.
+   */
+  private writeHeartbeat(): void {
+    const file = join(this.dataDir, HEALTH_FILE);
+    try {
+      writeFileSync(file + '.tmp', JSON.stringify({ time: Date.now(), interval_ms: this.config.telemetry_interval, ready: this.ready(), verdict: this.monitor.current().verdict }));
+      renameSync(file + '.tmp', file);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'cannot write health file');
+    }
   }
 
   /**

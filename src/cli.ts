@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot, type Io } from './commands/common.js';
+import { HEALTH_HELP, runHealth } from './commands/health.js';
 import { RUN_HELP, runRun } from './commands/run.js';
 import { VALIDATE_HELP, runValidate } from './commands/validate.js';
 import { configJsonSchema } from './config/jsonschema.js';
@@ -15,6 +16,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   run: { summary: 'run the collector (default config: the shipped config/collector.yaml)', help: RUN_HELP, run: runRun },
   validate: { summary: 'check a config file and list every problem', help: VALIDATE_HELP, run: runValidate },
+  health: { summary: 'exit 0 if a running collector is alive and its sinks ready (HEALTHCHECK)', help: HEALTH_HELP, run: runHealth },
   schema: {
     summary: 'print the JSON Schema of the config file (for editors)',
     help: 'Usage: netvigil schema\n\nPrints the JSON Schema that config/collector.schema.json holds.',

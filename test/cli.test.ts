@@ -105,6 +105,9 @@ describe('netvigil run', () => {
     const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
     try {
       await waitFor('self-telemetry in InfluxDB', async () => (await influx.query('runtest', 'SELECT count(queue_depth) FROM netvigil_pipeline').catch(() => []))[0], 15_000);
+      const health = cli(['health', '-c', cfg, '--data-dir', dataDir]);
+      expect(health.code, health.err).toBe(0);
+      expect(cli(['health', '-c', cfg, '--data-dir', join(tmp.dir, 'nothing-runs-here')]).code).toBe(1);
     } finally {
       p.kill('SIGTERM');
     }

@@ -1,0 +1,38 @@
+# netvigil collector image. Builds unchanged with `docker build .`, or with buildah/podman where no
+# Docker engine runs (see README, "Container").
+# syntax=docker/dockerfile:1
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# --ignore-scripts: `prepare` compiles, and the sources are not copied yet
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY collectors ./collectors
+COPY bench ./bench
+COPY test/helpers ./test/helpers
+RUN npx tsc -p tsconfig.build.json \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    NETVIGIL_CONFIG=/etc/netvigil/collector.yaml \
+    NETVIGIL_DATA_DIR=/var/lib/netvigil
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/dist/collectors ./dist/collectors
+COPY config/ /etc/netvigil/
+# The image runs as the unprivileged `node` user (uid 1000) and writes only to the data volume, so
+# it works with a read-only root filesystem.
+RUN mkdir -p /var/lib/netvigil && chown node:node /var/lib/netvigil
+USER node
+VOLUME ["/var/lib/netvigil"]
+# NetFlow v5/v9, IPFIX, sFlow, SNMP traps (unprivileged port; see README for 162)
+EXPOSE 2055/udp 4739/udp 6343/udp 1162/udp
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "/app/dist/src/cli.js", "health"]
+ENTRYPOINT ["node", "/app/dist/src/cli.js"]
+CMD ["run"]
