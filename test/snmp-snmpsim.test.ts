@@ -1,0 +1,118 @@
+/**
+ * The recorded Cisco Catalyst 3750 (snmpsim, 59 interfaces, 55 with 64-bit counters) polled by the real collector from an inventory file, compared with snmpbulkwalk of the same
+ * agent; plus a black-holed device (a UDP port that never answers) next to it.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SnmpCollector } from '../collectors/snmp/collector.js';
+import { snmpConfigSchema } from '../collectors/snmp/config.js';
+import type { NetRecord } from '../src/record/record.js';
+import { makeTmpDir, waitFor } from './helpers/net.js';
+import { bulkwalk, harness } from './helpers/snmpd.js';
+import { CISCO_COMMUNITY, startSnmpsim, type Snmpsim } from './helpers/snmpsim.js';
+
+let sim: Snmpsim;
+let tmp: { dir: string; cleanup: () => Promise<void> };
+let hole: Socket;
+let holePort = 0;
+
+beforeAll(async () => {
+  tmp = await makeTmpDir();
+  sim = await startSnmpsim();
+  // A bound UDP socket that reads and never answers: requests vanish like on a dead device.
+  hole = createSocket('udp4');
+  await new Promise<void>((r) => hole.bind(0, '127.0.0.1', () => r()));
+  holePort = hole.address().port;
+}, 60_000);
+afterAll(async () => {
+  hole?.close();
+  await sim?.stop();
+  await tmp?.cleanup();
+});
+
+const byOid = (w: { oid: string; value: string }[]) => new Map(w.map((v) => [v.oid, v.value]));
+/** A walked value as the bigint we expect in a field, or undefined when the agent has no such column. */
+const big = (v: string | undefined) => (v === undefined ? undefined : BigInt(v));
+
+describe('recorded Cisco 3750 via snmpsim', () => {
+  it('interfaces equal snmpbulkwalk (Counter64 exact), and a black-holed device does not delay it', async () => {
+    await writeFile(
+      join(tmp.dir, 'devices.yaml'),
+      [
+        'defaults:',
+        '  interval: 2s',
+        '  timeout: 500ms',
+        '  retries: 1',
+        '  tags: { site: lab }',
+        'devices:',
+        `  - { name: c3750, address: 127.0.0.1, port: ${sim.port}, credentials: { community: ${CISCO_COMMUNITY} }, profiles: [system, interfaces], flow_addresses: [192.0.2.1] }`,
+        `  - { name: dead, address: 127.0.0.1, port: ${holePort}, credentials: { community: public }, profiles: [system, interfaces] }`,
+      ].join('\n'),
+    );
+    const h = harness(tmp.dir, tmp.dir);
+    const config = snmpConfigSchema.parse({ devices: 'devices.yaml', max_concurrent: 4 });
+    const c = new SnmpCollector(config, h.ctx);
+    const ifTable = await bulkwalk(sim.port, CISCO_COMMUNITY, '1.3.6.1.2.1.2.2.1', sim.dir);
+    const ifX = await bulkwalk(sim.port, CISCO_COMMUNITY, '1.3.6.1.2.1.31.1.1.1', sim.dir);
+    const w = byOid([...ifTable, ...ifX]);
+    await c.start();
+    try {
+      // two polls of the live device, so the second has rates; meanwhile the dead one times out
+      const polls = (name: string) => h.records.filter((r) => r.measurement === 'snmp_poll' && r.tags.device === name);
+      await waitFor('two polls of c3750', () => polls('c3750').length >= 2, 15_000);
+      await waitFor('a poll of dead', () => polls('dead').length >= 1, 10_000);
+
+      const good = polls('c3750');
+      for (const p of good) {
+        expect(p.fields.ok).toBe(true);
+        // the recorded walk answers in well under the dead device's 1 s of timeouts
+        expect(p.fields.duration_ms as number).toBeLessThan(1500);
+      }
+      const dead = polls('dead')[0];
+      expect(dead?.fields).toMatchObject({ ok: false, values: 0n });
+      expect(dead?.fields.timeouts as bigint).toBeGreaterThanOrEqual(1n);
+
+      const ifs = h.records.filter((r): r is NetRecord => r.kind === 'interface' && r.tags.device === 'c3750');
+      const indexes = [...w.keys()].filter((o) => o.startsWith('1.3.6.1.2.1.2.2.1.1.')).map((o) => o.split('.').pop());
+      expect(indexes.length).toBe(59);
+      const first = ifs.slice(0, indexes.length);
+      expect(first.map((r) => r.tags.if_index).sort()).toEqual(indexes.sort());
+      let hc = 0;
+      for (const r of first) {
+        const i = r.tags.if_index;
+        expect(r.tags).toMatchObject({ device: 'c3750', agent: '127.0.0.1', source: 'snmp', site: 'lab' });
+        expect(r.tags.if_name).toBe(w.get(`1.3.6.1.2.1.31.1.1.1.1.${i}`));
+        expect(r.tags.if_descr).toBe(w.get(`1.3.6.1.2.1.2.2.1.2.${i}`));
+        const hcIn = w.get(`1.3.6.1.2.1.31.1.1.1.6.${i}`);
+        if (hcIn !== undefined) {
+          hc++;
+          expect(r.fields.counter_bits).toBe(64n);
+          expect(r.fields.in_octets).toBe(BigInt(hcIn));
+          expect(r.fields.out_octets).toBe(big(w.get(`1.3.6.1.2.1.31.1.1.1.10.${i}`)));
+        } else {
+          expect(r.fields.counter_bits).toBe(32n);
+          expect(r.fields.in_octets).toBe(big(w.get(`1.3.6.1.2.1.2.2.1.10.${i}`)));
+        }
+        expect(r.fields.in_errors).toBe(big(w.get(`1.3.6.1.2.1.2.2.1.14.${i}`)));
+        const high = w.get(`1.3.6.1.2.1.31.1.1.1.15.${i}`);
+        const low = big(w.get(`1.3.6.1.2.1.2.2.1.5.${i}`));
+        const expectedSpeed = high !== undefined && (BigInt(high) > 0n || low === undefined) ? BigInt(high) * 1_000_000n : low;
+        expect(r.fields.speed).toBe(expectedSpeed);
+      }
+      expect(hc).toBe(55);
+      // recorded counters do not move, so the second poll's rates are exactly zero (not absent)
+      const second = ifs.slice(indexes.length, 2 * indexes.length);
+      const withOctets = second.filter((r) => r.fields.in_octets !== undefined);
+      expect(withOctets.length).toBeGreaterThan(50);
+      for (const r of withOctets) expect(r.fields.in_bps, `ifIndex ${r.tags.if_index}`).toBe(0);
+      expect(h.interfaces.get('c3750')?.addresses).toEqual(['127.0.0.1', '192.0.2.1']);
+      expect(h.ctx.interfaces.lookup('192.0.2.1', Number(indexes[0]))?.name).toBe(w.get(`1.3.6.1.2.1.31.1.1.1.1.${indexes[0]}`));
+      const st = c.status() as { devices: { name: string; consecutive_failures: number }[] };
+      expect(st.devices.find((d) => d.name === 'dead')?.consecutive_failures).toBeGreaterThanOrEqual(1);
+    } finally {
+      await c.stop();
+    }
+  });
+});
