@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { ERROR_CODES } from '../src/errors.js';
+import { escapeKey, escapeMeasurement, toLine, toLines } from '../src/record/lineprotocol.js';
+import { int, makeRecord } from '../src/record/record.js';
+import { BoundedQueue } from '../src/pipeline/queue.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
+import { createEnricher } from '../src/enrich/enrich.js';
+import { InterfaceTable } from '../src/enrich/interfaces.js';
+import type { Sink } from '../src/sinks/sink.js';
+import { emptyStats } from '../src/sinks/sink.js';
+import type { NetRecord } from '../src/record/record.js';
+
+describe('README error table', () => {
+  it('lists exactly the error codes the code defines', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Errors'), readme.indexOf('## Container'));
+    const documented = Object.fromEntries([...section.matchAll(/^\| `(NV_[A-Z_]+)` \| (.+?) \|$/gm)].map((m) => [m[1], m[2]]));
+    expect(documented).toEqual(ERROR_CODES);
+  });
+});
+
+describe('line protocol', () => {
+  it('escapes measurement, tag and field keys per position and types fields', () => {
+    expect(escapeMeasurement('a b,c')).toBe('a\\ b\\,c');
+    expect(escapeKey('k=v, x')).toBe('k\\=v\\,\\ x');
+    const line = toLine(makeRecord('device', 'm', { t: 'x y', empty: '' }, { i: int(5), f: 2.5, s: 'q"\\', b: false }, 1000.4));
+    expect(line).toBe('m,t=x\\ y i=5i,f=2.5,s="q\\"\\\\",b=false 1000');
+  });
+
+  it('keeps 64-bit integers exact and never writes NaN or Infinity', () => {
+    expect(toLine(makeRecord('interface', 'i', {}, { c: 18446744073709551615n - 1n, ok: int(1) }, 1))).toBe('i c=18446744073709552000,ok=1i 1');
+    expect(toLine(makeRecord('interface', 'i', {}, { c: 9223372036854775807n }, 1))).toBe('i c=9223372036854775807i 1');
+    const r = toLines([makeRecord('health', 'h', {}, { x: NaN }, 1), makeRecord('health', 'h', {}, { x: Infinity, y: int(1) }, 2)]);
+    expect(r).toEqual({ text: 'h y=1i 2\n', lines: 1, skipped: 1 });
+  });
+});
+
+describe('bounded queue', () => {
+  it('drop_oldest keeps the newest items and counts drops', () => {
+    const q = new BoundedQueue<number>(3, 'drop_oldest');
+    for (let i = 0; i < 5; i++) q.push(i);
+    expect(q.dropped).toBe(2);
+    expect(q.take(10)).toEqual([2, 3, 4]);
+  });
+  it('drop_newest keeps the queued items and counts drops', () => {
+    const q = new BoundedQueue<number>(3, 'drop_newest');
+    for (let i = 0; i < 5; i++) q.push(i);
+    expect(q.dropped).toBe(2);
+    expect(q.take(2)).toEqual([0, 1]);
+    q.push(9);
+    expect(q.take(10)).toEqual([2, 9]);
+  });
+});
+
+/** A sink that never finishes a write until released: the only way to hold the pipeline full on purpose. */
+class StuckSink implements Sink {
+  readonly name = 'stuck';
+  got: NetRecord[][] = [];
+  private release: (() => void)[] = [];
+  async start(): Promise<void> {}
+  write(batch: readonly NetRecord[]): Promise<void> {
+    this.got.push([...batch]);
+    return new Promise((r) => this.release.push(r));
+  }
+  releaseAll(): void {
+    for (const r of this.release.splice(0)) r();
+  }
+  async stop(): Promise<void> {}
+  stats() {
+    return emptyStats();
+  }
+  ready(): boolean {
+    return true;
+  }
+}
+
+describe('pipeline back-pressure', () => {
+  it('counts per-collector records, queue overflow and emits after stop', async () => {
+    const sink = new StuckSink();
+    const pipe = new Pipeline({ queueSize: 100, overflow: 'drop_newest', batchSize: 10, flushIntervalMs: 5, concurrency: 1 }, [sink], () => {}, pino({ level: 'silent' }));
+    pipe.start();
+    const e = pipe.emitterFor('c1');
+    for (let i = 0; i < 10; i++) e.emit(makeRecord('health', 'x', {}, { i: int(i) }, i));
+    await new Promise((r) => setTimeout(r, 20)); // the first batch is now stuck in the sink
+    for (let i = 10; i < 150; i++) e.emit(makeRecord('health', 'x', {}, { i: int(i) }, i));
+    const st = pipe.stats();
+    expect(st.collectors.c1).toEqual({ records: 150, errors: 0 });
+    expect(st.queueDepth).toBe(100);
+    expect(st.droppedQueueFull).toBe(40);
+    sink.releaseAll();
+    const stopping = pipe.stop(2000);
+    const iv = setInterval(() => sink.releaseAll(), 2);
+    await stopping;
+    clearInterval(iv);
+    expect(sink.got.flat().length).toBe(110);
+    e.emit(makeRecord('health', 'x', {}, { i: int(0) }, 0));
+    expect(pipe.stats().droppedAfterStop).toBe(1);
+  });
+});
+
+describe('enrichment', () => {
+  it('adds interface names/speeds to flows from the SNMP table and the verdict to every record', () => {
+    const t = new InterfaceTable();
+    t.update('core1', ['10.0.0.1', '192.0.2.1'], 'snmp', [{ ifIndex: 3, name: 'Gi0/3', speed: 1e9 }]);
+    t.update('10.0.0.1', ['10.0.0.1'], 'flow', [{ ifIndex: 3, name: 'from-options' }, { ifIndex: 4, name: 'Gi0/4' }]);
+    const enrich = createEnricher(t, { verdictFor: () => ({ verdict: 'degraded' }) }, () => 5000);
+    const raw = makeRecord('flow', 'flow', { exporter: '192.0.2.1' }, { in_if: int(3), out_if: int(4), bytes: int(1) }, 4000, 'exporter');
+    enrich(raw);
+    expect(raw.fields).toMatchObject({ in_if_name: 'Gi0/3', in_if_speed: 1_000_000_000n, vm_verdict: 'degraded' });
+    expect(raw.fields.out_if_name).toBeUndefined(); // the flow-learned entry does not take over an SNMP device's address
+    expect(raw.tags.device).toBe('core1');
+    const agg = makeRecord('flow', 'flow_agg', { exporter: '10.0.0.1', in_if: '3' }, { bytes: int(1) }, 4000);
+    enrich(agg);
+    expect(agg.tags.in_if_name).toBe('Gi0/3');
+  });
+});
