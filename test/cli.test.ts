@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { configJsonSchema } from '../src/config/jsonschema.js';
@@ -118,5 +118,38 @@ describe('netvigil run', () => {
     expect(Number(rows[0]?.values[0]?.[1])).toBeGreaterThan(0);
     const types = await influx.query('runtest', 'SHOW FIELD KEYS FROM netvigil_pipeline');
     expect(Object.fromEntries((types[0]?.values ?? []).map((v) => [v[0], v[1]]))).toMatchObject({ queue_depth: 'integer', uptime_s: 'float', vm_verdict: 'string' });
+  });
+  it('spools while InfluxDB is down, survives its own restart, and delivers the spool when InfluxDB is back', async () => {
+    const dataDir = join(tmp.dir, 'run-outage');
+    const cfg = join(tmp.dir, 'outage.yaml');
+    writeFileSync(cfg, 'telemetry_interval: 200ms\nsinks:\n  file: { enabled: false }\n  influx: { database: outage, retry: { initial: 50ms, max: 200ms } }\nmonitor: { interval: 200ms }\n');
+    const runFor = async (ms: number): Promise<string> => {
+      const p = spawn(process.execPath, [CLI, 'run', '-c', cfg, '--data-dir', dataDir, '--influx-url', influx.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let log = '';
+      p.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+      await new Promise((r) => setTimeout(r, ms));
+      p.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      return log;
+    };
+    await influx.stop();
+    const firstLog = await runFor(2500);
+    expect(firstLog).toMatch(/spooling/);
+    const spooled = readdirSync(join(dataDir, 'spool', 'influx')).filter((n) => n.endsWith('.lp'));
+    expect(spooled.length).toBeGreaterThan(0);
+    // the newest pipeline record the first run spooled: its uptime must show up in InfluxDB later
+    const lastSpooled = spooled
+      .map((n) => readFileSync(join(dataDir, 'spool', 'influx', n), 'utf8'))
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('netvigil_pipeline '))
+      .map((l) => Number(l.split(' ').at(-1)));
+    expect(lastSpooled.length).toBeGreaterThan(0);
+    await influx.start();
+    await runFor(1500);
+    expect(readdirSync(join(dataDir, 'spool', 'influx')).filter((n) => n.endsWith('.lp'))).toEqual([]);
+    const times = (await influx.query('outage', 'SELECT queue_depth FROM netvigil_pipeline')).flatMap((sr) => sr.values.map((v) => Number(v[0])));
+    for (const t of lastSpooled) expect(times).toContain(t);
   });
 });
