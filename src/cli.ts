@@ -6,6 +6,7 @@ import { HEALTH_HELP, runHealth } from './commands/health.js';
 import { RUN_HELP, runRun } from './commands/run.js';
 import { VALIDATE_HELP, runValidate } from './commands/validate.js';
 import { configJsonSchema } from './config/jsonschema.js';
+import { runDoctor } from './monitor/doctor.js';
 
 interface Command {
   summary: string;
@@ -16,6 +17,19 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   run: { summary: 'run the collector (default config: the shipped config/collector.yaml)', help: RUN_HELP, run: runRun },
   validate: { summary: 'check a config file and list every problem', help: VALIDATE_HELP, run: runValidate },
+  doctor: {
+    summary: 'one-shot report: is this machine (VM, container) fit to collect?',
+    help: `Usage: netvigil doctor [--json] [--root DIR] [--want-rcvbuf SIZE] [--sample DURATION]
+
+Checks virtualization, vCPUs, clock source and sync, CPU steal and event-loop stalls over a short
+sample, net.core.rmem_max against the receive buffer collectors want, swap, NIC drivers and cgroup
+limits. Each line says ok, warn or fail and what to do. Exit 1 when a check fails.
+  --json               machine-readable output
+  --root DIR           read /proc and /sys under DIR (for recorded snapshots)
+  --want-rcvbuf SIZE   receive buffer the flow collectors ask for (default 32MiB)
+  --sample DURATION    how long to sample steal and stalls (default 2s)`,
+    run: (args, io) => runDoctor(args, io),
+  },
   health: { summary: 'exit 0 if a running collector is alive and its sinks ready (HEALTHCHECK)', help: HEALTH_HELP, run: runHealth },
   schema: {
     summary: 'print the JSON Schema of the config file (for editors)',
