@@ -25,10 +25,12 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 COPY --from=build /src/dist/collectors ./dist/collectors
 COPY config/ /etc/netvigil/
-# The image runs as the unprivileged `node` user (uid 1000) and writes only to the data volume, so
-# it works with a read-only root filesystem.
-RUN mkdir -p /var/lib/netvigil && chown node:node /var/lib/netvigil
-USER node
+# An unprivileged user of our own (numeric, so runAsNonRoot policies can check it); the process
+# writes only to the data volume, so it works with a read-only root filesystem.
+RUN groupadd --system --gid 10001 netvigil \
+ && useradd --system --uid 10001 --gid netvigil --no-create-home --shell /usr/sbin/nologin netvigil \
+ && mkdir -p /var/lib/netvigil && chown netvigil:netvigil /var/lib/netvigil
+USER 10001
 VOLUME ["/var/lib/netvigil"]
 # NetFlow v5/v9, IPFIX, sFlow, SNMP traps (unprivileged port; see README for 162)
 EXPOSE 2055/udp 4739/udp 6343/udp 1162/udp
