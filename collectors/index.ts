@@ -3,5 +3,6 @@
  * collector means adding it here (no registration by import side effect).
  */
 import type { CollectorDefinition } from '../src/collector.js';
+import { flowCollector } from './flow/index.js';
 
-export const collectors: readonly CollectorDefinition[] = [];
+export const collectors: readonly CollectorDefinition[] = [flowCollector];

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { duration, size } from '../../src/collector.js';
+import { DIMENSIONS, TALKER_KEYS } from './aggregate.js';
+import { isCidr } from './cidr.js';
+
+const listener = z.strictObject({
+  address: z.string().default('0.0.0.0'),
+  port: z.number().int().min(0).max(65535),
+});
+
+export const flowConfigSchema = z.strictObject({
+  /** Any port accepts any protocol (detected by version word); these are the IANA/customary ones. */
+  listen: z.array(listener).min(1).default([
+    { address: '0.0.0.0', port: 2055 },
+    { address: '0.0.0.0', port: 4739 },
+    { address: '0.0.0.0', port: 6343 },
+  ]),
+  receive_buffer: size().default(32 * 1024 * 1024),
+  /** Exporter allowlist (CIDRs); empty or absent = everyone. */
+  allow: z.array(z.string().refine(isCidr, { message: 'expected an IP address or CIDR' })).default([]),
+  interval: duration().default(60_000),
+  dimensions: z.array(z.enum(DIMENSIONS)).default(['exporter', 'in_if', 'out_if', 'proto']),
+  max_series: z.number().int().min(2).default(2000),
+  top_n: z.number().int().min(0).default(20),
+  top_by: z.array(z.enum(TALKER_KEYS)).default(['src_addr', 'dst_addr']),
+  max_talkers: z.number().int().min(1).default(100_000),
+  raw: z.boolean().default(false),
+  stats_interval: duration().default(60_000),
+  max_exporters: z.number().int().min(1).default(10_000),
+  templates: z
+    .strictObject({
+      max: z.number().int().min(1).default(4096),
+      ttl: duration().default(3_600_000),
+      pending_max_sets: z.number().int().min(0).default(32),
+      pending_ttl: duration().default(30_000),
+    })
+    .default({ max: 4096, ttl: 3_600_000, pending_max_sets: 32, pending_ttl: 30_000 }),
+});
+
+export type FlowConfig = z.output<typeof flowConfigSchema>;

@@ -1,0 +1,108 @@
+/**
+ * Sequence-number loss accounting per exporter stream. What a sequence number counts differs per
+ * protocol, so the caller says how many units a datagram carried:
+ *   NetFlow v5   flows (header flow_sequence is the first flow's number)
+ *   NetFlow v9   export packets (RFC 3954 §5.1, per Source ID)
+ *   IPFIX        data records before this message, per Observation Domain (RFC 7011 §3.1)
+ *   sFlow v5     datagrams per agent / sub-agent
+ * All arithmetic is modulo 2^32. A jump too large to be loss, or the exporter's uptime going
+ * backwards, is a reset (exporter restart), not millions of lost flows.
+ */
+import { makeRecord, type HealthRecord } from '../../src/record/record.js';
+
+export interface StreamCounters {
+  /** Units (flows/packets/records/datagrams, see above) received. */
+  received: number;
+  lost: number;
+  /** Datagrams whose sequence was behind the expectation: duplicated or reordered. */
+  duplicates: number;
+  resets: number;
+}
+
+interface Stream extends StreamCounters {
+  exporter: string;
+  domain: string;
+  version: string;
+  /** Next expected sequence number, or -1 when unknown (first datagram, or a count we could not tell). */
+  expected: number;
+  uptimeMs: number;
+}
+
+export interface LossOptions {
+  /** A forward gap or backward step larger than this is taken as a restart. */
+  resetGap: number;
+  /** Streams tracked at most (bounded memory); new streams beyond it are not tracked. */
+  maxStreams: number;
+}
+
+export class LossTracker {
+  private readonly streams = new Map<string, Stream>();
+  private readonly opts: LossOptions;
+
+  constructor(opts: Partial<LossOptions> = {}) {
+    this.opts = { resetGap: 1_000_000, maxStreams: 10_000, ...opts };
+  }
+
+  /**
+   * One datagram of a stream: `seq` its sequence number, `count` the units it carries (-1 when not
+   * known, e.g. an IPFIX data set parked for lack of a template), `uptimeMs` when the protocol has one.
+   */
+  observe(exporter: string, version: string, domain: number | string, seq: number, count: number, uptimeMs = -1): void {
+    const key = `${exporter}|${version}|${domain}`;
+    let s = this.streams.get(key);
+    if (!s) {
+      if (this.streams.size >= this.opts.maxStreams) return;
+      s = { exporter, version, domain: String(domain), expected: -1, uptimeMs: -1, received: 0, lost: 0, duplicates: 0, resets: 0 };
+      this.streams.set(key, s);
+    }
+    if (count > 0) s.received += count;
+    const restarted = uptimeMs >= 0 && s.uptimeMs >= 0 && uptimeMs < s.uptimeMs;
+    if (uptimeMs >= 0) s.uptimeMs = uptimeMs;
+    const next = count >= 0 ? (seq + count) >>> 0 : -1;
+    if (s.expected < 0) {
+      s.expected = next;
+      return;
+    }
+    if (restarted) {
+      s.resets++;
+      s.expected = next;
+      return;
+    }
+    // signed distance modulo 2^32: positive = ahead of expectation (gap), negative = behind
+    const diff = ((seq >>> 0) - s.expected) | 0;
+    if (diff === 0) {
+      s.expected = next;
+    } else if (diff > 0 && diff <= this.opts.resetGap) {
+      s.lost += diff;
+      s.expected = next;
+    } else if (diff < 0 && -diff <= this.opts.resetGap) {
+      // behind: a duplicate or a late datagram; the expectation does not move back
+      s.duplicates++;
+    } else {
+      s.resets++;
+      s.expected = next;
+    }
+  }
+
+  get(exporter: string, version: string, domain: number | string): StreamCounters | undefined {
+    const s = this.streams.get(`${exporter}|${version}|${domain}`);
+    return s ? { received: s.received, lost: s.lost, duplicates: s.duplicates, resets: s.resets } : undefined;
+  }
+
+  /** Cumulative counters per stream as `flow_loss` health records. */
+  records(collector: string, now: number): HealthRecord[] {
+    const out: HealthRecord[] = [];
+    for (const s of this.streams.values()) {
+      out.push(
+        makeRecord(
+          'health',
+          'flow_loss',
+          { collector, exporter: s.exporter, domain: s.domain, version: s.version },
+          { received: BigInt(s.received), lost: BigInt(s.lost), duplicates: BigInt(s.duplicates), resets: BigInt(s.resets) },
+          now,
+        ),
+      );
+    }
+    return out;
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * Datagram -> records, without sockets: protocol detection by version word (any port takes any
+ * protocol), decoding, normalization, options learning, loss accounting and per-exporter counters.
+ * `handle` never throws: a malformed datagram is counted by reason and exporter and dropped.
+ */
+import type { InterfaceInfo } from '../../src/collector.js';
+import { DecodeError } from '../../src/errors.js';
+import { makeRecord, type FlowRecord, type HealthRecord, type NetRecord } from '../../src/record/record.js';
+import type { FlowMessage } from '../netflow/compile.js';
+import { decodeIpfix } from '../netflow/ipfix.js';
+import { OptionsState, normalizeData, normalizeV5 } from '../netflow/normalize.js';
+import type { TemplateStore } from '../netflow/templates.js';
+import { decodeV5 } from '../netflow/v5.js';
+import { decodeV9 } from '../netflow/v9.js';
+import { decodeSflow, normalizeSflow } from '../sflow/index.js';
+import type { Allowlist } from './cidr.js';
+import { LossTracker } from './loss.js';
+
+export interface ProcessorHooks {
+  /** Flow records (raw export), interface counters from sFlow. */
+  emit(r: NetRecord): void;
+  /** Every flow record, for the aggregator. */
+  aggregate(r: FlowRecord): void;
+  interfaces(exporter: string, list: InterfaceInfo[]): void;
+  clockOffset(exporter: string, offsetMs: number): void;
+}
+
+export interface ProcessorOptions {
+  collector: string;
+  store: TemplateStore;
+  allow?: Allowlist;
+  /** Emit every flow record as well as aggregating it (off by default: see README). */
+  raw: boolean;
+  maxExporters: number;
+}
+
+interface ExporterStats {
+  datagrams: number;
+  records: number;
+  errors: Map<string, number>;
+  lastOffsetAt: number;
+}
+
+/** Exporter clock offset is reported at most this often per exporter (it moves slowly). */
+const OFFSET_EVERY_MS = 1000;
+
+/** Protocol of a datagram from its first word(s); undefined when no supported version matches. */
+export function detect(buf: Uint8Array): '5' | '9' | '10' | 'sflow5' | undefined {
+  if (buf.byteLength < 4) return undefined;
+  const w = ((buf[0] as number) << 8) | (buf[1] as number);
+  if (w === 5) return '5';
+  if (w === 9) return '9';
+  if (w === 10) return '10';
+  // sFlow: 32-bit version 5 (sFlow v5 spec §5.4 datagram header)
+  if (w === 0 && buf[2] === 0 && buf[3] === 5) return 'sflow5';
+  return undefined;
+}
+
+/** `::ffff:a.b.c.d` from a dual-stack socket is the IPv4 exporter a.b.c.d. */
+export function exporterAddress(addr: string): string {
+  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+}
+
+export class FlowProcessor {
+  readonly loss = new LossTracker();
+  readonly options = new OptionsState();
+  private readonly exporters = new Map<string, ExporterStats>();
+  private notAllowed = 0;
+  private untracked = 0;
+
+  constructor(
+    private readonly opts: ProcessorOptions,
+    private readonly hooks: ProcessorHooks,
+  ) {}
+
+  handle(buf: Uint8Array, srcAddr: string, srcPort: number, now: number): void {
+    const exporter = exporterAddress(srcAddr);
+    if (this.opts.allow && !this.opts.allow.allows(exporter)) {
+      this.notAllowed++;
+      return;
+    }
+    const st = this.statsFor(exporter);
+    if (st) st.datagrams++;
+    const version = detect(buf);
+    try {
+      let n: number;
+      switch (version) {
+        case '5':
+          n = this.v5(buf, exporter, now);
+          break;
+        case '9':
+        case '10':
+          n = this.templated(buf, version, exporter, `${exporter}:${srcPort}`, now);
+          break;
+        case 'sflow5':
+          n = this.sflow(buf, exporter, now);
+          break;
+        default:
+          this.count(st, 'unsupported');
+          return;
+      }
+      if (st) st.records += n;
+    } catch (e) {
+      this.count(st, e instanceof DecodeError ? `${e.protocol}_${e.reason}` : 'internal');
+    }
+  }
+
+  private count(st: ExporterStats | undefined, reason: string): void {
+    if (!st) return;
+    st.errors.set(reason, (st.errors.get(reason) ?? 0) + 1);
+  }
+
+  private statsFor(exporter: string): ExporterStats | undefined {
+    let st = this.exporters.get(exporter);
+    if (!st) {
+      if (this.exporters.size >= this.opts.maxExporters) {
+        this.untracked++;
+        return undefined;
+      }
+      st = { datagrams: 0, records: 0, errors: new Map(), lastOffsetAt: -Infinity };
+      this.exporters.set(exporter, st);
+    }
+    return st;
+  }
+
+  private offset(exporter: string, exportMs: number, now: number): void {
+    const st = this.exporters.get(exporter);
+    if (!st || now - st.lastOffsetAt < OFFSET_EVERY_MS) return;
+    st.lastOffsetAt = now;
+    this.hooks.clockOffset(exporter, exportMs - now);
+  }
+
+  private out(r: FlowRecord): void {
+    this.hooks.aggregate(r);
+    if (this.opts.raw) this.hooks.emit(r);
+  }
+
+  private v5(buf: Uint8Array, exporter: string, now: number): number {
+    const p = decodeV5(buf);
+    const h = p.header;
+    this.loss.observe(exporter, '5', (h.engineType << 8) | h.engineId, h.flowSequence, h.count, h.sysUptimeMs);
+    this.offset(exporter, h.unixSecs * 1000 + Math.floor(h.unixNsecs / 1e6), now);
+    const recs = normalizeV5(p, exporter);
+    for (const r of recs) this.out(r);
+    return recs.length;
+  }
+
+  private templated(buf: Uint8Array, version: '9' | '10', exporter: string, session: string, now: number): number {
+    const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.opts.store, now) : decodeIpfix(buf, session, this.opts.store, now);
+    const h = m.hdr;
+    if (version === '9') this.loss.observe(exporter, '9', h.domain, h.sequence, 1, h.sysUptimeMs);
+    else this.loss.observe(exporter, '10', h.domain, h.sequence, m.dataRecords);
+    this.offset(exporter, h.exportTimeSec * 1000, now);
+    let ifChanged = false;
+    // options first: a sampler or boot-time record applies to flows of the same message
+    for (const r of m.records) if (r.tpl.def.options && this.options.apply(r, exporter)) ifChanged = true;
+    let n = 0;
+    for (const r of m.records) {
+      if (r.tpl.def.options) continue;
+      this.out(normalizeData(r, exporter, this.options, now));
+      n++;
+    }
+    if (ifChanged) this.hooks.interfaces(exporter, [...(this.options.interfaces.get(exporter)?.values() ?? [])]);
+    if (m.parkDropped) this.countN(exporter, 'pending_full', m.parkDropped);
+    return n;
+  }
+
+  private countN(exporter: string, reason: string, n: number): void {
+    const st = this.exporters.get(exporter);
+    if (st) st.errors.set(reason, (st.errors.get(reason) ?? 0) + n);
+  }
+
+  private sflow(buf: Uint8Array, exporter: string, now: number): number {
+    const d = decodeSflow(buf);
+    this.loss.observe(exporter, 'sflow5', d.subAgentId, d.sequence, 1, d.uptimeMs);
+    let n = 0;
+    for (const r of normalizeSflow(d, exporter, now)) {
+      if (r.kind === 'flow') {
+        this.out(r);
+        n++;
+      } else this.hooks.emit(r);
+    }
+    return n;
+  }
+
+  /** Per-exporter counters and decode errors by reason (cumulative), plus collector-wide ones. */
+  statsRecords(now: number, extra: Record<string, number>): HealthRecord[] {
+    const c = this.opts.collector;
+    const out: HealthRecord[] = [];
+    for (const [exporter, st] of this.exporters) {
+      let errors = 0;
+      for (const [reason, n] of st.errors) {
+        errors += n;
+        out.push(makeRecord('health', 'flow_stats', { collector: c, exporter, reason }, { decode_errors: BigInt(n) }, now));
+      }
+      out.push(makeRecord('health', 'flow_stats', { collector: c, exporter }, { datagrams: BigInt(st.datagrams), records: BigInt(st.records), decode_errors: BigInt(errors) }, now));
+    }
+    const fields: Record<string, bigint> = { not_allowed: BigInt(this.notAllowed), untracked_exporters: BigInt(this.untracked) };
+    for (const k in extra) fields[k] = BigInt(Math.round(extra[k] ?? 0));
+    out.push(makeRecord('health', 'flow_stats', { collector: c }, fields, now));
+    return out;
+  }
+
+  /** Snapshot for /status and tests. */
+  exporterStats(exporter: string): { datagrams: number; records: number; errors: Record<string, number> } | undefined {
+    const st = this.exporters.get(exporter);
+    return st ? { datagrams: st.datagrams, records: st.records, errors: Object.fromEntries(st.errors) } : undefined;
+  }
+
+  exporterNames(): string[] {
+    return [...this.exporters.keys()];
+  }
+}
