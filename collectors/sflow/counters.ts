@@ -1,6 +1,6 @@
 import type { Reader } from '../../src/wire/reader.js';
-import type { CounterBlock, CounterSample, IfCounters, SourceId } from './types.js';
-import { readString, uuidToString } from './xdr.js';
+import type { CounterBlock, CounterSample, IfCounters } from './types.js';
+import { enter, leave, readString, uuidToString } from './xdr.js';
 
 /**
  * Counter records inside a counter sample (memo §5 "counter_record", sflow_host.txt). The generic
@@ -14,6 +14,8 @@ interface Table {
   name: string;
   group: CounterBlock['group'];
   layout: Layout;
+  /** `<structure>.<field>` per layout entry, built once: DecodeError field names, no per-read strings. */
+  labels: readonly string[];
   /** Fields after this many are optional: later revisions of the structure appended them. */
   required: number;
 }
@@ -23,7 +25,7 @@ function mib(names: string, kind: Kind = 'u32'): Layout {
   return names.split(' ').map((n) => [n.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase(), kind] as const);
 }
 function table(name: string, group: Table['group'], layout: Layout, required = layout.length): Table {
-  return { name, group, layout, required };
+  return { name, group, layout, labels: layout.map(([n]) => `${name}.${n}`), required };
 }
 
 const NIO: Layout = [
@@ -96,26 +98,30 @@ export function readCounterRecords(r: Reader, count: number, base: Pick<CounterS
   for (let i = 0; i < count; i++) {
     const tag = r.u32('counter_record.format');
     const len = r.u32('counter_record.length');
-    const sub = r.sub(len, 'counter_record.data');
-    if (tag === GENERIC) s.generic = readGeneric(sub);
-    else if (tag === PORT_NAME) s.portName = readString(sub, 'port_name.name', 255);
-    else if (tag === HOST_DESCR) {
-      const hostname = readString(sub, 'host_descr.hostname', 64);
-      const uuid = uuidToString(sub.slice(16, 'host_descr.uuid'));
-      const machineType = sub.u32('host_descr.machine_type');
-      const osName = sub.u32('host_descr.os_name');
-      const osRelease = readString(sub, 'host_descr.os_release', 32);
-      s.hostDescr = { hostname, uuid, machineType, osName, osRelease };
-    } else if (tag === HOST_PARENT) {
-      const parent: SourceId = { type: sub.u32('host_parent.container_type'), index: sub.u32('host_parent.container_index') };
-      s.parent = parent;
-    } else {
-      const t = TABLES.get(tag);
-      if (t) s.blocks.push(readTable(sub, t, tag));
-      else s.skippedRecords++;
-    }
+    const outer = enter(r, len, 'counter_record.data');
+    readCounterRecord(r, tag, s);
+    leave(r, outer);
   }
   return s;
+}
+
+function readCounterRecord(r: Reader, tag: number, s: CounterSample): void {
+  if (tag === GENERIC) s.generic = readGeneric(r);
+  else if (tag === PORT_NAME) s.portName = readString(r, 'port_name.name', 255);
+  else if (tag === HOST_DESCR) {
+    const hostname = readString(r, 'host_descr.hostname', 64);
+    const uuid = uuidToString(r.slice(16, 'host_descr.uuid'));
+    const machineType = r.u32('host_descr.machine_type');
+    const osName = r.u32('host_descr.os_name');
+    const osRelease = readString(r, 'host_descr.os_release', 32);
+    s.hostDescr = { hostname, uuid, machineType, osName, osRelease };
+  } else if (tag === HOST_PARENT) {
+    s.parent = { type: r.u32('host_parent.container_type'), index: r.u32('host_parent.container_index') };
+  } else {
+    const t = TABLES.get(tag);
+    if (t) s.blocks.push(readTable(r, t, tag));
+    else s.skippedRecords++;
+  }
 }
 
 function readTable(r: Reader, t: Table, format: number): CounterBlock {
@@ -124,17 +130,18 @@ function readTable(r: Reader, t: Table, format: number): CounterBlock {
     const entry = t.layout[i];
     if (!entry) break;
     const [name, kind] = entry;
+    const label = t.labels[i] ?? name;
     // Optional trailing fields: stop cleanly at the end of an older, shorter structure.
     if (i >= t.required && r.remaining < (kind === 'u64' ? 8 : 4)) break;
     // memo §5: a counter the agent cannot supply is all ones; it is left out rather than stored.
     if (kind === 'u64') {
-      const v = r.u64(`${t.name}.${name}`);
+      const v = r.u64(label);
       if (v !== U64_UNKNOWN) values[name] = v;
     } else if (kind === 'u32' || kind === 'pct') {
-      const v = r.u32(`${t.name}.${name}`);
+      const v = r.u32(label);
       if (v !== U32_UNKNOWN) values[name] = kind === 'u32' ? BigInt(v) : v / 100;
     } else {
-      r.need(4, `${t.name}.${name}`);
+      r.need(4, label);
       values[name] = r.view.getFloat32(r.pos);
       r.pos += 4;
     }

@@ -2,7 +2,7 @@ import { Reader } from '../../src/wire/reader.js';
 import { readCounterRecords } from './counters.js';
 import { readFlowRecords } from './flowrecords.js';
 import type { DiscardSample, FlowSample, IfRef, SflowDatagram, SflowSample, SourceId } from './types.js';
-import { readAddress } from './xdr.js';
+import { enter, leave, readAddress } from './xdr.js';
 
 /**
  * sFlow v5 datagram decoder (sflow.org/sflow_version_5.txt §5 "sample_datagram_v5", and
@@ -35,8 +35,9 @@ export function decodeSflow(buf: Uint8Array): SflowDatagram {
   for (let i = 0; i < n; i++) {
     const format = r.u32('sample.format');
     const length = r.u32('sample.length');
-    const sub = r.sub(length, 'sample.data');
-    samples.push(readSample(sub, format, length));
+    const outer = enter(r, length, 'sample.data');
+    samples.push(readSample(r, format, length));
+    leave(r, outer);
   }
   return { version: 5, agent, agentAddressType, subAgentId, sequence, uptimeMs, samples };
 }

@@ -1,7 +1,7 @@
 import { Reader, ipv4ToString, ipv6ToString, macToString } from '../../src/wire/reader.js';
 import { parseHeader } from './header.js';
 import { SampledPacket } from './types.js';
-import { readAddress, readOpaque, readString, readU32Array } from './xdr.js';
+import { enter, leave, readAddress, readString, readU32Array } from './xdr.js';
 
 /**
  * Flow records inside a flow sample or discard sample (memo §5 "flow_record", opaque flow_data).
@@ -42,8 +42,9 @@ export function readFlowRecords(r: Reader, count: number): SampledPacket {
   for (let i = 0; i < count; i++) {
     const tag = r.u32('flow_record.format');
     const len = r.u32('flow_record.length');
-    const sub = r.sub(len, 'flow_record.data');
-    readFlowRecord(sub, tag, p);
+    const outer = enter(r, len, 'flow_record.data');
+    readFlowRecord(r, tag, p);
+    leave(r, outer);
   }
   return p;
 }
@@ -54,14 +55,17 @@ function readFlowRecord(r: Reader, tag: number, p: SampledPacket): void {
       const proto = r.u32('sampled_header.protocol');
       const frameLength = r.u32('sampled_header.frame_length');
       const stripped = r.u32('sampled_header.stripped');
-      const header = readOpaque(r, 'sampled_header.header');
+      const headerLength = r.u32('sampled_header.header_length');
+      const outer = enter(r, headerLength, 'sampled_header.header');
       if (p.headerProtocol === undefined) {
         p.headerProtocol = proto;
         p.frameLength = frameLength;
         p.stripped = stripped;
-        p.headerLength = header.byteLength;
-        parseHeader(header, proto, p);
+        p.headerLength = headerLength;
+        parseHeader(r, proto, p);
       }
+      // The XDR pad after the header bytes is covered by the record's own window.
+      leave(r, outer);
       return;
     }
     case SAMPLED_ETHERNET: {

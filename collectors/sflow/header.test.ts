@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { Reader } from '../../src/wire/reader.js';
 import { HEADER_ETHERNET, HEADER_IPV4, HEADER_IPV6, HEADER_MPLS, parseHeader } from './header.js';
 import { ethernet, icmp, ipv4, ipv6, mpls, tcp, udp } from './testpackets.js';
 import { SampledPacket } from './types.js';
 
 function parse(bytes: Uint8Array, proto = HEADER_ETHERNET): SampledPacket {
   const p = new SampledPacket();
-  parseHeader(bytes, proto, p);
+  parseHeader(new Reader(bytes, 'sflow'), proto, p);
   return p;
 }
 

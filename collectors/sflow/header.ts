@@ -1,4 +1,4 @@
-import { Reader, ipv4ToString, ipv6ToString, macToString } from '../../src/wire/reader.js';
+import { ipv4ToString, ipv6ToString, type Reader } from '../../src/wire/reader.js';
 import type { SampledPacket } from './types.js';
 
 /**
@@ -27,8 +27,19 @@ const ETH_MPLS_MC = 0x8848;
 const MAX_LABELS = 16;
 const MAX_EXT_HEADERS = 8;
 
-export function parseHeader(bytes: Uint8Array, protocol: number, p: SampledPacket): void {
-  const r = new Reader(bytes, 'sflow');
+/**
+ * `r` is positioned at the header bytes and its end narrowed to them (see xdr.ts `enter`); the
+ * caller restores it, so this may leave `r.pos` anywhere.
+ */
+/** Two hex digits per byte value, built once: MAC text is formatted for every sample. */
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Same text as macToString (src/wire/reader.ts), without a padStart per byte. */
+export function mac(b: Uint8Array, o: number): string {
+  return `${HEX[b[o] ?? 0]}:${HEX[b[o + 1] ?? 0]}:${HEX[b[o + 2] ?? 0]}:${HEX[b[o + 3] ?? 0]}:${HEX[b[o + 4] ?? 0]}:${HEX[b[o + 5] ?? 0]}`;
+}
+
+export function parseHeader(r: Reader, protocol: number, p: SampledPacket): void {
   switch (protocol) {
     case HEADER_ETHERNET:
       parseEthernet(r, p);
@@ -50,8 +61,8 @@ export function parseHeader(bytes: Uint8Array, protocol: number, p: SampledPacke
 
 function parseEthernet(r: Reader, p: SampledPacket): void {
   if (r.remaining < 14) return;
-  p.dstMac = macToString(r.bytes, r.pos);
-  p.srcMac = macToString(r.bytes, r.pos + 6);
+  p.dstMac = mac(r.bytes, r.pos);
+  p.srcMac = mac(r.bytes, r.pos + 6);
   r.pos += 12;
   let type = r.u16('ethertype');
   // 802.1Q, 802.1ad (QinQ) and the pre-standard 0x9100 tag: outer tag first, then the inner one.

@@ -38,14 +38,6 @@ export function readString(r: Reader, field: string, max = 1024): string {
   return s;
 }
 
-/** XDR opaque<>: returns a view over the bytes (no copy) and skips the padding. */
-export function readOpaque(r: Reader, field: string): Uint8Array {
-  const n = r.u32(field);
-  const b = r.slice(n, field);
-  skipPad(r, n, field);
-  return b;
-}
-
 /**
  * Pads are required by XDR, but some agents omit the final pad of a record; since each record
  * is read through its own sub-reader, a missing trailing pad is tolerated.
@@ -77,4 +69,23 @@ export function uuidToString(b: Uint8Array): string {
 /** memo §5 "data_format": 20-bit enterprise, 12-bit format. */
 export function splitFormat(v: number): { enterprise: number; format: number } {
   return { enterprise: v >>> 12, format: v & 0xfff };
+}
+
+/**
+ * Length-prefixed structures (samples, records) are read inside a window: `enter` checks the
+ * declared length against what remains and narrows `r.end` to it, so an inner read can neither
+ * pass the structure's end nor reach the next one (the guarantee of Reader.sub, without allocating
+ * a Reader and a DataView per record on the hot path). `leave` jumps to the structure's end,
+ * skipping whatever the decoder did not read, and restores the outer end. If a read throws, the
+ * whole datagram is dropped, so the reader is never used again unrestored.
+ */
+export function enter(r: Reader, len: number, field: string): number {
+  r.need(len, field);
+  const outer = r.end;
+  r.end = r.pos + len;
+  return outer;
+}
+export function leave(r: Reader, outer: number): void {
+  r.pos = r.end;
+  r.end = outer;
 }
