@@ -100,6 +100,13 @@ function ownRate(plan: Plan, v: Value[]): number | undefined {
   return undefined;
 }
 
+/** Bound on each OptionsState map: noisy or spoofed options data must not grow memory without limit. */
+const MAX_ENTRIES = 65_536;
+
+function boundedSet<K, V>(m: Map<K, V>, k: K, v: V): void {
+  if (m.size < MAX_ENTRIES || m.has(k)) m.set(k, v);
+}
+
 /** What options data taught us, per exporter address and domain. Owned by one collector instance. */
 export class OptionsState {
   /** `${exporter}|${domain}|${samplerId or *}` -> rate. */
@@ -117,7 +124,7 @@ export class OptionsState {
     const rate = ownRate(plan, v);
     if (rate !== undefined) {
       const id = plan.samplerIdx >= 0 ? num(v[plan.samplerIdx]) : undefined;
-      this.sampling.set(`${exporter}|${dom}|${id ?? '*'}`, rate);
+      boundedSet(this.sampling, `${exporter}|${dom}|${id ?? '*'}`, rate);
     }
     const tpl = rec.tpl;
     let name: string | undefined;
@@ -126,7 +133,7 @@ export class OptionsState {
     for (let i = 0; i < tpl.ianaIds.length; i++) {
       const id = tpl.ianaIds[i];
       const val = v[i];
-      if (id === 160 && typeof val === 'number') this.sysInit.set(`${exporter}|${dom}`, val);
+      if (id === 160 && typeof val === 'number') boundedSet(this.sysInit, `${exporter}|${dom}`, val);
       else if (id === 82 && typeof val === 'string') name = val.replace(/\0+$/, '');
       else if (id === 83 && typeof val === 'string') descr = val.replace(/\0+$/, '');
       else if ((id === 10 || id === 14 || id === 252) && ifIndex === undefined) ifIndex = num(val);
@@ -134,9 +141,13 @@ export class OptionsState {
     }
     if (ifIndex === undefined || (name === undefined && descr === undefined)) return false;
     let m = this.interfaces.get(exporter);
-    if (!m) this.interfaces.set(exporter, (m = new Map()));
+    if (!m) {
+      if (this.interfaces.size >= MAX_ENTRIES) return false;
+      this.interfaces.set(exporter, (m = new Map()));
+    }
     const old = m.get(ifIndex);
     if (old && old.name === name && old.descr === descr) return false;
+    if (!old && m.size >= MAX_ENTRIES) return false;
     const info: InterfaceInfo = { ifIndex };
     if (name !== undefined) info.name = name;
     if (descr !== undefined) info.descr = descr;

@@ -21,6 +21,9 @@ export interface TemplateStoreOptions {
   pendingMaxSets: number;
   pendingMaxBytes: number;
   pendingTtlMs: number;
+  /** Across all sessions: spoofed or noisy sources can open any number of sessions. */
+  pendingMaxTotalSets: number;
+  pendingMaxTotalBytes: number;
 }
 
 export const DEFAULT_STORE_OPTIONS: TemplateStoreOptions = {
@@ -29,6 +32,8 @@ export const DEFAULT_STORE_OPTIONS: TemplateStoreOptions = {
   pendingMaxSets: 32,
   pendingMaxBytes: 256 * 1024,
   pendingTtlMs: 30_000,
+  pendingMaxTotalSets: 1024,
+  pendingMaxTotalBytes: 8 * 1024 * 1024,
 };
 
 interface Entry {
@@ -75,6 +80,8 @@ export class TemplateStore {
   private readonly entries = new Map<string, Entry>();
   private readonly pending = new Map<string, PendingQueue>();
   private readonly counters = { pendingExpired: 0, pendingDropped: 0, evicted: 0, expired: 0 };
+  private pendingSets = 0;
+  private pendingBytes = 0;
   /** Set when the definitions changed since the last `serialize()`. */
   dirty = false;
 
@@ -132,17 +139,21 @@ export class TemplateStore {
   /** Parks a data set whose template is unknown; false when the session's buffer is full (counted). */
   park(exporter: string, hdr: MessageHeader, templateId: number, set: Uint8Array, now: number): boolean {
     const key = `${hdr.version}|${exporter}|${hdr.domain}`;
-    let q = this.pending.get(key);
-    if (!q) {
-      q = { sets: [], bytes: 0 };
-      this.pending.set(key, q);
-    }
-    if (q.sets.length >= this.opts.pendingMaxSets || q.bytes + set.byteLength > this.opts.pendingMaxBytes) {
+    const q = this.pending.get(key) ?? { sets: [], bytes: 0 };
+    if (
+      q.sets.length >= this.opts.pendingMaxSets ||
+      q.bytes + set.byteLength > this.opts.pendingMaxBytes ||
+      this.pendingSets >= this.opts.pendingMaxTotalSets ||
+      this.pendingBytes + set.byteLength > this.opts.pendingMaxTotalBytes
+    ) {
       this.counters.pendingDropped++;
       return false;
     }
+    if (!q.sets.length) this.pending.set(key, q);
     q.sets.push({ templateId, bytes: set.slice(), hdr, receivedAt: now });
     q.bytes += set.byteLength;
+    this.pendingSets++;
+    this.pendingBytes += set.byteLength;
     return true;
   }
 
@@ -155,9 +166,7 @@ export class TemplateStore {
     const keep: PendingSet[] = [];
     for (const s of q.sets) (s.templateId === templateId ? out : keep).push(s);
     if (!out.length) return out;
-    q.sets = keep;
-    q.bytes = keep.reduce((a, s) => a + s.bytes.byteLength, 0);
-    if (!keep.length) this.pending.delete(key);
+    this.setQueue(key, q, keep);
     return out;
   }
 
@@ -175,21 +184,24 @@ export class TemplateStore {
     for (const [k, q] of this.pending) {
       const keep = q.sets.filter((s) => now - s.receivedAt <= this.opts.pendingTtlMs);
       p += q.sets.length - keep.length;
-      if (!keep.length) this.pending.delete(k);
-      else if (keep.length !== q.sets.length) {
-        q.sets = keep;
-        q.bytes = keep.reduce((a, s) => a + s.bytes.byteLength, 0);
-      }
+      if (keep.length !== q.sets.length) this.setQueue(k, q, keep);
     }
     this.counters.expired += t;
     this.counters.pendingExpired += p;
     return { templates: t, pendingSets: p };
   }
 
+  private setQueue(key: string, q: PendingQueue, keep: PendingSet[]): void {
+    const bytes = keep.reduce((a, s) => a + s.bytes.byteLength, 0);
+    this.pendingSets -= q.sets.length - keep.length;
+    this.pendingBytes -= q.bytes - bytes;
+    q.sets = keep;
+    q.bytes = bytes;
+    if (!keep.length) this.pending.delete(key);
+  }
+
   stats(): StoreStats {
-    let pendingSets = 0;
-    for (const q of this.pending.values()) pendingSets += q.sets.length;
-    return { templates: this.entries.size, pendingSets, ...this.counters };
+    return { templates: this.entries.size, pendingSets: this.pendingSets, ...this.counters };
   }
 
   serialize(): TemplateFile {
