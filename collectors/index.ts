@@ -4,5 +4,7 @@
  */
 import type { CollectorDefinition } from '../src/collector.js';
 import { flowCollector } from './flow/index.js';
+import { snmpCollector } from './snmp/index.js';
+import { snmptrapCollector } from './snmptrap/index.js';
 
-export const collectors: readonly CollectorDefinition[] = [flowCollector];
+export const collectors: readonly CollectorDefinition[] = [flowCollector, snmpCollector, snmptrapCollector];

@@ -1,0 +1,93 @@
+/**
+ * The trap/inform receiver collector (v1, v2c, v3). Each notification becomes one `snmp_trap`
+ * record; messages from unknown communities or users are counted per sender and reason and reported
+ * once per `report_interval` (log line + `snmptrap_rejected` health record), never per packet.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { defineCollector, duration, type Collector, type CollectorContext } from '../../src/collector.js';
+import { makeRecord } from '../../src/record/record.js';
+import { v3UserSchema } from '../snmp/credentials.js';
+import { MibResolver } from '../snmp/mibs.js';
+import { trapRecord } from './normalize.js';
+import { TrapReceiver } from './receiver.js';
+
+export const snmptrapConfigSchema = z.strictObject({
+  address: z.string().min(1).default('0.0.0.0'),
+  /** 162 needs root or CAP_NET_BIND_SERVICE; 1162 works unprivileged (point devices at it). */
+  port: z.number().int().min(1).max(65535).default(162),
+  /** v1/v2c communities accepted; others are counted and reported as `unknown_community`. */
+  communities: z.array(z.string().min(1)).default(['public']),
+  accept_any_community: z.boolean().default(false),
+  /** v3 users (auth/priv) allowed to send traps and informs. */
+  users: z.array(v3UserSchema).default([]),
+  /** Our engine ID (hex) for v3 informs; random when absent. */
+  engine_id: z.string().regex(/^[0-9a-fA-F]{10,64}$/).optional(),
+  /** Extra MIB directories for naming trap OIDs and varbinds. */
+  mib_dirs: z.array(z.string().min(1)).default([]),
+  report_interval: duration().default(60_000),
+});
+export type SnmptrapConfig = z.output<typeof snmptrapConfigSchema>;
+
+class SnmptrapCollector implements Collector {
+  private receiver: TrapReceiver | undefined;
+  private readonly rejected = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private received = 0;
+
+  constructor(
+    private readonly config: SnmptrapConfig,
+    private readonly ctx: CollectorContext,
+  ) {}
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const { resolver, problems } = MibResolver.load(c.mib_dirs.map((d) => resolve(this.ctx.configDir, d)));
+    for (const p of problems) this.ctx.log.warn({ file: p.file }, `snmptrap: ${p.message}`);
+    const opts = { address: c.address, port: c.port, communities: c.communities, acceptAnyCommunity: c.accept_any_community, users: c.users, ...(c.engine_id ? { engineId: c.engine_id } : {}) };
+    this.receiver = new TrapReceiver(
+      opts,
+      (n) => {
+        this.received++;
+        const device = this.ctx.interfaces.deviceName(n.v1?.agentAddr ?? n.sender.address) ?? this.ctx.interfaces.deviceName(n.sender.address);
+        this.ctx.emitter.emit(trapRecord(n, device, resolver, Date.now()));
+      },
+      (r) => {
+        const key = `${r.sender}\u0000${r.reason}`;
+        this.rejected.set(key, (this.rejected.get(key) ?? 0) + 1);
+      },
+    );
+    await this.receiver.start();
+    this.ctx.signals.udpSocket('snmptrap', c.address.includes(':') ? 'udp6' : 'udp4', c.port);
+    this.timer = setInterval(() => this.report(), c.report_interval);
+    this.timer.unref();
+    this.ctx.log.info({ address: c.address, port: c.port, users: c.users.map((u) => u.user) }, 'snmptrap: listening');
+  }
+
+  private report(): void {
+    for (const [key, count] of this.rejected) {
+      const [sender, reason] = key.split('\u0000') as [string, string];
+      this.ctx.log.warn({ sender, reason, count }, 'snmptrap: rejected notifications (unknown community/user or bad keys)');
+      this.ctx.emitter.emit(makeRecord('health', 'snmptrap_rejected', { sender, reason }, { count: BigInt(count) }));
+    }
+    this.rejected.clear();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.report();
+    await this.receiver?.stop();
+    this.ctx.signals.udpSocketClosed(this.config.address.includes(':') ? 'udp6' : 'udp4', this.config.port);
+  }
+
+  status(): unknown {
+    return { address: this.config.address, port: this.config.port, received: this.received, pending_rejections: Object.fromEntries(this.rejected) };
+  }
+}
+
+export const snmptrapCollector = defineCollector({
+  name: 'snmptrap',
+  description: 'SNMP trap and inform receiver (v1, v2c, v3 with auth/priv users)',
+  configSchema: snmptrapConfigSchema,
+  create: (config, ctx) => new SnmptrapCollector(config, ctx),
+});
