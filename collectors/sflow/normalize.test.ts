@@ -100,6 +100,14 @@ describe('normalizeSflow', () => {
     expect(r?.tags).toEqual({ exporter: '10.0.0.9', version: 'sflow5', domain: '0', reason: 'ttl_exceeded' });
     expect(r?.fields).toMatchObject({ reason_code: 257n, discard_drops: 2n, in_if: 3n, src_addr: '10.1.1.1', dst_port: 53n, bytes: 70n });
   });
+
+  it('uses the exporter as device when the agent address is unknown (type 0)', () => {
+    const d = decodeSflow(datagram({ agent: '', samples: [counterSample({ records: [genericCounters({ ifIndex: 1, inOctets: 1n, inUcast: 1, outOctets: 1n, outUcast: 1 })] })] }));
+    expect(d.agentAddressType).toBe(0);
+    const r = normalizeSflow(d, '203.0.113.5', T)[0];
+    expect(r?.tags.device).toBe('203.0.113.5');
+    expect(r?.tags.agent).toBeUndefined();
+  });
 });
 
 describe('toJsonl', () => {

@@ -1,4 +1,4 @@
-import { makeRecord, type Fields, type NetRecord } from '../../src/record/record.js';
+import { makeRecord, type Fields, type NetRecord, type Tags } from '../../src/record/record.js';
 import { dropReasonName } from './reasons.js';
 import type { CounterSample, DiscardSample, FlowSample, IfCounters, SampledPacket, SflowDatagram } from './types.js';
 
@@ -147,10 +147,10 @@ function counterRecords(d: SflowDatagram, s: CounterSample, device: string, t: n
   for (const b of s.blocks) {
     if (b.group === 'vlan') {
       const vf: Fields = {};
-      const vlan = String(b.values.vlan_id ?? '');
+      const vlan = b.values.vlan_id === undefined ? undefined : String(b.values.vlan_id);
       for (const k in b.values) if (k !== 'vlan_id') putCounter(vf, k, b.values[k]);
       vf.uptime_ms = BigInt(d.uptimeMs);
-      const tags = { device, agent: d.agent, vlan, source: 'sflow' };
+      const tags = { device, agent: d.agent || undefined, vlan, source: 'sflow' };
       out.push(makeRecord('device', 'sflow_vlan', tags, vf, t, 'collector'));
       continue;
     }
@@ -163,13 +163,13 @@ function counterRecords(d: SflowDatagram, s: CounterSample, device: string, t: n
     const ifIndex = s.generic ? s.generic.ifIndex : s.source.index;
     if (s.portName !== undefined) ifFields.if_name = s.portName;
     ifFields.uptime_ms = BigInt(d.uptimeMs);
-    const tags = { device, agent: d.agent, if_index: String(ifIndex), source: 'sflow' };
+    const tags = { device, agent: d.agent || undefined, if_index: String(ifIndex), source: 'sflow' };
     out.push(makeRecord('interface', 'interface', tags, ifFields, t, 'collector'));
   }
   if (hasHost || s.hostDescr) {
-    const tags: { [k: string]: string } = { device, agent: d.agent, source_id: `${s.source.type}:${s.source.index}` };
+    const tags: Tags = { device, agent: d.agent || undefined, source_id: `${s.source.type}:${s.source.index}` };
     if (s.hostDescr) {
-      tags.hostname = s.hostDescr.hostname;
+      if (s.hostDescr.hostname) tags.hostname = s.hostDescr.hostname;
       host.uuid = s.hostDescr.uuid;
       host.machine_type = BigInt(s.hostDescr.machineType);
       host.os_name = BigInt(s.hostDescr.osName);
