@@ -20,15 +20,20 @@ export const thresholdsSchema = z
   .strictObject({
     /** % of CPU time the hypervisor ran someone else while we were runnable. */
     steal_pct: level(5, 20),
-    /** PSI cpu `some`: share of the interval some task waited for a CPU (contention inside the guest). */
-    psi_cpu_pct: level(50, null),
+    /**
+     * PSI cpu `some`: share of the interval some task waited for a CPU. Off by default: it measures
+     * load inside the guest (any busy 2-vCPU machine shows 30-50 %), not the hypervisor; when that
+     * load hurts us it shows as `loop_stall` or `socket_drops`. Still written in `vm_host`.
+     */
+    psi_cpu_pct: level(null, null),
     /** PSI memory `some` (host, or the cgroup's on cgroup v2): reclaim stalls. */
     psi_memory_pct: level(10, 40),
     /** PSI io `full`: every task stalled on I/O (spool writes, swap). */
     psi_io_pct: level(30, null),
     /** Pages swapped in plus out per second: a swapped collector stalls for milliseconds per fault. */
     swap_pages_per_s: level(1, 256),
-    major_faults_per_s: level(100, 2000),
+    /** Major page faults of our own process per second: we were waiting on disk for our memory. */
+    major_faults_per_s: level(10, 200),
     /** Share of CFS periods in which our cgroup hit its CPU quota. */
     cgroup_throttled_pct: level(10, 50),
     /** Longest event-loop stall or timer lateness in the interval (a paused VM shows here). */
@@ -56,6 +61,8 @@ export const monitorConfigSchema = z.strictObject({
   history: duration().default(3_600_000),
   /** Sampling step of the event-loop delay histogram; smaller sees shorter stalls, costs more wakeups. */
   loop_resolution: duration().default(20),
+  /** Period of the stall watchdog timer; a stall is measured to within this. */
+  stall_check: duration().default(50),
   /** How often the clock sync state is re-read (it may run `chronyc`/`timedatectl`, so rarely). */
   timesync_check: duration().default(300_000),
   timesync_timeout: duration().default(1000),

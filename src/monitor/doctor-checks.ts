@@ -3,7 +3,7 @@ import { locateCgroup, readCgroup } from './cgroup.js';
 import { countCpus, parsePressure, parseProcStat } from './procfs.js';
 import type { SyncState } from './timesync.js';
 import { readClockSource } from './timesync.js';
-import { detectVirtualization } from './virt.js';
+import { detectVirtualization, type Virtualization } from './virt.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -43,8 +43,7 @@ const PARAVIRT_NICS = new Set(['virtio_net', 'virtio-pci', 'vmxnet3', 'hv_netvsc
 const EMULATED_NICS = new Set(['e1000', 'e1000e', '8139cp', '8139too', 'ne2k-pci', 'pcnet32', 'tulip']);
 const VF_NICS = new Set(['ixgbevf', 'iavf', 'i40evf', 'mlx5_core', 'mlx4_core', 'bnxt_en', 'ice', 'igbvf']);
 
-function virtualization(i: DoctorInput): Check[] {
-  const v = detectVirtualization(i.fs, i.env);
+function virtualization(v: Virtualization): Check[] {
   const out: Check[] = [];
   out.push(
     v.vm
@@ -122,7 +121,8 @@ function swap(i: DoctorInput): Check {
   return { name: 'swap', status: 'warn', detail: `swap on ${devs.join(', ')}: a swapped-out collector stalls and drops`, advice: 'sysctl vm.swappiness=1 (or swapoff) and size memory for the collector' };
 }
 
-function nics(i: DoctorInput): Check[] {
+/** An e1000 in a VM is emulated (a VM exit per packet); on bare metal it is simply the NIC. */
+function nics(i: DoctorInput, inVm: boolean): Check[] {
   const out: Check[] = [];
   const virtual: string[] = [];
   for (const ifname of i.fs.list('/sys/class/net')) {
@@ -134,7 +134,7 @@ function nics(i: DoctorInput): Check[] {
     const drv = link.slice(link.lastIndexOf('/') + 1);
     const name = `nic ${ifname}`;
     if (PARAVIRT_NICS.has(drv)) out.push({ name, status: 'ok', detail: `${drv} (paravirtual)` });
-    else if (EMULATED_NICS.has(drv)) out.push({ name, status: 'warn', detail: `${drv} (emulated NIC: every packet costs a VM exit)`, advice: 'switch the VM to virtio-net (or SR-IOV passthrough)' });
+    else if (inVm && EMULATED_NICS.has(drv)) out.push({ name, status: 'warn', detail: `${drv} (emulated NIC: every packet costs a VM exit)`, advice: 'switch the VM to virtio-net (or SR-IOV passthrough)' });
     else if (VF_NICS.has(drv)) out.push({ name, status: 'ok', detail: `${drv} (SR-IOV VF or passed-through NIC)` });
     else out.push({ name, status: 'ok', detail: `${drv} (physical or passed-through)` });
   }
@@ -165,5 +165,6 @@ function cgroups(i: DoctorInput): Check {
 
 /** Every check, in report order. Pure over the injected filesystem and the sample. */
 export function runChecks(i: DoctorInput): Check[] {
-  return [...virtualization(i), cpus(i), ...clock(i), ...contention(i), rcvbuf(i), swap(i), ...nics(i), cgroups(i)];
+  const v = detectVirtualization(i.fs, i.env);
+  return [...virtualization(v), cpus(i), ...clock(i), ...contention(i), rcvbuf(i), swap(i), ...nics(i, v.vm !== undefined), cgroups(i)];
 }

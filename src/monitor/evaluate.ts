@@ -5,6 +5,9 @@ import type { Finding } from './verdict.js';
 /** Everything measured over one interval, host and process side. */
 export interface IntervalSignals {
   host?: HostDelta;
+  elapsedMs: number;
+  /** Major page faults of this process in the interval (code or heap paged back in). */
+  procMajorFaults: number;
   /** Longest event-loop delay or timer lateness seen in the interval. */
   loopStallMs: number;
   /** Wall-clock movement minus monotonic movement over the interval (positive: forward step). */
@@ -39,11 +42,13 @@ export function evaluate(s: IntervalSignals, cfg: MonitorConfig): Finding[] {
     check('psi_io_pct', h.psiIoFullPct, (l) => `io_pressure>${l}%`);
     const swapped = h.swapIn === undefined && h.swapOut === undefined ? undefined : (h.swapIn ?? 0) + (h.swapOut ?? 0);
     check('swap_pages_per_s', perS(swapped), () => 'swapping');
-    check('major_faults_per_s', perS(h.majorFaults), () => 'major_faults');
     check('cgroup_throttled_pct', h.cgroupThrottledPct, (l) => `cpu_throttled>${l}%`);
     const udpErr = h.udpInErrors === undefined && h.udpRcvbufErrors === undefined ? undefined : (h.udpInErrors ?? 0) + (h.udpRcvbufErrors ?? 0);
     check('udp_errors', udpErr, () => 'udp_errors');
   }
+  // Our own major faults, not the host's: other processes starting up fault in their binaries,
+  // which says nothing about whether we were stalled.
+  if (s.elapsedMs > 0) check('major_faults_per_s', (s.procMajorFaults * 1000) / s.elapsedMs, () => 'major_faults');
   check('loop_stall_ms', s.loopStallMs, () => 'loop_stall');
   check('clock_step_ms', Math.abs(s.clockStepMs), () => 'clock_step');
   check('socket_drops', s.socketDrops, () => 'socket_drops');

@@ -71,10 +71,16 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
 
   let histogram: IntervalHistogram | undefined;
   let timer: NodeJS.Timeout | undefined;
+  // Watchdog for stalls. The delay histogram alone misses them: IntervalHistogram.reset() forgets
+  // the previous timer fire, so a stall right after a reset is never recorded.
+  let watchdog: NodeJS.Timeout | undefined;
+  let lastBeat = 0;
+  let worstGap = 0;
   let expectedMono = 0;
   let prevWall = clock.wallMs();
   let prevMono = clock.monoMs();
-  let prevCpu = process.cpuUsage();
+  let prevCpuUs = 0;
+  let prevMajflt = 0;
   let settled = prevWall;
   let ticks = 0;
   let last: { time: number; fields: Record<string, unknown> } | undefined;
@@ -101,8 +107,11 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     const mono = clock.monoMs();
     const elapsed = mono - prevMono;
     const step = wall - prevWall - elapsed;
-    const cpu = process.cpuUsage(prevCpu);
-    prevCpu = process.cpuUsage();
+    const usage = process.resourceUsage();
+    const cpuUs = usage.userCPUTime + usage.systemCPUTime - prevCpuUs;
+    prevCpuUs += cpuUs;
+    const majflt = usage.majorPageFault - prevMajflt;
+    prevMajflt = usage.majorPageFault;
     const host = sampler.sample(mono, portSets);
 
     let loopMaxMs: number | undefined;
@@ -117,9 +126,14 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     let socketDrops = 0;
     for (const s of host?.sockets.values() ?? []) socketDrops += s.drops;
     const offs = [...offsets.values()].map((o) => o.sum / o.count);
+    // The gap between two watchdog beats, less the beat period, is a lower bound on the stall.
+    const beatStall = Math.max(worstGap, mono - lastBeat) - config.stall_check;
+    worstGap = 0;
     const signals: IntervalSignals = {
       host,
-      loopStallMs: Math.max(loopMaxMs ?? 0, lateMs),
+      elapsedMs: elapsed,
+      procMajorFaults: majflt,
+      loopStallMs: Math.max(loopMaxMs ?? 0, lateMs, running && lastBeat > 0 ? beatStall : 0),
       clockStepMs: step,
       exporterOffsetMedianMs: median(offs),
       exporters: offs.length,
@@ -132,7 +146,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     if (step < 0) verdict.noteWallStep(prevWall, wall);
     const change = verdict.observe(evaluate(signals, config), mono, prevWall, wall);
     const proc: ProcessSignals = {
-      cpuPct: elapsed > 0 ? ((cpu.user + cpu.system) / 1000 / elapsed) * 100 : 0,
+      cpuPct: elapsed > 0 ? (cpuUs / 1000 / elapsed) * 100 : 0,
       rssBytes: process.memoryUsage.rss(),
       loopP50Ms,
       loopP99Ms,
@@ -177,11 +191,20 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
   function onTimer(): void {
     if (!running) return;
     const late = Math.max(0, clock.monoMs() - expectedMono);
-    try {
-      tick(late);
-    } catch (e) {
-      log.error({ err: e }, 'resource monitor sample failed');
-    }
+    // Sample from the check phase: after a stall the delay histogram's own timer, due in the same
+    // timers phase as ours, has then recorded the stall, so it lands in this interval, not the next.
+    setImmediate(() => {
+      if (!running) return;
+      try {
+        tick(late);
+      } catch (e) {
+        log.error({ err: e }, 'resource monitor sample failed');
+      }
+      reschedule();
+    });
+  }
+
+  function reschedule(): void {
     expectedMono += config.interval;
     // After a long pause, realign instead of firing a burst of catch-up ticks.
     if (expectedMono < clock.monoMs()) expectedMono = clock.monoMs() + config.interval;
@@ -194,9 +217,19 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
       running = true;
       histogram = monitorEventLoopDelay({ resolution: Math.max(1, Math.round(config.loop_resolution)) });
       histogram.enable();
+      lastBeat = clock.monoMs();
+      worstGap = 0;
+      watchdog = setInterval(() => {
+        const now = clock.monoMs();
+        if (now - lastBeat > worstGap) worstGap = now - lastBeat;
+        lastBeat = now;
+      }, config.stall_check);
+      watchdog.unref();
       prevWall = clock.wallMs();
       prevMono = clock.monoMs();
-      prevCpu = process.cpuUsage();
+      const usage = process.resourceUsage();
+      prevCpuUs = usage.userCPUTime + usage.systemCPUTime;
+      prevMajflt = usage.majorPageFault;
       sampler.sample(prevMono, portSets);
       refreshSync(prevMono);
       expectedMono = prevMono + config.interval;
@@ -205,7 +238,9 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     stop() {
       running = false;
       if (timer) clearTimeout(timer);
+      if (watchdog) clearInterval(watchdog);
       timer = undefined;
+      watchdog = undefined;
       histogram?.disable();
       histogram = undefined;
     },

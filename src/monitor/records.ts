@@ -52,6 +52,7 @@ export function hostRecord(
     socket_drops: int(s.socketDrops),
     proc_cpu_pct: p.cpuPct,
     proc_rss_bytes: int(p.rssBytes),
+    proc_major_faults: int(s.procMajorFaults),
     loop_delay_p50_ms: p.loopP50Ms,
     loop_delay_p99_ms: p.loopP99Ms,
     loop_delay_max_ms: p.loopMaxMs,

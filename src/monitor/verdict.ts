@@ -121,11 +121,16 @@ export class VerdictMachine {
     return { verdict: c.window.verdict, reasons: c.window.reasons, since: c.since };
   }
 
-  /** Worst verdict in force at any time in [from, to]. O(1) when the window is inside the current interval. */
+  /**
+   * Worst verdict in force at any time in [from, to]. O(1) when the window is inside the current
+   * interval; older windows scan back only as far as they reach, and a repeated query is cached.
+   */
   verdictFor(from: number, to: number): VerdictWindow {
     if (to < from) [from, to] = [to, from];
     const cur = this.cur;
-    if (from >= cur.since) return cur.window;
+    // Fast path: the window lies inside the current interval and no older interval reaches into it
+    // (one can, after the wall clock stepped back).
+    if (from >= cur.since && from > cur.olderUntil) return cur.window;
     if (from === this.cacheFrom && to === this.cacheTo && this.cacheVersion === this.version) return this.cacheResult;
     let worst: VerdictWindow | undefined;
     let reasons: string[] | undefined;
