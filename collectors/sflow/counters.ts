@@ -109,11 +109,11 @@ function readCounterRecord(r: Reader, tag: number, s: CounterSample): void {
   if (tag === GENERIC) s.generic = readGeneric(r);
   else if (tag === PORT_NAME) s.portName = readString(r, 'port_name.name', 255);
   else if (tag === HOST_DESCR) {
-    const hostname = readString(r, 'host_descr.hostname', 64);
+    const hostname = readString(r, 'host_descr.hostname', 255);
     const uuid = uuidToString(r.slice(16, 'host_descr.uuid'));
     const machineType = r.u32('host_descr.machine_type');
     const osName = r.u32('host_descr.os_name');
-    const osRelease = readString(r, 'host_descr.os_release', 32);
+    const osRelease = readString(r, 'host_descr.os_release', 255);
     s.hostDescr = { hostname, uuid, machineType, osName, osRelease };
   } else if (tag === HOST_PARENT) {
     s.parent = { type: r.u32('host_parent.container_type'), index: r.u32('host_parent.container_index') };

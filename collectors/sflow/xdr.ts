@@ -21,15 +21,10 @@ export function readAddress(r: Reader, field: string): string {
   return r.fail(field, 'bad_address_type', `address type ${type}`);
 }
 
-/** Reads the address type and address of the datagram header; `type` is returned to the caller. */
-export function readAgentAddress(r: Reader): { type: number; text: string } {
-  const start = r.pos;
-  const text = readAddress(r, 'agent_address');
-  const type = r.view.getUint32(start);
-  return { type, text };
-}
-
-/** XDR string<max>: length, bytes, pad to 4. Lengths above `max` or the remaining bytes fail. */
+/**
+ * XDR string<max>: length, bytes, pad to 4. `max` is a sanity cap, looser than the memo's limits
+ * (hostname<64>, os_release<32>) so a chatty agent is not dropped; past the record's end fails.
+ */
 export function readString(r: Reader, field: string, max = 1024): string {
   const n = r.u32(field);
   if (n > max) r.fail(field, 'bad_length', `string of ${n} bytes`);
@@ -64,11 +59,6 @@ export function uuidToString(b: Uint8Array): string {
     s += (b[i] ?? 0).toString(16).padStart(2, '0');
   }
   return s;
-}
-
-/** memo §5 "data_format": 20-bit enterprise, 12-bit format. */
-export function splitFormat(v: number): { enterprise: number; format: number } {
-  return { enterprise: v >>> 12, format: v & 0xfff };
 }
 
 /**
