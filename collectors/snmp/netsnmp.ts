@@ -224,22 +224,30 @@ export class SnmpClient {
   }
 
   /** Walks the subtree under `root` with GETBULK (GETNEXT for v1), capped in values, time and OID order. */
-  async walk(root: string, opts: WalkOptions): Promise<WalkResult> {
-    const vbs: Vb[] = [];
-    let cursor = root;
-    for (;;) {
-      if (performance.now() >= opts.deadlineAt) return { vbs, truncated: 'time' };
-      const batch = await this.next(cursor, opts.maxRepetitions, opts.deadlineAt);
-      if (batch.length === 0) return { vbs };
-      for (const vb of batch) {
-        if (vb.value.kind === 'missing' && vb.value.reason === 'endOfMibView') return { vbs };
-        if (!isUnder(vb.oid, root)) return { vbs };
-        // RFC 3416 4.2.3: each returned OID must follow the previous one; a repeat means a looping agent.
-        if (compareOids(vb.oid, cursor) <= 0) return { vbs, truncated: 'loop' };
-        vbs.push(vb);
-        cursor = vb.oid;
-        if (vbs.length >= opts.maxValues) return { vbs, truncated: 'values' };
-      }
+  walk(root: string, opts: WalkOptions): Promise<WalkResult> {
+    return walkWith((oid) => this.next(oid, opts.maxRepetitions, opts.deadlineAt), root, opts);
+  }
+}
+
+/**
+ * The walk loop, separate from the socket so its caps are tested against misbehaving "agents":
+ * stops at the end of the subtree or MIB view, on an OID that does not increase (RFC 3416 4.2.3:
+ * a repeating agent would otherwise loop forever), after maxValues, or at the deadline.
+ */
+export async function walkWith(next: (oid: string) => Promise<Vb[]>, root: string, opts: Omit<WalkOptions, 'maxRepetitions'>): Promise<WalkResult> {
+  const vbs: Vb[] = [];
+  let cursor = root;
+  for (;;) {
+    if (performance.now() >= opts.deadlineAt) return { vbs, truncated: 'time' };
+    const batch = await next(cursor);
+    if (batch.length === 0) return { vbs };
+    for (const vb of batch) {
+      if (vb.value.kind === 'missing' && vb.value.reason === 'endOfMibView') return { vbs };
+      if (!isUnder(vb.oid, root)) return { vbs };
+      if (compareOids(vb.oid, cursor) <= 0) return { vbs, truncated: 'loop' };
+      vbs.push(vb);
+      cursor = vb.oid;
+      if (vbs.length >= opts.maxValues) return { vbs, truncated: 'values' };
     }
   }
 }
