@@ -8,3 +8,5 @@ import { snmpCollector } from './snmp/index.js';
 import { snmptrapCollector } from './snmptrap/index.js';
 
 export const collectors: readonly CollectorDefinition[] = [flowCollector, snmpCollector, snmptrapCollector];
+
+export { runDecode } from './flow/decode-cli.js';

@@ -253,3 +253,18 @@ export function normalizeV5(p: V5Packet, exporter: string): FlowRecord[] {
   }
   return out;
 }
+
+/** An options data record's values under their element names (for `netvigil decode`). */
+export function optionsFields(rec: DataRecord): Fields {
+  const tpl = rec.tpl;
+  const f: Fields = {};
+  for (let i = 0; i < tpl.names.length; i++) {
+    const v = rec.values[i];
+    const name = tpl.names[i] as string;
+    if (v === undefined) continue;
+    if (v instanceof Uint8Array) f[name] = hex(v);
+    else if (typeof v === 'number' && Number.isInteger(v) && tpl.kinds[i] !== Kind.Float) f[name] = BigInt(v);
+    else f[name] = typeof v === 'string' ? v.replace(/\0+$/, '') : v;
+  }
+  return f;
+}

@@ -1,0 +1,145 @@
+/**
+ * `netvigil decode [--format jsonl|lp] FILE...`: offline decoding of pcap/pcapng captures (UDP
+ * payloads; the exporter is the packet's source address and port) and raw payload files (one UDP
+ * datagram each, decoded in the given order as one exporter session; they carry no address, so their
+ * records have no `exporter`).
+ * Malformed input: a message on stderr naming file, packet, offset and field; exit 0 when some
+ * records decoded, 1 when an input could not be read or nothing decoded, 2 on a usage error.
+ */
+import { readFile } from 'node:fs/promises';
+import { DecodeError } from '../../src/errors.js';
+import { toLine } from '../../src/record/lineprotocol.js';
+import type { Fields, NetRecord } from '../../src/record/record.js';
+import type { FlowMessage } from '../netflow/compile.js';
+import { decodeIpfix } from '../netflow/ipfix.js';
+import { OptionsState, normalizeData, normalizeV5, optionsFields } from '../netflow/normalize.js';
+import { TemplateStore } from '../netflow/templates.js';
+import { decodeV5 } from '../netflow/v5.js';
+import { decodeV9 } from '../netflow/v9.js';
+import { decodeSflow, normalizeSflow, toJsonl } from '../sflow/index.js';
+import { isPcap, isPcapng, readPcap, readPcapng, type UdpDatagram } from './pcap.js';
+import { detect } from './processor.js';
+
+type Json = { [k: string]: number | string | boolean };
+type Format = 'jsonl' | 'lp';
+
+const USAGE = 'usage: netvigil decode [--format jsonl|lp] FILE...\n';
+
+function jsonValue(v: Fields[string]): number | string | boolean | undefined {
+  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  return v;
+}
+
+function toJson(head: Json, fields: Fields): Json {
+  const o: Json = { ...head };
+  if (o['exporter'] === '') delete o['exporter'];
+  for (const k in fields) {
+    const v = jsonValue(fields[k]);
+    if (v !== undefined) o[k] = v;
+  }
+  return o;
+}
+
+/** Decoding state of one run: templates and options learned carry across packets and files. */
+class Session {
+  readonly store = new TemplateStore({ ttlMs: Number.MAX_SAFE_INTEGER, pendingTtlMs: Number.MAX_SAFE_INTEGER });
+  readonly options = new OptionsState();
+  records = 0;
+
+  /** Lines (jsonl objects or line protocol) for one datagram; throws DecodeError. */
+  decode(buf: Uint8Array, exporter: string, session: string, timeMs: number, format: Format): string[] {
+    const version = detect(buf);
+    const out: string[] = [];
+    const emit = (r: NetRecord, json: Json): void => {
+      this.records++;
+      if (format === 'jsonl') out.push(JSON.stringify(json));
+      else {
+        const l = toLine(r);
+        if (l !== undefined) out.push(l);
+      }
+    };
+    if (version === '5') {
+      for (const r of normalizeV5(decodeV5(buf), exporter)) emit(r, toJson({ version: 5, type: 'flow', exporter, domain: r.tags['domain'] ?? '' }, r.fields));
+    } else if (version === '9' || version === '10') {
+      const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.store, 0) : decodeIpfix(buf, session, this.store, 0);
+      for (const r of m.records) if (r.tpl.def.options) this.options.apply(r, exporter);
+      for (const r of m.records) {
+        const head: Json = { version: Number(version), type: r.tpl.def.options ? 'options' : 'flow', exporter, domain: String(r.hdr.domain) };
+        if (r.tpl.def.options) {
+          this.records++;
+          if (format === 'jsonl') out.push(JSON.stringify(toJson(head, optionsFields(r))));
+        } else {
+          const rec = normalizeData(r, exporter, this.options, timeMs);
+          emit(rec, toJson(head, rec.fields));
+        }
+      }
+    } else if (version === 'sflow5') {
+      const d = decodeSflow(buf);
+      if (format === 'jsonl') {
+        for (const o of toJsonl(d)) {
+          this.records++;
+          out.push(JSON.stringify(exporter ? { ...o, exporter } : o));
+        }
+      } else for (const r of normalizeSflow(d, exporter, timeMs)) emit(r, {});
+    } else {
+      throw new DecodeError('flow', 0, 'version', 'unsupported', 'not NetFlow v5/v9, IPFIX or sFlow v5');
+    }
+    return out;
+  }
+}
+
+export async function runDecode(args: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
+  let format: Format = 'jsonl';
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--format' || a.startsWith('--format=')) {
+      const v = a.includes('=') ? a.slice(9) : args[++i];
+      if (v !== 'jsonl' && v !== 'lp') {
+        io.stderr.write(`decode: unknown format ${JSON.stringify(v)}\n${USAGE}`);
+        return 2;
+      }
+      format = v;
+    } else if (a === '-h' || a === '--help') {
+      io.stdout.write(USAGE);
+      return 0;
+    } else if (a.startsWith('-') && a !== '-') {
+      io.stderr.write(`decode: unknown option ${a}\n${USAGE}`);
+      return 2;
+    } else files.push(a);
+  }
+  if (!files.length) {
+    io.stderr.write(USAGE);
+    return 2;
+  }
+  const s = new Session();
+  let unreadable = false;
+  for (const file of files) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(file));
+    } catch (e) {
+      io.stderr.write(`${file}: cannot read: ${(e as Error).message}\n`);
+      unreadable = true;
+      continue;
+    }
+    let datagrams: UdpDatagram[];
+    if (isPcap(bytes) || isPcapng(bytes)) {
+      const cap = isPcapng(bytes) ? readPcapng(bytes) : readPcap(bytes);
+      for (const k of cap.skipped) io.stderr.write(`${file}: packet ${k.packet}: skipped: ${k.reason}\n`);
+      datagrams = cap.datagrams;
+    } else {
+      datagrams = [{ packet: 1, timeMs: 0, src: '', srcPort: 0, dst: '', dstPort: 0, payload: bytes }];
+    }
+    for (const d of datagrams) {
+      try {
+        const lines = s.decode(d.payload, d.src, `${d.src}:${d.srcPort}`, d.timeMs, format);
+        if (lines.length) io.stdout.write(lines.join('\n') + '\n');
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        io.stderr.write(`${file}: packet ${d.packet}: ${e.message}\n`);
+      }
+    }
+  }
+  return !unreadable && s.records > 0 ? 0 : 1;
+}
