@@ -70,43 +70,49 @@ export function packetFields(p: SampledPacket, f: Fields): void {
   if (p.dstAddr !== undefined) f.dst_addr = p.dstAddr;
   const nextHop = p.nextHop || p.bgpNextHop;
   if (nextHop) f.next_hop = nextHop;
-  setInt(f, 'src_port', p.srcPort);
-  setInt(f, 'dst_port', p.dstPort);
-  setInt(f, 'proto', p.proto);
-  setInt(f, 'tcp_flags', p.tcpFlags);
-  setInt(f, 'tos', p.tos);
-  setInt(f, 'src_as', p.srcAs);
-  setInt(f, 'dst_as', p.dstAs);
+  if (p.srcPort !== undefined) f.src_port = BigInt(p.srcPort);
+  if (p.dstPort !== undefined) f.dst_port = BigInt(p.dstPort);
+  if (p.proto !== undefined) f.proto = BigInt(p.proto);
+  if (p.tcpFlags !== undefined) f.tcp_flags = BigInt(p.tcpFlags);
+  if (p.tos !== undefined) f.tos = BigInt(p.tos);
+  if (p.srcAs !== undefined) f.src_as = BigInt(p.srcAs);
+  if (p.dstAs !== undefined) f.dst_as = BigInt(p.dstAs);
   // extended_switch's VLAN is the agent's own view; the 802.1Q tag in the header is a fallback.
-  setInt(f, 'vlan', p.srcVlan ?? p.vlan);
-  setInt(f, 'dst_vlan', p.dstVlan);
-  setInt(f, 'inner_vlan', p.innerVlan);
-  setInt(f, 'src_priority', p.srcPriority ?? p.vlanPcp);
-  setInt(f, 'dst_priority', p.dstPriority);
-  setInt(f, 'header_protocol', p.headerProtocol);
-  setInt(f, 'stripped', p.stripped);
-  setInt(f, 'header_length', p.headerLength);
-  setInt(f, 'ether_type', p.etherType);
-  setInt(f, 'ip_version', p.ipVersion);
-  setInt(f, 'ip_length', p.ipLength);
-  setInt(f, 'ttl', p.ttl);
-  setInt(f, 'flow_label', p.flowLabel);
-  setInt(f, 'frag_offset', p.fragOffset);
-  setInt(f, 'icmp_type', p.icmpType);
-  setInt(f, 'icmp_code', p.icmpCode);
-  setInt(f, 'src_mask', p.srcMaskLen);
-  setInt(f, 'dst_mask', p.dstMaskLen);
-  setInt(f, 'router_as', p.routerAs);
-  setInt(f, 'src_peer_as', p.srcPeerAs);
-  setInt(f, 'dst_peer_as', p.dstPeerAs);
-  setInt(f, 'local_pref', p.localPref);
-  setInt(f, 'nat_src_port', p.natSrcPort);
-  setInt(f, 'nat_dst_port', p.natDstPort);
-  setInt(f, 'vni_egress', p.vniEgress);
-  setInt(f, 'vni_ingress', p.vniIngress);
-  setInt(f, 'egress_queue', p.egressQueue);
-  setInt(f, 'transit_delay_ns', p.transitDelayNs);
-  setInt(f, 'queue_depth_bytes', p.queueDepthBytes);
+  {
+    const v = p.srcVlan ?? p.vlan;
+    if (v !== undefined) f.vlan = BigInt(v);
+  }
+  if (p.dstVlan !== undefined) f.dst_vlan = BigInt(p.dstVlan);
+  if (p.innerVlan !== undefined) f.inner_vlan = BigInt(p.innerVlan);
+  {
+    const v = p.srcPriority ?? p.vlanPcp;
+    if (v !== undefined) f.src_priority = BigInt(v);
+  }
+  if (p.dstPriority !== undefined) f.dst_priority = BigInt(p.dstPriority);
+  if (p.headerProtocol !== undefined) f.header_protocol = BigInt(p.headerProtocol);
+  if (p.stripped !== undefined) f.stripped = BigInt(p.stripped);
+  if (p.headerLength !== undefined) f.header_length = BigInt(p.headerLength);
+  if (p.etherType !== undefined) f.ether_type = BigInt(p.etherType);
+  if (p.ipVersion !== undefined) f.ip_version = BigInt(p.ipVersion);
+  if (p.ipLength !== undefined) f.ip_length = BigInt(p.ipLength);
+  if (p.ttl !== undefined) f.ttl = BigInt(p.ttl);
+  if (p.flowLabel !== undefined) f.flow_label = BigInt(p.flowLabel);
+  if (p.fragOffset !== undefined) f.frag_offset = BigInt(p.fragOffset);
+  if (p.icmpType !== undefined) f.icmp_type = BigInt(p.icmpType);
+  if (p.icmpCode !== undefined) f.icmp_code = BigInt(p.icmpCode);
+  if (p.srcMaskLen !== undefined) f.src_mask = BigInt(p.srcMaskLen);
+  if (p.dstMaskLen !== undefined) f.dst_mask = BigInt(p.dstMaskLen);
+  if (p.routerAs !== undefined) f.router_as = BigInt(p.routerAs);
+  if (p.srcPeerAs !== undefined) f.src_peer_as = BigInt(p.srcPeerAs);
+  if (p.dstPeerAs !== undefined) f.dst_peer_as = BigInt(p.dstPeerAs);
+  if (p.localPref !== undefined) f.local_pref = BigInt(p.localPref);
+  if (p.natSrcPort !== undefined) f.nat_src_port = BigInt(p.natSrcPort);
+  if (p.natDstPort !== undefined) f.nat_dst_port = BigInt(p.natDstPort);
+  if (p.vniEgress !== undefined) f.vni_egress = BigInt(p.vniEgress);
+  if (p.vniIngress !== undefined) f.vni_ingress = BigInt(p.vniIngress);
+  if (p.egressQueue !== undefined) f.egress_queue = BigInt(p.egressQueue);
+  if (p.transitDelayNs !== undefined) f.transit_delay_ns = BigInt(p.transitDelayNs);
+  if (p.queueDepthBytes !== undefined) f.queue_depth_bytes = BigInt(p.queueDepthBytes);
   if (p.srcMac !== undefined) f.src_mac = p.srcMac;
   if (p.dstMac !== undefined) f.dst_mac = p.dstMac;
   if (p.mplsLabels !== undefined) f.mpls_labels = p.mplsLabels.join(',');
@@ -124,10 +130,6 @@ export function packetFields(p: SampledPacket, f: Fields): void {
   if (p.urlHost !== undefined) f.url_host = p.urlHost;
   if (p.functionName !== undefined) f.function = p.functionName;
   if (p.linuxReason !== undefined) f.linux_reason = p.linuxReason;
-}
-
-function setInt(f: Fields, name: string, v: number | undefined): void {
-  if (v !== undefined) f[name] = BigInt(v);
 }
 
 /** RFC 1997 community as "asn:value". */
