@@ -47,8 +47,8 @@ function virtualization(v: Virtualization): Check[] {
   const out: Check[] = [];
   out.push(
     v.vm
-      ? { name: 'virtualization', status: 'ok', detail: `${v.vm.kind} guest (${v.vm.evidence.join(', ')})`, advice: 'keep the monitor on: every record carries vm_verdict' }
-      : { name: 'virtualization', status: 'ok', detail: 'no hypervisor detected (bare metal)' },
+      ? { name: 'virtualization', status: 'ok', detail: `${v.vm.kind.replace(/^kvm/, 'KVM')} guest (${v.vm.evidence.join(', ')})`, advice: 'keep the monitor on: every record carries vm_verdict' }
+      : { name: 'virtualization', status: 'ok', detail: `no hypervisor detected (bare metal${v.machine ? `: ${v.machine}` : ''})` },
   );
   if (v.container) {
     out.push({ name: 'container', status: 'ok', detail: `${v.container.kind} (${v.container.evidence.join(', ')})`, advice: 'sysctls and NIC below may be the host\'s: check them there too' });
@@ -63,7 +63,7 @@ function cpus(i: DoctorInput): Check {
   return { name: 'vcpus', status: 'ok', detail: `${n} vCPUs` };
 }
 
-function clock(i: DoctorInput): Check[] {
+function clock(i: DoctorInput, inVm: boolean): Check[] {
   const cs = readClockSource(i.fs);
   const out: Check[] = [];
   if (!cs.current) out.push({ name: 'clocksource', status: 'warn', detail: 'clock source unknown (/sys/devices/system/clocksource missing)' });
@@ -76,7 +76,7 @@ function clock(i: DoctorInput): Check[] {
   const s = i.sync;
   if (s.synced === true) out.push({ name: 'time sync', status: 'ok', detail: s.detail });
   else if (s.synced === false) out.push({ name: 'time sync', status: 'fail', detail: s.detail, advice: 'fix NTP (chronyc sources -v): every timestamp this host writes is off' });
-  else out.push({ name: 'time sync', status: 'warn', detail: `unknown: ${s.detail}`, advice: 'run chrony (with the hypervisor PTP clock /dev/ptp_kvm as a refclock if offered) or make sure the host syncs this guest' });
+  else out.push({ name: 'time sync', status: 'warn', detail: `unknown: ${s.detail}`, advice: inVm ? 'run chrony (with the hypervisor PTP clock /dev/ptp_kvm as a refclock if offered) or make sure the host syncs this guest' : 'run chrony or systemd-timesyncd' });
   return out;
 }
 
@@ -166,5 +166,5 @@ function cgroups(i: DoctorInput): Check {
 /** Every check, in report order. Pure over the injected filesystem and the sample. */
 export function runChecks(i: DoctorInput): Check[] {
   const v = detectVirtualization(i.fs, i.env);
-  return [...virtualization(v), cpus(i), ...clock(i), ...contention(i), rcvbuf(i), swap(i), ...nics(i, v.vm !== undefined), cgroups(i)];
+  return [...virtualization(v), cpus(i), ...clock(i, v.vm !== undefined), ...contention(i), rcvbuf(i), swap(i), ...nics(i, v.vm !== undefined), cgroups(i)];
 }

@@ -39,7 +39,8 @@ function parseArgs(args: string[], root: string): DoctorArgs | string {
       if (v === undefined || v <= 0) return '--want-rcvbuf needs a size like 32MiB';
       out.wantRcvbuf = v;
     } else if (flag === '--sample') {
-      const v = parseDuration(value() ?? '');
+      const raw = value() ?? '';
+      const v = parseDuration(/^\d+$/.test(raw) ? Number(raw) : raw);
       if (v === undefined) return '--sample needs a duration like 2s (0 skips the live sample)';
       out.sampleMs = v;
     } else return `unknown argument ${JSON.stringify(a)}`;

@@ -7,6 +7,8 @@ export interface Detected {
 
 export interface Virtualization {
   vm?: Detected;
+  /** DMI vendor and product, when the firmware tables exist. */
+  machine?: string;
   container?: Detected;
 }
 
@@ -66,6 +68,10 @@ export function detectVirtualization(fs: HostFs, env: Readonly<Record<string, st
     vmKind ??= k;
     vmEvidence.push(`clocksource ${c} offered`);
   }
+  const dmi = ['sys_vendor', 'product_name'].map((f) => fs.readLine(`/sys/class/dmi/id/${f}`)).filter(Boolean);
+  if (dmi.length > 0) out.machine = dmi.join(' ');
+  // KVM without firmware tables is a microVM (Firecracker, cloud-hypervisor): worth saying.
+  if (vmEvidence.length > 0 && dmi.length === 0 && !fs.exists('/sys/class/dmi/id')) vmEvidence.push('no DMI tables (microVM)');
   if (vmEvidence.length > 0) out.vm = { kind: vmKind ?? 'unknown hypervisor', evidence: vmEvidence };
 
   const cEvidence: string[] = [];
