@@ -22,6 +22,8 @@ export class FlowCollector implements Collector {
   readonly processor: FlowProcessor;
   private readonly aggregator: Aggregator;
   private sockets: OpenSocket[] = [];
+  /** Granted SO_RCVBUF per bound port, kept past stop for the final stats record. */
+  private readonly rcvbufs = new Map<number, number>();
   private timers: NodeJS.Timeout[] = [];
   private intervalStart = 0;
   private stopped = false;
@@ -70,6 +72,7 @@ export class FlowCollector implements Collector {
       const s = await openSocket(l.address, l.port, this.cfg.receive_buffer, onMessage);
       s.socket.on('error', (e) => this.ctx.emitter.error(e));
       this.sockets.push(s);
+      this.rcvbufs.set(s.port, s.grantedRcvbuf);
       this.ctx.signals.udpSocket(this.name, s.family, s.port);
       const info = { address: s.address, port: s.port, requested: s.requestedRcvbuf, granted: s.grantedRcvbuf };
       if (s.cappedBy !== undefined) {
@@ -111,7 +114,7 @@ export class FlowCollector implements Collector {
       templates_evicted: st.evicted,
       agg_overflow: this.aggregator.overflowed,
     };
-    this.sockets.forEach((s) => (extra[`rcvbuf_${s.port}`] = s.grantedRcvbuf));
+    for (const [port, granted] of this.rcvbufs) extra[`rcvbuf_${port}`] = granted;
     for (const r of this.processor.statsRecords(now, extra)) this.ctx.emitter.emit(r);
     if (this.store.dirty) this.saving = this.saving.then(() => this.saveTemplates());
   }

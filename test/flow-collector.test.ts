@@ -1,0 +1,134 @@
+/**
+ * The flow collector on real loopback UDP sockets, fed crafted datagrams: allowlist, malformed input
+ * counted by reason and exporter, loss accounting, sampling-scaled aggregation under a series
+ * budget, template persistence across a restart, sFlow dispatch, socket reporting.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FlowCollector } from '../collectors/flow/collector.js';
+import { flowCollector } from '../collectors/flow/index.js';
+import type { NetRecord } from '../src/record/record.js';
+import { Bytes, buildV5, set, v9Message, v9Template } from './helpers/flow-build.js';
+import { makeTestCtx } from './helpers/flow-ctx.js';
+import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function sender(port?: number): Promise<Socket> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(port ?? 0, '127.0.0.1', () => r()));
+  cleanups.push(() => new Promise((r) => s.close(() => r())));
+  return s;
+}
+function send(s: Socket, port: number, buf: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => s.send(buf, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+}
+
+async function start(extra: Record<string, unknown> = {}, dataDir?: string) {
+  const dir = dataDir ?? (await makeTmpDir('netvigil-flowc-')).dir;
+  const port = await freeUdpPort();
+  const t = makeTestCtx(dir);
+  const cfg = flowCollector.configSchema.parse({ listen: [{ address: '127.0.0.1', port }], interval: '1h', stats_interval: '1h', receive_buffer: '4MiB', ...extra });
+  const c = flowCollector.create(cfg, t.ctx) as FlowCollector;
+  await c.start();
+  cleanups.push(() => c.stop());
+  return { c, t, port, dir };
+}
+
+const byMeas = (rs: NetRecord[], m: string): NetRecord[] => rs.filter((r) => r.measurement === m);
+const v5flow = (i: number, bytes: number) => ({ src: `10.0.0.${i}`, dst: '10.1.1.1', packets: 1, bytes, first: 0, last: 0, srcPort: 1000 + i, dstPort: 80, proto: 6 });
+
+describe('flow collector', () => {
+  it('counts and drops malformed datagrams by reason and exporter, and keeps decoding the rest', async () => {
+    const { c, t, port } = await start({ raw: true });
+    const s = await sender();
+    await send(s, port, v9Message({ uptime: 1, secs: 1, seq: 1, sourceId: 0 }, [new Bytes().u16(256).u16(0).build()]));
+    await send(s, port, Uint8Array.from([0xde, 0xad, 0xbe, 0xef, 1, 2, 3]));
+    await send(s, port, buildV5({ uptime: 1, secs: 1, seq: 0 }, [v5flow(1, 100)]).subarray(0, 40));
+    await send(s, port, buildV5({ uptime: 1, secs: 1, seq: 0 }, [v5flow(1, 100)]));
+    await waitFor('4 datagrams', () => c.processor.exporterStats('127.0.0.1')?.datagrams === 4);
+    expect(c.processor.exporterStats('127.0.0.1')).toEqual({ datagrams: 4, records: 1, errors: { netflow9_bad_set_length: 1, unsupported: 1, netflow5_truncated: 1 } });
+    expect(byMeas(t.records, 'flow')).toHaveLength(1);
+    await c.stop();
+    const errs = byMeas(t.records, 'flow_stats').filter((r) => r.tags['reason']);
+    expect(errs.map((r) => [r.tags['exporter'], r.tags['reason'], r.fields['decode_errors']]).sort()).toEqual([
+      ['127.0.0.1', 'netflow5_truncated', 1n], ['127.0.0.1', 'netflow9_bad_set_length', 1n], ['127.0.0.1', 'unsupported', 1n],
+    ]);
+    expect(t.sockets).toEqual([{ collector: 'flow', family: 'udp4', port, open: false }]);
+    const global = byMeas(t.records, 'flow_stats').find((r) => r.tags['exporter'] === undefined);
+    expect(global?.fields[`rcvbuf_${port}`] as bigint).toBeGreaterThan(0n);
+  });
+
+  it('drops exporters outside the allowlist', async () => {
+    const { c, t, port } = await start({ allow: ['10.0.0.0/8', '2001:db8::/32'] });
+    const s = await sender();
+    await send(s, port, buildV5({ uptime: 1, secs: 1, seq: 0 }, [v5flow(1, 100)]));
+    await waitFor('not_allowed counted', () => {
+      c.housekeeping(Date.now());
+      return byMeas(t.records, 'flow_stats').some((r) => r.fields['not_allowed'] === 1n);
+    });
+    expect(c.processor.exporterStats('127.0.0.1')).toBeUndefined();
+  });
+
+  it('accounts v9 loss, duplicates and exporter restarts per source id', async () => {
+    const { c, port } = await start();
+    const s = await sender();
+    const tpl = set(0, v9Template(256, [[8, 4]]));
+    for (const [seq, uptime] of [[1, 1000], [2, 2000], [5, 3000], [4, 4000], [6, 5000], [1, 10]]) {
+      await send(s, port, v9Message({ uptime: uptime as number, secs: 1_700_000_000, seq: seq as number, sourceId: 3 }, [tpl]));
+    }
+    await waitFor('6 datagrams', () => c.processor.exporterStats('127.0.0.1')?.datagrams === 6);
+    // 1,2 ok; 5: 3 and 4 lost; 4: behind (late); 6 ok; 1 with uptime going back: restart
+    expect(c.processor.loss.get('127.0.0.1', '9', 3)).toEqual({ received: 6, lost: 2, duplicates: 1, resets: 1 });
+  });
+
+  it('aggregates scaled by sampling rate under the series budget, with top talkers and "other"', async () => {
+    const { c, t, port } = await start({ dimensions: ['src_addr'], max_series: 3, top_n: 2, top_by: ['src_addr'] });
+    const s = await sender();
+    // header sampling 1-in-10; five sources, 100..500 bytes each
+    await send(s, port, buildV5({ uptime: 1, secs: 1, seq: 0, sampling: 10 }, [1, 2, 3, 4, 5].map((i) => v5flow(i, i * 100))));
+    await waitFor('5 records', () => c.processor.exporterStats('127.0.0.1')?.records === 5);
+    await c.stop();
+    const agg = byMeas(t.records, 'flow_agg');
+    expect(agg).toHaveLength(3);
+    expect(agg.reduce((a, r) => a + (r.fields['bytes'] as bigint), 0n)).toBe(15000n);
+    expect(agg.find((r) => r.tags['src_addr'] === 'other')?.fields).toMatchObject({ bytes: 12000n, flows: 3n });
+    const top = byMeas(t.records, 'flow_top');
+    expect(top.map((r) => [r.tags['talker'], r.fields['bytes']])).toEqual([['10.0.0.5', 5000n], ['10.0.0.4', 4000n], ['other', 6000n]]);
+    expect(byMeas(t.records, 'flow')).toHaveLength(0); // raw export is off by default
+  });
+
+  it('persists templates in the data directory and decodes data after a restart', async () => {
+    const first = await start();
+    const srcPort = await freeUdpPort();
+    const s1 = await sender(srcPort);
+    await send(s1, first.port, v9Message({ uptime: 1, secs: 1, seq: 1, sourceId: 0 }, [set(0, v9Template(256, [[8, 4], [1, 4]]))]));
+    await waitFor('template', () => first.c.store.stats().templates === 1);
+    await first.c.stop();
+    expect(JSON.parse(readFileSync(join(first.dir, 'templates.json'), 'utf8'))).toMatchObject({ templates: [{ exporter: `127.0.0.1:${srcPort}`, def: { id: 256 } }] });
+    await new Promise<void>((r) => s1.close(() => r()));
+    cleanups.pop();
+    const second = await start({ raw: true }, first.dir);
+    const s2 = await sender(srcPort);
+    await send(s2, second.port, v9Message({ uptime: 2, secs: 2, seq: 2, sourceId: 0 }, [set(256, new Bytes().ip4('10.7.7.7').u32(777).build())]));
+    await waitFor('flow after restart', () => byMeas(second.t.records, 'flow').length === 1);
+    expect(byMeas(second.t.records, 'flow')[0]?.fields).toMatchObject({ src_addr: '10.7.7.7', bytes: 777n });
+  });
+
+  it('dispatches sFlow v5 on the same port to the sFlow decoder', async () => {
+    const { c, t, port } = await start();
+    const s = await sender();
+    const dg = new Uint8Array(readFileSync(join(import.meta.dirname, '..', 'collectors', 'sflow', 'testcases', 'interface-counters', 'input-01.bin')));
+    await send(s, port, dg);
+    await waitFor('sflow datagram', () => c.processor.exporterStats('127.0.0.1')?.datagrams === 1);
+    expect(c.processor.exporterStats('127.0.0.1')?.errors).toEqual({});
+    const ifs = byMeas(t.records, 'interface');
+    expect(ifs.length).toBeGreaterThan(0);
+    expect(ifs[0]?.tags['source']).toBe('sflow');
+  });
+});
