@@ -3,7 +3,7 @@
  * no allocation besides the value array (habit 6: precompute for the hot path).
  */
 import { DecodeError } from '../../src/errors.js';
-import { ipv4ToString, ipv6ToString, macToString } from '../../src/wire/reader.js';
+import { ipv6ToString, macToString } from '../../src/wire/reader.js';
 import { Kind, VARIABLE_LENGTH, elementFieldName, ianaElement, v9ScopeName } from './elements.js';
 
 export interface FieldSpec {
@@ -23,7 +23,10 @@ export interface TemplateDef {
   fields: FieldSpec[];
 }
 
-/** A decoded element value: unsigned integers past 2^53 stay bigint; octets are views into the datagram. */
+/**
+ * A decoded element value: unsigned integers past 2^53 stay bigint; IPv4 addresses stay 32-bit numbers
+ * (text is made in normalization, off the decode path); octets are views into the datagram.
+ */
 export type Value = number | bigint | string | boolean | Uint8Array | undefined;
 
 /** What normalization needs from the message a data record came in (shared by its records). */
@@ -88,6 +91,8 @@ export class CompiledTemplate {
   readonly minLength: number;
   /** Cache slot for the normalizer's per-template plan (built lazily, once). */
   plan: unknown = undefined;
+  /** Straight-line decoder for templates without variable-length fields (most of them). */
+  private readonly fixed: FixedDecoder | undefined;
 
   constructor(def: TemplateDef) {
     this.def = def;
@@ -108,6 +113,7 @@ export class CompiledTemplate {
       min += f.length === VARIABLE_LENGTH ? 1 : f.length;
     }
     this.minLength = min;
+    this.fixed = this.lengths.includes(VARIABLE_LENGTH) ? undefined : compileFixed(this.kinds, this.lengths);
   }
 
   /**
@@ -115,6 +121,11 @@ export class CompiledTemplate {
    * Every length, including variable-length prefixes, is checked against `end` before use.
    */
   decode(view: DataView, bytes: Uint8Array, pos: number, end: number, out: Value[], protocol: string): number {
+    if (this.fixed) {
+      if (pos + this.minLength > end) throw new DecodeError(protocol, pos, 'record', 'truncated', `need ${this.minLength} bytes`);
+      this.fixed(view, bytes, pos, out);
+      return pos + this.minLength;
+    }
     const kinds = this.kinds;
     const lengths = this.lengths;
     const n = kinds.length;
@@ -136,6 +147,34 @@ export class CompiledTemplate {
     }
     return pos;
   }
+}
+
+type FixedDecoder = (view: DataView, bytes: Uint8Array, pos: number, out: Value[]) => void;
+type Generic = (kind: Kind, view: DataView, bytes: Uint8Array, pos: number, len: number) => Value;
+
+/**
+ * Compiles a fixed-length template into straight-line code (pino's habit: precompute the hot path).
+ * The generated source contains only numeric offsets and lengths from the template, never wire
+ * text, and the caller checks the record's full length once before calling it.
+ */
+function compileFixed(kinds: Uint8Array, lengths: Uint16Array): FixedDecoder {
+  let src = '';
+  let o = 0;
+  for (let i = 0; i < kinds.length; i++) {
+    const k = kinds[i] as Kind;
+    const len = lengths[i] as number;
+    const at = `p + ${o}`;
+    let expr: string;
+    if ((k === Kind.Unsigned && len === 4) || k === Kind.Ipv4) expr = `v.getUint32(${at})`;
+    else if (k === Kind.Unsigned && len === 2) expr = `v.getUint16(${at})`;
+    else if (k === Kind.Unsigned && len === 1) expr = `b[${at}]`;
+    else if (k === Kind.Unsigned && len === 8) expr = `((h = v.getUint32(${at})) < 0x200000 ? h * 4294967296 + v.getUint32(${at} + 4) : v.getBigUint64(${at}))`;
+    else expr = `g(${k}, v, b, ${at}, ${len})`;
+    src += `out[${i}] = ${expr};\n`;
+    o += len;
+  }
+  const factory = new Function('g', `return function fixedRecord(v, b, p, out) {\nlet h = 0;\n${src}};`) as (g: Generic) => FixedDecoder;
+  return factory(readValue);
 }
 
 function readUnsigned(view: DataView, bytes: Uint8Array, pos: number, len: number): number | bigint {
@@ -209,7 +248,7 @@ function readValue(kind: Kind, view: DataView, bytes: Uint8Array, pos: number, l
       return sec * 1000 + (view.getUint32(pos + 4) / TWO32) * 1000;
     }
     case Kind.Ipv4:
-      return ipv4ToString(view.getUint32(pos));
+      return view.getUint32(pos);
     case Kind.Ipv6:
       return ipv6ToString(bytes, pos);
     case Kind.List:

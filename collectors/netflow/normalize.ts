@@ -5,6 +5,7 @@
  */
 import type { InterfaceInfo } from '../../src/collector.js';
 import { makeRecord, type Fields, type FlowRecord } from '../../src/record/record.js';
+import { ipv4ToString } from '../../src/wire/reader.js';
 import type { CompiledTemplate, DataRecord, Value } from './compile.js';
 import { Kind } from './elements.js';
 import type { V5Packet } from './v5.js';
@@ -20,6 +21,7 @@ const enum Conv {
   DeltaStart = 7,
   DeltaEnd = 8,
   Skip = 9,
+  Ipv4 = 10,
 }
 
 /** IANA element id -> agreed schema name (everything else keeps its snake_case IANA name). */
@@ -58,6 +60,7 @@ function planFor(tpl: CompiledTemplate): Plan {
     names[i] = SCHEMA.get(id) ?? (time === undefined ? (tpl.names[i] as string) : '');
     if (time !== undefined) convs[i] = time;
     else if (kind === Kind.List) convs[i] = Conv.Skip;
+    else if (kind === Kind.Ipv4) convs[i] = Conv.Ipv4;
     else if (kind === Kind.Octets) convs[i] = Conv.Hex;
     else if (kind === Kind.Unsigned || kind === Kind.Signed || kind >= Kind.DateSeconds && kind <= Kind.DateNanos) convs[i] = Conv.Int;
     else convs[i] = Conv.Plain;
@@ -195,6 +198,9 @@ export function normalizeData(rec: DataRecord, exporter: string, state: OptionsS
       case Conv.Hex:
         fields[names[i] as string] = hex(val as Uint8Array);
         break;
+      case Conv.Ipv4:
+        fields[names[i] as string] = ipv4ToString(val as number);
+        break;
       case Conv.UptimeStart:
       case Conv.UptimeEnd: {
         const t = num(val) ?? 0;
@@ -241,7 +247,7 @@ export function normalizeV5(p: V5Packet, exporter: string): FlowRecord[] {
     const start = exportMs - ((h.sysUptimeMs - f.first) | 0);
     const end = exportMs - ((h.sysUptimeMs - f.last) | 0);
     const fields: Fields = {
-      src_addr: f.srcAddr, dst_addr: f.dstAddr, next_hop: f.nextHop,
+      src_addr: ipv4ToString(f.srcAddr), dst_addr: ipv4ToString(f.dstAddr), next_hop: ipv4ToString(f.nextHop),
       src_port: BigInt(f.srcPort), dst_port: BigInt(f.dstPort), proto: BigInt(f.proto),
       tcp_flags: BigInt(f.tcpFlags), tos: BigInt(f.tos), bytes: BigInt(f.bytes), packets: BigInt(f.packets),
       sampling_rate: rate, in_if: BigInt(f.input), out_if: BigInt(f.output),
@@ -263,6 +269,7 @@ export function optionsFields(rec: DataRecord): Fields {
     const name = tpl.names[i] as string;
     if (v === undefined) continue;
     if (v instanceof Uint8Array) f[name] = hex(v);
+    else if (tpl.kinds[i] === Kind.Ipv4) f[name] = ipv4ToString(v as number);
     else if (typeof v === 'number' && Number.isInteger(v) && tpl.kinds[i] !== Kind.Float) f[name] = BigInt(v);
     else f[name] = typeof v === 'string' ? v.replace(/\0+$/, '') : v;
   }

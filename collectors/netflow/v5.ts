@@ -2,7 +2,7 @@
  * NetFlow v5 decoder (Cisco's fixed format: 24-byte header, 48-byte records, at most 30 per
  * datagram). Pure; a length that does not match the header's count is a DecodeError.
  */
-import { Reader, ipv4ToString } from '../../src/wire/reader.js';
+import { Reader } from '../../src/wire/reader.js';
 
 const P = 'netflow5';
 export const V5_HEADER = 24;
@@ -23,10 +23,11 @@ export interface V5Header {
   samplingInterval: number;
 }
 
+/** IPv4 addresses stay 32-bit numbers here; normalization makes their text. */
 export interface V5Flow {
-  srcAddr: string;
-  dstAddr: string;
-  nextHop: string;
+  srcAddr: number;
+  dstAddr: number;
+  nextHop: number;
   input: number;
   output: number;
   packets: number;
@@ -81,9 +82,9 @@ export function decodeV5(buf: Uint8Array): V5Packet {
   let p = r.pos;
   for (let i = 0; i < count; i++, p += V5_RECORD) {
     flows[i] = {
-      srcAddr: ipv4ToString(v.getUint32(p)),
-      dstAddr: ipv4ToString(v.getUint32(p + 4)),
-      nextHop: ipv4ToString(v.getUint32(p + 8)),
+      srcAddr: v.getUint32(p),
+      dstAddr: v.getUint32(p + 4),
+      nextHop: v.getUint32(p + 8),
       input: v.getUint16(p + 12),
       output: v.getUint16(p + 14),
       packets: v.getUint32(p + 16),
