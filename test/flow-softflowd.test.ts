@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { runDecode } from '../collectors/flow/decode-cli.js';
 import { flowCollector } from '../collectors/flow/index.js';
 import type { FlowCollector } from '../collectors/flow/collector.js';
 import type { FlowRecord } from '../src/record/record.js';
@@ -116,6 +118,16 @@ describe.each(['5', '9', '10'] as const)('softflowd NetFlow version %s', (versio
       expect(o?.['packets']).toBe(BigInt(x.packets));
       expect(o?.['tcp_flags']).toBe(BigInt(x.tcpFlags));
     }
+
+    // `netvigil decode` on the same pcapng capture agrees with tshark too
+    const stdout = new PassThrough();
+    let text = '';
+    stdout.on('data', (d: Buffer) => (text += d.toString()));
+    expect(await runDecode([capFile], { stdout, stderr: new PassThrough() })).toBe(0);
+    const decoded = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => o['type'] === 'flow');
+    expect(decoded).toHaveLength(FLOWS);
+    const byKey = new Map(decoded.map((o) => [`${String(o['src_addr'])} ${String(o['dst_addr'])} ${String(o['src_port'])} ${String(o['dst_port'])} ${String(o['proto'])}`, o]));
+    for (const x of ts) expect(byKey.get(x.key), x.key).toMatchObject({ version: Number(version), exporter: '127.0.0.1', bytes: x.bytes, packets: x.packets });
 
     // loss accounting, signals, aggregation, persistence
     const loss = t.records.filter((r) => r.measurement === 'flow_loss');

@@ -33,7 +33,10 @@ export function decodeIpfix(buf: Uint8Array, exporter: string, store: TemplateSt
     const setStart = r.pos;
     const id = r.u16('set_id');
     const len = r.u16('set_length');
-    if (len < 4) r.fail('set_length', 'bad_set_length', `length ${len} at set ${id}`);
+    if (len < 4) {
+      r.pos = setStart + 2; // report the length field itself
+      r.fail('set_length', 'bad_set_length', `length ${len} at set ${id}`);
+    }
     r.pos = setStart;
     const set = r.sub(len, 'set');
     set.pos += 4;

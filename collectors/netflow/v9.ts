@@ -29,7 +29,10 @@ export function decodeV9(buf: Uint8Array, exporter: string, store: TemplateStore
     const setStart = r.pos;
     const id = r.u16('flowset_id');
     const len = r.u16('flowset_length');
-    if (len < 4) r.fail('flowset_length', 'bad_set_length', `length ${len} at flowset ${id}`);
+    if (len < 4) {
+      r.pos = setStart + 2; // report the length field itself
+      r.fail('flowset_length', 'bad_set_length', `length ${len} at flowset ${id}`);
+    }
     r.pos = setStart;
     const set = r.sub(len, 'flowset');
     set.pos += 4;
