@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FlowCollector } from '../collectors/flow/collector.js';
 import { flowCollector } from '../collectors/flow/index.js';
 import type { NetRecord } from '../src/record/record.js';
+import { counterSample, datagram, genericCounters } from '../collectors/sflow/testutil.js';
 import { Bytes, buildV5, set, v9Message, v9Template } from './helpers/flow-build.js';
 import { makeTestCtx } from './helpers/flow-ctx.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
@@ -130,5 +131,16 @@ describe('flow collector', () => {
     const ifs = byMeas(t.records, 'interface');
     expect(ifs.length).toBeGreaterThan(0);
     expect(ifs[0]?.tags['source']).toBe('sflow');
+  });
+
+  it('accounts sFlow loss per agent datagram stream and per sample source', async () => {
+    const { c, port } = await start();
+    const s = await sender();
+    const dg = (seq: number, sampleSeq: number, uptimeMs: number) =>
+      datagram({ agent: '127.0.0.1', sequence: seq, uptimeMs, samples: [counterSample({ sequence: sampleSeq, sourceIndex: 7, records: [genericCounters({ ifIndex: 7, inOctets: 1n, inUcast: 1, outOctets: 1n, outUcast: 1 })] })] });
+    for (const [seq, ss, up] of [[1, 1, 1000], [2, 2, 2000], [4, 5, 3000], [3, 3, 3500], [1, 1, 10]] as const) await send(s, port, dg(seq, ss, up));
+    await waitFor('5 datagrams', () => c.processor.exporterStats('127.0.0.1')?.datagrams === 5);
+    expect(c.processor.loss.get('127.0.0.1', 'sflow5', '0')).toEqual({ received: 5, lost: 1, duplicates: 1, resets: 1 });
+    expect(c.processor.loss.get('127.0.0.1', 'sflow5', '0/counters/0:7')).toEqual({ received: 5, lost: 2, duplicates: 1, resets: 1 });
   });
 });

@@ -172,7 +172,13 @@ export class FlowProcessor {
 
   private sflow(buf: Uint8Array, exporter: string, now: number): number {
     const d = decodeSflow(buf);
-    this.loss.observe(exporter, 'sflow5', d.subAgentId, d.sequence, 1, d.uptimeMs);
+    // sFlow v5 §5: datagrams are numbered per agent/sub-agent, samples per source and kind; a relay
+    // may forward several agents from one address, so the agent is part of the stream when it differs
+    const dom = d.agent && d.agent !== exporter ? `${d.agent}/${d.subAgentId}` : String(d.subAgentId);
+    this.loss.observe(exporter, 'sflow5', dom, d.sequence, 1, d.uptimeMs);
+    for (const s of d.samples) {
+      if (s.kind !== 'unknown') this.loss.observe(exporter, 'sflow5', `${dom}/${s.kind}/${s.source.type}:${s.source.index}`, s.sequence, 1, d.uptimeMs);
+    }
     let n = 0;
     for (const r of normalizeSflow(d, exporter, now)) {
       if (r.kind === 'flow') {
