@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runDecode } from '../collectors/index.js';
 import { packageRoot, type Io } from './commands/common.js';
 import { HEALTH_HELP, runHealth } from './commands/health.js';
 import { RUN_HELP, runRun } from './commands/run.js';
@@ -17,6 +18,17 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   run: { summary: 'run the collector (default config: the shipped config/collector.yaml)', help: RUN_HELP, run: runRun },
   validate: { summary: 'check a config file and list every problem', help: VALIDATE_HELP, run: runValidate },
+  decode: {
+    summary: 'decode flow captures offline (pcap, pcapng, raw datagrams) to JSON lines or line protocol',
+    help: `Usage: netvigil decode [--format jsonl|lp] FILE...
+
+Decodes NetFlow v5/v9, IPFIX and sFlow v5 from pcap and pcapng captures (UDP payloads; the exporter
+is the packet's source address and port) and from raw payload files (one datagram each, decoded in
+the given order as one exporter session). Values are unscaled. Malformed input is reported on stderr
+with file, packet number, offset and field. Exit 0 when some records decoded, 1 when the input could
+not be read.`,
+    run: (args, io) => runDecode(args, io),
+  },
   doctor: {
     summary: 'one-shot report: is this machine (VM, container) fit to collect?',
     help: `Usage: netvigil doctor [--json] [--root DIR] [--want-rcvbuf SIZE] [--sample DURATION]

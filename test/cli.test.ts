@@ -26,7 +26,7 @@ describe('netvigil CLI', () => {
   it('prints help for itself and each command', () => {
     const top = cli(['--help']);
     expect(top.code).toBe(0);
-    for (const c of ['run', 'validate', 'schema']) expect(top.out).toContain(c);
+    for (const c of ['run', 'validate', 'decode', 'doctor', 'health', 'schema']) expect(top.out).toContain(c);
     const run = cli(['run', '--help']);
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/--influx-url/);
