@@ -39,6 +39,11 @@ export interface MessageHeader {
   sequence: number;
   /** v9 Source ID / IPFIX Observation Domain ID. */
   domain: number;
+  /**
+   * Normalization's per-message cache (tag text, the domain's sampling rate), filled by the first
+   * record normalized: ~30 records share one header, so this work is done once per datagram.
+   */
+  memo?: { exporter: string; version: string; domain: string; rate: number; sysInitMs: number | undefined };
 }
 
 export interface DataRecord {
