@@ -38,7 +38,7 @@ describe('resource monitor, live', () => {
     h.m.start();
     await waitFor('six vm_host samples', () => h.of('vm_host').length >= 6, 10_000);
     h.m.stop();
-    expect(h.of('vm_verdict')).toEqual([]);
+    expect(h.of('vm_verdict').map((r) => r.fields)).toEqual([]);
     expect(h.m.current().verdict).toBe('ok');
     const last = h.of('vm_host').at(-1)!;
     expect(last.kind).toBe('health');
@@ -64,7 +64,9 @@ describe('resource monitor, live', () => {
     const stallEnd = Date.now();
     await waitFor('a sample after the stall', () => h.of('vm_host').length > before);
     const sample = h.of('vm_host')[before]!;
-    expect(sample.fields.loop_stall_ms as number).toBeGreaterThanOrEqual(350);
+    // Lateness is a lower bound: the stall may start up to one watch period (100 ms) before a beat.
+    expect(sample.fields.loop_stall_ms as number).toBeGreaterThanOrEqual(290);
+    expect(sample.fields.loop_stall_ms as number).toBeLessThan(1000);
     expect(sample.fields.verdict).toBe('degraded');
     expect(String(sample.fields.reasons).split(',')).toContain('loop_stall');
     const change = h.of('vm_verdict')[0]!;

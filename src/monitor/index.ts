@@ -3,13 +3,14 @@
  * trust verdict with hysteresis, keeps a bounded history of verdict intervals for the pipeline to
  * stamp on records, and writes host signals and verdict changes as records of their own.
  */
-import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import type { HostSignals } from '../collector.js';
 import type { Logger } from '../log.js';
 import type { NetRecord } from '../record/record.js';
 import type { MonitorConfig } from './config.js';
 import { evaluate, median, type IntervalSignals } from './evaluate.js';
 import { HostFs } from './hostfs.js';
+import { LoopWatch } from './loopwatch.js';
 import { clockStepRecord, exporterClockRecord, hostRecord, socketRecord, verdictRecord, type ProcessSignals } from './records.js';
 import { HostSampler, type UdpFamily } from './sampler.js';
 import { readClockSource, readSyncState, type SyncState } from './timesync.js';
@@ -69,13 +70,8 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
   let syncInFlight = false;
   const clocksource = readClockSource(fs).current;
 
-  let histogram: IntervalHistogram | undefined;
+  const loop = new LoopWatch(config.stall_check, () => clock.monoMs());
   let timer: NodeJS.Timeout | undefined;
-  // Watchdog for stalls. The delay histogram alone misses them: IntervalHistogram.reset() forgets
-  // the previous timer fire, so a stall right after a reset is never recorded.
-  let watchdog: NodeJS.Timeout | undefined;
-  let lastBeat = 0;
-  let worstGap = 0;
   let expectedMono = 0;
   let prevWall = clock.wallMs();
   let prevMono = clock.monoMs();
@@ -114,26 +110,15 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     prevMajflt = usage.majorPageFault;
     const host = sampler.sample(mono, portSets);
 
-    let loopMaxMs: number | undefined;
-    let loopP50Ms: number | undefined;
-    let loopP99Ms: number | undefined;
-    if (histogram && histogram.count > 0) {
-      loopMaxMs = histogram.max / 1e6;
-      loopP50Ms = histogram.percentile(50) / 1e6;
-      loopP99Ms = histogram.percentile(99) / 1e6;
-      histogram.reset();
-    }
+    const ls = loop.take();
     let socketDrops = 0;
     for (const s of host?.sockets.values() ?? []) socketDrops += s.drops;
     const offs = [...offsets.values()].map((o) => o.sum / o.count);
-    // The gap between two watchdog beats, less the beat period, is a lower bound on the stall.
-    const beatStall = Math.max(worstGap, mono - lastBeat) - config.stall_check;
-    worstGap = 0;
     const signals: IntervalSignals = {
       host,
       elapsedMs: elapsed,
       procMajorFaults: majflt,
-      loopStallMs: Math.max(loopMaxMs ?? 0, lateMs, running && lastBeat > 0 ? beatStall : 0),
+      loopStallMs: Math.max(ls.maxMs, lateMs),
       clockStepMs: step,
       exporterOffsetMedianMs: median(offs),
       exporters: offs.length,
@@ -148,9 +133,9 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     const proc: ProcessSignals = {
       cpuPct: elapsed > 0 ? (cpuUs / 1000 / elapsed) * 100 : 0,
       rssBytes: process.memoryUsage.rss(),
-      loopP50Ms,
-      loopP99Ms,
-      loopMaxMs,
+      loopP50Ms: ls.p50Ms,
+      loopP99Ms: ls.p99Ms,
+      loopMaxMs: ls.beats > 0 ? ls.maxMs : undefined,
       timerDriftMs: lateMs,
       driftPpm: elapsed > 0 && Math.abs(step) <= stepLimit ? (step / elapsed) * 1e6 : undefined,
       tickMs: performance.now() - t0,
@@ -191,8 +176,8 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
   function onTimer(): void {
     if (!running) return;
     const late = Math.max(0, clock.monoMs() - expectedMono);
-    // Sample from the check phase: after a stall the delay histogram's own timer, due in the same
-    // timers phase as ours, has then recorded the stall, so it lands in this interval, not the next.
+    // Sample from the check phase: after a stall the loop watch's timer, due in the same timers
+    // phase as ours, has then recorded the stall, so it lands in this interval, not the next.
     setImmediate(() => {
       if (!running) return;
       try {
@@ -215,16 +200,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     start() {
       if (running) return;
       running = true;
-      histogram = monitorEventLoopDelay({ resolution: Math.max(1, Math.round(config.loop_resolution)) });
-      histogram.enable();
-      lastBeat = clock.monoMs();
-      worstGap = 0;
-      watchdog = setInterval(() => {
-        const now = clock.monoMs();
-        if (now - lastBeat > worstGap) worstGap = now - lastBeat;
-        lastBeat = now;
-      }, config.stall_check);
-      watchdog.unref();
+      loop.start();
       prevWall = clock.wallMs();
       prevMono = clock.monoMs();
       const usage = process.resourceUsage();
@@ -238,11 +214,8 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     stop() {
       running = false;
       if (timer) clearTimeout(timer);
-      if (watchdog) clearInterval(watchdog);
       timer = undefined;
-      watchdog = undefined;
-      histogram?.disable();
-      histogram = undefined;
+      loop.stop();
     },
     tick: () => tick(0),
     settledUntil: () => settled,
