@@ -10,6 +10,7 @@ import type { NetRecord } from '../record/record.js';
 import type { MonitorConfig } from './config.js';
 import { evaluate, median, type IntervalSignals } from './evaluate.js';
 import { HostFs } from './hostfs.js';
+import { SignalInbox } from './inbox.js';
 import { LoopWatch } from './loopwatch.js';
 import { clockStepRecord, exporterClockRecord, hostRecord, socketRecord, verdictRecord, type ProcessSignals } from './records.js';
 import { HostSampler, type UdpFamily } from './sampler.js';
@@ -52,19 +53,13 @@ export interface ResourceMonitor extends HostSignals {
 const defaultClock: MonitorClock = { wallMs: () => Date.now(), monoMs: () => performance.now() };
 const MAX_INTERVALS = 4096;
 
-interface Offset { sum: number; count: number; min: number; max: number }
-
 export function createMonitor(config: MonitorConfig, deps: MonitorDeps): ResourceMonitor {
   const clock = deps.clock ?? defaultClock;
   const log = deps.log;
   const fs = new HostFs(deps.root ?? '/');
   const sampler = new HostSampler(fs);
   const verdict = new VerdictMachine(config.recover_after, config.history, MAX_INTERVALS, clock.wallMs());
-  const ports = new Map<UdpFamily, Map<number, string>>([['udp4', new Map()], ['udp6', new Map()]]);
-  const portSets = new Map<UdpFamily, Set<number>>([['udp4', new Set()], ['udp6', new Set()]]);
-  let offsets = new Map<string, Offset>();
-  let exportersRefused = 0;
-  let snmp = { requests: 0, timeouts: 0 };
+  const inbox = new SignalInbox(config.max_exporters);
   let sync: SyncState = { source: 'unknown', detail: 'not checked yet' };
   let syncCheckedAt = -Infinity;
   let syncInFlight = false;
@@ -75,8 +70,9 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
   let expectedMono = 0;
   let prevWall = clock.wallMs();
   let prevMono = clock.monoMs();
-  let prevCpuUs = 0;
-  let prevMajflt = 0;
+  const usage0 = process.resourceUsage();
+  let prevCpuUs = usage0.userCPUTime + usage0.systemCPUTime;
+  let prevMajflt = usage0.majorPageFault;
   let settled = prevWall;
   let ticks = 0;
   let last: { time: number; fields: Record<string, unknown> } | undefined;
@@ -108,12 +104,13 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     prevCpuUs += cpuUs;
     const majflt = usage.majorPageFault - prevMajflt;
     prevMajflt = usage.majorPageFault;
-    const host = sampler.sample(mono, portSets);
+    const host = sampler.sample(mono, inbox.portSets);
+    const inb = inbox.take();
 
     const ls = loop.take();
     let socketDrops = 0;
     for (const s of host?.sockets.values() ?? []) socketDrops += s.drops;
-    const offs = [...offsets.values()].map((o) => o.sum / o.count);
+    const offs = [...inb.offsets.values()].map((o) => o.sum / o.count);
     const signals: IntervalSignals = {
       host,
       elapsedMs: elapsed,
@@ -122,8 +119,8 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
       clockStepMs: step,
       exporterOffsetMedianMs: median(offs),
       exporters: offs.length,
-      snmpRequests: snmp.requests,
-      snmpTimeouts: snmp.timeouts,
+      snmpRequests: inb.snmpRequests,
+      snmpTimeouts: inb.snmpTimeouts,
       socketDrops,
       synced: sync.synced,
     };
@@ -152,12 +149,9 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     deps.emit(rec);
     for (const [key, s] of host?.sockets ?? []) {
       const [family, port] = key.split(':');
-      const collector = ports.get(family as UdpFamily)?.get(Number(port)) ?? 'unknown';
-      deps.emit(socketRecord(wall, collector, key, s.drops, s.rxQueue, s.sockets));
+      deps.emit(socketRecord(wall, inbox.collectorOf(family as UdpFamily, Number(port)), key, s.drops, s.rxQueue, s.sockets));
     }
-    for (const [exporter, o] of offsets) deps.emit(exporterClockRecord(wall, exporter, o));
-    offsets = new Map();
-    snmp = { requests: 0, timeouts: 0 };
+    for (const [exporter, o] of inb.offsets) deps.emit(exporterClockRecord(wall, exporter, o));
     prevWall = wall;
     prevMono = mono;
     settled = wall;
@@ -206,7 +200,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
       const usage = process.resourceUsage();
       prevCpuUs = usage.userCPUTime + usage.systemCPUTime;
       prevMajflt = usage.majorPageFault;
-      sampler.sample(prevMono, portSets);
+      sampler.sample(prevMono, inbox.portSets);
       refreshSync(prevMono);
       expectedMono = prevMono + config.interval;
       schedule();
@@ -221,32 +215,10 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     settledUntil: () => settled,
     verdictFor: (from, to) => verdict.verdictFor(from, to),
     current: () => verdict.current(),
-    udpSocket(collector, family, port) {
-      ports.get(family)?.set(port, collector);
-      portSets.get(family)?.add(port);
-    },
-    udpSocketClosed(family, port) {
-      ports.get(family)?.delete(port);
-      portSets.get(family)?.delete(port);
-    },
-    exporterClockOffset(exporter, offsetMs) {
-      if (!Number.isFinite(offsetMs)) return;
-      const o = offsets.get(exporter);
-      if (o) {
-        o.sum += offsetMs;
-        o.count++;
-        if (offsetMs < o.min) o.min = offsetMs;
-        if (offsetMs > o.max) o.max = offsetMs;
-      } else if (offsets.size < config.max_exporters) {
-        offsets.set(exporter, { sum: offsetMs, count: 1, min: offsetMs, max: offsetMs });
-      } else {
-        exportersRefused++;
-      }
-    },
-    snmpRequest(outcome) {
-      snmp.requests++;
-      if (outcome === 'timeout') snmp.timeouts++;
-    },
+    udpSocket: (collector, family, port) => inbox.udpSocket(collector, family, port),
+    udpSocketClosed: (family, port) => inbox.udpSocketClosed(family, port),
+    exporterClockOffset: (exporter, offsetMs) => inbox.exporterClockOffset(exporter, offsetMs),
+    snmpRequest: (outcome) => inbox.snmpRequest(outcome),
     status() {
       const c = verdict.current();
       return {
@@ -257,11 +229,11 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
         ticks,
         clocksource: clocksource ?? null,
         sync,
-        sockets: [...ports].flatMap(([family, m]) => [...m].map(([port, collector]) => ({ family, port, collector }))),
+        sockets: [...inbox.ports].flatMap(([family, m]) => [...m].map(([port, collector]) => ({ family, port, collector }))),
         last_sample: last ? { time: new Date(last.time).toISOString(), ...last.fields } : null,
         history: verdict.intervals().slice(-20).map((i) => ({ ...i, until: Number.isFinite(i.until) ? i.until : null })),
         queries_before_history: verdict.beforeHistory,
-        exporters_refused: exportersRefused,
+        exporters_refused: inbox.refused,
       };
     },
   };

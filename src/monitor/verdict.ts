@@ -75,7 +75,8 @@ export class VerdictMachine {
     let level: Verdict = 'ok';
     const reasons: string[] = [];
     for (const [key, a] of this.active) {
-      if (monoNow - a.lastSeen >= this.recoverAfterMs) {
+      // A cause seen in this very interval always counts, even with recover_after 0.
+      if (a.lastSeen < monoNow && monoNow - a.lastSeen >= this.recoverAfterMs) {
         this.active.delete(key);
         continue;
       }
