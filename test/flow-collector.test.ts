@@ -12,6 +12,8 @@ import { flowCollector } from '../collectors/flow/index.js';
 import type { NetRecord } from '../src/record/record.js';
 import { counterSample, datagram, genericCounters } from '../collectors/sflow/testutil.js';
 import { Bytes, buildV5, set, v9Message, v9Template } from './helpers/flow-build.js';
+import { pino } from 'pino';
+import { readRmemMax } from '../collectors/flow/listener.js';
 import { makeTestCtx } from './helpers/flow-ctx.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 
@@ -142,5 +144,23 @@ describe('flow collector', () => {
     await waitFor('5 datagrams', () => c.processor.exporterStats('127.0.0.1')?.datagrams === 5);
     expect(c.processor.loss.get('127.0.0.1', 'sflow5', '0')).toEqual({ received: 5, lost: 1, duplicates: 1, resets: 1 });
     expect(c.processor.loss.get('127.0.0.1', 'sflow5', '0/counters/0:7')).toEqual({ received: 5, lost: 2, duplicates: 1, resets: 1 });
+  });
+
+  it('asks for a large receive buffer and warns when net.core.rmem_max caps it', async () => {
+    const rmemMax = readRmemMax();
+    if (rmemMax === undefined) return;
+    const lines: string[] = [];
+    const { dir } = await makeTmpDir('netvigil-flowc-');
+    const t = makeTestCtx(dir);
+    t.ctx.log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const port = await freeUdpPort();
+    const want = rmemMax * 2;
+    const c = flowCollector.create(flowCollector.configSchema.parse({ listen: [{ address: '127.0.0.1', port }], receive_buffer: want }), t.ctx) as FlowCollector;
+    await c.start();
+    cleanups.push(() => c.stop());
+    const warn = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o['level'] === 40);
+    expect(warn).toMatchObject({ port, requested: want, rmem_max: rmemMax });
+    // Linux reports twice the usable size it granted (socket(7)); capped means at most 2 * rmem_max
+    expect(warn?.['granted'] as number).toBeLessThanOrEqual(2 * rmemMax);
   });
 });

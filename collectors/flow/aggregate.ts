@@ -37,9 +37,15 @@ interface Sum {
   flows: number;
 }
 
+/** Decimal text of 0..65535, made once: interface indexes, protocols, ports, 16-bit ASNs. */
+const SMALL_TEXT: readonly string[] = Array.from({ length: 65536 }, (_, i) => String(i));
+
 /** Tag text of a dimension value; absent values become '' (then omitted by line protocol). */
 function text(v: FieldValue | undefined): string {
-  return v === undefined ? '' : typeof v === 'string' ? v : String(v);
+  if (v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'bigint' && v >= 0n && v < 65536n) return SMALL_TEXT[Number(v)] as string;
+  return String(v);
 }
 
 function scaled(v: FieldValue | undefined, rate: number): number {

@@ -92,7 +92,10 @@ export class FlowCollector implements Collector {
     first.unref();
     const stats = setInterval(() => this.housekeeping(Date.now()), this.cfg.stats_interval);
     stats.unref();
-    this.timers.push(first, stats);
+    // parked data sets must expire on their own clock, not only at stats time
+    const expiry = setInterval(() => this.store.expire(Date.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
+    expiry.unref();
+    this.timers.push(first, stats, expiry);
   }
 
   private flush(now: number): void {
