@@ -42,8 +42,8 @@ export const thresholdsSchema = z
     clock_step_ms: level(50, 1000),
     /** Median exporter clock offset across exporters: when all disagree with us, we are wrong. */
     clock_offset_ms: level(2000, null),
-    /** Datagrams the kernel dropped on our own sockets in one interval. */
-    socket_drops: level(1, 1000),
+    /** Datagrams the kernel dropped on our own sockets in one interval: any drop is lost data. */
+    socket_drops: level(0, 1000),
     /**
      * Host-wide UDP InErrors + RcvbufErrors in one interval. Off by default: they include other
      * processes' sockets; ours are watched one by one (`socket_drops`). Turn on when collectors
