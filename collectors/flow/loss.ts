@@ -5,8 +5,9 @@
  *   NetFlow v9   export packets (RFC 3954 §5.1, per Source ID)
  *   IPFIX        data records before this message, per Observation Domain (RFC 7011 §3.1)
  *   sFlow v5     datagrams per agent / sub-agent
- * All arithmetic is modulo 2^32. A jump too large to be loss, or the exporter's uptime going
- * backwards, is a reset (exporter restart), not millions of lost flows.
+ * All arithmetic is modulo 2^32. A jump too large to be loss, a step back further than reordering
+ * can explain, or the exporter's uptime going backwards is a reset (exporter restart), not millions
+ * of lost flows or a duplicate.
  */
 import { makeRecord, type HealthRecord } from '../../src/record/record.js';
 
@@ -29,7 +30,7 @@ interface Stream extends StreamCounters {
 }
 
 export interface LossOptions {
-  /** A forward gap or backward step larger than this is taken as a restart. */
+  /** A forward gap larger than this is taken as a restart. */
   resetGap: number;
   /** Streams tracked at most (bounded memory); new streams beyond it are not tracked. */
   maxStreams: number;
@@ -45,9 +46,11 @@ export class LossTracker {
 
   /**
    * One datagram of a stream: `seq` its sequence number, `count` the units it carries (-1 when not
-   * known, e.g. an IPFIX data set parked for lack of a template), `uptimeMs` when the protocol has one.
+   * known, e.g. an IPFIX data set parked for lack of a template), `uptimeMs` when the protocol has one
+   * (-1 otherwise), `window` how far behind the expectation a late datagram can plausibly be (in
+   * the stream's units); further back is a restart (what IPFIX, without uptime, shows of one).
    */
-  observe(exporter: string, version: string, domain: number | string, seq: number, count: number, uptimeMs = -1): void {
+  observe(exporter: string, version: string, domain: number | string, seq: number, count: number, uptimeMs = -1, window = 1024): void {
     const key = `${exporter}|${version}|${domain}`;
     let s = this.streams.get(key);
     if (!s) {
@@ -75,7 +78,7 @@ export class LossTracker {
     } else if (diff > 0 && diff <= this.opts.resetGap) {
       s.lost += diff;
       s.expected = next;
-    } else if (diff < 0 && -diff <= this.opts.resetGap) {
+    } else if (diff < 0 && -diff <= window) {
       // behind: a duplicate or a late datagram; the expectation does not move back
       s.duplicates++;
     } else {

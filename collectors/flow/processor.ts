@@ -138,7 +138,8 @@ export class FlowProcessor {
   private v5(buf: Uint8Array, exporter: string, now: number): number {
     const p = decodeV5(buf);
     const h = p.header;
-    this.loss.observe(exporter, '5', (h.engineType << 8) | h.engineId, h.flowSequence, h.count, h.sysUptimeMs);
+    // windows: ~100 datagrams of reordering, in each protocol's unit (v5 flows, v9 packets, IPFIX records)
+    this.loss.observe(exporter, '5', (h.engineType << 8) | h.engineId, h.flowSequence, h.count, h.sysUptimeMs, 3000);
     this.offset(exporter, h.unixSecs * 1000 + Math.floor(h.unixNsecs / 1e6), now);
     const recs = normalizeV5(p, exporter);
     for (const r of recs) this.out(r);
@@ -148,8 +149,8 @@ export class FlowProcessor {
   private templated(buf: Uint8Array, version: '9' | '10', exporter: string, session: string, now: number): number {
     const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.opts.store, now) : decodeIpfix(buf, session, this.opts.store, now);
     const h = m.hdr;
-    if (version === '9') this.loss.observe(exporter, '9', h.domain, h.sequence, 1, h.sysUptimeMs);
-    else this.loss.observe(exporter, '10', h.domain, h.sequence, m.dataRecords);
+    if (version === '9') this.loss.observe(exporter, '9', h.domain, h.sequence, 1, h.sysUptimeMs, 100);
+    else this.loss.observe(exporter, '10', h.domain, h.sequence, m.dataRecords, -1, 3000);
     this.offset(exporter, h.exportTimeSec * 1000, now);
     let ifChanged = false;
     // options first: a sampler or boot-time record applies to flows of the same message
@@ -175,9 +176,9 @@ export class FlowProcessor {
     // sFlow v5 §5: datagrams are numbered per agent/sub-agent, samples per source and kind; a relay
     // may forward several agents from one address, so the agent is part of the stream when it differs
     const dom = d.agent && d.agent !== exporter ? `${d.agent}/${d.subAgentId}` : String(d.subAgentId);
-    this.loss.observe(exporter, 'sflow5', dom, d.sequence, 1, d.uptimeMs);
+    this.loss.observe(exporter, 'sflow5', dom, d.sequence, 1, d.uptimeMs, 100);
     for (const s of d.samples) {
-      if (s.kind !== 'unknown') this.loss.observe(exporter, 'sflow5', `${dom}/${s.kind}/${s.source.type}:${s.source.index}`, s.sequence, 1, d.uptimeMs);
+      if (s.kind !== 'unknown') this.loss.observe(exporter, 'sflow5', `${dom}/${s.kind}/${s.source.type}:${s.source.index}`, s.sequence, 1, d.uptimeMs, 100);
     }
     let n = 0;
     for (const r of normalizeSflow(d, exporter, now)) {

@@ -27,7 +27,7 @@ export enum Conv {
 const SCHEMA: ReadonlyMap<number, string> = new Map([
   [1, 'bytes'], [2, 'packets'], [4, 'proto'], [5, 'tos'], [6, 'tcp_flags'], [7, 'src_port'], [11, 'dst_port'],
   [8, 'src_addr'], [27, 'src_addr'], [12, 'dst_addr'], [28, 'dst_addr'], [15, 'next_hop'], [62, 'next_hop'],
-  [10, 'in_if'], [14, 'out_if'], [16, 'src_as'], [17, 'dst_as'], [58, 'vlan'],
+  [10, 'in_if'], [14, 'out_if'], [16, 'src_as'], [17, 'dst_as'], [58, 'vlan'], [243, 'vlan'],
 ]);
 const TIME_CONV: ReadonlyMap<number, Conv> = new Map([
   [22, Conv.UptimeStart], [21, Conv.UptimeEnd], [150, Conv.AbsStart], [151, Conv.AbsEnd], [152, Conv.AbsStart],

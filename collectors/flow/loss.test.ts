@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { LossTracker } from './loss.js';
+
+describe('LossTracker', () => {
+  it('counts gaps, late datagrams, wraps and restarts modulo 2^32', () => {
+    const t = new LossTracker();
+    const obs = (seq: number, count: number, up = -1, win = 1024) => t.observe('e', '10', 1, seq, count, up, win);
+    obs(4294967290, 10); // expects 4 after wrapping
+    obs(4, 5); // in order across the wrap
+    obs(19, 1); // 9..18 lost
+    obs(12, 1); // late, within the window
+    expect(t.get('e', '10', 1)).toEqual({ received: 17, lost: 10, duplicates: 1, resets: 0 });
+    obs(20, 4000);
+    obs(0, 3); // 4020 behind without uptime: an IPFIX exporter restart, not a late datagram
+    obs(3, 1);
+    expect(t.get('e', '10', 1)).toMatchObject({ lost: 10, duplicates: 1, resets: 1 });
+    obs(3_000_000, 1); // an absurd jump forward is a restart, not 3 M lost records
+    expect(t.get('e', '10', 1)).toMatchObject({ lost: 10, resets: 2 });
+  });
+
+  it('uses uptime going back as a restart even when the sequence looks plausible', () => {
+    const t = new LossTracker();
+    t.observe('e', '9', 0, 10, 1, 50_000);
+    t.observe('e', '9', 0, 11, 1, 60_000);
+    t.observe('e', '9', 0, 12, 1, 100); // rebooted and happened to continue numbering
+    expect(t.get('e', '9', 0)).toEqual({ received: 3, lost: 0, duplicates: 0, resets: 1 });
+  });
+
+  it('does not advance on an unknown count and bounds the number of streams', () => {
+    const t = new LossTracker({ maxStreams: 2 });
+    t.observe('a', '10', 0, 0, -1);
+    t.observe('a', '10', 0, 50, 5); // previous count unknown: resynchronise, no loss claimed
+    t.observe('a', '10', 0, 55, 1);
+    expect(t.get('a', '10', 0)).toEqual({ received: 6, lost: 0, duplicates: 0, resets: 0 });
+    t.observe('b', '10', 0, 0, 1);
+    t.observe('c', '10', 0, 0, 1);
+    expect(t.get('c', '10', 0)).toBeUndefined();
+    expect(t.records('flow', 0)).toHaveLength(2);
+  });
+});
