@@ -44,6 +44,16 @@ describe('procfs parsers on this machine\'s recorded files', () => {
     const m = parseUdpSockets(text, new Set([2055]));
     expect(m.get(2055)).toEqual({ drops: 12, rxQueue: 768, sockets: 2 });
     expect(m.has(6343)).toBe(false);
+    // /proc/net/udp6 writes the address as 32 hex digits; the port is still after the last colon.
+    const v6 = `${hdr}  0: 00000000000000000000000001000000:0807 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 3\n`;
+    expect(parseUdpSockets(v6).get(2055)).toEqual({ drops: 3, rxQueue: 0, sockets: 1 });
+  });
+
+  it('a clock the host says is unsynchronised is a degraded reason (and can be switched off)', () => {
+    const quiet = { elapsedMs: 5000, procMajorFaults: 0, loopStallMs: 0, clockStepMs: 0, exporters: 0, snmpRequests: 0, snmpTimeouts: 0, socketDrops: 0 };
+    expect(evaluate({ ...quiet, synced: false }, monitorConfigSchema.parse({}))).toEqual([{ reason: 'clock_unsynced', level: 'degraded' }]);
+    expect(evaluate({ ...quiet, synced: false }, monitorConfigSchema.parse({ unsynced_is_degraded: false }))).toEqual([]);
+    expect(evaluate({ ...quiet, synced: undefined }, monitorConfigSchema.parse({}))).toEqual([]);
   });
 });
 
