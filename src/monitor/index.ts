@@ -192,7 +192,8 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
 
   const monitor: ResourceMonitor = {
     start() {
-      if (running) return;
+      // Disabled: no timers and no records; verdictFor keeps answering `ok`.
+      if (running || !config.enabled) return;
       running = true;
       loop.start();
       prevWall = clock.wallMs();
@@ -225,6 +226,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
         verdict: c.verdict,
         reasons: [...c.reasons],
         since: new Date(c.since).toISOString(),
+        enabled: config.enabled,
         running,
         ticks,
         clocksource: clocksource ?? null,
