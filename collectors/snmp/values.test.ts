@@ -36,5 +36,17 @@ describe('values', () => {
     expect(compareOids('1.3.6.1.2', '1.3.6.1.10')).toBeLessThan(0);
     expect(compareOids('1.3.6.1', '1.3.6.1.0')).toBeLessThan(0);
     expect(compareOids('1.3.6.1.5', '1.3.6.1.5')).toBe(0);
+    const ref = (a: string, b: string) => {
+      const x = a.split('.').map(Number);
+      const y = b.split('.').map(Number);
+      for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return Math.sign((x[i] ?? 0) - (y[i] ?? 0));
+      return Math.sign(x.length - y.length);
+    };
+    const oid = fc.array(fc.nat({ max: 5000 }), { minLength: 1, maxLength: 12 }).map((a) => a.join('.'));
+    fc.assert(
+      fc.property(oid, oid, (a, b) => {
+        expect(Math.sign(compareOids(a, b))).toBe(ref(a, b));
+      }),
+    );
   });
 });

@@ -136,16 +136,30 @@ export function valueAsBigint(v: SnmpValue | undefined): bigint | undefined {
   return v?.kind === 'int' ? v.value : undefined;
 }
 
-/** Compares dotted OIDs numerically (lexicographic order of RFC 3416 4.2.2 GetNext). */
+/**
+ * Compares dotted OIDs numerically (lexicographic order of RFC 3416 4.2.2 GetNext). Runs once per
+ * walked value, so it scans characters instead of splitting strings.
+ */
 export function compareOids(a: string, b: string): number {
-  const x = a.split('.');
-  const y = b.split('.');
-  const n = Math.min(x.length, y.length);
-  for (let i = 0; i < n; i++) {
-    const d = Number(x[i]) - Number(y[i]);
-    if (d !== 0) return d;
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    let x = 0;
+    let y = 0;
+    let c: number;
+    while (i < a.length && (c = a.charCodeAt(i)) !== 46) {
+      x = x * 10 + (c - 48);
+      i++;
+    }
+    while (j < b.length && (c = b.charCodeAt(j)) !== 46) {
+      y = y * 10 + (c - 48);
+      j++;
+    }
+    if (x !== y) return x - y;
+    i++;
+    j++;
   }
-  return x.length - y.length;
+  return (i < a.length ? 1 : 0) - (j < b.length ? 1 : 0);
 }
 
 export function isUnder(oid: string, root: string): boolean {
