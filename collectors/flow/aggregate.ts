@@ -55,13 +55,23 @@ function scaled(v: FieldValue | undefined, rate: number): number {
 export class Aggregator {
   private readonly opts: AggregateOptions;
   private sums = new Map<string, Sum>();
-  private talkers = new Map<TalkerKey, Map<string, Sum>>();
   /** Counted flows since the last flush (for stats). */
   flowsIn = 0;
   overflowed = 0;
 
+  /** Dimension tuple -> map key, compiled once (the dimension names come from the schema's enum). */
+  private readonly keyOf: (r: FlowRecord) => string;
+  private talkerMaps: Map<string, Sum>[];
+
   constructor(opts: AggregateOptions) {
     this.opts = opts;
+    const parts = opts.dimensions.map((d) => {
+      if (!(DIMENSIONS as readonly string[]).includes(d)) throw new Error(`unknown dimension ${d}`);
+      return d === 'exporter' || d === 'version' ? `(r.tags.${d} ?? '')` : `t(r.fields.${d})`;
+    });
+    const body = `return function keyOf(r) { return ${parts.length ? parts.join(" + '\\u0001' + ") : "''"}; };`;
+    this.keyOf = (new Function('t', body) as (t: typeof text) => (r: FlowRecord) => string)(text);
+    this.talkerMaps = opts.topBy.map(() => new Map());
   }
 
   add(r: FlowRecord): void {
@@ -72,11 +82,7 @@ export class Aggregator {
     const packets = scaled(f['packets'], rate);
     this.flowsIn++;
     const dims = this.opts.dimensions;
-    let key = '';
-    for (let i = 0; i < dims.length; i++) {
-      const d = dims[i] as Dimension;
-      key += (i ? '\u0001' : '') + (d === 'exporter' || d === 'version' ? (r.tags[d] ?? '') : text(f[d]));
-    }
+    const key = this.keyOf(r);
     let s = this.sums.get(key);
     if (!s) {
       if (this.sums.size >= this.opts.maxSeries - 1) {
@@ -93,11 +99,11 @@ export class Aggregator {
     s.bytes += bytes;
     s.packets += packets;
     s.flows += 1;
-    for (const by of this.opts.topBy) {
-      const addr = text(f[by]);
-      if (!addr) continue;
-      let m = this.talkers.get(by);
-      if (!m) this.talkers.set(by, (m = new Map()));
+    const topBy = this.opts.topBy;
+    for (let k = 0; k < topBy.length; k++) {
+      const addr = f[topBy[k] as TalkerKey];
+      if (typeof addr !== 'string' || !addr) continue;
+      const m = this.talkerMaps[k] as Map<string, Sum>;
       let t = m.get(addr);
       if (!t) {
         if (m.size >= this.opts.maxTalkers) t = this.otherSum(m, `\u0000${OTHER}`, []);
@@ -128,12 +134,13 @@ export class Aggregator {
     const out: FlowRecord[] = [];
     const fields = (s: Sum) => ({ bytes: BigInt(Math.round(s.bytes)), packets: BigInt(Math.round(s.packets)), flows: BigInt(Math.round(s.flows)) });
     for (const s of this.sums.values()) out.push(makeRecord('flow', 'flow_agg', { collector, ...s.tags }, fields(s), intervalStart, 'collector'));
-    for (const [by, m] of this.talkers) {
+    this.opts.topBy.forEach((by, k) => {
+      const m = this.talkerMaps[k] as Map<string, Sum>;
       const all = [...m.entries()].sort((a, b) => b[1].bytes - a[1].bytes);
       const rest: Sum = { tags: { talker: OTHER }, bytes: 0, packets: 0, flows: 0 };
       let ranked = 0;
-      for (const [k, s] of all) {
-        if (ranked < this.opts.topN && !k.startsWith('\u0000')) {
+      for (const [key, s] of all) {
+        if (ranked < this.opts.topN && !key.startsWith('\u0000')) {
           ranked++;
           out.push(makeRecord('flow', 'flow_top', { collector, by, talker: s.tags['talker'] }, { ...fields(s), rank: BigInt(ranked) }, intervalStart, 'collector'));
         } else {
@@ -143,9 +150,9 @@ export class Aggregator {
         }
       }
       if (rest.flows > 0) out.push(makeRecord('flow', 'flow_top', { collector, by, talker: OTHER }, fields(rest), intervalStart, 'collector'));
-    }
+    });
     this.sums = new Map();
-    this.talkers = new Map();
+    this.talkerMaps = this.opts.topBy.map(() => new Map());
     this.flowsIn = 0;
     return out;
   }
