@@ -1,11 +1,12 @@
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { locateCgroup, readCgroup } from '../src/monitor/cgroup.js';
+import { locateCgroup, parseProcCgroup, readCgroup } from '../src/monitor/cgroup.js';
 import { monitorConfigSchema } from '../src/monitor/config.js';
 import { evaluate } from '../src/monitor/evaluate.js';
 import { HostFs } from '../src/monitor/hostfs.js';
-import { parseNetSnmp6Udp, parseNetSnmpUdp, parsePressure, parseProcStat, parseUdpSockets } from '../src/monitor/procfs.js';
+import { countCpus, parseKeyValues, parseNetSnmp6Udp, parseNetSnmpUdp, parsePressure, parseProcStat, parseUdpSockets } from '../src/monitor/procfs.js';
 import { HostSampler } from '../src/monitor/sampler.js';
 import { makeTmpDir } from './helpers/net.js';
 
@@ -54,6 +55,31 @@ describe('procfs parsers on this machine\'s recorded files', () => {
     expect(evaluate({ ...quiet, synced: false }, monitorConfigSchema.parse({}))).toEqual([{ reason: 'clock_unsynced', level: 'degraded' }]);
     expect(evaluate({ ...quiet, synced: false }, monitorConfigSchema.parse({ unsynced_is_degraded: false }))).toEqual([]);
     expect(evaluate({ ...quiet, synced: undefined }, monitorConfigSchema.parse({}))).toEqual([]);
+  });
+});
+
+describe('procfs parsers on damaged input', () => {
+  it('never throw, and return numbers or nothing, for any text (truncated, mutated, random)', () => {
+    const fs = new HostFs(join(FIXTURES, 'kvm'));
+    const real = ['/proc/stat', '/proc/net/udp', '/proc/net/snmp', '/proc/pressure/io', '/proc/vmstat'].map((p) => fs.read(p) ?? '');
+    const mutated = fc.tuple(fc.constantFrom(...real), fc.nat(), fc.nat(), fc.string()).map(([t, a, b, ins]) => {
+      const i = a % (t.length + 1);
+      return t.slice(0, i) + ins + t.slice(i + (b % 40));
+    });
+    fc.assert(
+      fc.property(fc.oneof(mutated, fc.string(), fc.constantFrom(...real).map((t) => t.slice(0, t.length >> 1))), (text) => {
+        const stat = parseProcStat(text);
+        if (stat) expect(Number.isFinite(stat.total)).toBe(true);
+        countCpus(text);
+        parsePressure(text);
+        parseKeyValues(text, ['pswpin']);
+        parseNetSnmpUdp(text);
+        parseNetSnmp6Udp(text);
+        parseProcCgroup(text);
+        for (const v of parseUdpSockets(text).values()) expect(Number.isFinite(v.drops)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
