@@ -108,6 +108,11 @@ describe('NetFlow/IPFIX decoders under fuzzing', () => {
     v5[2] = 0xff;
     v5[3] = 0xff;
     expect(() => decodeV5(v5)).toThrow(DecodeError);
+    // templates whose records would have no length (every field 0 bytes) must not loop
+    const zeroLen = v9Message({ uptime: 0, secs: 0, seq: 0, sourceId: 0 }, [set(0, v9Template(300, [[1, 0], [2, 0]])), set(300, new Uint8Array(8))]);
+    expect(() => decodeV9(zeroLen, EXP, store, 0)).toThrow(/bad_template/);
+    const zeroIpfixTpl = ipfixMessage({ secs: 0, seq: 0, domain: 0 }, [set(2, ipfixTemplate(301, [[1, 0]])), set(301, new Uint8Array(8))]);
+    expect(() => decodeIpfix(zeroIpfixTpl, EXP, store, 0)).toThrow(/bad_template/);
     // a variable-length field whose 3-byte length prefix claims more than is there
     decodeIpfix(ipfixMessage({ secs: 0, seq: 0, domain: 0 }, [set(2, ipfixTemplate(260, [[82, 65535]]))]), EXP, store, 0);
     const varLen = ipfixMessage({ secs: 0, seq: 0, domain: 0 }, [set(260, new Bytes().u8(255).u16(9000).u8(1).build())]);

@@ -283,7 +283,10 @@ export function decodeDataSet(
   let count = 0;
   while (end - pos >= min) {
     const values = new Array<Value>(n);
-    pos = tpl.decode(view, bytes, pos, end, values, protocol);
+    const next = tpl.decode(view, bytes, pos, end, values, protocol);
+    // a record must consume bytes, or a template of zero-length fields would loop forever
+    if (next <= pos) throw new DecodeError(protocol, pos, 'record', 'bad_template', 'template records have no length');
+    pos = next;
     out.push({ tpl, values, hdr });
     count++;
   }

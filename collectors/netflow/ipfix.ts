@@ -81,6 +81,7 @@ function readTemplates(set: Reader, exporter: string, hdr: MessageHeader, store:
       if (scopeCount === 0 || scopeCount > count) set.fail('scope_field_count', 'bad_template', `scope ${scopeCount} of ${count}`);
     }
     const def: TemplateDef = { version: 10, id, scopeCount, options, fields: readFields(set, count) };
+    if (def.fields.every((f) => f.length === 0)) set.fail('field_length', 'bad_template', 'every field has length 0');
     store.set(exporter, hdr.domain, def, now);
     msg.templates++;
     const tpl = store.get(10, exporter, hdr.domain, id);

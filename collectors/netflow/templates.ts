@@ -258,6 +258,6 @@ function parseDef(v: unknown): TemplateDef | undefined {
     if (!isObject(f) || !isUint(f['id']) || !isUint(f['pen']) || !isUint(f['length']) || f['length'] > 65535) return undefined;
     fields.push({ id: f['id'], pen: f['pen'], length: f['length'] });
   }
-  if (!fields.length || fields.length > 1024 || v['scopeCount'] > fields.length) return undefined;
+  if (!fields.length || fields.length > 1024 || v['scopeCount'] > fields.length || fields.every((f) => f.length === 0)) return undefined;
   return { version: v['version'], id: v['id'], scopeCount: v['scopeCount'], options: v['options'], fields };
 }

@@ -73,6 +73,7 @@ function readTemplates(set: Reader, exporter: string, hdr: MessageHeader, store:
     }
     if (id < 256) set.fail('template_id', 'bad_template', `template id ${id} < 256`);
     if (def.fields.length === 0) set.fail('field_count', 'bad_template', 'template without fields');
+    if (def.fields.every((f) => f.length === 0)) set.fail('field_length', 'bad_template', 'every field has length 0');
     store.set(exporter, hdr.domain, def, now);
     msg.templates++;
     const tpl = store.get(9, exporter, hdr.domain, id);
