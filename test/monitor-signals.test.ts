@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { createMonitor, monitorConfigSchema } from '../src/monitor/index.js';
 import type { NetRecord } from '../src/record/record.js';
+import { parseChronyTracking, readSyncState } from '../src/monitor/timesync.js';
+import { HostFs } from '../src/monitor/hostfs.js';
 
 const ROOT = join(import.meta.dirname, 'fixtures/monitor/kvm');
 
@@ -79,5 +81,16 @@ describe('signals reported by collectors', () => {
     const s = JSON.parse(JSON.stringify(h.m.status())) as Record<string, unknown>;
     expect(s).toMatchObject({ verdict: 'ok', clocksource: 'tsc', sockets: [{ family: 'udp6', port: 2055, collector: 'netflow' }] });
     expect((s.last_sample as Record<string, unknown>).steal_pct).toBe(0);
+  });
+
+  it('reads clock sync state from chrony output and timesyncd files', async () => {
+    const ok = '7F7F0101,LOCAL,10,1764064800.123456789,0.000012345,-0.000001000,0.000020000,-3.141,0.001,0.050,0.000000000,0.000010000,64.0,Normal';
+    expect(parseChronyTracking(ok)).toEqual({ source: 'chrony', synced: true, detail: 'chrony leap status Normal, system time off by 0.012 ms' });
+    const bad = ok.replace('Normal', 'Not synchronised');
+    expect(parseChronyTracking(bad)?.synced).toBe(false);
+    expect(parseChronyTracking('506 Cannot talk to daemon')).toBeUndefined();
+    // Snapshot trees never run commands: files only.
+    expect(await readSyncState(new HostFs(join(import.meta.dirname, 'fixtures/monitor/container')), 500)).toMatchObject({ source: 'timesyncd', synced: true });
+    expect(await readSyncState(new HostFs(ROOT), 500)).toMatchObject({ source: 'unknown' });
   });
 });

@@ -36,6 +36,21 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ ok: bool
 }
 
 /**
+ * `chronyc -c tracking` CSV, in the order of chrony's client.c: ref id, ref name, stratum, ref
+ * time, system time (current correction, s), last offset, RMS offset, frequency, residual
+ * frequency, skew, root delay, root dispersion, update interval, leap status ("Normal", "Insert
+ * second", "Delete second", "Not synchronised").
+ */
+export function parseChronyTracking(csv: string): SyncState | undefined {
+  const f = csv.trim().split(',');
+  if (f.length < 14) return undefined;
+  const leap = f[f.length - 1] ?? '';
+  const offset = Number(f[4]);
+  const off = Number.isFinite(offset) ? `, system time off by ${(offset * 1000).toFixed(3)} ms` : '';
+  return { source: 'chrony', synced: leap !== 'Not synchronised', detail: `chrony leap status ${leap}${off}` };
+}
+
+/**
  * Asks the host whether its clock is synchronised. Files first (free); then `chronyc` or
  * `timedatectl` if installed, with a short timeout. Never called on the sampling path: the monitor
  * refreshes it every few minutes in the background. Commands run only against the live root
@@ -51,13 +66,8 @@ export async function readSyncState(fs: HostFs, timeoutMs: number): Promise<Sync
   if (chronyc) {
     // `-c` gives CSV; the last field of `tracking` is the leap status ("Normal" when synchronised).
     const r = await run(chronyc, ['-c', 'tracking'], timeoutMs);
-    if (r.ok) {
-      const f = r.out.split(',');
-      const leap = f[f.length - 1] ?? '';
-      const offset = Number(f[4]);
-      const off = Number.isFinite(offset) ? `, offset ${(offset * 1000).toFixed(3)} ms` : '';
-      return { source: 'chrony', synced: leap !== 'Not synchronised', detail: `chrony leap status ${leap}${off}` };
-    }
+    const parsed = r.ok ? parseChronyTracking(r.out) : undefined;
+    if (parsed) return parsed;
   }
   if (fs.exists('/run/chrony/chronyd.pid') || fs.exists('/var/run/chrony/chronyd.pid')) {
     return { source: 'chrony', detail: 'chronyd is running but chronyc could not be asked' };
