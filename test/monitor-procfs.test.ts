@@ -8,6 +8,9 @@ import { evaluate } from '../src/monitor/evaluate.js';
 import { HostFs } from '../src/monitor/hostfs.js';
 import { countCpus, parseKeyValues, parseNetSnmp6Udp, parseNetSnmpUdp, parsePressure, parseProcStat, parseUdpSockets } from '../src/monitor/procfs.js';
 import { HostSampler } from '../src/monitor/sampler.js';
+import { createMonitor } from '../src/monitor/index.js';
+import { createLogger } from '../src/log.js';
+import type { NetRecord } from '../src/record/record.js';
 import { makeTmpDir } from './helpers/net.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures/monitor');
@@ -169,5 +172,29 @@ describe('sampler over staged snapshots', () => {
     expect(d?.cgroupThrottledMs).toBeCloseTo(600, 5);
     const f = evaluate({ host: d, elapsedMs: 5000, procMajorFaults: 0, loopStallMs: 0, clockStepMs: 0, exporters: 0, snmpRequests: 0, snmpTimeouts: 0, socketDrops: 0 }, monitorConfigSchema.parse({}));
     expect(f).toContainEqual({ reason: 'cpu_throttled>50%', level: 'untrusted' });
+  });
+
+  it('end to end: staged steal in the snapshot becomes a vm_host field, an untrusted verdict and an event', async () => {
+    const records: NetRecord[] = [];
+    const m = createMonitor(monitorConfigSchema.parse({}), { emit: (r) => records.push(r), log: createLogger('silent'), root: dir });
+    m.tick();
+    const t0 = Date.now();
+    await bump(join(dir, 'proc/stat'), (t) =>
+      t.replace(/^cpu\s+(\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/, (_m, ...g: string[]) => {
+        const v = g.slice(0, 8).map(Number);
+        v[3] = (v[3] ?? 0) + 750;
+        v[7] = (v[7] ?? 0) + 250;
+        return `cpu ${v.join(' ')}`;
+      }),
+    );
+    m.tick();
+    const host = records.filter((r) => r.measurement === 'vm_host').at(-1)!;
+    expect(host.fields.steal_pct).toBeCloseTo(25, 5);
+    expect(host.fields).toMatchObject({ verdict: 'untrusted', reasons: 'steal>20%' });
+    const ev = records.find((r) => r.measurement === 'vm_verdict')!;
+    expect(ev.fields).toMatchObject({ verdict: 'untrusted', previous: 'ok', level: 2n, reasons: 'steal>20%' });
+    // The interval the steal was measured over is covered, from the previous sample on.
+    expect(ev.time).toBeLessThanOrEqual(t0);
+    expect(m.verdictFor(t0, t0).verdict).toBe('untrusted');
   });
 });
