@@ -155,6 +155,23 @@ describe('snmpd v2c', () => {
   });
 });
 
+describe('snmpd v1', () => {
+  it('system and interfaces over SNMPv1 (GETNEXT walks, 32-bit counters only) match the v2c walk', async () => {
+    const v2 = byOid(await bulkwalk(agent.port, 'public', '1.3.6.1.2.1.1.5', agent.dir));
+    const names = byOid(await bulkwalk(agent.port, 'public', '1.3.6.1.2.1.2.2.1.2', agent.dir));
+    const { stats, h } = await pollOnce(device({ version: 'v1', credentials: { community: 'public' } }, ['system', 'interfaces']));
+    expect(stats.ok).toBe(true);
+    expect(of(h.records, 'snmp_system')[0]?.fields.sys_name).toBe(v2.get('1.3.6.1.2.1.1.5.0')?.value);
+    const ifs = of(h.records, 'interface');
+    expect(ifs.length).toBe(names.size);
+    // v1 has no Counter64 (RFC 3584 4.2.2.1): the agent leaves the HC columns out of v1 responses
+    for (const r of ifs) {
+      expect(r.fields.counter_bits).toBe(32n);
+      expect(r.tags.if_descr).toBe(names.get(`1.3.6.1.2.1.2.2.1.2.${r.tags.if_index}`)?.value);
+    }
+  });
+});
+
 describe('snmpd v3', () => {
   const runnable = V3_USERS.filter((u) => u.priv_protocol !== 'des');
   it.each(runnable)('user $user ($auth_protocol/$priv_protocol) reads sysName like the v2c walk', async (u) => {

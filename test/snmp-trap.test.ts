@@ -95,3 +95,28 @@ describe('snmptrap bind errors', () => {
     await expect(dup.start()).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
   });
 });
+
+describe('snmptrap rejection report', () => {
+  it('reports rejected senders once per interval as a log line and a snmptrap_rejected record', async () => {
+    const p2 = await freeUdpPort();
+    const h2 = harness(tmp.dir, tmp.dir);
+    const c2 = snmptrapCollector.create(snmptrapConfigSchema.parse({ address: '127.0.0.1', port: p2, communities: ['public'], report_interval: '300ms' }), h2.ctx);
+    await c2.start();
+    try {
+      for (let i = 0; i < 2; i++) await runTool('snmptrap', ['-v2c', '-c', 'nope', `127.0.0.1:${p2}`, '', '1.3.6.1.6.3.1.1.5.3'], tmp.dir);
+      const reports = () => h2.records.filter((r) => r.measurement === 'snmptrap_rejected');
+      const total = () => reports().reduce((n, r) => n + Number(r.fields.count), 0);
+      await waitFor('rejection report', () => total() === 2, 5000);
+      for (const r of reports()) {
+        expect(r.kind).toBe('health');
+        expect(r.tags).toEqual({ sender: '127.0.0.1', reason: 'unknown_community' });
+      }
+      const n = reports().length;
+      await new Promise((r) => setTimeout(r, 700));
+      // reported once: later intervals without new rejections add nothing
+      expect(reports().length).toBe(n);
+    } finally {
+      await c2.stop();
+    }
+  });
+});
