@@ -143,6 +143,9 @@ describe.each(['5', '9', '10'] as const)('softflowd NetFlow version %s', (versio
     expect(t.sockets).toEqual([{ collector: 'flow', family: 'udp4', port, open: false }]);
     expect(t.clockOffsets.length).toBeGreaterThan(0);
     expect(Math.abs(t.clockOffsets[0]?.offsetMs ?? Infinity)).toBeLessThan(5000);
+    const st = t.records.find((r) => r.measurement === 'flow_stats' && r.tags['exporter'] === '127.0.0.1' && !r.tags['reason']);
+    expect(st?.fields).toMatchObject({ records: BigInt(FLOWS), decode_errors: 0n });
+    expect(Math.abs(st?.fields['clock_offset_ms'] as number)).toBeLessThan(5000);
     const agg = t.records.filter((r) => r.measurement === 'flow_agg');
     const aggBytes = agg.reduce((a, r) => a + (r.fields['bytes'] as bigint), 0n);
     expect(aggBytes).toBe(flows.reduce((a, r) => a + (r.fields['bytes'] as bigint), 0n));

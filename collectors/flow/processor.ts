@@ -5,7 +5,7 @@
  */
 import type { InterfaceInfo } from '../../src/collector.js';
 import { DecodeError } from '../../src/errors.js';
-import { makeRecord, type FlowRecord, type HealthRecord, type NetRecord } from '../../src/record/record.js';
+import { makeRecord, type Fields, type FlowRecord, type HealthRecord, type NetRecord } from '../../src/record/record.js';
 import type { FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
 import { OptionsState, normalizeData, normalizeV5 } from '../netflow/normalize.js';
@@ -39,6 +39,8 @@ interface ExporterStats {
   records: number;
   errors: Map<string, number>;
   lastOffsetAt: number;
+  /** Last exporter clock offset (export time - receive time), ms; NaN until known. */
+  offsetMs: number;
 }
 
 /** Exporter clock offset is reported at most this often per exporter (it moves slowly). */
@@ -117,7 +119,7 @@ export class FlowProcessor {
         this.untracked++;
         return undefined;
       }
-      st = { datagrams: 0, records: 0, errors: new Map(), lastOffsetAt: -Infinity };
+      st = { datagrams: 0, records: 0, errors: new Map(), lastOffsetAt: -Infinity, offsetMs: NaN };
       this.exporters.set(exporter, st);
     }
     return st;
@@ -127,7 +129,8 @@ export class FlowProcessor {
     const st = this.exporters.get(exporter);
     if (!st || now - st.lastOffsetAt < OFFSET_EVERY_MS) return;
     st.lastOffsetAt = now;
-    this.hooks.clockOffset(exporter, exportMs - now);
+    st.offsetMs = exportMs - now;
+    this.hooks.clockOffset(exporter, st.offsetMs);
   }
 
   private out(r: FlowRecord): void {
@@ -200,7 +203,10 @@ export class FlowProcessor {
         errors += n;
         out.push(makeRecord('health', 'flow_stats', { collector: c, exporter, reason }, { decode_errors: BigInt(n) }, now));
       }
-      out.push(makeRecord('health', 'flow_stats', { collector: c, exporter }, { datagrams: BigInt(st.datagrams), records: BigInt(st.records), decode_errors: BigInt(errors) }, now));
+      const f: Fields = { datagrams: BigInt(st.datagrams), records: BigInt(st.records), decode_errors: BigInt(errors) };
+      // float field; NaN (sFlow carries no wall clock) is left out by the line-protocol writer
+      if (!Number.isNaN(st.offsetMs)) f['clock_offset_ms'] = st.offsetMs;
+      out.push(makeRecord('health', 'flow_stats', { collector: c, exporter }, f, now));
     }
     const fields: Record<string, bigint> = { not_allowed: BigInt(this.notAllowed), untracked_exporters: BigInt(this.untracked) };
     for (const k in extra) fields[k] = BigInt(Math.round(extra[k] ?? 0));
