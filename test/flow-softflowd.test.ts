@@ -14,22 +14,28 @@ import type { FlowCollector } from '../collectors/flow/collector.js';
 import type { FlowRecord } from '../src/record/record.js';
 import { makeTestCtx } from './helpers/flow-ctx.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
-import { makeTraffic, writePcap, type PacketSpec } from './helpers/pcap.js';
+import { ipv6ToString } from '../src/wire/reader.js';
+import { ip6, makeTraffic, writePcap, type PacketSpec } from './helpers/pcap.js';
 import { startDaemon } from './helpers/proc.js';
 import { runSoftflowd } from './helpers/softflowd.js';
 
 const FLOWS = 60;
+/** v9 and IPFIX runs carry every 4th conversation over IPv6 (softflowd -6); v5 cannot. */
+const IPV6_EVERY = 4;
 let tmp: { dir: string; cleanup: () => Promise<void> };
-let traffic: PacketSpec[];
-let pcapFile: string;
+const traffic = new Map<string, PacketSpec[]>();
+const pcapFiles = new Map<string, string>();
+
+/** Canonical (RFC 5952) text, as our records and tshark both print addresses. */
+const canon = (a: string): string => (a.includes(':') ? ipv6ToString(ip6(a)) : a);
 
 /** Ground truth per 5-tuple from the packets we generated: IP bytes and packet counts. */
-function truth(): Map<string, { bytes: number; packets: number }> {
+function truth(packets: PacketSpec[]): Map<string, { bytes: number; packets: number }> {
   const m = new Map<string, { bytes: number; packets: number }>();
-  for (const p of traffic) {
-    const k = `${p.src} ${p.dst} ${p.srcPort} ${p.dstPort} ${p.proto}`;
+  for (const p of packets) {
+    const k = `${canon(p.src)} ${canon(p.dst)} ${p.srcPort} ${p.dstPort} ${p.proto}`;
     const e = m.get(k) ?? { bytes: 0, packets: 0 };
-    e.bytes += 20 + (p.proto === 6 ? 20 : 8) + (typeof p.payload === 'number' ? p.payload : p.payload.length);
+    e.bytes += (p.src.includes(':') ? 40 : 20) + (p.proto === 6 ? 20 : 8) + (typeof p.payload === 'number' ? p.payload : p.payload.length);
     e.packets++;
     m.set(k, e);
   }
@@ -39,39 +45,53 @@ function truth(): Map<string, { bytes: number; packets: number }> {
 const keyOf = (f: FlowRecord['fields']): string => `${String(f['src_addr'])} ${String(f['dst_addr'])} ${String(f['src_port'])} ${String(f['dst_port'])} ${String(f['proto'])}`;
 
 interface TsharkFlow { key: string; bytes: number; packets: number; tcpFlags: number }
+type Tree = { [k: string]: string | Tree | (string | Tree)[] };
 
+/**
+ * Every flow record tshark's cflow dissector shows (walking its JSON tree: a record is an object
+ * with `cflow.octets`), in capture order. Options records carry no octets and are not flows.
+ */
 function tsharkFlows(file: string, port: number): TsharkFlow[] {
-  const fields = ['cflow.srcaddr', 'cflow.dstaddr', 'cflow.srcport', 'cflow.dstport', 'cflow.protocol', 'cflow.octets', 'cflow.packets', 'cflow.tcpflags'];
-  const args = ['-r', file, '-d', `udp.port==${port},cflow`, '-T', 'json'];
-  for (const f of fields) args.push('-e', f);
-  const json = JSON.parse(execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { _source: { layers: Record<string, string[]> } }[];
+  const json = JSON.parse(execFileSync('tshark', ['-r', file, '-d', `udp.port==${port},cflow`, '-T', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 })) as { _source: { layers: Tree } }[];
   const out: TsharkFlow[] = [];
-  for (const pkt of json) {
-    const l = pkt._source.layers;
-    const src = l['cflow.srcaddr'] ?? [];
-    for (let i = 0; i < src.length; i++) {
-      const at = (f: string): string => (l[f] ?? [])[i] ?? '';
+  const str = (t: Tree, k: string): string => (typeof t[k] === 'string' ? t[k] : '');
+  const walk = (t: Tree): void => {
+    if (typeof t['cflow.octets'] === 'string') {
+      const src = str(t, 'cflow.srcaddr') || str(t, 'cflow.srcaddrv6');
+      const dst = str(t, 'cflow.dstaddr') || str(t, 'cflow.dstaddrv6');
       out.push({
-        key: `${at('cflow.srcaddr')} ${at('cflow.dstaddr')} ${at('cflow.srcport')} ${at('cflow.dstport')} ${at('cflow.protocol')}`,
-        bytes: Number(at('cflow.octets')),
-        packets: Number(at('cflow.packets')),
-        tcpFlags: Number(at('cflow.tcpflags')),
+        key: `${src} ${dst} ${str(t, 'cflow.srcport')} ${str(t, 'cflow.dstport')} ${str(t, 'cflow.protocol')}`,
+        bytes: Number(str(t, 'cflow.octets')),
+        packets: Number(str(t, 'cflow.packets')),
+        tcpFlags: Number(str(t, 'cflow.tcpflags')),
       });
+      return;
     }
-  }
+    for (const v of Object.values(t)) {
+      if (Array.isArray(v)) for (const x of v) if (typeof x === 'object') walk(x);
+      if (typeof v === 'object' && !Array.isArray(v)) walk(v);
+    }
+  };
+  for (const pkt of json) walk(pkt._source.layers);
   return out;
 }
 
 beforeAll(async () => {
   tmp = await makeTmpDir('netvigil-flow-sfd-');
-  traffic = makeTraffic(FLOWS, Math.floor(Date.now() / 1000) - 60);
-  pcapFile = join(tmp.dir, 'traffic.pcap');
-  writeFileSync(pcapFile, writePcap(traffic));
+  const t0 = Math.floor(Date.now() / 1000) - 60;
+  for (const [name, opts] of [['v4', {}], ['mixed', { ipv6Every: IPV6_EVERY }]] as const) {
+    const packets = makeTraffic(FLOWS, t0, opts);
+    traffic.set(name, packets);
+    const file = join(tmp.dir, `traffic-${name}.pcap`);
+    writeFileSync(file, writePcap(packets));
+    pcapFiles.set(name, file);
+  }
 });
 afterAll(async () => tmp?.cleanup());
 
 describe.each(['5', '9', '10'] as const)('softflowd NetFlow version %s', (version) => {
   it('is decoded, loss-accounted and aggregated, and agrees with tshark record for record', async () => {
+    const set = version === '5' ? 'v4' : 'mixed';
     const port = await freeUdpPort();
     const dataDir = join(tmp.dir, `data-${version}`);
     execFileSync('mkdir', ['-p', dataDir]);
@@ -83,7 +103,7 @@ describe.each(['5', '9', '10'] as const)('softflowd NetFlow version %s', (versio
     const cap = startDaemon('dumpcap', ['-i', 'lo', '-f', `udp dst port ${port}`, '-w', capFile, '-q']);
     try {
       await waitFor('dumpcap to start', () => cap.output().includes('Capturing on'), 10_000);
-      const out = await runSoftflowd(pcapFile, version, [port], tmp.dir);
+      const out = await runSoftflowd(pcapFiles.get(set) ?? '', version, [port], tmp.dir, version === '5' ? [] : ['-6']);
       const exported = Number(/Flows exported: (\d+)/.exec(out)?.[1] ?? NaN);
       expect(exported).toBe(FLOWS);
       await waitFor('all flows received', () => t.records.filter((r) => r.measurement === 'flow').length >= FLOWS, 10_000);
@@ -97,7 +117,8 @@ describe.each(['5', '9', '10'] as const)('softflowd NetFlow version %s', (versio
     expect(flows).toHaveLength(FLOWS);
 
     // against the traffic we generated
-    const gt = truth();
+    const gt = truth(traffic.get(set) ?? []);
+    if (version !== '5') expect(flows.filter((f) => String(f.fields['src_addr']).includes(':'))).toHaveLength(FLOWS / IPV6_EVERY);
     for (const f of flows) {
       const g = gt.get(keyOf(f.fields));
       expect(g, keyOf(f.fields)).toBeDefined();

@@ -20,6 +20,21 @@ function ip4(s: string): number[] {
   return s.split('.').map(Number);
 }
 
+/** 16 bytes of an IPv6 address written with or without "::". */
+export function ip6(s: string): Uint8Array {
+  const [head = '', tail] = s.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const words = [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const out = new Uint8Array(16);
+  words.forEach((w, i) => {
+    const n = parseInt(w, 16);
+    out[2 * i] = n >> 8;
+    out[2 * i + 1] = n & 255;
+  });
+  return out;
+}
+
 function checksum(b: Uint8Array): number {
   let sum = 0;
   for (let i = 0; i < b.length; i += 2) sum += ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
@@ -27,24 +42,35 @@ function checksum(b: Uint8Array): number {
   return ~sum & 0xffff;
 }
 
-/** Ethernet + IPv4 + TCP/UDP frame with `payload` zero bytes. */
+/** Ethernet + IPv4 or IPv6 (when the addresses contain ':') + TCP/UDP frame with `payload` zero bytes. */
 export function frame(p: PacketSpec): Uint8Array {
+  const v6 = p.src.includes(':');
+  const l3len = v6 ? 40 : 20;
   const l4len = p.proto === 6 ? 20 : 8;
   const plen = typeof p.payload === 'number' ? p.payload : p.payload.length;
-  const ipLen = 20 + l4len + plen;
+  const ipLen = l3len + l4len + plen;
   const out = new Uint8Array(14 + ipLen);
   const dv = new DataView(out.buffer);
   out.set([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1], 0);
-  dv.setUint16(12, 0x0800);
+  dv.setUint16(12, v6 ? 0x86dd : 0x0800);
   const ip = 14;
-  out[ip] = 0x45;
-  dv.setUint16(ip + 2, ipLen);
-  out[ip + 8] = 64;
-  out[ip + 9] = p.proto;
-  out.set(ip4(p.src), ip + 12);
-  out.set(ip4(p.dst), ip + 16);
-  dv.setUint16(ip + 10, checksum(out.subarray(ip, ip + 20)));
-  const l4 = ip + 20;
+  if (v6) {
+    out[ip] = 0x60;
+    dv.setUint16(ip + 4, l4len + plen);
+    out[ip + 6] = p.proto;
+    out[ip + 7] = 64;
+    out.set(ip6(p.src), ip + 8);
+    out.set(ip6(p.dst), ip + 24);
+  } else {
+    out[ip] = 0x45;
+    dv.setUint16(ip + 2, ipLen);
+    out[ip + 8] = 64;
+    out[ip + 9] = p.proto;
+    out.set(ip4(p.src), ip + 12);
+    out.set(ip4(p.dst), ip + 16);
+    dv.setUint16(ip + 10, checksum(out.subarray(ip, ip + 20)));
+  }
+  const l4 = ip + l3len;
   dv.setUint16(l4, p.srcPort);
   dv.setUint16(l4 + 2, p.dstPort);
   if (p.proto === 6) {
@@ -84,18 +110,19 @@ export function writePcap(packets: PacketSpec[]): Uint8Array {
 
 /**
  * Deterministic mixed traffic: `flows` conversations of TCP and UDP with varied sizes, each a few
- * packets, spread over a few seconds starting at `t0`.
+ * packets, spread over a few seconds starting at `t0`; every `ipv6Every`-th one over IPv6.
  */
-export function makeTraffic(flows: number, t0: number): PacketSpec[] {
+export function makeTraffic(flows: number, t0: number, opts: { ipv6Every?: number } = {}): PacketSpec[] {
   const out: PacketSpec[] = [];
   for (let i = 0; i < flows; i++) {
     const tcp = i % 3 !== 2;
     const n = 1 + (i % 5);
+    const v6 = opts.ipv6Every !== undefined && i % opts.ipv6Every === 0;
     for (let k = 0; k < n; k++) {
       out.push({
         ts: t0 + i * 0.01 + k * 0.2,
-        src: `10.0.${(i >> 8) & 255}.${(i & 255) || 1}`,
-        dst: `192.168.${i % 7}.${10 + (i % 200)}`,
+        src: v6 ? `2001:db8:0:${i.toString(16)}::1` : `10.0.${(i >> 8) & 255}.${(i & 255) || 1}`,
+        dst: v6 ? `2001:db8:ffff::${(10 + i).toString(16)}` : `192.168.${i % 7}.${10 + (i % 200)}`,
         proto: tcp ? 6 : 17,
         srcPort: 20000 + i,
         dstPort: tcp ? 443 : 53,
