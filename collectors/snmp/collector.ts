@@ -13,7 +13,7 @@ import { MibResolver, type MibProblem } from './mibs.js';
 import { SnmpClient } from './netsnmp.js';
 import { DevicePoller, type PollStats } from './poller.js';
 import { BUILTIN_PROFILES, type ProfileSpec } from './profiles.js';
-import { PollLoop, Semaphore } from './scheduler.js';
+import { PollLoop, Semaphore, type Lanes } from './scheduler.js';
 import { resolveUserProfiles } from './userprofiles.js';
 
 interface Running {
@@ -28,14 +28,19 @@ export class SnmpCollector implements Collector {
   private readonly devices = new Map<string, Running>();
   private profiles = new Map<string, ProfileSpec>();
   private mibs: { dirs: string; resolver: MibResolver; problems: MibProblem[] } | undefined;
-  private sem: Semaphore;
+  private lanes: Lanes;
   private stopped = false;
 
   constructor(
     private config: SnmpConfig,
     private readonly ctx: CollectorContext,
   ) {
-    this.sem = new Semaphore(config.max_concurrent);
+    this.lanes = SnmpCollector.lanes(config.max_concurrent);
+  }
+
+  /** Dead devices get a quarter of the slots (at least one), on top of the live ones. */
+  private static lanes(max: number): Lanes {
+    return { live: new Semaphore(max), suspect: new Semaphore(Math.max(1, Math.floor(max / 4))) };
   }
 
   async start(): Promise<void> {
@@ -64,7 +69,7 @@ export class SnmpCollector implements Collector {
     const user = resolveUserProfiles(inv, mibs, file);
     if (user.problems.length) throw new ConfigError(user.problems);
     const specs = devicesOf(inv);
-    if (config.max_concurrent !== this.config.max_concurrent) this.sem = new Semaphore(config.max_concurrent);
+    if (config.max_concurrent !== this.config.max_concurrent) this.lanes = SnmpCollector.lanes(config.max_concurrent);
     const profilesChanged = JSON.stringify([...user.profiles]) !== JSON.stringify([...this.profiles].filter(([k]) => !(k in BUILTIN_PROFILES)));
     this.config = config;
     this.profiles = new Map([...Object.entries(BUILTIN_PROFILES), ...user.profiles]);
@@ -96,7 +101,7 @@ export class SnmpCollector implements Collector {
       maxValuesPerWalk: this.config.max_values_per_walk,
     });
     const running: Running = { key: JSON.stringify(spec), spec, poller, loop: undefined as unknown as PollLoop };
-    running.loop = new PollLoop({ intervalMs: spec.intervalMs, backoffMaxMs: this.config.backoff_max }, this.sem, async () => {
+    running.loop = new PollLoop({ intervalMs: spec.intervalMs, backoffMaxMs: this.config.backoff_max }, this.lanes, async () => {
       const st = await poller.poll();
       running.last = st;
       // Answered at all (some values, or an agent error rather than silence) -> not dead.
@@ -129,7 +134,10 @@ export class SnmpCollector implements Collector {
         overruns: r.loop.overruns,
         last_poll: r.last && { at: new Date(r.last.at).toISOString(), duration_ms: Math.round(r.last.durationMs), values: r.last.values, timeouts: r.last.timeouts, errors: r.last.errors, ok: r.last.ok, error: r.last.lastError },
       })),
-      concurrency: { in_use: this.sem.inUse, queued: this.sem.queued },
+      concurrency: {
+        live: { in_use: this.lanes.live.inUse, queued: this.lanes.live.queued },
+        suspect: { in_use: this.lanes.suspect.inUse, queued: this.lanes.suspect.queued },
+      },
       mib_problems: this.mibs?.problems ?? [],
     };
   }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, PollLoop, Semaphore } from './scheduler.js';
+import { backoffDelay, PollLoop, Semaphore, type Lanes } from './scheduler.js';
+
+const lanes = (live: number, suspect = 1): Lanes => ({ live: new Semaphore(live), suspect: new Semaphore(suspect) });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,7 +30,7 @@ describe('scheduler', () => {
   });
 
   it('a poll that hangs neither delays another device nor stacks up on itself', async () => {
-    const sem = new Semaphore(4);
+    const sem = lanes(4);
     let fast = 0;
     let slowStarted = 0;
     const slow = new PollLoop({ intervalMs: 50, phaseMs: 0, backoffMaxMs: 1000 }, sem, async () => {
@@ -47,7 +49,7 @@ describe('scheduler', () => {
   });
 
   it('a dead device is polled less often (backoff), and recovers at once when it answers', async () => {
-    const sem = new Semaphore(1);
+    const sem = lanes(1);
     let calls = 0;
     let alive = false;
     const loop = new PollLoop({ intervalMs: 20, phaseMs: 0, backoffMaxMs: 160 }, sem, async () => (calls++, alive));
@@ -60,5 +62,30 @@ describe('scheduler', () => {
     await sleep(250);
     expect(loop.consecutiveFailures).toBe(0);
     await loop.stop();
+  });
+});
+
+describe('lanes', () => {
+  it('devices that stopped answering poll in their own lane and cannot starve live ones', async () => {
+    const l = lanes(1, 1);
+    let live = 0;
+    const dead = [0, 1, 2].map(
+      () =>
+        new PollLoop({ intervalMs: 30, phaseMs: 0, backoffMaxMs: 30 }, l, async () => {
+          await sleep(120); // a timeout's worth of waiting, holding a slot
+          return false;
+        }),
+    );
+    for (const d of dead) d.start();
+    await sleep(10);
+    const ok = new PollLoop({ intervalMs: 30, phaseMs: 0, backoffMaxMs: 30 }, l, async () => (live++, true));
+    // the dead ones' first polls hold the single live slot for ~360 ms; after that they move lanes
+    await sleep(400);
+    ok.start();
+    const before = live;
+    await sleep(300);
+    // ~10 ticks due; with the dead devices back in the live lane it would be ~2
+    expect(live - before).toBeGreaterThanOrEqual(6);
+    await Promise.all([...dead, ok].map((x) => x.stop()));
   });
 });

@@ -2,7 +2,9 @@
  * Per-device poll loops. Each device has its own timer on a fixed grid (start + phase + k*interval)
  * with a random phase so a thousand devices do not fire together (agents and our one event loop
  * drop bursts: shared/notes/snmp.md item 12). A global semaphore caps concurrent polls; a dead
- * device backs off exponentially. No device ever waits on another's timer, only on a free slot.
+ * device backs off exponentially and, while it has not answered, polls in a separate, smaller lane
+ * so that many dead devices (each holding a slot for its whole timeout) cannot starve the live
+ * ones. No device ever waits on another's timer.
  */
 
 export class Semaphore {
@@ -44,6 +46,12 @@ export function backoffDelay(intervalMs: number, failures: number, maxMs: number
   return Math.min(intervalMs * 2 ** Math.min(failures - 1, 30), Math.max(maxMs, intervalMs));
 }
 
+/** The two lanes of the concurrency limit: answering devices, and devices that did not answer last time. */
+export interface Lanes {
+  live: Semaphore;
+  suspect: Semaphore;
+}
+
 export class PollLoop {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -57,7 +65,7 @@ export class PollLoop {
 
   constructor(
     private readonly opts: LoopOptions,
-    private readonly sem: Semaphore,
+    private readonly lanes: Lanes,
     /** Runs one poll; resolves true if the device answered at all. */
     private readonly poll: () => Promise<boolean>,
   ) {}
@@ -86,7 +94,7 @@ export class PollLoop {
   }
 
   private async runOnce(): Promise<void> {
-    const release = await this.sem.acquire();
+    const release = await (this.failures > 0 ? this.lanes.suspect : this.lanes.live).acquire();
     try {
       if (this.stopped) return;
       const alive = await this.poll();
