@@ -183,3 +183,34 @@ describe.each(['5', '9', '10'] as const)('softflowd NetFlow version %s', (versio
     }
   });
 });
+
+describe.each(['5', '9', '10'] as const)('softflowd NetFlow version %s with packet sampling (-s 4)', (version) => {
+  it('carries the sampling rate from the header or options data into every flow and scales aggregates by it', async () => {
+    const port = await freeUdpPort();
+    const t = makeTestCtx(join(tmp.dir, `data-s-${version}`));
+    execFileSync('mkdir', ['-p', t.ctx.dataDir]);
+    const config = flowCollector.configSchema.parse({ listen: [{ address: '127.0.0.1', port }], raw: true, interval: '1h', stats_interval: '1h', receive_buffer: '1MiB', dimensions: ['exporter'] });
+    const c = flowCollector.create(config, t.ctx) as FlowCollector;
+    await c.start();
+    let exported = NaN;
+    try {
+      const out = await runSoftflowd(pcapFiles.get('v4') ?? '', version, [port], tmp.dir, ['-s', '4']);
+      exported = Number(/Flows exported: (\d+)/.exec(out)?.[1] ?? NaN);
+      // sampling 1 in 4 packets leaves some conversations unseen
+      expect(exported).toBeGreaterThan(0);
+      expect(exported).toBeLessThan(FLOWS);
+      await waitFor('all flows received', () => t.records.filter((r) => r.measurement === 'flow').length >= exported, 10_000);
+    } finally {
+      await c.stop();
+    }
+    const flows = t.records.filter((r): r is FlowRecord => r.measurement === 'flow');
+    expect(flows).toHaveLength(exported);
+    // v5: header sampling word (mode 1, interval 4); v9: options sampling_interval = 4 for the
+    // interface scope; IPFIX: options samplingPacketInterval 1 / samplingPacketSpace 3
+    for (const f of flows) expect(f.fields['sampling_rate'], keyOf(f.fields)).toBe(4n);
+    const raw = flows.reduce((a, f) => a + (f.fields['bytes'] as bigint), 0n);
+    const agg = t.records.filter((r) => r.measurement === 'flow_agg');
+    expect(agg).toHaveLength(1);
+    expect(agg[0]?.fields['bytes']).toBe(raw * 4n);
+  });
+});
