@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Allowlist, isCidr } from './cidr.js';
-import { readPcapng, udpFromFrame } from './pcap.js';
+import { readPcap, readPcapng, udpFromFrame } from './pcap.js';
 
 describe('exporter allowlist', () => {
   it('matches IPv4 and IPv6 prefixes, bare addresses, and refuses junk', () => {
@@ -51,5 +51,22 @@ describe('capture reading', () => {
     const r = readPcapng(Uint8Array.from([...shb, ...idb, ...epb]));
     expect(r.skipped).toEqual([]);
     expect(r.datagrams).toEqual([{ packet: 1, timeMs: 1000, src: '127.0.0.1', srcPort: 4096, dst: '127.0.0.2', dstPort: 8192, payload: hex('aabbccdd') }]);
+  });
+});
+
+describe('capture reading under fuzzing', () => {
+  it('never throws on random or mutated captures', async () => {
+    const fc = (await import('fast-check')).default;
+    const pcapHdr = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0];
+    const ngHdr = [0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a];
+    fc.assert(
+      fc.property(fc.constantFrom(0, 1, 12, 101, 113, 228, 229, 276), fc.uint8Array({ maxLength: 600 }), fc.boolean(), (link, body, ng) => {
+        const buf = Uint8Array.from(ng ? [...ngHdr, ...body] : [...pcapHdr, link, 0, 0, 0, ...body]);
+        const r = ng ? readPcapng(buf) : readPcap(buf);
+        expect(r.datagrams.length + r.skipped.length).toBeGreaterThanOrEqual(0);
+        udpFromFrame(link, body);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

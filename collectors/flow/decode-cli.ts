@@ -125,7 +125,14 @@ export async function runDecode(args: string[], io: { stdout: NodeJS.WritableStr
     }
     let datagrams: UdpDatagram[];
     if (isPcap(bytes) || isPcapng(bytes)) {
-      const cap = isPcapng(bytes) ? readPcapng(bytes) : readPcap(bytes);
+      let cap: ReturnType<typeof readPcap>;
+      try {
+        cap = isPcapng(bytes) ? readPcapng(bytes) : readPcap(bytes);
+      } catch (e) {
+        io.stderr.write(`${file}: cannot parse capture: ${(e as Error).message}\n`);
+        unreadable = true;
+        continue;
+      }
       for (const k of cap.skipped) io.stderr.write(`${file}: packet ${k.packet}: skipped: ${k.reason}\n`);
       datagrams = cap.datagrams;
     } else {
