@@ -10,7 +10,12 @@ import { SnmpCollector } from '../collectors/snmp/collector.js';
 import { snmpConfigSchema } from '../collectors/snmp/config.js';
 import type { NetRecord } from '../src/record/record.js';
 import { makeTmpDir, waitFor } from './helpers/net.js';
-import { bulkwalk, harness } from './helpers/snmpd.js';
+import { devicesOf, inventorySchema } from '../collectors/snmp/inventory.js';
+import { SnmpClient } from '../collectors/snmp/netsnmp.js';
+import { DevicePoller } from '../collectors/snmp/poller.js';
+import { BUILTIN_PROFILES } from '../collectors/snmp/profiles.js';
+import { SnmpError } from '../src/errors.js';
+import { AUTH_KEY, bulkwalk, harness, PRIV_KEY } from './helpers/snmpd.js';
 import { CISCO_COMMUNITY, startSnmpsim, type Snmpsim } from './helpers/snmpsim.js';
 
 let sim: Snmpsim;
@@ -20,7 +25,7 @@ let holePort = 0;
 
 beforeAll(async () => {
   tmp = await makeTmpDir();
-  sim = await startSnmpsim();
+  sim = await startSnmpsim({}, [{ user: 'cisco256', authProto: 'SHA', authKey: AUTH_KEY, privProto: 'AES256', privKey: PRIV_KEY }]);
   // A bound UDP socket that reads and never answers: requests vanish like on a dead device.
   hole = createSocket('udp4');
   await new Promise<void>((r) => hole.bind(0, '127.0.0.1', () => r()));
@@ -70,6 +75,10 @@ describe('recorded Cisco 3750 via snmpsim', () => {
         // the recorded walk answers in well under the dead device's 1 s of timeouts
         expect(p.fields.duration_ms as number).toBeLessThan(1500);
       }
+      // on its own 2 s grid, whatever the dead device is doing
+      const gap = (good[1]?.time ?? 0) - (good[0]?.time ?? 0);
+      expect(gap).toBeGreaterThan(1400);
+      expect(gap).toBeLessThan(2600);
       const dead = polls('dead')[0];
       expect(dead?.fields).toMatchObject({ ok: false, values: 0n });
       expect(dead?.fields.timeouts as bigint).toBeGreaterThanOrEqual(1n);
@@ -114,5 +123,38 @@ describe('recorded Cisco 3750 via snmpsim', () => {
     } finally {
       await c.stop();
     }
+  });
+});
+
+describe('SNMPv3 AES-256, Cisco key extension, with a context (snmpsim)', () => {
+  const poll = async (priv: 'aes256r' | 'aes256b', context: string) => {
+    const inv = inventorySchema.parse({
+      devices: [{ name: 'c3750v3', address: '127.0.0.1', port: sim.port, version: 'v3', timeout: '500ms', retries: 0, profiles: ['system'], credentials: { user: 'cisco256', auth_protocol: 'sha', auth_key: AUTH_KEY, priv_protocol: priv, priv_key: PRIV_KEY, context } }],
+    });
+    const spec = devicesOf(inv)[0];
+    if (!spec) throw new Error('no device');
+    const h = harness(tmp.dir, tmp.dir);
+    const client = new SnmpClient({ device: spec.name, address: spec.address, port: spec.port, timeoutMs: spec.timeoutMs, retries: spec.retries, credentials: spec.credentials });
+    const poller = new DevicePoller(spec, client, { emit: (r) => h.ctx.emitter.emit(r), error: (e, c) => h.ctx.emitter.error(e, c), interfaces: h.ctx.interfaces, profiles: new Map(Object.entries(BUILTIN_PROFILES)), maxValuesPerWalk: 1000 });
+    try {
+      return { stats: await poller.poll(), h };
+    } finally {
+      client.close();
+    }
+  };
+
+  it('aes256r reads the data file named by the context, like the v2c walk', async () => {
+    const v2 = byOid(await bulkwalk(sim.port, CISCO_COMMUNITY, '1.3.6.1.2.1.1.5', sim.dir));
+    const { stats, h } = await poll('aes256r', CISCO_COMMUNITY);
+    expect(stats.ok).toBe(true);
+    expect(h.records.find((r) => r.measurement === 'snmp_system')?.fields.sys_name).toBe(v2.get('1.3.6.1.2.1.1.5.0'));
+  });
+
+  it('the other AES-256 variant fails as a timeout whose message names both variants', async () => {
+    const { stats, h } = await poll('aes256b', CISCO_COMMUNITY);
+    expect(stats.ok).toBe(false);
+    const err = h.errors[0]?.err as SnmpError;
+    expect(err.kind).toBe('timeout');
+    expect(err.message).toMatch(/aes256b\/aes256r/);
   });
 });

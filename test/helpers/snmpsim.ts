@@ -28,8 +28,20 @@ export interface Snmpsim {
   stop(): Promise<void>;
 }
 
+/**
+ * A v3 user for snmpsimd (pysnmp spellings). Its `AES256` is the Cisco ("Reeder") key extension,
+ * Net-SNMP's `AES-256-C`, our `aes256r`; with v3 the context name selects the data file.
+ */
+export interface SimV3User {
+  user: string;
+  authProto: 'MD5' | 'SHA' | 'SHA256';
+  authKey: string;
+  privProto: 'DES' | 'AES' | 'AES256' | 'AES256BLMT';
+  privKey: string;
+}
+
 /** Starts snmpsimd with the given extra .snmprec files (name -> content) next to the Cisco walk. */
-export async function startSnmpsim(extra: Record<string, string> = {}): Promise<Snmpsim> {
+export async function startSnmpsim(extra: Record<string, string> = {}, v3Users: readonly SimV3User[] = []): Promise<Snmpsim> {
   const { dir, cleanup } = await makeTmpDir('netvigil-snmpsim-');
   // snmpsimd drops to nobody:nogroup when run as root: it must be able to read and write here.
   await chmod(dir, 0o777);
@@ -41,8 +53,14 @@ export async function startSnmpsim(extra: Record<string, string> = {}): Promise<
   await writeFile(join(data, `${CISCO_COMMUNITY}.snmprec`), src.endsWith('.gz') ? gunzipSync(raw) : raw);
   for (const [name, text] of Object.entries(extra)) await writeFile(join(data, `${name}.snmprec`), text);
   const port = await freeUdpPort();
-  const args = [`--data-dir=${data}`, `--cache-dir=${cache}`, `--agent-udpv4-endpoint=127.0.0.1:${port}`, '--logging-method=null'];
+  // snmpsimd options after --v3-engine-id belong to that engine: data dir, endpoint and users go last.
+  const args = [`--cache-dir=${cache}`, '--logging-method=null'];
   if (process.getuid?.() === 0) args.push('--process-user=nobody', '--process-group=nogroup');
+  if (v3Users.length) args.push('--v3-engine-id=8000000001020304');
+  args.push(`--data-dir=${data}`, `--agent-udpv4-endpoint=127.0.0.1:${port}`);
+  for (const u of v3Users) {
+    args.push(`--v3-user=${u.user}`, `--v3-auth-key=${u.authKey}`, `--v3-auth-proto=${u.authProto}`, `--v3-priv-key=${u.privKey}`, `--v3-priv-proto=${u.privProto}`);
+  }
   const daemon = startDaemon('snmpsimd', args);
   try {
     await waitFor(
