@@ -95,9 +95,17 @@ export class App {
     });
     const p = config.pipeline;
     this.pipeline = new Pipeline(
-      { queueSize: p.queue_size, overflow: p.overflow, batchSize: p.batch_size, flushIntervalMs: p.flush_interval, concurrency: p.concurrency },
+      {
+        queueSize: p.queue_size,
+        overflow: p.overflow,
+        batchSize: p.batch_size,
+        flushIntervalMs: p.flush_interval,
+        concurrency: p.concurrency,
+        // one monitor interval plus slack: by then the sample covering the newest record has run
+        verdict: { source: this.monitor, holdMs: config.monitor.enabled ? config.monitor.interval + 1000 : 0 },
+      },
       this.sinks,
-      createEnricher(this.interfaces, this.monitor),
+      createEnricher(this.interfaces),
       this.log,
     );
     const monitorEmitter = this.pipeline.emitterFor('monitor');
@@ -224,6 +232,7 @@ export class App {
       ),
     );
     this.running.clear();
+    if (this.config.monitor.enabled) this.monitor.tick(); // judge the last partial interval too
     this.monitor.stop();
     this.emitTelemetry(); // final counters, so the last interval is not lost
     await this.pipeline.stop(Math.max(500, until - Date.now()));

@@ -8,6 +8,7 @@ import { int, makeRecord } from '../src/record/record.js';
 import { BoundedQueue } from '../src/pipeline/queue.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { createEnricher } from '../src/enrich/enrich.js';
+import { stampVerdict } from '../src/enrich/verdict.js';
 import { InterfaceTable } from '../src/enrich/interfaces.js';
 import type { Sink } from '../src/sinks/sink.js';
 import { emptyStats } from '../src/sinks/sink.js';
@@ -106,14 +107,25 @@ describe('enrichment', () => {
     const t = new InterfaceTable();
     t.update('core1', ['10.0.0.1', '192.0.2.1'], 'snmp', [{ ifIndex: 3, name: 'Gi0/3', speed: 1e9 }]);
     t.update('10.0.0.1', ['10.0.0.1'], 'flow', [{ ifIndex: 3, name: 'from-options' }, { ifIndex: 4, name: 'Gi0/4' }]);
-    const enrich = createEnricher(t, { verdictFor: () => ({ verdict: 'degraded' }) }, () => 5000);
+    const enrich = createEnricher(t);
     const raw = makeRecord('flow', 'flow', { exporter: '192.0.2.1' }, { in_if: int(3), out_if: int(4), bytes: int(1) }, 4000, 'exporter');
     enrich(raw);
-    expect(raw.fields).toMatchObject({ in_if_name: 'Gi0/3', in_if_speed: 1_000_000_000n, vm_verdict: 'degraded' });
+    expect(raw.fields).toMatchObject({ in_if_name: 'Gi0/3', in_if_speed: 1_000_000_000n });
     expect(raw.fields.out_if_name).toBeUndefined(); // the flow-learned entry does not take over an SNMP device's address
     expect(raw.tags.device).toBe('core1');
     const agg = makeRecord('flow', 'flow_agg', { exporter: '10.0.0.1', in_if: '3' }, { bytes: int(1) }, 4000);
     enrich(agg);
     expect(agg.tags.in_if_name).toBe('Gi0/3');
+  });
+
+  it('judges the verdict over the window a record was collected in', () => {
+    const asked: [number, number][] = [];
+    const source = { settledUntil: () => 0, verdictFor: (a: number, b: number) => (asked.push([a, b]), { verdict: 'untrusted' as const }) };
+    const agg = { ...makeRecord('flow', 'flow_agg', {}, {}, 60_000, 'collector'), collectedAt: 120_500 };
+    stampVerdict(agg, source);
+    const exp = { ...makeRecord('flow', 'flow', {}, {}, 1_000, 'exporter'), collectedAt: 120_500 };
+    stampVerdict(exp, source);
+    expect(asked).toEqual([[60_000, 120_500], [120_500, 120_500]]); // an exporter's clock says nothing about ours
+    expect(agg.fields.vm_verdict).toBe('untrusted');
   });
 });

@@ -1,21 +1,13 @@
 /**
- * The enrichment stage, run on every record between the emitter and the queue:
- * - every record gets `vm_verdict`, the VM monitor's verdict for the time it was collected, as a
- *   string field (a tag would multiply series cardinality by up to three for every measurement);
- * - flow records get interface names and speeds for in_if/out_if, and the inventory's device name.
- * Both are Map lookups; nothing here allocates per record beyond the added properties.
+ * The enrichment stage, run on every record between the emitter and the queue: flow records get
+ * interface names and speeds for in_if/out_if and the inventory's device name; sFlow interface
+ * counters get ifName and the device name. Map lookups only. (The VM verdict is stamped later, at
+ * dispatch, once the monitor has judged the record's window: see verdict.ts.)
  */
 import type { InterfaceDirectory } from '../collector.js';
-import type { NetRecord, Verdict } from '../record/record.js';
+import type { NetRecord } from '../record/record.js';
 
-export interface VerdictSource {
-  verdictFor(fromMs: number, toMs: number): { verdict: Verdict };
-}
-
-/** Records whose own timestamp is older than this were not "collected" at that time (exporter clocks). */
-const MAX_WINDOW_MS = 10 * 60_000;
-
-export function createEnricher(interfaces: InterfaceDirectory, verdicts: VerdictSource | undefined, now: () => number = Date.now) {
+export function createEnricher(interfaces: InterfaceDirectory) {
   function names(r: NetRecord, exporter: string, key: 'in_if' | 'out_if'): void {
     const tagVal = r.tags[key];
     const raw = tagVal ?? r.fields[key];
@@ -30,11 +22,6 @@ export function createEnricher(interfaces: InterfaceDirectory, verdicts: Verdict
   }
 
   return function enrich(r: NetRecord): void {
-    if (verdicts) {
-      const t = now();
-      const from = r.timeSource === 'collector' && r.time <= t && t - r.time < MAX_WINDOW_MS ? r.time : t;
-      r.fields.vm_verdict = verdicts.verdictFor(from, t).verdict;
-    }
     if (r.kind === 'flow' || r.kind === 'interface') {
       const exporter = r.tags.exporter ?? r.tags.agent;
       if (exporter === undefined) return;

@@ -10,6 +10,7 @@ import type { Emitter } from '../collector.js';
 import type { Logger } from '../log.js';
 import type { NetRecord } from '../record/record.js';
 import type { Sink } from '../sinks/sink.js';
+import { stampVerdict, type VerdictSource } from '../enrich/verdict.js';
 import { BoundedQueue, type OverflowPolicy } from './queue.js';
 
 export interface PipelineOptions {
@@ -18,6 +19,8 @@ export interface PipelineOptions {
   batchSize: number;
   flushIntervalMs: number;
   concurrency: number;
+  /** Stamps `vm_verdict` at dispatch; a batch waits up to `holdMs` for the monitor to settle its window. */
+  verdict?: { source: VerdictSource; holdMs: number };
 }
 
 export interface CollectorCounters {
@@ -52,6 +55,8 @@ export class Pipeline {
   private workers = 0;
   private idleWaiters: (() => void)[] = [];
   private accepting = true;
+  /** False once stopping: the monitor is stopped too, waiting for it would only burn the deadline. */
+  private holding = true;
   private recordsOut = 0;
   private batches = 0;
   private sinkFailures = 0;
@@ -86,6 +91,7 @@ export class Pipeline {
   }
 
   private push(r: NetRecord): void {
+    r.collectedAt ??= Date.now();
     try {
       this.enrich(r);
     } catch (e) {
@@ -121,6 +127,7 @@ export class Pipeline {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.take(this.opts.batchSize);
+        if (this.opts.verdict) await this.stamp(batch, this.opts.verdict);
         const results = await Promise.allSettled(this.sinks.map((s) => s.write(batch)));
         for (const [i, res] of results.entries()) {
           if (res.status === 'rejected') {
@@ -135,6 +142,14 @@ export class Pipeline {
       this.workers--;
       if (this.workers === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
+  }
+
+  private async stamp(batch: NetRecord[], v: { source: VerdictSource; holdMs: number }): Promise<void> {
+    let newest = 0;
+    for (const r of batch) if ((r.collectedAt ?? 0) > newest) newest = r.collectedAt ?? 0;
+    const until = Date.now() + v.holdMs;
+    while (this.holding && v.source.settledUntil() < newest && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    for (const r of batch) stampVerdict(r, v.source);
   }
 
   /** Resolves when the queue is empty and no batch is in a sink. */
@@ -155,6 +170,7 @@ export class Pipeline {
   async stop(deadlineMs: number): Promise<void> {
     const until = Date.now() + deadlineMs;
     if (this.timer) clearInterval(this.timer);
+    this.holding = false;
     await Promise.race([this.drain(), new Promise((r) => setTimeout(r, deadlineMs * 0.6).unref())]);
     this.accepting = false;
     if (this.queue.length) this.log.warn({ records: this.queue.length }, 'shutdown deadline reached with records still queued');

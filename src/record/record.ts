@@ -26,6 +26,11 @@ interface RecordBase {
   /** Milliseconds since the Unix epoch (may carry a fraction). */
   time: number;
   timeSource: TimeSource;
+  /**
+   * Wall-clock ms at which the pipeline received the record; set by the pipeline, not by collectors.
+   * With `time` (when it is our own clock) it bounds the window the VM verdict is judged over.
+   */
+  collectedAt?: number;
 }
 
 /** One flow or flow sample (or an aggregate of them). Measurement `flow` / `flow_agg` / `flow_top`. */
