@@ -70,7 +70,12 @@ export class SnmpCollector implements Collector {
     if (user.problems.length) throw new ConfigError(user.problems);
     const specs = devicesOf(inv);
     if (config.max_concurrent !== this.config.max_concurrent) this.lanes = SnmpCollector.lanes(config.max_concurrent);
-    const profilesChanged = JSON.stringify([...user.profiles]) !== JSON.stringify([...this.profiles].filter(([k]) => !(k in BUILTIN_PROFILES)));
+    // Pollers capture profiles and walk caps when created: if those change, every device restarts.
+    const profilesChanged =
+      JSON.stringify([...user.profiles]) !== JSON.stringify([...this.profiles].filter(([k]) => !(k in BUILTIN_PROFILES))) ||
+      config.max_values_per_walk !== this.config.max_values_per_walk ||
+      config.backoff_max !== this.config.backoff_max ||
+      config.max_concurrent !== this.config.max_concurrent;
     this.config = config;
     this.profiles = new Map([...Object.entries(BUILTIN_PROFILES), ...user.profiles]);
 
