@@ -82,7 +82,7 @@ describe('flow collector', () => {
     const { c, port } = await start();
     const s = await sender();
     const tpl = set(0, v9Template(256, [[8, 4]]));
-    for (const [seq, uptime] of [[1, 1000], [2, 2000], [5, 3000], [4, 4000], [6, 5000], [1, 10]]) {
+    for (const [seq, uptime] of [[1, 100_000], [2, 200_000], [5, 300_000], [4, 299_990], [6, 400_000], [1, 10]]) {
       await send(s, port, v9Message({ uptime: uptime as number, secs: 1_700_000_000, seq: seq as number, sourceId: 3 }, [tpl]));
     }
     await waitFor('6 datagrams', () => c.processor.exporterStats('127.0.0.1')?.datagrams === 6);
@@ -140,7 +140,7 @@ describe('flow collector', () => {
     const s = await sender();
     const dg = (seq: number, sampleSeq: number, uptimeMs: number) =>
       datagram({ agent: '127.0.0.1', sequence: seq, uptimeMs, samples: [counterSample({ sequence: sampleSeq, sourceIndex: 7, records: [genericCounters({ ifIndex: 7, inOctets: 1n, inUcast: 1, outOctets: 1n, outUcast: 1 })] })] });
-    for (const [seq, ss, up] of [[1, 1, 1000], [2, 2, 2000], [4, 5, 3000], [3, 3, 3500], [1, 1, 10]] as const) await send(s, port, dg(seq, ss, up));
+    for (const [seq, ss, up] of [[1, 1, 100_000], [2, 2, 200_000], [4, 5, 300_000], [3, 3, 299_990], [1, 1, 10]] as const) await send(s, port, dg(seq, ss, up));
     await waitFor('5 datagrams', () => c.processor.exporterStats('127.0.0.1')?.datagrams === 5);
     expect(c.processor.loss.get('127.0.0.1', 'sflow5', '0')).toEqual({ received: 5, lost: 1, duplicates: 1, resets: 1 });
     expect(c.processor.loss.get('127.0.0.1', 'sflow5', '0/counters/0:7')).toEqual({ received: 5, lost: 2, duplicates: 1, resets: 1 });

@@ -124,7 +124,7 @@ describe('NetFlow/IPFIX decoders under fuzzing', () => {
     let emitted = 0;
     const p = new FlowProcessor(
       { collector: 'flow', store, raw: true, maxExporters: 8 },
-      { emit: () => void emitted++, aggregate: () => undefined, interfaces: () => undefined, clockOffset: () => undefined },
+      { emit: () => void emitted++, aggregate: () => undefined, interfaces: () => undefined, clockOffset: () => undefined, internalError: (e) => { throw e; } },
     );
     const base = seeds();
     fc.assert(

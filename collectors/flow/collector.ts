@@ -56,6 +56,7 @@ export class FlowCollector implements Collector {
         aggregate: (r) => this.aggregator.add(r),
         interfaces: (exporter, list) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
         clockOffset: (exporter, ms) => ctx.signals.exporterClockOffset(exporter, ms),
+        internalError: (err, exporter) => ctx.emitter.error(err, { exporter }),
       },
     );
   }

@@ -26,6 +26,15 @@ describe('LossTracker', () => {
     expect(t.get('e', '9', 0)).toEqual({ received: 3, lost: 0, duplicates: 0, resets: 1 });
   });
 
+  it('takes a late datagram with a slightly older uptime as late, not as a reboot', () => {
+    const t = new LossTracker();
+    t.observe('e', '9', 0, 1, 1, 50_000);
+    t.observe('e', '9', 0, 3, 1, 50_020); // 2 is missing
+    t.observe('e', '9', 0, 2, 1, 50_010); // ... and arrives late
+    t.observe('e', '9', 0, 4, 1, 50_030);
+    expect(t.get('e', '9', 0)).toEqual({ received: 4, lost: 1, duplicates: 1, resets: 0 });
+  });
+
   it('does not advance on an unknown count and bounds the number of streams', () => {
     const t = new LossTracker({ maxStreams: 2 });
     t.observe('a', '10', 0, 0, -1);

@@ -11,6 +11,9 @@
  */
 import { makeRecord, type HealthRecord } from '../../src/record/record.js';
 
+/** How far back an exporter's uptime may step (reordered datagrams) before it counts as a reboot. */
+export const UPTIME_SLACK_MS = 10_000;
+
 export interface StreamCounters {
   /** Units (flows/packets/records/datagrams, see above) received. */
   received: number;
@@ -59,8 +62,9 @@ export class LossTracker {
       this.streams.set(key, s);
     }
     if (count > 0) s.received += count;
-    const restarted = uptimeMs >= 0 && s.uptimeMs >= 0 && uptimeMs < s.uptimeMs;
-    if (uptimeMs >= 0) s.uptimeMs = uptimeMs;
+    // a late datagram carries a slightly older uptime; only a clear step back is a reboot
+    const restarted = uptimeMs >= 0 && s.uptimeMs >= 0 && uptimeMs + UPTIME_SLACK_MS < s.uptimeMs;
+    if (uptimeMs >= 0 && (restarted || uptimeMs > s.uptimeMs)) s.uptimeMs = uptimeMs;
     const next = count >= 0 ? (seq + count) >>> 0 : -1;
     if (s.expected < 0) {
       s.expected = next;

@@ -23,6 +23,8 @@ export interface ProcessorHooks {
   aggregate(r: FlowRecord): void;
   interfaces(exporter: string, list: InterfaceInfo[]): void;
   clockOffset(exporter: string, offsetMs: number): void;
+  /** Anything but a DecodeError escaping a decoder is a bug: counted as `internal` and reported. */
+  internalError(err: unknown, exporter: string): void;
 }
 
 export interface ProcessorOptions {
@@ -103,7 +105,11 @@ export class FlowProcessor {
       }
       if (st) st.records += n;
     } catch (e) {
-      this.count(st, e instanceof DecodeError ? `${e.protocol}_${e.reason}` : 'internal');
+      if (e instanceof DecodeError) this.count(st, `${e.protocol}_${e.reason}`);
+      else {
+        this.count(st, 'internal');
+        this.hooks.internalError(e, exporter);
+      }
     }
   }
 
