@@ -22,6 +22,7 @@ interface Store {
   getModules(includeBase: boolean): Record<string, Record<string, unknown>>;
 }
 
+const SMI_V1 = /^(RFC1155-SMI|RFC1158-MIB|RFC-1212|RFC1213-MIB|RFC-1215)\b/;
 const MIB_FILE = /\.(mib|my|txt)$|^[A-Z][A-Za-z0-9-]*$/;
 
 export function bundledMibDir(): string {
@@ -51,6 +52,8 @@ function newStore(): Store {
 export class MibResolver {
   private readonly byName = new Map<string, string>();
   private readonly byOid = new Map<string, string>();
+  /** OIDs of value-carrying objects (OBJECT-TYPE, accessible): their suffix is an instance. */
+  private readonly leaves = new Set<string>();
 
   private constructor(store: Store) {
     for (const [mod, objs] of Object.entries(store.getModules(true))) {
@@ -59,7 +62,11 @@ export class MibResolver {
         if (typeof oid !== 'string' || !/^\d+(\.\d+)*$/.test(oid)) continue;
         this.byName.set(`${mod}::${name}`, oid);
         if (!this.byName.has(name)) this.byName.set(name, oid);
-        if (!this.byOid.has(oid)) this.byOid.set(oid, `${mod}::${name}`);
+        // Several base modules define the same nodes; prefer the SMIv2 names over RFC 1155/1213 ones.
+        const had = this.byOid.get(oid);
+        if (had === undefined || (SMI_V1.test(had) && !SMI_V1.test(mod))) this.byOid.set(oid, `${mod}::${name}`);
+        const def = o as { MACRO?: unknown; 'MAX-ACCESS'?: unknown; ACCESS?: unknown };
+        if (def.MACRO === 'OBJECT-TYPE' && (def['MAX-ACCESS'] ?? def.ACCESS) !== 'not-accessible') this.leaves.add(oid);
       }
     }
   }
@@ -115,6 +122,18 @@ export class MibResolver {
     const base = m?.[1] ?? s;
     const oid = this.byName.get(base);
     return oid === undefined ? undefined : oid + (m?.[2] ?? '');
+  }
+
+  /** Instance OID of a known object -> the object's name and the instance; undefined otherwise. */
+  objectOf(oid: string): { name: string; instance: string } | undefined {
+    const parts = oid.split('.');
+    for (let n = parts.length; n > 0; n--) {
+      const prefix = parts.slice(0, n).join('.');
+      const name = this.byOid.get(prefix);
+      if (name === undefined) continue;
+      return this.leaves.has(prefix) ? { name, instance: parts.slice(n).join('.') } : undefined;
+    }
+    return undefined;
   }
 
   /** Numeric OID -> `MODULE::name` plus instance suffix, by longest known prefix. */

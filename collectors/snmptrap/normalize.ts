@@ -25,19 +25,21 @@ export interface Notification {
 
 export interface Names {
   toName(oid: string): string | undefined;
+  objectOf(oid: string): { name: string; instance: string } | undefined;
 }
 
 export function v1TrapOid(v1: NonNullable<Notification['v1']>): string {
   return v1.generic >= 0 && v1.generic < 6 ? `${SNMP_TRAPS}.${v1.generic + 1}` : `${v1.enterprise}.0.${v1.specific}`;
 }
 
-/** `IF-MIB::ifIndex.3` -> `ifIndex`; unknown OIDs stay numeric. */
+/**
+ * `IF-MIB::ifIndex.3` -> key `ifIndex`, instance `3`. An OID under a non-leaf node (e.g. an
+ * unloaded enterprise MIB) keeps its full resolved path as the key, so nothing collapses.
+ */
 function fieldKey(oid: string, names: Names): { key: string; instance: string } {
-  const n = names.toName(oid);
-  if (!n) return { key: oid, instance: '' };
-  const bare = n.includes('::') ? n.slice(n.indexOf('::') + 2) : n;
-  const dot = bare.indexOf('.');
-  return dot < 0 ? { key: bare, instance: '' } : { key: bare.slice(0, dot), instance: bare.slice(dot + 1) };
+  const obj = names.objectOf(oid);
+  if (obj) return { key: obj.name.includes('::') ? obj.name.slice(obj.name.indexOf('::') + 2) : obj.name, instance: obj.instance };
+  return { key: names.toName(oid) ?? oid, instance: '' };
 }
 
 function fieldValue(v: SnmpValue, names: Names): bigint | string | undefined {
