@@ -19,7 +19,7 @@ beforeAll(async () => {
   port = await freeUdpPort();
   h = harness(tmp.dir, tmp.dir);
   // The sender 127.0.0.1 is known to the interface directory as device "edge1" (as SNMP polling would set it).
-  h.ctx.interfaces.update('edge1', ['127.0.0.1'], 'snmp', []);
+  h.ctx.interfaces.update('edge1', ['127.0.0.1'], 'snmp', [{ ifIndex: 1, name: 'Gi0/1' }]);
   const config = snmptrapConfigSchema.parse({
     address: '127.0.0.1',
     port,
