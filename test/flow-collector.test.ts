@@ -11,7 +11,7 @@ import type { FlowCollector } from '../collectors/flow/collector.js';
 import { flowCollector } from '../collectors/flow/index.js';
 import type { NetRecord } from '../src/record/record.js';
 import { counterSample, datagram, genericCounters } from '../collectors/sflow/testutil.js';
-import { Bytes, buildV5, set, v9Message, v9Template } from './helpers/flow-build.js';
+import { Bytes, buildV5, set, v9Message, v9OptionsTemplate, v9Template } from './helpers/flow-build.js';
 import { pino } from 'pino';
 import { readRmemMax } from '../collectors/flow/listener.js';
 import { makeTestCtx } from './helpers/flow-ctx.js';
@@ -106,21 +106,47 @@ describe('flow collector', () => {
     expect(byMeas(t.records, 'flow')).toHaveLength(0); // raw export is off by default
   });
 
-  it('persists templates in the data directory and decodes data after a restart', async () => {
+  it('persists templates and options state in the data directory and uses them after a restart', async () => {
     const first = await start();
     const srcPort = await freeUdpPort();
     const s1 = await sender(srcPort);
-    await send(s1, first.port, v9Message({ uptime: 1, secs: 1, seq: 1, sourceId: 0 }, [set(0, v9Template(256, [[8, 4], [1, 4]]))]));
-    await waitFor('template', () => first.c.store.stats().templates === 1);
+    // template 256 and, for the whole source id, a sampling interval of 1 in 100 (options data)
+    await send(s1, first.port, v9Message({ uptime: 1, secs: 1, seq: 1, sourceId: 0 }, [
+      set(0, v9Template(256, [[8, 4], [1, 4]])),
+      set(1, v9OptionsTemplate(257, [[1, 4]], [[34, 4]]), 2),
+      set(257, new Bytes().u32(0).u32(100).build()),
+    ]));
+    await waitFor('templates', () => first.c.store.stats().templates === 2);
     await first.c.stop();
-    expect(JSON.parse(readFileSync(join(first.dir, 'templates.json'), 'utf8'))).toMatchObject({ templates: [{ exporter: `127.0.0.1:${srcPort}`, def: { id: 256 } }] });
+    expect(JSON.parse(readFileSync(join(first.dir, 'templates.json'), 'utf8'))).toMatchObject({ templates: [{ exporter: `127.0.0.1:${srcPort}`, def: { id: 256 } }, { def: { id: 257 } }] });
+    expect(JSON.parse(readFileSync(join(first.dir, 'options.json'), 'utf8'))).toMatchObject({ sampling: [['127.0.0.1|0|*', 100]] });
     await new Promise<void>((r) => s1.close(() => r()));
     cleanups.pop();
     const second = await start({ raw: true }, first.dir);
     const s2 = await sender(srcPort);
     await send(s2, second.port, v9Message({ uptime: 2, secs: 2, seq: 2, sourceId: 0 }, [set(256, new Bytes().ip4('10.7.7.7').u32(777).build())]));
     await waitFor('flow after restart', () => byMeas(second.t.records, 'flow').length === 1);
-    expect(byMeas(second.t.records, 'flow')[0]?.fields).toMatchObject({ src_addr: '10.7.7.7', bytes: 777n });
+    // decoded with the persisted template and scaled by the persisted rate, before any resend
+    expect(byMeas(second.t.records, 'flow')[0]?.fields).toMatchObject({ src_addr: '10.7.7.7', bytes: 777n, sampling_rate: 100n });
+  });
+
+  it('reloads in place: closes the interval under the old dimensions, keeps state and sockets unless they changed', async () => {
+    const { c, t, port } = await start({ dimensions: ['exporter'] });
+    const s = await sender();
+    await send(s, port, buildV5({ uptime: 1, secs: 1, seq: 0 }, [v5flow(1, 100)]));
+    await waitFor('first flow', () => c.processor.exporterStats('127.0.0.1')?.records === 1);
+    await c.reload({ listen: [{ address: '127.0.0.1', port }], dimensions: ['proto'], raw: true, interval: '1h', stats_interval: '1h', receive_buffer: '4MiB' });
+    expect(byMeas(t.records, 'flow_agg').map((r) => [r.tags['exporter'], r.fields['bytes']])).toEqual([['127.0.0.1', 100n]]);
+    expect(t.sockets).toHaveLength(1);
+    await send(s, port, buildV5({ uptime: 2, secs: 2, seq: 1 }, [v5flow(2, 200)]));
+    await waitFor('raw flow after reload', () => byMeas(t.records, 'flow').length === 1);
+    expect(c.processor.loss.get('127.0.0.1', '5', 0)).toMatchObject({ received: 2, lost: 0 });
+    const port2 = await freeUdpPort();
+    await c.reload({ listen: [{ address: '127.0.0.1', port: port2 }], interval: '1h', stats_interval: '1h', receive_buffer: '4MiB' });
+    expect(t.sockets.map((x) => [x.port, x.open])).toEqual([[port, false], [port2, true]]);
+    await send(s, port2, buildV5({ uptime: 3, secs: 3, seq: 2 }, [v5flow(3, 300)]));
+    await waitFor('flow on the new port', () => c.processor.exporterStats('127.0.0.1')?.records === 3);
+    expect(byMeas(t.records, 'flow')).toHaveLength(1); // raw export is off again
   });
 
   it('dispatches sFlow v5 on the same port to the sFlow decoder', async () => {

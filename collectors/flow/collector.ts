@@ -1,26 +1,29 @@
 /**
  * The UDP flow collector: sockets -> FlowProcessor -> aggregator, with timers for interval flushes,
- * stats/loss records, template expiry and template persistence in the data directory.
+ * stats/loss records, template expiry, and state persisted in the data directory (state.ts).
  */
 import type { RemoteInfo } from 'node:dgram';
-import { readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Collector, CollectorContext } from '../../src/collector.js';
 import { TemplateStore } from '../netflow/templates.js';
 import { Aggregator } from './aggregate.js';
 import { Allowlist } from './cidr.js';
-import type { FlowConfig } from './config.js';
+import { flowConfigSchema, type FlowConfig } from './config.js';
 import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
+import { loadState, saveState } from './state.js';
 
-export const TEMPLATE_FILE = 'templates.json';
+export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
+
+function aggregatorFor(cfg: FlowConfig): Aggregator {
+  return new Aggregator({ dimensions: cfg.dimensions, maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
+}
 
 export class FlowCollector implements Collector {
   readonly name: string;
   readonly store: TemplateStore;
   readonly processor: FlowProcessor;
-  private readonly aggregator: Aggregator;
+  private cfg: FlowConfig;
+  private aggregator: Aggregator;
   private sockets: OpenSocket[] = [];
   /** Granted SO_RCVBUF per bound port, kept past stop for the final stats record. */
   private readonly rcvbufs = new Map<number, number>();
@@ -30,27 +33,21 @@ export class FlowCollector implements Collector {
   private saving: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly cfg: FlowConfig,
+    cfg: FlowConfig,
     private readonly ctx: CollectorContext,
     name = 'flow',
   ) {
     this.name = name;
+    this.cfg = cfg;
     this.store = new TemplateStore({
       maxTemplates: cfg.templates.max,
       ttlMs: cfg.templates.ttl,
       pendingMaxSets: cfg.templates.pending_max_sets,
       pendingTtlMs: cfg.templates.pending_ttl,
     });
-    this.aggregator = new Aggregator({
-      dimensions: cfg.dimensions,
-      maxSeries: cfg.max_series,
-      topN: cfg.top_n,
-      topBy: cfg.top_by,
-      maxTalkers: cfg.max_talkers,
-    });
-    const allow = cfg.allow.length ? new Allowlist(cfg.allow) : undefined;
+    this.aggregator = aggregatorFor(cfg);
     this.processor = new FlowProcessor(
-      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, ...(allow ? { allow } : {}) },
+      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters },
       {
         emit: (r) => ctx.emitter.emit(r),
         aggregate: (r) => this.aggregator.add(r),
@@ -59,6 +56,7 @@ export class FlowCollector implements Collector {
         internalError: (err, exporter) => ctx.emitter.error(err, { exporter }),
       },
     );
+    this.processor.configure(cfg.raw, cfg.allow.length ? new Allowlist(cfg.allow) : undefined);
   }
 
   /** Bound ports (useful when the config asked for port 0). */
@@ -67,7 +65,17 @@ export class FlowCollector implements Collector {
   }
 
   async start(): Promise<void> {
-    this.loadTemplates();
+    try {
+      const n = loadState(this.ctx.dataDir, this.store, this.processor.options, Date.now());
+      this.ctx.log.info(n, 'flow templates and options state reloaded from the data directory');
+    } catch (e) {
+      this.ctx.emitter.error(e);
+    }
+    await this.openSockets();
+    this.startTimers();
+  }
+
+  private async openSockets(): Promise<void> {
     const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, Date.now());
     for (const l of this.cfg.listen) {
       const s = await openSocket(l.address, l.port, this.cfg.receive_buffer, onMessage);
@@ -80,6 +88,17 @@ export class FlowCollector implements Collector {
         this.ctx.log.warn({ ...info, rmem_max: s.cappedBy }, 'receive buffer capped by net.core.rmem_max; raise it (sysctl -w net.core.rmem_max=...) to avoid drops in bursts');
       } else this.ctx.log.info(info, 'flow listener bound');
     }
+  }
+
+  private async closeSockets(): Promise<void> {
+    for (const s of this.sockets) {
+      await closeSocket(s.socket);
+      this.ctx.signals.udpSocketClosed(s.family, s.port);
+    }
+    this.sockets = [];
+  }
+
+  private startTimers(): void {
     const now = Date.now();
     const iv = this.cfg.interval;
     this.intervalStart = Math.floor(now / iv) * iv;
@@ -99,13 +118,18 @@ export class FlowCollector implements Collector {
     this.timers.push(first, stats, expiry);
   }
 
+  private stopTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+  }
+
   private flush(now: number): void {
     const start = this.intervalStart;
     this.intervalStart = Math.floor(now / this.cfg.interval) * this.cfg.interval;
     for (const r of this.aggregator.flush(start, this.name)) this.ctx.emitter.emit(r);
   }
 
-  /** Loss and stats records, template/pending expiry, template persistence. */
+  /** Loss and stats records, template/pending expiry, state persistence. */
   housekeeping(now: number): void {
     this.store.expire(now);
     for (const r of this.processor.loss.records(this.name, now)) this.ctx.emitter.emit(r);
@@ -120,45 +144,46 @@ export class FlowCollector implements Collector {
     };
     for (const [port, granted] of this.rcvbufs) extra[`rcvbuf_${port}`] = granted;
     for (const r of this.processor.statsRecords(now, extra)) this.ctx.emitter.emit(r);
-    if (this.store.dirty) this.saving = this.saving.then(() => this.saveTemplates());
+    this.saving = this.saving.then(() => this.save());
   }
 
-  private loadTemplates(): void {
+  private async save(): Promise<void> {
     try {
-      const text = readFileSync(join(this.ctx.dataDir, TEMPLATE_FILE), 'utf8');
-      const n = this.store.load(JSON.parse(text) as unknown, Date.now());
-      this.ctx.log.info({ templates: n }, 'flow templates reloaded from the data directory');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.ctx.emitter.error(e);
-    }
-  }
-
-  /** Atomic replace, so a crash mid-write leaves the previous file intact. */
-  async saveTemplates(): Promise<void> {
-    const file = join(this.ctx.dataDir, TEMPLATE_FILE);
-    try {
-      await writeFile(`${file}.tmp`, JSON.stringify(this.store.serialize()));
-      await rename(`${file}.tmp`, file);
+      await saveState(this.ctx.dataDir, this.store, this.processor.options);
     } catch (e) {
       this.ctx.emitter.error(e);
     }
   }
 
+  /**
+   * SIGHUP: applies a new config in place. Templates, options state and loss counters are kept;
+   * the current interval is closed under the old dimensions; sockets are re-opened only when the
+   * listeners or the buffer size changed. Template store limits apply from the next start.
+   */
+  async reload(config: unknown): Promise<void> {
+    const next = flowConfigSchema.parse(config);
+    const prev = this.cfg;
+    this.flush(Date.now());
+    this.cfg = next;
+    this.aggregator = aggregatorFor(next);
+    this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
+    if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
+      await this.closeSockets();
+      await this.openSockets();
+    }
+    this.stopTimers();
+    this.startTimers();
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
-    for (const s of this.sockets) {
-      await closeSocket(s.socket);
-      this.ctx.signals.udpSocketClosed(s.family, s.port);
-    }
-    this.sockets = [];
+    this.stopTimers();
+    await this.closeSockets();
     const now = Date.now();
     this.flush(now);
     this.housekeeping(now);
     await this.saving;
-    if (this.store.dirty) await this.saveTemplates();
   }
 
   status(): unknown {

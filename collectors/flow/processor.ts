@@ -77,6 +77,13 @@ export class FlowProcessor {
     private readonly hooks: ProcessorHooks,
   ) {}
 
+  /** Settings a config reload may change in place. */
+  configure(raw: boolean, allow: Allowlist | undefined): void {
+    this.opts.raw = raw;
+    if (allow) this.opts.allow = allow;
+    else delete this.opts.allow;
+  }
+
   handle(buf: Uint8Array, srcAddr: string, srcPort: number, now: number): void {
     const exporter = exporterAddress(srcAddr);
     if (this.opts.allow && !this.opts.allow.allows(exporter)) {

@@ -3,84 +3,15 @@
  * state is the OptionsState the caller owns, fed by options data (sampling rates, exporter boot time,
  * interface names) so normalization uses it instead of merely passing it on.
  */
-import type { InterfaceInfo } from '../../src/collector.js';
 import { makeRecord, type Fields, type FlowRecord } from '../../src/record/record.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
-import type { DataRecord, Value } from './compile.js';
+import type { DataRecord } from './compile.js';
 import { Kind } from './elements.js';
-import { Conv, big, hex, num, ownRate, planFor, type Plan } from './plan.js';
+import type { OptionsState } from './options.js';
+import { Conv, big, hex, num, planFor } from './plan.js';
 import type { V5Packet } from './v5.js';
 
-/** Bound on each OptionsState map: noisy or spoofed options data must not grow memory without limit. */
-const MAX_ENTRIES = 65_536;
-
-function boundedSet<K, V>(m: Map<K, V>, k: K, v: V): void {
-  if (m.size < MAX_ENTRIES || m.has(k)) m.set(k, v);
-}
-
-/** What options data taught us, per exporter address and domain. Owned by one collector instance. */
-export class OptionsState {
-  /** `${exporter}|${domain}|${samplerId or *}` -> rate. */
-  readonly sampling = new Map<string, number>();
-  /** `${exporter}|${domain}` -> exporter boot time, epoch ms (IE 160). */
-  readonly sysInit = new Map<string, number>();
-  /** exporter -> ifIndex -> info (IE 82/83 keyed by IE 10/14/252 or the v9 interface scope). */
-  readonly interfaces = new Map<string, Map<number, InterfaceInfo>>();
-
-  /** Learns from one options data record; returns true when interface names changed. */
-  apply(rec: DataRecord, exporter: string): boolean {
-    const plan = planFor(rec.tpl);
-    const v = rec.values;
-    const dom = rec.hdr.domain;
-    const rate = ownRate(plan, v);
-    if (rate !== undefined) {
-      const id = plan.samplerIdx >= 0 ? num(v[plan.samplerIdx]) : undefined;
-      boundedSet(this.sampling, `${exporter}|${dom}|${id ?? '*'}`, rate);
-    }
-    const tpl = rec.tpl;
-    let name: string | undefined;
-    let descr: string | undefined;
-    let ifIndex: number | undefined;
-    for (let i = 0; i < tpl.ianaIds.length; i++) {
-      const id = tpl.ianaIds[i];
-      const val = v[i];
-      if (id === 160 && typeof val === 'number') boundedSet(this.sysInit, `${exporter}|${dom}`, val);
-      else if (id === 82 && typeof val === 'string') name = val.replace(/\0+$/, '');
-      else if (id === 83 && typeof val === 'string') descr = val.replace(/\0+$/, '');
-      else if ((id === 10 || id === 14 || id === 252) && ifIndex === undefined) ifIndex = num(val);
-      else if (id === -1 && tpl.names[i] === 'scope_interface') ifIndex = num(val);
-    }
-    if (ifIndex === undefined || (name === undefined && descr === undefined)) return false;
-    let m = this.interfaces.get(exporter);
-    if (!m) {
-      if (this.interfaces.size >= MAX_ENTRIES) return false;
-      this.interfaces.set(exporter, (m = new Map()));
-    }
-    const old = m.get(ifIndex);
-    if (old && old.name === name && old.descr === descr) return false;
-    if (!old && m.size >= MAX_ENTRIES) return false;
-    const info: InterfaceInfo = { ifIndex };
-    if (name !== undefined) info.name = name;
-    if (descr !== undefined) info.descr = descr;
-    m.set(ifIndex, info);
-    return true;
-  }
-
-  rateFor(plan: Plan, v: Value[], exporter: string, domain: number, domainRate: number): number {
-    const own = ownRate(plan, v);
-    if (own !== undefined) return own;
-    if (plan.samplerIdx >= 0) {
-      const r = this.sampling.get(`${exporter}|${domain}|${num(v[plan.samplerIdx]) ?? '*'}`);
-      if (r !== undefined) return r;
-    }
-    return domainRate;
-  }
-
-  /** The rate options data set for a whole exporter domain (no sampler id), or 1. */
-  domainRate(exporter: string, domain: number): number {
-    return this.sampling.get(`${exporter}|${domain}|*`) ?? 1;
-  }
-}
+export { OptionsState } from './options.js';
 
 /**
  * One flow Record per v9/IPFIX data record. Times: v9 sysUptime-relative (RFC 3954 §8 FIRST/LAST_SWITCHED)
