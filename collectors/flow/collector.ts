@@ -140,6 +140,7 @@ export class FlowCollector implements Collector {
       pending_expired: st.pendingExpired,
       pending_dropped: st.pendingDropped,
       templates_evicted: st.evicted,
+      templates_refused: st.refused,
       agg_overflow: this.aggregator.overflowed,
     };
     for (const [port, granted] of this.rcvbufs) extra[`rcvbuf_${port}`] = granted;

@@ -154,4 +154,13 @@ describe('IPFIX', () => {
     expect(store.get(10, EXP, 0, 256)).toBeUndefined();
     expect(store.stats()).toMatchObject({ templates: 2, evicted: 1 });
   });
+
+  it('refuses new templates from a session that already holds its share', () => {
+    const store = new TemplateStore({ maxPerSession: 2 });
+    const def = (id: number) => ({ version: 10 as const, id, scopeCount: 0, options: false, fields: [{ id: 8, pen: 0, length: 4 }] });
+    expect([256, 257, 258].map((id) => store.set(EXP, 0, def(id), 0))).toEqual(['added', 'added', 'refused']);
+    expect(store.set(EXP, 0, def(257), 1)).toBe('unchanged');
+    expect(store.set('192.0.2.2:2055', 0, def(256), 0)).toBe('added');
+    expect(store.stats()).toMatchObject({ templates: 3, refused: 1 });
+  });
 });

@@ -15,6 +15,11 @@ import { CompiledTemplate, type FieldSpec, type MessageHeader, type TemplateDef 
 
 export interface TemplateStoreOptions {
   maxTemplates: number;
+  /**
+   * Templates one exporter session (address, port) may hold: without it one noisy or spoofed source
+   * could evict every other exporter's templates from the shared cap.
+   */
+  maxPerSession: number;
   /** A template not refreshed for this long is dropped. */
   ttlMs: number;
   /** Pending data sets per exporter session (exporter + domain). */
@@ -28,6 +33,7 @@ export interface TemplateStoreOptions {
 
 export const DEFAULT_STORE_OPTIONS: TemplateStoreOptions = {
   maxTemplates: 4096,
+  maxPerSession: 1024,
   ttlMs: 3_600_000,
   pendingMaxSets: 32,
   pendingMaxBytes: 256 * 1024,
@@ -71,15 +77,17 @@ export interface StoreStats {
   pendingDropped: number;
   evicted: number;
   expired: number;
+  /** New templates refused because their session already held `maxPerSession`. */
+  refused: number;
 }
 
-export type SetResult = 'added' | 'updated' | 'unchanged';
+export type SetResult = 'added' | 'updated' | 'unchanged' | 'refused';
 
 export class TemplateStore {
   private readonly opts: TemplateStoreOptions;
   private readonly entries = new Map<string, Entry>();
   private readonly pending = new Map<string, PendingQueue>();
-  private readonly counters = { pendingExpired: 0, pendingDropped: 0, evicted: 0, expired: 0 };
+  private readonly counters = { pendingExpired: 0, pendingDropped: 0, evicted: 0, expired: 0, refused: 0 };
   private pendingSets = 0;
   private pendingBytes = 0;
   /** Set when the definitions changed since the last `serialize()`. */
@@ -103,6 +111,14 @@ export class TemplateStore {
     if (old && sameDef(old.tpl.def, def)) {
       old.updatedAt = now;
       return 'unchanged';
+    }
+    if (!old) {
+      let held = 0;
+      for (const e of this.entries.values()) if (e.exporter === exporter) held++;
+      if (held >= this.opts.maxPerSession) {
+        this.counters.refused++;
+        return 'refused';
+      }
     }
     // delete first so Map order stays "least recently defined first" for eviction
     this.entries.delete(key);
