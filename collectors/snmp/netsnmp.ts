@@ -97,6 +97,10 @@ function classify(device: string, err: unknown, v3: boolean): SnmpError {
   if (e.name === 'ResponseInvalidError' && e.code === snmp.ResponseInvalidCode.ECouldNotDecrypt) {
     return new SnmpError(device, 'auth', `SNMPv3 decryption failed: ${msg} (check priv protocol and priv key)`, { cause: err });
   }
+  if (e.name === 'ResponseInvalidError' && e.code === snmp.ResponseInvalidCode.ECommunityNoMatch) {
+    // net-snmp's message quotes both communities; errors get logged, communities must not.
+    return new SnmpError(device, 'auth', 'the response carries a different community than the request');
+  }
   return new SnmpError(device, 'agent', msg, { cause: err });
 }
 
