@@ -52,26 +52,78 @@ function scaled(v: FieldValue | undefined, rate: number): number {
   return typeof v === 'bigint' ? Number(v) * rate : typeof v === 'number' ? v * rate : 0;
 }
 
+/** One level of the series tree: dimension value -> next level, or -> Sum at the last dimension. */
+type Level = Map<string, Level | Sum>;
+
 export class Aggregator {
   private readonly opts: AggregateOptions;
-  private sums = new Map<string, Sum>();
+  /**
+   * Series as a tree of Maps, one level per dimension: each lookup uses a value string the record
+   * already holds (or a cached small-number text), where one concatenated key would be a fresh
+   * string to hash on every record.
+   */
+  private tree: Level = new Map();
+  private series = 0;
+  private other: Sum | undefined;
+  private talkerMaps: Map<string, Sum>[];
+  private readonly isTag: boolean[];
   /** Counted flows since the last flush (for stats). */
   flowsIn = 0;
   overflowed = 0;
 
-  /** Dimension tuple -> map key, compiled once (the dimension names come from the schema's enum). */
-  private readonly keyOf: (r: FlowRecord) => string;
-  private talkerMaps: Map<string, Sum>[];
-
   constructor(opts: AggregateOptions) {
     this.opts = opts;
-    const parts = opts.dimensions.map((d) => {
-      if (!(DIMENSIONS as readonly string[]).includes(d)) throw new Error(`unknown dimension ${d}`);
-      return d === 'exporter' || d === 'version' ? `(r.tags.${d} ?? '')` : `t(r.fields.${d})`;
-    });
-    const body = `return function keyOf(r) { return ${parts.length ? parts.join(" + '\\u0001' + ") : "''"}; };`;
-    this.keyOf = (new Function('t', body) as (t: typeof text) => (r: FlowRecord) => string)(text);
+    this.isTag = opts.dimensions.map((d) => d === 'exporter' || d === 'version');
     this.talkerMaps = opts.topBy.map(() => new Map());
+  }
+
+  private seriesFor(r: FlowRecord): Sum {
+    const dims = this.opts.dimensions;
+    const n = dims.length;
+    if (n === 0) return this.otherOrNew([]);
+    let level = this.tree;
+    for (let i = 0; i < n; i++) {
+      const d = dims[i] as Dimension;
+      const v = this.isTag[i] ? (r.tags[d] ?? '') : text(r.fields[d]);
+      const next = level.get(v);
+      if (next !== undefined) {
+        if (i === n - 1) return next as Sum;
+        level = next as Level;
+        continue;
+      }
+      // a new series: within budget it gets its own branch, beyond it the "other" bucket
+      if (this.series >= this.opts.maxSeries - 1) {
+        this.overflowed++;
+        return this.otherOrNew(null);
+      }
+      const values: string[] = [];
+      for (let k = 0; k < n; k++) {
+        const dk = dims[k] as Dimension;
+        values.push(this.isTag[k] ? (r.tags[dk] ?? '') : text(r.fields[dk]));
+      }
+      for (let k = i; k < n - 1; k++) {
+        const child: Level = new Map();
+        level.set(values[k] as string, child);
+        level = child;
+      }
+      const tags: Record<string, string> = {};
+      dims.forEach((dim, k) => (tags[dim] = values[k] as string));
+      const sum: Sum = { tags, bytes: 0, packets: 0, flows: 0 };
+      level.set(values[n - 1] as string, sum);
+      this.series++;
+      return sum;
+    }
+    return this.otherOrNew(null);
+  }
+
+  /** The overflow bucket (null), or with no dimensions at all the single total series ([]). */
+  private otherOrNew(values: string[] | null): Sum {
+    if (!this.other) {
+      const tags: Record<string, string> = {};
+      if (values === null) for (const d of this.opts.dimensions) tags[d] = OTHER;
+      this.other = { tags, bytes: 0, packets: 0, flows: 0 };
+    }
+    return this.other;
   }
 
   add(r: FlowRecord): void {
@@ -81,21 +133,7 @@ export class Aggregator {
     const bytes = scaled(f['bytes'], rate);
     const packets = scaled(f['packets'], rate);
     this.flowsIn++;
-    const dims = this.opts.dimensions;
-    const key = this.keyOf(r);
-    let s = this.sums.get(key);
-    if (!s) {
-      if (this.sums.size >= this.opts.maxSeries - 1) {
-        this.overflowed++;
-        s = this.otherSum(this.sums, OTHER, dims);
-      } else {
-        const tags: Record<string, string> = {};
-        const parts = key.split('\u0001');
-        dims.forEach((d, i) => (tags[d] = parts[i] ?? ''));
-        s = { tags, bytes: 0, packets: 0, flows: 0 };
-        this.sums.set(key, s);
-      }
-    }
+    const s = this.seriesFor(r);
     s.bytes += bytes;
     s.packets += packets;
     s.flows += 1;
@@ -112,6 +150,13 @@ export class Aggregator {
       t.bytes += bytes;
       t.packets += packets;
       t.flows += 1;
+    }
+  }
+
+  private *allSeries(level: Level = this.tree): Generator<Sum> {
+    for (const v of level.values()) {
+      if (v instanceof Map) yield* this.allSeries(v);
+      else yield v;
     }
   }
 
@@ -133,7 +178,8 @@ export class Aggregator {
   flush(intervalStart: number, collector: string): FlowRecord[] {
     const out: FlowRecord[] = [];
     const fields = (s: Sum) => ({ bytes: BigInt(Math.round(s.bytes)), packets: BigInt(Math.round(s.packets)), flows: BigInt(Math.round(s.flows)) });
-    for (const s of this.sums.values()) out.push(makeRecord('flow', 'flow_agg', { collector, ...s.tags }, fields(s), intervalStart, 'collector'));
+    for (const s of this.allSeries()) out.push(makeRecord('flow', 'flow_agg', { collector, ...s.tags }, fields(s), intervalStart, 'collector'));
+    if (this.other) out.push(makeRecord('flow', 'flow_agg', { collector, ...this.other.tags }, fields(this.other), intervalStart, 'collector'));
     this.opts.topBy.forEach((by, k) => {
       const m = this.talkerMaps[k] as Map<string, Sum>;
       const all = [...m.entries()].sort((a, b) => b[1].bytes - a[1].bytes);
@@ -151,7 +197,9 @@ export class Aggregator {
       }
       if (rest.flows > 0) out.push(makeRecord('flow', 'flow_top', { collector, by, talker: OTHER }, fields(rest), intervalStart, 'collector'));
     });
-    this.sums = new Map();
+    this.tree = new Map();
+    this.series = 0;
+    this.other = undefined;
     this.talkerMaps = this.opts.topBy.map(() => new Map());
     this.flowsIn = 0;
     return out;
