@@ -14,6 +14,7 @@ import { DevicePoller } from '../collectors/snmp/poller.js';
 import { BUILTIN_PROFILES, type ProfileSpec } from '../collectors/snmp/profiles.js';
 import { resolveUserProfiles } from '../collectors/snmp/userprofiles.js';
 import { ConfigError, SnmpError } from '../src/errors.js';
+import { createLogger } from '../src/log.js';
 import type { NetRecord } from '../src/record/record.js';
 import { makeTmpDir, waitFor } from './helpers/net.js';
 import { AUTH_KEY, bulkwalk, harness, PRIV_KEY, startSnmpd, V3_USERS, type Snmpd, type WalkedValue } from './helpers/snmpd.js';
@@ -234,5 +235,41 @@ describe('reload (SIGHUP)', () => {
     } finally {
       await c.stop();
     }
+  });
+});
+
+describe('secrets', () => {
+  it('communities and v3 keys appear in no log line and no reported error', async () => {
+    const file = join(tmp.dir, 'secrets.yaml');
+    await writeFile(
+      file,
+      [
+        'devices:',
+        `  - { name: v2, address: 127.0.0.1, port: ${agent.port}, interval: 500ms, timeout: 200ms, retries: 0, credentials: { community: "\${NV_TEST_COMMUNITY}" }, profiles: [system] }`,
+        `  - { name: v3, address: 127.0.0.1, port: ${agent.port}, interval: 500ms, timeout: 200ms, retries: 0, version: v3, profiles: [system],`,
+        `      credentials: { user: shaaes, auth_protocol: sha, auth_key: "\${NV_TEST_AUTH}", priv_protocol: aes, priv_key: "\${NV_TEST_PRIV}" } }`,
+      ].join('\n'),
+    );
+    const secrets = { NV_TEST_COMMUNITY: 'wrong-community-0xC0FFEE', NV_TEST_AUTH: 'wrong-auth-0xBEEF', NV_TEST_PRIV: 'wrong-priv-0xF00D' };
+    Object.assign(process.env, secrets);
+    let logged = '';
+    const h = harness(tmp.dir, tmp.dir);
+    h.ctx.log = createLogger('trace', { write: (s: string) => void (logged += s) });
+    // what the framework does with emitter errors: log them
+    h.ctx.emitter.error = (err, context) => {
+      h.errors.push({ err });
+      h.ctx.log.warn({ err, ...context }, 'collector error');
+    };
+    const c = new SnmpCollector(snmpConfigSchema.parse({ devices: 'secrets.yaml' }), h.ctx);
+    await c.start();
+    try {
+      await waitFor('both devices failed once', () => new Set(h.records.filter((r) => r.measurement === 'snmp_poll').map((r) => r.tags.device)).size === 2, 10_000);
+    } finally {
+      await c.stop();
+      for (const k of Object.keys(secrets)) delete process.env[k];
+    }
+    expect(h.errors.length).toBeGreaterThan(0);
+    const everything = logged + JSON.stringify(c.status()) + h.errors.map((e) => `${String(e.err)} ${(e.err as Error).stack ?? ''}`).join('\n');
+    for (const v of Object.values(secrets)) expect(everything).not.toContain(v);
   });
 });
