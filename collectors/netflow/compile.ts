@@ -3,8 +3,8 @@
  * no allocation besides the value array (habit 6: precompute for the hot path).
  */
 import { DecodeError } from '../../src/errors.js';
-import { ipv6ToString, macToString } from '../../src/wire/reader.js';
 import { Kind, VARIABLE_LENGTH, elementFieldName, ianaElement, v9ScopeName } from './elements.js';
+import { readValue } from './values.js';
 
 export interface FieldSpec {
   /** Element id without the enterprise bit (RFC 7011 §3.2), or the v9 scope type for v9 scope fields. */
@@ -52,10 +52,6 @@ export interface DataRecord {
   hdr: MessageHeader;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-const TWO32 = 4294967296;
-/** Seconds between the NTP era (1900) and the Unix epoch, for RFC 7011 §6.1.9-10 timestamps. */
-const NTP_UNIX_DELTA = 2208988800;
 
 /** The kind a field is actually decoded as, given its (possibly reduced, RFC 7011 §6.2) length. */
 function effectiveKind(kind: Kind, len: number): Kind {
@@ -180,87 +176,6 @@ function compileFixed(kinds: Uint8Array, lengths: Uint16Array): FixedDecoder {
   }
   const factory = new Function('g', `return function fixedRecord(v, b, p, out) {\nlet h = 0;\n${src}};`) as (g: Generic) => FixedDecoder;
   return factory(readValue);
-}
-
-function readUnsigned(view: DataView, bytes: Uint8Array, pos: number, len: number): number | bigint {
-  switch (len) {
-    case 1:
-      return bytes[pos] as number;
-    case 2:
-      return view.getUint16(pos);
-    case 4:
-      return view.getUint32(pos);
-    case 8: {
-      const hi = view.getUint32(pos);
-      // below 2^53 a double is exact; above it the counter stays a bigint
-      return hi < 0x200000 ? hi * TWO32 + view.getUint32(pos + 4) : view.getBigUint64(pos);
-    }
-    default: {
-      let v = 0;
-      for (let k = 0; k < len; k++) v = v * 256 + (bytes[pos + k] as number);
-      if (v <= Number.MAX_SAFE_INTEGER) return v;
-      let b = 0n;
-      for (let k = 0; k < len; k++) b = (b << 8n) | BigInt(bytes[pos + k] as number);
-      return b;
-    }
-  }
-}
-
-function readSigned(view: DataView, bytes: Uint8Array, pos: number, len: number): number | bigint {
-  switch (len) {
-    case 1:
-      return view.getInt8(pos);
-    case 2:
-      return view.getInt16(pos);
-    case 4:
-      return view.getInt32(pos);
-    case 8: {
-      const v = view.getBigInt64(pos);
-      return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
-    }
-    default: {
-      // reduced-size signed (RFC 7011 §6.2): sign-extend from the top bit of the first byte
-      let v = 0;
-      for (let k = 0; k < len; k++) v = v * 256 + (bytes[pos + k] as number);
-      return (bytes[pos] as number) & 0x80 ? v - 2 ** (8 * len) : v;
-    }
-  }
-}
-
-function readValue(kind: Kind, view: DataView, bytes: Uint8Array, pos: number, len: number): Value {
-  switch (kind) {
-    case Kind.Unsigned:
-      return readUnsigned(view, bytes, pos, len);
-    case Kind.Signed:
-      return readSigned(view, bytes, pos, len);
-    case Kind.Float:
-      return len === 4 ? view.getFloat32(pos) : view.getFloat64(pos);
-    case Kind.Boolean:
-      // RFC 7011 §6.1.5: 1 is true, 2 is false
-      return bytes[pos] === 1;
-    case Kind.Mac:
-      return macToString(bytes, pos);
-    case Kind.String:
-      return utf8.decode(bytes.subarray(pos, pos + len));
-    case Kind.DateSeconds:
-      return view.getUint32(pos) * 1000;
-    case Kind.DateMillis:
-      return view.getUint32(pos) * TWO32 + view.getUint32(pos + 4);
-    case Kind.DateMicros:
-    case Kind.DateNanos: {
-      // NTP format: seconds since 1900 and a binary fraction of a second
-      const sec = view.getUint32(pos) - NTP_UNIX_DELTA;
-      return sec * 1000 + (view.getUint32(pos + 4) / TWO32) * 1000;
-    }
-    case Kind.Ipv4:
-      return view.getUint32(pos);
-    case Kind.Ipv6:
-      return ipv6ToString(bytes, pos);
-    case Kind.List:
-      return undefined;
-    default:
-      return bytes.subarray(pos, pos + len);
-  }
 }
 
 /**
