@@ -3,6 +3,8 @@
  * bit-flipped datagrams, zero-length sets and absurd counts may only ever produce a DecodeError;
  * the processor behind the socket never throws, and the template store stays within its caps.
  */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FlowProcessor } from '../collectors/flow/processor.js';
@@ -39,6 +41,15 @@ function seeds(): Uint8Array[] {
   ]);
   const v5 = buildV5({ uptime: 1, secs: 2, seq: 3 }, [{ src: '1.1.1.1', dst: '2.2.2.2', packets: 1, bytes: 2, first: 0, last: 1, srcPort: 3, dstPort: 4, proto: 17 }]);
   return [v9, ipfix, v5];
+}
+
+/** Real-looking sFlow datagrams from the sFlow golden cases, to mutate through the processor. */
+function sflowSeeds(): Uint8Array[] {
+  const root = join(import.meta.dirname, '..', 'collectors', 'sflow', 'testcases');
+  if (!existsSync(root)) return [];
+  return readdirSync(root).flatMap((c) =>
+    readdirSync(join(root, c)).filter((f) => f.endsWith('.bin')).map((f) => new Uint8Array(readFileSync(join(root, c, f)))),
+  );
 }
 
 function decodeAll(buf: Uint8Array, store: TemplateStore, state: OptionsState): void {
@@ -126,7 +137,8 @@ describe('NetFlow/IPFIX decoders under fuzzing', () => {
       { collector: 'flow', store, raw: true, maxExporters: 8 },
       { emit: () => void emitted++, aggregate: () => undefined, interfaces: () => undefined, clockOffset: () => undefined, internalError: (e) => { throw e; } },
     );
-    const base = seeds();
+    const base = [...seeds(), ...sflowSeeds()];
+    expect(base.length).toBeGreaterThan(3);
     fc.assert(
       fc.property(fc.constantFrom(...base), fc.uint8Array({ maxLength: 64 }), fc.nat({ max: 20 }), fc.integer({ min: 256, max: 300 }), (seed, noise, exp, tid) => {
         const buf = seed.slice();
