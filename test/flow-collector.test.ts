@@ -189,4 +189,29 @@ describe('flow collector', () => {
     // Linux reports twice the usable size it granted (socket(7)); capped means at most 2 * rmem_max
     expect(warn?.['granted'] as number).toBeLessThanOrEqual(2 * rmemMax);
   });
+
+  it('listens on IPv6 and names IPv4 senders on a dual-stack socket by their IPv4 address', async () => {
+    const dir = (await makeTmpDir('netvigil-flowc-')).dir;
+    const t = makeTestCtx(dir);
+    const probe = createSocket('udp6');
+    const hasV6 = await new Promise<boolean>((r) => {
+      probe.once('error', () => r(false));
+      probe.bind(0, '::1', () => r(true));
+    });
+    probe.close();
+    if (!hasV6) return; // no IPv6 loopback in this environment
+    const c = flowCollector.create(flowCollector.configSchema.parse({ listen: [{ address: '::', port: 0 }], raw: true }), t.ctx) as FlowCollector;
+    await c.start();
+    cleanups.push(() => c.stop());
+    const port = c.ports()[0] as number;
+    expect(t.sockets[0]).toMatchObject({ family: 'udp6', port });
+    const v6 = createSocket('udp6');
+    await new Promise<void>((r) => v6.bind(0, '::1', () => r()));
+    cleanups.push(() => new Promise((r) => v6.close(() => r())));
+    await new Promise<void>((r, j) => v6.send(buildV5({ uptime: 1, secs: 1, seq: 0 }, [v5flow(1, 10)]), port, '::1', (e) => (e ? j(e) : r())));
+    const v4 = await sender();
+    await send(v4, port, buildV5({ uptime: 1, secs: 1, seq: 0 }, [v5flow(2, 20)]));
+    await waitFor('both exporters', () => byMeas(t.records, 'flow').length === 2);
+    expect(byMeas(t.records, 'flow').map((r) => r.tags['exporter']).sort()).toEqual(['127.0.0.1', '::1']);
+  });
 });
