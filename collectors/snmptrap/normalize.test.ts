@@ -39,7 +39,7 @@ describe('trap normalisation', () => {
       'SNMPv2-SMI::enterprises.99999.7.1': 'fan tray',
       trap_oid: '1.3.6.1.6.3.1.1.5.3',
       sender: '10.0.0.9:40000',
-      community: 'public',
+      // no `community`: a credential is not stored with the trap
     });
     expect(trapRecord(n, 'edge', none, 1).fields['1.3.6.1.4.1.99999.7.1']).toBe('fan tray');
     expect(trapRecord(n, 'edge', none, 1).tags.device).toBe('edge');

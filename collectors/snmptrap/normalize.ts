@@ -82,7 +82,7 @@ export function trapRecord(n: Notification, device: string | undefined, names: N
   };
   fields.trap_oid = trapOid ?? '';
   fields.sender = `${n.sender.address}:${n.sender.port}`;
-  if (n.community !== undefined) fields.community = n.community;
+  // The community is a credential: it was checked on receipt and is not stored with the trap.
   if (n.user !== undefined) fields.user = n.user;
   return makeRecord('trap', 'snmp_trap', tags, fields, timeMs, 'collector');
 }
