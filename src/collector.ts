@@ -80,6 +80,11 @@ export interface CollectorDefinition<S extends z.ZodObject = z.ZodObject> {
    */
   configSchema: S;
   create(config: z.output<S>, ctx: CollectorContext): Collector;
+  /**
+   * Validate the files this block references (e.g. the device inventory) for `netvigil validate`;
+   * throw a ConfigError naming file, line and key. Optional.
+   */
+  check?(config: z.output<S>, configDir: string): void;
 }
 
 /** Typed helper so each collector's index.ts gets inference without importing anything else. */

@@ -45,6 +45,16 @@ describe('netvigil CLI', () => {
     expect(r.err).toContain('4 problems found');
   });
 
+  it('validate also checks the files a collector block names (the device inventory)', () => {
+    const main = join(tmp.dir, 'with-snmp.yaml');
+    const inv = join(tmp.dir, 'inv.yaml');
+    writeFileSync(main, 'collectors:\n  snmp: { devices: inv.yaml }\n');
+    writeFileSync(inv, 'devices:\n  - name: r1\n    address: 192.0.2.1\n    version: v2c\n    credentials: { community: x }\n    intervall: 10s\n');
+    const r = cli(['validate', '-c', main]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${inv}:6:5: devices[0].intervall: unknown key`);
+  });
+
   it('validate reports broken YAML with its position', () => {
     const f = join(tmp.dir, 'syntax.yaml');
     writeFileSync(f, 'pipeline:\n  batch_size: [1,\n');
