@@ -43,7 +43,7 @@ export interface MessageHeader {
    * Normalization's per-message cache (tag text, the domain's sampling rate), filled by the first
    * record normalized: ~30 records share one header, so this work is done once per datagram.
    */
-  memo?: { exporter: string; version: string; domain: string; rate: number; sysInitMs: number | undefined };
+  memo?: { exporter: string; version: string; domain: string; rate: number; sysInitMs: number | undefined; ifRates: boolean };
 }
 
 export interface DataRecord {

@@ -163,4 +163,25 @@ describe('IPFIX', () => {
     expect(store.set('192.0.2.2:2055', 0, def(256), 0)).toBe('added');
     expect(store.stats()).toMatchObject({ templates: 3, refused: 1 });
   });
+
+  it('applies sampling rates scoped to an interface to the flows of that interface, also after persistence', () => {
+    const store = new TemplateStore();
+    const state = new OptionsState();
+    const opt = ipfixTemplate(600, [[10, 4], [305, 4], [306, 4]], 1);
+    const optData = new Bytes().u32(3).u32(1).u32(99).u32(4).u32(1).u32(9).build();
+    const tpl = ipfixTemplate(601, [[8, 4], [10, 4], [1, 4]]);
+    const data = new Bytes().ip4('1.1.1.1').u32(3).u32(1).ip4('1.1.1.2').u32(4).u32(1).ip4('1.1.1.3').u32(5).u32(1).build();
+    const m = decodeIpfix(ipfixMessage({ secs: 1, seq: 0, domain: 2 }, [set(3, opt, 2), set(600, optData), set(2, tpl), set(601, data)]), EXP, store, 0);
+    for (const r of m.records) if (r.tpl.def.options) state.apply(r, '192.0.2.1');
+    const rates = (st: OptionsState) =>
+      m.records.filter((r) => !r.tpl.def.options).map((r) => {
+        delete r.hdr.memo;
+        return normalizeData(r, '192.0.2.1', st, 0).fields['sampling_rate'];
+      });
+    // interface 3: 1 in 100, interface 4: 1 in 10, others: the domain rate (the last one learned)
+    expect(rates(state)).toEqual([100n, 10n, 10n]);
+    const again = new OptionsState();
+    again.load(JSON.parse(JSON.stringify(state.serialize())) as unknown);
+    expect(rates(again)).toEqual([100n, 10n, 10n]);
+  });
 });

@@ -25,7 +25,14 @@ export function normalizeData(rec: DataRecord, exporter: string, state: OptionsS
   let memo = hdr.memo;
   if (!memo || memo.exporter !== exporter) {
     const init = hdr.version === 10 ? state.sysInit.get(`${exporter}|${hdr.domain}`) : undefined;
-    memo = { exporter, version: String(hdr.version), domain: String(hdr.domain), rate: state.domainRate(exporter, hdr.domain), sysInitMs: init };
+    memo = {
+      exporter,
+      version: String(hdr.version),
+      domain: String(hdr.domain),
+      rate: state.domainRate(exporter, hdr.domain),
+      sysInitMs: init,
+      ifRates: state.hasInterfaceRates(exporter, hdr.domain),
+    };
     hdr.memo = memo;
   }
   const fields = plan.build(v);
@@ -45,7 +52,7 @@ export function normalizeData(rec: DataRecord, exporter: string, state: OptionsS
     if (c === Conv.UptimeStart || c === Conv.AbsStart || c === Conv.DeltaStart) start = abs;
     else end = abs;
   }
-  fields['sampling_rate'] = big(Math.max(1, Math.round(state.rateFor(plan, v, exporter, hdr.domain, memo.rate))));
+  fields['sampling_rate'] = big(Math.max(1, Math.round(state.rateFor(plan, v, exporter, hdr.domain, memo.rate, memo.ifRates))));
   if (start !== undefined) fields['start_ms'] = BigInt(Math.round(start));
   if (end !== undefined) fields['end_ms'] = BigInt(Math.round(end));
   const tags = { exporter, version: memo.version, domain: memo.domain };

@@ -18,6 +18,16 @@ export interface OptionsFile {
 /** Bound on each OptionsState map: noisy or spoofed options data must not grow memory without limit. */
 const MAX_ENTRIES = 65_536;
 
+/** The interface an options record is scoped to: v9 interface scope, or an IPFIX scope IE 10/14/252. */
+function scopedInterface(rec: DataRecord): number | undefined {
+  const tpl = rec.tpl;
+  for (let i = 0; i < tpl.def.scopeCount; i++) {
+    const id = tpl.ianaIds[i];
+    if (id === 10 || id === 14 || id === 252 || (id === -1 && tpl.names[i] === 'scope_interface')) return num(rec.values[i]);
+  }
+  return undefined;
+}
+
 /** Sets k unless the map is full; true when the stored value changed. */
 function boundedSet<K, V>(m: Map<K, V>, k: K, v: V): boolean {
   if (m.get(k) === v || (m.size >= MAX_ENTRIES && !m.has(k))) return false;
@@ -33,6 +43,8 @@ export class OptionsState {
   readonly sysInit = new Map<string, number>();
   /** exporter -> ifIndex -> info (IE 82/83 keyed by IE 10/14/252 or the v9 interface scope). */
   readonly interfaces = new Map<string, Map<number, InterfaceInfo>>();
+  /** `${exporter}|${domain}` that have per-interface rates (`...|if<ifIndex>` keys in `sampling`). */
+  private readonly ifRated = new Set<string>();
   /** Set when anything changed since the last `serialize()` (the collector persists it). */
   dirty = false;
 
@@ -42,11 +54,18 @@ export class OptionsState {
     const v = rec.values;
     const dom = rec.hdr.domain;
     const rate = ownRate(plan, v);
+    const tpl = rec.tpl;
     if (rate !== undefined) {
       const id = plan.samplerIdx >= 0 ? num(v[plan.samplerIdx]) : undefined;
       if (boundedSet(this.sampling, `${exporter}|${dom}|${id ?? '*'}`, rate)) this.dirty = true;
+      // scoped to one interface (v9 scope 2, or an IPFIX scope ingressInterface): that interface's
+      // flows get this rate; the domain-wide rate above is the fallback for the others
+      const ifScope = id === undefined ? scopedInterface(rec) : undefined;
+      if (ifScope !== undefined && boundedSet(this.sampling, `${exporter}|${dom}|if${ifScope}`, rate)) {
+        this.ifRated.add(`${exporter}|${dom}`);
+        this.dirty = true;
+      }
     }
-    const tpl = rec.tpl;
     let name: string | undefined;
     let descr: string | undefined;
     let ifIndex: number | undefined;
@@ -78,14 +97,23 @@ export class OptionsState {
     return true;
   }
 
-  rateFor(plan: Plan, v: Value[], exporter: string, domain: number, domainRate: number): number {
+  rateFor(plan: Plan, v: Value[], exporter: string, domain: number, domainRate: number, ifRates = false): number {
     const own = ownRate(plan, v);
     if (own !== undefined) return own;
     if (plan.samplerIdx >= 0) {
       const r = this.sampling.get(`${exporter}|${domain}|${num(v[plan.samplerIdx]) ?? '*'}`);
       if (r !== undefined) return r;
     }
+    if (ifRates && plan.inIfIdx >= 0) {
+      const r = this.sampling.get(`${exporter}|${domain}|if${num(v[plan.inIfIdx]) ?? ''}`);
+      if (r !== undefined) return r;
+    }
     return domainRate;
+  }
+
+  /** Whether options data gave this exporter domain per-interface rates (checked once per message). */
+  hasInterfaceRates(exporter: string, domain: number): boolean {
+    return this.ifRated.has(`${exporter}|${domain}`);
   }
 
   /** The rate options data set for a whole exporter domain (no sampler id), or 1. */
@@ -111,7 +139,12 @@ export class OptionsState {
     let n = 0;
     const pairs = (v: unknown): [string, number][] =>
       Array.isArray(v) ? v.filter((p): p is [string, number] => Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'number' && Number.isFinite(p[1])) : [];
-    for (const [k, r] of pairs(f.sampling)) if (r >= 1 && boundedSet(this.sampling, k, r)) n++;
+    for (const [k, r] of pairs(f.sampling)) {
+      if (r < 1 || !boundedSet(this.sampling, k, r)) continue;
+      n++;
+      const m = /^(.*)\|if\d+$/.exec(k);
+      if (m?.[1]) this.ifRated.add(m[1]);
+    }
     for (const [k, t] of pairs(f.sysInit)) if (boundedSet(this.sysInit, k, t)) n++;
     for (const e of Array.isArray(f.interfaces) ? (f.interfaces as unknown[]) : []) {
       if (!Array.isArray(e) || typeof e[0] !== 'string' || !Array.isArray(e[1])) continue;

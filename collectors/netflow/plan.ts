@@ -43,6 +43,8 @@ export interface Plan {
   convs: Uint8Array;
   /** Field indexes of sampling-related elements, -1 when absent. */
   samplerIdx: number;
+  /** Index of ingressInterface (IE 10), for per-interface sampling rates; -1 when absent. */
+  inIfIdx: number;
   rateIdx: { interval: number; random: number; pktInterval: number; pktSpace: number; size: number; population: number };
   hasRate: boolean;
   /** Builds the fields of everything but times and sampling rate. */
@@ -79,6 +81,7 @@ export function planFor(tpl: CompiledTemplate): Plan {
     names,
     convs,
     samplerIdx: sampler >= 0 ? sampler : at(SELECTOR_ID),
+    inIfIdx: at(10),
     rateIdx,
     hasRate: Object.values(rateIdx).some((i) => i >= 0),
     build: compileBuild(names, convs),
