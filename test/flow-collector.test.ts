@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FlowCollector } from '../collectors/flow/collector.js';
 import { flowCollector } from '../collectors/flow/index.js';
 import type { NetRecord } from '../src/record/record.js';
-import { counterSample, datagram, genericCounters } from '../collectors/sflow/testutil.js';
+import { counterSample, datagram, discardSample, flowSample, genericCounters, sampledIp } from '../collectors/sflow/testutil.js';
 import { Bytes, buildV5, set, v9Message, v9OptionsTemplate, v9Template } from './helpers/flow-build.js';
 import { pino } from 'pino';
 import { readRmemMax } from '../collectors/flow/listener.js';
@@ -159,6 +159,19 @@ describe('flow collector', () => {
     const ifs = byMeas(t.records, 'interface');
     expect(ifs.length).toBeGreaterThan(0);
     expect(ifs[0]?.tags['source']).toBe('sflow');
+  });
+
+  it('emits sFlow discard samples as flow_discard and never aggregates them as traffic', async () => {
+    const { c, t, port } = await start();
+    const s = await sender();
+    const ip = sampledIp({ length: 1000, proto: 6, src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2 });
+    await send(s, port, datagram({ agent: '127.0.0.1', samples: [flowSample({ samplingRate: 10, records: [ip] }), discardSample({ reason: 2, drops: 5, records: [ip] })] }));
+    await waitFor('sflow datagram', () => c.processor.exporterStats('127.0.0.1')?.datagrams === 1);
+    expect(byMeas(t.records, 'flow_discard')).toHaveLength(1);
+    await c.stop(); // flushes the interval's aggregates
+    const agg = byMeas(t.records, 'flow_agg');
+    expect(agg.reduce((a, r) => a + Number(r.fields.bytes ?? 0), 0)).toBe(10 * 1000); // the flow sample only, scaled
+    expect(agg.reduce((a, r) => a + Number(r.fields.flows ?? 0), 0)).toBe(1);
   });
 
   it('accounts sFlow loss per agent datagram stream and per sample source', async () => {

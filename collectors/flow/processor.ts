@@ -198,7 +198,8 @@ export class FlowProcessor {
     }
     let n = 0;
     for (const r of normalizeSflow(d, exporter, now)) {
-      if (r.kind === 'flow') {
+      // discard samples are kind 'flow' too, but they are drops, not traffic: never aggregated
+      if (r.kind === 'flow' && r.measurement === 'flow') {
         this.out(r);
         n++;
       } else this.hooks.emit(r);
