@@ -110,7 +110,15 @@ export class App {
     );
     const monitorEmitter = this.pipeline.emitterFor('monitor');
     monitorEmit = (r) => monitorEmitter.emit(r);
-    this.telemetry = new SelfTelemetry({ pipeline: () => this.pipeline.stats(), sinks: this.sinks });
+    const tags: Record<string, string> = {};
+    if (config.instance) tags.instance = config.instance;
+    if (config.shard !== '0/1') tags.shard = config.shard;
+    this.telemetry = new SelfTelemetry({ pipeline: () => this.pipeline.stats(), sinks: this.sinks, tags });
+  }
+
+  get shard(): { index: number; count: number } {
+    const [index, count] = this.config.shard.split('/').map(Number) as [number, number];
+    return { index, count };
   }
 
   get signals(): HostSignals {
@@ -142,6 +150,7 @@ export class App {
       configDir: this.opts.configDir,
       interfaces: this.interfaces,
       signals: this.monitor,
+      shard: this.shard,
     });
     await instance.start();
     this.running.set(def.name, { def, block, instance });

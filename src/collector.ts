@@ -58,6 +58,8 @@ export interface CollectorContext {
   configDir: string;
   interfaces: InterfaceDirectory;
   signals: HostSignals;
+  /** This instance's share of polled work (`--shard I/N`): index < count; 0/1 when not sharded. */
+  shard: { index: number; count: number };
 }
 
 export interface Collector {

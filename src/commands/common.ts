@@ -29,6 +29,8 @@ export const OVERRIDE_OPTIONS = {
   'data-dir': { type: 'string' },
   'log-level': { type: 'string' },
   'no-file-sink': { type: 'boolean' },
+  'http-listen': { type: 'string' },
+  shard: { type: 'string' },
 } as const;
 
 export function overridesFromFlags(v: { [k: string]: string | boolean | undefined }): Overrides {
@@ -38,6 +40,8 @@ export function overridesFromFlags(v: { [k: string]: string | boolean | undefine
     dataDir: v['data-dir'] as string | undefined,
     logLevel: v['log-level'] as string | undefined,
     fileSink: v['no-file-sink'] ? false : undefined,
+    httpListen: v['http-listen'] as string | undefined,
+    shard: v.shard as string | undefined,
   };
 }
 
@@ -55,4 +59,6 @@ export const OVERRIDE_HELP = `  -c, --config FILE     config file (env NETVIGIL_
       --data-dir DIR    spool, templates and line-protocol files (env NETVIGIL_DATA_DIR)
       --log-level LVL   fatal|error|warn|info|debug|trace|silent (env NETVIGIL_LOG_LEVEL)
       --no-file-sink    do not write line-protocol files (env NETVIGIL_FILE_SINK=off)
+      --http-listen A:P /metrics, /healthz, /readyz, status page (env NETVIGIL_HTTP_LISTEN; default 127.0.0.1:9108)
+      --shard I/N       poll only SNMP shard I of N, by stable hash of the device name (env NETVIGIL_SHARD)
   InfluxDB credentials: env NETVIGIL_INFLUX_USERNAME / NETVIGIL_INFLUX_PASSWORD or the config file.`;

@@ -14,6 +14,8 @@ export interface Overrides {
   dataDir?: string | undefined;
   logLevel?: string | undefined;
   fileSink?: boolean | undefined;
+  httpListen?: string | undefined;
+  shard?: string | undefined;
 }
 
 /** The environment variables read, by override; documented in the README. */
@@ -25,6 +27,8 @@ export const ENV_OVERRIDES: Record<keyof Overrides, string> = {
   dataDir: 'NETVIGIL_DATA_DIR',
   logLevel: 'NETVIGIL_LOG_LEVEL',
   fileSink: 'NETVIGIL_FILE_SINK',
+  httpListen: 'NETVIGIL_HTTP_LISTEN',
+  shard: 'NETVIGIL_SHARD',
 };
 
 export function overridesFromEnv(env: NodeJS.ProcessEnv): Overrides {
@@ -70,6 +74,8 @@ export function applyOverrides(raw: Record<string, unknown>, o: Overrides): void
     if (o.influxPassword !== undefined) influx.password = o.influxPassword;
   }
   if (o.fileSink !== undefined) obj(obj(raw, 'sinks'), 'file').enabled = o.fileSink;
+  if (o.httpListen !== undefined) obj(raw, 'http').listen = o.httpListen;
+  if (o.shard !== undefined) raw.shard = o.shard;
 }
 
 export function loadConfig<S extends z.ZodType>(file: string, schema: S, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): z.output<S> {

@@ -65,6 +65,27 @@ const influxSinkSchema = z
   })
   .strict();
 
+const httpSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    listen: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected ADDRESS:PORT, e.g. 127.0.0.1:9108 or [::1]:9108')
+      .default('127.0.0.1:9108')
+      .describe('/metrics, /healthz, /readyz and the status page; loopback by default'),
+  })
+  .strict();
+
+const shardSchema = z
+  .string()
+  .regex(/^\d+\/\d+$/, 'expected INDEX/COUNT, e.g. 0/2')
+  .refine((v) => {
+    const [i, n] = v.split('/').map(Number) as [number, number];
+    return n >= 1 && i < n;
+  }, 'the index must be below the count (0/2 and 1/2 for two instances)')
+  .default('0/1')
+  .describe('this instance polls the SNMP devices whose stable hash falls in shard INDEX of COUNT');
+
 export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
   const monitor = monitorConfigSchema;
   const collectorShape: Record<string, z.ZodType> = {};
@@ -77,6 +98,9 @@ export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
       data_dir: z.string().default('./data').describe('spool, template store and state; relative to the working directory'),
       telemetry_interval: duration().default(10_000).describe('how often netvigil writes its own metrics'),
       shutdown_timeout: duration().default(10_000).describe('flush deadline on SIGTERM/SIGINT'),
+      instance: z.string().min(1).optional().describe('tag on self-telemetry when several instances write to one database'),
+      shard: shardSchema,
+      http: httpSchema.default(httpSchema.parse({})),
       pipeline: pipelineSchema.default(pipelineSchema.parse({})),
       sinks: z
         .object({ file: fileSinkSchema.optional(), influx: influxSinkSchema.optional() })

@@ -20,10 +20,14 @@ export function formatPath(path: Path): string {
   return s;
 }
 
-/** Source position of the node at `path` (or of the key `key` inside it), best effort. */
-function locate(doc: Document, lc: LineCounter, path: Path, key?: string): { line: number; column: number } | undefined {
+/**
+ * Source position of the node at `path` (or of the key `key` inside it). With `parent`, a path the
+ * file lacks (a required key left out) points at the nearest existing parent; without it, no
+ * position (the value came from a flag, the environment or a default).
+ */
+function locate(doc: Document, lc: LineCounter, path: Path, key?: string, parent = false): { line: number; column: number } | undefined {
   let node: unknown = doc.getIn(path as unknown[], true);
-  // a missing key: point at the nearest existing parent
+  if (node === undefined && !parent) return undefined;
   let p = path.slice();
   while (node === undefined && p.length > 0) {
     p = p.slice(0, -1);
@@ -77,7 +81,9 @@ export function parseYaml<S extends z.ZodType>(text: string, file: string, schem
         }
         continue;
       }
-      problems.push({ file, ...locate(doc, lc, issue.path), path: formatPath(issue.path), message: describeIssue(issue) });
+      const missing = issue.code === 'invalid_type' && issue.input === undefined;
+      const where = locate(doc, lc, issue.path, undefined, missing);
+      problems.push({ file, ...where, path: formatPath(issue.path), message: describeIssue(issue) + (where || missing ? '' : ' (set by a flag or environment variable)') });
     }
   }
   if (problems.length) throw new ConfigError(problems);

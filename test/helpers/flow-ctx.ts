@@ -23,6 +23,7 @@ export function makeTestCtx(dataDir: string): TestCtx {
     log: pino({ level: 'silent' }),
     dataDir,
     configDir: dataDir,
+    shard: { index: 0, count: 1 },
     interfaces: {
       update(device, addresses, source, interfaces) {
         const list = [...interfaces];

@@ -131,6 +131,7 @@ export function harness(dataDir: string, configDir: string): Harness {
     log: createLogger('silent'),
     dataDir,
     configDir,
+    shard: { index: 0, count: 1 },
     interfaces: {
       update: (device, addresses, _source, infos) => void interfaces.set(device, { addresses, infos: [...infos] }),
       lookup: (addr, ifIndex) => [...interfaces.values()].find((d) => d.addresses.includes(addr))?.infos.find((i) => i.ifIndex === ifIndex),
