@@ -3,6 +3,7 @@
  * IPv6 with extension headers, TCP, UDP, ICMP). Used by the unit tests, the golden cases and the
  * pcap generator for the pmacctd test. Not used by the decoder.
  */
+import { addressBytes } from '../../src/wire/address.js';
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
@@ -24,18 +25,11 @@ export function ipv4Bytes(a: string): Uint8Array {
   return Uint8Array.from(a.split('.').map((x) => Number(x)));
 }
 
-/** Parses an IPv6 text address (with at most one "::"). */
+/** Parses an IPv6 text address. */
 export function ipv6Bytes(a: string): Uint8Array {
-  const [head = '', tail] = a.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const words = [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t].map((w) => parseInt(w, 16));
-  const out = new Uint8Array(16);
-  words.forEach((w, i) => {
-    out[2 * i] = w >>> 8;
-    out[2 * i + 1] = w & 255;
-  });
-  return out;
+  const b = addressBytes(a);
+  if (b?.length !== 16) throw new Error(`not an IPv6 address: ${a}`);
+  return b;
 }
 
 export function macBytes(m: string): Uint8Array {
