@@ -4,7 +4,8 @@
  * variable-length fields (§7), reduced-size encoding (§6.2) and set padding (§3.3.1).
  */
 import { Reader } from '../../src/wire/reader.js';
-import { decodeDataSet, type FieldSpec, type FlowMessage, type MessageHeader, type TemplateDef } from './compile.js';
+import type { FieldSpec, FlowMessage, MessageHeader, TemplateDef } from './compile.js';
+import { installTemplate, readDataSet } from './sets.js';
 import type { TemplateStore } from './templates.js';
 import { MAX_TEMPLATE_FIELDS } from './v9.js';
 
@@ -82,27 +83,14 @@ function readTemplates(set: Reader, exporter: string, hdr: MessageHeader, store:
     }
     const def: TemplateDef = { version: 10, id, scopeCount, options, fields: readFields(set, count) };
     if (def.fields.every((f) => f.length === 0)) set.fail('field_length', 'bad_template', 'every field has length 0');
-    store.set(exporter, hdr.domain, def, now);
-    msg.templates++;
-    const tpl = store.get(10, exporter, hdr.domain, id);
-    if (!tpl) continue;
-    for (const p of store.takePending(10, exporter, hdr.domain, id)) {
-      const pr = new Reader(p.bytes, P);
-      msg.fromPending += decodeDataSet(tpl, pr.view, p.bytes, 0, p.bytes.byteLength, p.hdr, msg.records, P);
-    }
+    installTemplate(def, exporter, hdr, store, now, msg, P);
   }
 }
 
 function readData(set: Reader, id: number, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage): void {
-  const tpl = store.get(10, exporter, hdr.domain, id);
-  if (!tpl) {
-    if (store.park(exporter, hdr, id, set.bytes.subarray(set.pos, set.end), now)) msg.parked++;
-    else msg.parkDropped++;
-    // the number of records in a set we cannot decode is unknown, so this message cannot advance
-    // the sequence expectation (see loss accounting)
-    msg.dataRecords = -1;
-    return;
-  }
-  const n = decodeDataSet(tpl, set.view, set.bytes, set.pos, set.end, hdr, msg.records, P);
-  if (msg.dataRecords >= 0) msg.dataRecords += n;
+  const n = readDataSet(set, id, exporter, hdr, store, now, msg, P);
+  // the number of records in a set we cannot decode is unknown, so this message cannot advance
+  // the sequence expectation (see loss accounting)
+  if (n < 0) msg.dataRecords = -1;
+  else if (msg.dataRecords >= 0) msg.dataRecords += n;
 }

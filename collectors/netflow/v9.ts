@@ -3,7 +3,8 @@
  * injected. Structure errors throw a DecodeError naming offset and field; the caller counts and drops.
  */
 import { Reader } from '../../src/wire/reader.js';
-import { decodeDataSet, type FieldSpec, type FlowMessage, type MessageHeader, type TemplateDef } from './compile.js';
+import type { FieldSpec, FlowMessage, MessageHeader, TemplateDef } from './compile.js';
+import { installTemplate, readDataSet } from './sets.js';
 import type { TemplateStore } from './templates.js';
 
 const P = 'netflow9';
@@ -74,23 +75,11 @@ function readTemplates(set: Reader, exporter: string, hdr: MessageHeader, store:
     if (id < 256) set.fail('template_id', 'bad_template', `template id ${id} < 256`);
     if (def.fields.length === 0) set.fail('field_count', 'bad_template', 'template without fields');
     if (def.fields.every((f) => f.length === 0)) set.fail('field_length', 'bad_template', 'every field has length 0');
-    store.set(exporter, hdr.domain, def, now);
-    msg.templates++;
-    const tpl = store.get(9, exporter, hdr.domain, id);
-    if (!tpl) continue;
-    for (const p of store.takePending(9, exporter, hdr.domain, id)) {
-      const pr = new Reader(p.bytes, P);
-      msg.fromPending += decodeDataSet(tpl, pr.view, p.bytes, 0, p.bytes.byteLength, p.hdr, msg.records, P);
-    }
+    installTemplate(def, exporter, hdr, store, now, msg, P);
   }
 }
 
 function readData(set: Reader, id: number, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage): void {
-  const tpl = store.get(9, exporter, hdr.domain, id);
-  if (!tpl) {
-    if (store.park(exporter, hdr, id, set.bytes.subarray(set.pos, set.end), now)) msg.parked++;
-    else msg.parkDropped++;
-    return;
-  }
-  msg.dataRecords += decodeDataSet(tpl, set.view, set.bytes, set.pos, set.end, hdr, msg.records, P);
+  const n = readDataSet(set, id, exporter, hdr, store, now, msg, P);
+  if (n > 0) msg.dataRecords += n;
 }

@@ -1,0 +1,31 @@
+/**
+ * What NetFlow v9 and IPFIX do alike with a decoded template and a data set: store the template and
+ * decode the data sets parked while it was unknown (RFC 3954 §9 and RFC 7011 §8 allow data to arrive
+ * before its template, e.g. after a collector restart or over UDP reordering), or park a data set
+ * whose template has not arrived yet.
+ */
+import { Reader } from '../../src/wire/reader.js';
+import { decodeDataSet, type FlowMessage, type MessageHeader, type TemplateDef } from './compile.js';
+import type { TemplateStore } from './templates.js';
+
+export function installTemplate(def: TemplateDef, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage, protocol: string): void {
+  store.set(exporter, hdr.domain, def, now);
+  msg.templates++;
+  const tpl = store.get(def.version, exporter, hdr.domain, def.id);
+  if (!tpl) return;
+  for (const p of store.takePending(def.version, exporter, hdr.domain, def.id)) {
+    const pr = new Reader(p.bytes, protocol);
+    msg.fromPending += decodeDataSet(tpl, pr.view, p.bytes, 0, p.bytes.byteLength, p.hdr, msg.records, protocol);
+  }
+}
+
+/** Decodes one data set into msg.records; returns the records decoded, or -1 when the set was parked. */
+export function readDataSet(set: Reader, id: number, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage, protocol: string): number {
+  const tpl = store.get(hdr.version, exporter, hdr.domain, id);
+  if (!tpl) {
+    if (store.park(exporter, hdr, id, set.bytes.subarray(set.pos, set.end), now)) msg.parked++;
+    else msg.parkDropped++;
+    return -1;
+  }
+  return decodeDataSet(tpl, set.view, set.bytes, set.pos, set.end, hdr, msg.records, protocol);
+}
