@@ -14,6 +14,7 @@ import { SnmpClient } from './netsnmp.js';
 import { DevicePoller, type PollStats } from './poller.js';
 import { BUILTIN_PROFILES, type ProfileSpec } from './profiles.js';
 import { PollLoop, Semaphore, type Lanes } from './scheduler.js';
+import { inShard } from './shard.js';
 import { resolveUserProfiles } from './userprofiles.js';
 
 interface Running {
@@ -68,7 +69,9 @@ export class SnmpCollector implements Collector {
     const inv = loadInventory(file);
     const user = resolveUserProfiles(inv, mibs, file);
     if (user.problems.length) throw new ConfigError(user.problems);
-    const specs = devicesOf(inv);
+    // The whole inventory is validated above; this instance runs only its shard of it (shard.ts).
+    const all = devicesOf(inv);
+    const specs = all.filter((s) => inShard(s.name, this.ctx.shard));
     if (config.max_concurrent !== this.config.max_concurrent) this.lanes = SnmpCollector.lanes(config.max_concurrent);
     // Pollers capture profiles and walk caps when created: if those change, every device restarts.
     const profilesChanged =
@@ -90,7 +93,8 @@ export class SnmpCollector implements Collector {
     await Promise.all(stops);
     if (this.stopped) return;
     for (const s of specs) if (!this.devices.has(s.name)) this.add(s);
-    this.ctx.log.info({ devices: specs.length, profiles: [...user.profiles.keys()] }, 'snmp: inventory loaded');
+    const { index, count } = this.ctx.shard;
+    this.ctx.log.info({ devices: specs.length, inventory: all.length, shard: `${index}/${count}`, profiles: [...user.profiles.keys()] }, 'snmp: inventory loaded');
   }
 
   private add(spec: DeviceSpec): void {
@@ -143,6 +147,7 @@ export class SnmpCollector implements Collector {
         live: { in_use: this.lanes.live.inUse, queued: this.lanes.live.queued },
         suspect: { in_use: this.lanes.suspect.inUse, queued: this.lanes.suspect.queued },
       },
+      shard: `${this.ctx.shard.index}/${this.ctx.shard.count}`,
       mib_problems: this.mibs?.problems ?? [],
     };
   }
