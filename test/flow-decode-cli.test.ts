@@ -4,27 +4,17 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDecode } from '../collectors/flow/decode-cli.js';
 import { Bytes, buildV5, set, v9Message, v9Template } from './helpers/flow-build.js';
 import { makeTmpDir } from './helpers/net.js';
 import { writePcap } from './helpers/pcap.js';
+import { decodeCaptured } from './helpers/decode.js';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 beforeAll(async () => (tmp = await makeTmpDir('netvigil-decode-')));
 afterAll(async () => tmp.cleanup());
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runDecode(args, { stdout, stderr });
-  return { code, out, err };
-}
+const run = decodeCaptured;
 
 function capture(): string {
   // exporter A (port 1001) and exporter B (port 1002) both use template 256, with different layouts

@@ -10,9 +10,9 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDecode } from '../collectors/flow/decode-cli.js';
+import { decodeCaptured } from './helpers/decode.js';
 
 const ROOT = join(import.meta.dirname, '..', 'collectors');
 const scratch = mkdtempSync(join(tmpdir(), 'netvigil-golden-'));
@@ -24,16 +24,7 @@ export function hexToBytes(text: string): Uint8Array {
   return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
-async function decode(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runDecode(args, { stdout, stderr });
-  return { code, out, err };
-}
+const decode = decodeCaptured;
 
 /** Input paths to decode, and how to turn each back into the input's own name in stderr text. */
 function inputs(dir: string, name: string): { paths: string[]; names: Map<string, string> } {
