@@ -11,7 +11,6 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runDecode } from '../collectors/flow/decode-cli.js';
 import { decodeCaptured } from './helpers/decode.js';
 
 const ROOT = join(import.meta.dirname, '..', 'collectors');
