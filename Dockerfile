@@ -1,6 +1,6 @@
 # netvigil collector image. Builds unchanged with `docker build .`, or with buildah/podman where no
-# Docker engine runs (see README, "Container").
-# syntax=docker/dockerfile:1
+# Docker engine runs (see README, "Container"; test/container.test.ts builds and runs it).
+# Plain Dockerfile syntax only (no BuildKit frontend directive), so every builder reads it the same.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
