@@ -10,6 +10,7 @@ import { collectors as definitions } from '../collectors/index.js';
 import type { Collector, CollectorDefinition, HostSignals } from './collector.js';
 import type { AppConfig } from './config/schema.js';
 import { createEnricher } from './enrich/enrich.js';
+import { OpsServer } from './http/server.js';
 import { InterfaceTable } from './enrich/interfaces.js';
 import type { Logger } from './log.js';
 import { createMonitor, type ResourceMonitor } from './monitor/index.js';
@@ -47,6 +48,7 @@ export class App {
   private readonly running = new Map<string, Running>();
   private readonly telemetry: SelfTelemetry;
   private telemetryTimer: NodeJS.Timeout | undefined;
+  private http: OpsServer | undefined;
 
   constructor(config: AppConfig, opts: AppOptions) {
     this.config = config;
@@ -125,6 +127,11 @@ export class App {
     return this.monitor;
   }
 
+  /** Port the HTTP surface is bound to (tests listen on port 0); undefined when it is off. */
+  get httpPort(): number | undefined {
+    return this.http?.port;
+  }
+
   async start(): Promise<void> {
     for (const s of this.sinks) await s.start();
     this.pipeline.start();
@@ -132,6 +139,17 @@ export class App {
     for (const def of definitions) {
       const block = (this.config.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
       if (block?.enabled) await this.startCollector(def, block);
+    }
+    if (this.config.http.enabled) {
+      const http = new OpsServer(this, this.log.child({ component: 'http' }));
+      try {
+        await http.listen(this.config.http.listen);
+      } catch (e) {
+        // a port clash must not leave the UDP sockets and sinks of a half-started App behind
+        await this.stop(1000).catch(() => {});
+        throw e;
+      }
+      this.http = http;
     }
     this.telemetryTimer = setInterval(() => this.emitTelemetry(), this.config.telemetry_interval);
     this.telemetryTimer.unref();
@@ -210,15 +228,20 @@ export class App {
         changes.push(`reloaded ${def.name}`);
       }
     }
-    for (const key of ['sinks', 'pipeline', 'monitor', 'data_dir'] as const) {
+    for (const key of ['sinks', 'pipeline', 'monitor', 'data_dir', 'http'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.config[key])) this.log.warn({ section: key }, 'this section changed; it takes effect after a restart');
     }
     return changes;
   }
 
-  status(): unknown {
+  collectorStatus(): Record<string, unknown> {
     const collectors: Record<string, unknown> = {};
     for (const [name, r] of this.running) collectors[name] = r.instance.status?.() ?? {};
+    return collectors;
+  }
+
+  status(): unknown {
+    const collectors = this.collectorStatus();
     return {
       verdict: this.monitor.current(),
       pipeline: this.pipeline.stats(),
@@ -234,6 +257,8 @@ export class App {
 
   async stop(deadlineMs: number = this.config.shutdown_timeout): Promise<void> {
     const until = Date.now() + deadlineMs;
+    await this.http?.close();
+    this.http = undefined;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     await Promise.all(
       [...this.running.values()].map(({ def, instance }) =>

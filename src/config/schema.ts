@@ -100,7 +100,9 @@ export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
       shutdown_timeout: duration().default(10_000).describe('flush deadline on SIGTERM/SIGINT'),
       instance: z.string().min(1).optional().describe('tag on self-telemetry when several instances write to one database'),
       shard: shardSchema,
-      http: httpSchema.default(httpSchema.parse({})),
+      // Off unless the block (or --http-listen) is present: two instances, or tests, on one machine
+      // must not race for the same default port.
+      http: httpSchema.default({ enabled: false, listen: '127.0.0.1:9108' }),
       pipeline: pipelineSchema.default(pipelineSchema.parse({})),
       sinks: z
         .object({ file: fileSinkSchema.optional(), influx: influxSinkSchema.optional() })

@@ -1,0 +1,215 @@
+/**
+ * /metrics: one prom-client Registry per App (never the global default registry, so two Apps in one
+ * process do not share series). Values are read on scrape from the same snapshot as the status page;
+ * nothing runs between scrapes.
+ *
+ * Label sets stay bounded: exporters past MAX_EXPORTER_LABELS (first come, kept for the process's
+ * life) are summed under exporter="other"; reasons and devices are capped the same way.
+ * Collector counters restart from zero when a collector is restarted by a reload; `Monotonic` carries
+ * the old total forward so every counter we expose only grows.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import { buildView, type OpsSource, type StatusView } from './view.js';
+
+export const MAX_EXPORTER_LABELS = 200;
+export const MAX_REASON_LABELS = 32;
+export const MAX_DEVICE_LABELS = 2000;
+const OTHER = 'other';
+
+/** Key monitor signals: last-sample field -> metric name and help. Fixed, so the set is bounded. */
+const SIGNALS: readonly [field: string, metric: string, help: string][] = [
+  ['steal_pct', 'netvigil_vm_steal_percent', 'CPU steal over the last monitor interval, % of all CPU time'],
+  ['loop_stall_ms', 'netvigil_vm_loop_stall_milliseconds', 'worst event-loop or sampling-timer lateness in the last interval'],
+  ['clock_drift_ms', 'netvigil_vm_clock_drift_milliseconds', 'wall clock minus monotonic clock movement over the last interval'],
+  ['socket_drops', 'netvigil_vm_socket_drops', 'kernel drops on our UDP sockets in the last interval'],
+  ['psi_memory_pct', 'netvigil_vm_memory_pressure_percent', 'PSI memory some, % of the last interval'],
+  ['psi_io_pct', 'netvigil_vm_io_pressure_percent', 'PSI io some, % of the last interval'],
+  ['proc_cpu_pct', 'netvigil_process_cpu_percent', 'our CPU use, % of one core'],
+  ['proc_rss_bytes', 'netvigil_process_resident_bytes', 'our resident memory'],
+  ['exporter_offset_ms', 'netvigil_vm_exporter_clock_offset_milliseconds', 'median exporter clock offset'],
+];
+
+/** Keeps a counter monotonic across resets of its source (collector restarts). */
+class Monotonic {
+  private readonly last = new Map<string, { raw: number; base: number }>();
+  value(key: string, raw: number): number {
+    const e = this.last.get(key);
+    if (!e) {
+      this.last.set(key, { raw, base: 0 });
+      return raw;
+    }
+    if (raw < e.raw) e.base += e.raw;
+    e.raw = raw;
+    return e.base + raw;
+  }
+}
+
+/** First-come admission of label values up to a cap; the rest share `other`. */
+class LabelCap {
+  private readonly admitted = new Set<string>();
+  constructor(private readonly cap: number) {}
+  label(v: string): string {
+    if (this.admitted.has(v)) return v;
+    if (this.admitted.size >= this.cap) return OTHER;
+    this.admitted.add(v);
+    return v;
+  }
+  seen(): IterableIterator<string> {
+    return this.admitted.values();
+  }
+}
+
+type Labels = Record<string, string>;
+type Sample = [labels: Labels, value: number];
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly mono = new Monotonic();
+  private readonly exporters = new LabelCap(MAX_EXPORTER_LABELS);
+  private readonly reasons = new LabelCap(MAX_REASON_LABELS);
+  private readonly decodeReasons = new LabelCap(MAX_REASON_LABELS);
+  private readonly devices = new LabelCap(MAX_DEVICE_LABELS);
+  /** Filled at the start of each scrape; every metric's collect() reads it. */
+  private view: StatusView | undefined;
+
+  constructor(private readonly src: OpsSource) {
+    const p = (): StatusView['pipeline'] => this.snapshot().pipeline;
+    this.gauge('netvigil_ready', 'every sink is reachable or spooling within its bounds (1) or not (0)', [], () => [[{}, this.snapshot().ready ? 1 : 0]]);
+    this.gauge('netvigil_queue_depth', 'records waiting in the pipeline queue', [], () => [[{}, p().queueDepth]]);
+    this.gauge('netvigil_queue_capacity', 'pipeline queue size', [], () => [[{}, p().queueCapacity]]);
+    this.gauge('netvigil_queue_high_water', 'deepest the queue has been since start', [], () => [[{}, p().queueHighWater]]);
+    this.counter('netvigil_records_dropped_total', 'records dropped by the pipeline, by reason', ['reason'], () => [
+      [{ reason: 'queue_full' }, p().droppedQueueFull],
+      [{ reason: 'after_stop' }, p().droppedAfterStop],
+    ]);
+    this.counter('netvigil_records_in_total', 'records received from each collector', ['collector'], () => Object.entries(p().collectors).map(([c, v]) => [{ collector: c }, v.records]));
+    this.counter('netvigil_collector_errors_total', 'errors reported by each collector', ['collector'], () => Object.entries(p().collectors).map(([c, v]) => [{ collector: c }, v.errors]));
+    this.counter('netvigil_records_out_total', 'records handed to the sinks', [], () => [[{}, p().recordsOut]]);
+    this.counter('netvigil_batches_total', 'batches handed to the sinks', [], () => [[{}, p().batches]]);
+    this.counter('netvigil_sink_failed_batches_total', 'batches a sink failed to accept', [], () => [[{}, p().sinkFailures]]);
+    this.sinkMetrics();
+    this.verdictMetrics();
+    this.collectorMetrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  async render(): Promise<string> {
+    this.view = buildView(this.src);
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.view = undefined;
+    }
+  }
+
+  private snapshot(): StatusView {
+    this.view ??= buildView(this.src);
+    return this.view;
+  }
+
+  private gauge(name: string, help: string, labelNames: string[], read: () => Sample[]): void {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [l, v] of read()) this.set(l, v);
+      },
+    });
+  }
+
+  private counter(name: string, help: string, labelNames: string[], read: () => Sample[]): void {
+    const mono = this.mono;
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        // `other` sums several sources: add them up before making the total monotonic
+        const sums = new Map<string, [Labels, number]>();
+        for (const [l, v] of read()) {
+          const key = JSON.stringify(l);
+          const cur = sums.get(key);
+          sums.set(key, [l, (cur?.[1] ?? 0) + v]);
+        }
+        for (const [key, [l, v]] of sums) this.inc(l, mono.value(`${name}${key}`, v));
+      },
+    });
+  }
+
+  private sinkMetrics(): void {
+    const sinks = (): StatusView['sinks'] => this.snapshot().sinks;
+    const each = (f: (s: StatusView['sinks'][number]) => number | undefined) => (): Sample[] =>
+      sinks().flatMap((s) => {
+        const v = f(s);
+        return v === undefined ? [] : [[{ sink: s.name }, v] as Sample];
+      });
+    this.gauge('netvigil_sink_ready', 'sink reachable or spooling within its bounds', ['sink'], each((s) => (s.ready ? 1 : 0)));
+    this.counter('netvigil_sink_points_total', 'points written', ['sink'], each((s) => s.stats.points));
+    this.counter('netvigil_sink_batches_total', 'batches written', ['sink'], each((s) => s.stats.batches));
+    this.counter('netvigil_sink_retries_total', 'failed attempts that are retried', ['sink'], each((s) => s.stats.retries));
+    this.counter('netvigil_sink_write_errors_total', 'failed writes', ['sink'], each((s) => s.stats.writeErrors));
+    this.counter('netvigil_sink_rejected_points_total', 'points the destination refused as bad data', ['sink'], each((s) => s.stats.rejectedPoints));
+    this.counter('netvigil_sink_lost_points_total', 'points that could not be written at all', ['sink'], each((s) => s.stats.lostPoints));
+    this.counter('netvigil_sink_spool_dropped_points_total', 'points evicted from the spool by its bounds', ['sink'], each((s) => s.stats.spoolDroppedPoints));
+    this.gauge('netvigil_sink_spool_bytes', 'bytes in the disk spool', ['sink'], each((s) => s.stats.spoolBytes));
+    this.gauge('netvigil_sink_spool_batches', 'batches in the disk spool', ['sink'], each((s) => s.stats.spoolBatches));
+    // a mean latency is rate(seconds_total) / rate(writes_total); a summary type cannot be fed totals
+    this.counter('netvigil_sink_write_seconds_total', 'time spent in successful writes', ['sink'], each((s) => s.stats.latencySumMs / 1000));
+    this.counter('netvigil_sink_writes_total', 'successful writes timed', ['sink'], each((s) => s.stats.latencyCount));
+    this.gauge('netvigil_sink_write_latency_max_seconds', 'slowest write in the current telemetry window', ['sink'], each((s) => s.stats.windowMaxLatencyMs / 1000));
+  }
+
+  private verdictMetrics(): void {
+    const v = (): StatusView['verdict'] => this.snapshot().verdict;
+    this.gauge('netvigil_vm_verdict', 'VM trust verdict: 0 ok, 1 degraded, 2 untrusted', [], () => [[{}, v().level]]);
+    this.gauge('netvigil_vm_verdict_since_seconds', 'when the current verdict began (Unix time)', [], () => [[{}, Date.parse(v().since) / 1000]]);
+    // every reason seen stays as a series (0 when not in force), so a dashboard sees it clear
+    this.gauge('netvigil_vm_verdict_reason', 'reason of the current verdict (1) or a past one (0)', ['reason'], () => {
+      const now = new Set(v().reasons.map((r) => this.reasons.label(r)));
+      return [...this.reasons.seen(), ...(now.has(OTHER) ? [OTHER] : [])].map((r) => [{ reason: r }, now.has(r) ? 1 : 0]);
+    });
+    this.counter('netvigil_vm_monitor_samples_total', 'monitor samples taken', [], () => [[{}, this.snapshot().monitor.ticks]]);
+    for (const [field, name, help] of SIGNALS) {
+      this.gauge(name, help, [], () => {
+        const x = this.snapshot().signals[field];
+        return x === undefined ? [] : [[{}, x]];
+      });
+    }
+  }
+
+  private collectorMetrics(): void {
+    const flow = (): NonNullable<StatusView['flow']>['exporters'] => this.snapshot().flow?.exporters ?? [];
+    this.counter('netvigil_flow_datagrams_total', 'datagrams received per exporter', ['exporter'], () => flow().map((e) => [{ exporter: this.exporters.label(e.exporter) }, e.datagrams]));
+    this.counter('netvigil_flow_records_total', 'flow records decoded per exporter', ['exporter'], () => flow().map((e) => [{ exporter: this.exporters.label(e.exporter) }, e.records]));
+    this.counter('netvigil_flow_decode_errors_total', 'datagrams that failed to decode, per exporter and reason', ['exporter', 'reason'], () =>
+      flow().flatMap((e) => Object.entries(e.errors).map(([r, n]): Sample => [{ exporter: this.exporters.label(e.exporter), reason: this.decodeReasons.label(r) }, n])),
+    );
+    this.gauge('netvigil_flow_exporters', 'exporters seen since the flow collector started', [], () => (this.snapshot().flow ? [[{}, flow().length]] : []));
+    this.gauge('netvigil_flow_templates', 'NetFlow v9/IPFIX templates held', [], () => {
+      const t = this.snapshot().flow?.templates;
+      return t ? [[{}, t.templates]] : [];
+    });
+    const devs = (): NonNullable<StatusView['snmp']>['devices'] => this.snapshot().snmp?.devices ?? [];
+    const perDevice = (f: (d: ReturnType<typeof devs>[number]) => number | undefined) => (): Sample[] =>
+      devs().flatMap((d) => {
+        const x = f(d);
+        return x === undefined ? [] : [[{ device: this.devices.label(d.name) }, x] as Sample];
+      });
+    this.gauge('netvigil_snmp_last_poll_timestamp_seconds', 'start of the last finished poll (Unix time)', ['device'], perDevice((d) => (d.last_poll ? Date.parse(d.last_poll.at) / 1000 : undefined)));
+    this.gauge('netvigil_snmp_last_poll_duration_seconds', 'duration of the last poll', ['device'], perDevice((d) => (d.last_poll ? d.last_poll.duration_ms / 1000 : undefined)));
+    this.gauge('netvigil_snmp_last_poll_success', 'last poll answered without error (1) or not (0)', ['device'], perDevice((d) => (d.last_poll ? (d.last_poll.ok ? 1 : 0) : undefined)));
+    this.gauge('netvigil_snmp_consecutive_failures', 'polls failed in a row', ['device'], perDevice((d) => d.consecutive_failures));
+    this.counter('netvigil_snmptrap_received_total', 'traps and informs received', [], () => {
+      const t = this.snapshot().snmptrap;
+      return t ? [[{}, t.received]] : [];
+    });
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The operations HTTP surface on node:http: /metrics, /healthz, /readyz, the status page and
+ * /status.json. Read-only: only GET and HEAD are served, and nothing here changes the App.
+ * Loopback by default (`http.listen`); it is meant for a local Prometheus, a container probe, or an
+ * SSH tunnel, so there is no authentication, and the page carries a CSP that forbids any script.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import { Metrics } from './metrics.js';
+import { renderPage } from './page.js';
+import { buildView, notReadyReasons, type OpsSource } from './view.js';
+
+const SECURITY_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+} as const;
+
+/** "127.0.0.1:9108", "[::1]:9108", "localhost:9108" -> host and port (the schema checked the shape). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new Error(`http.listen: expected ADDRESS:PORT, got "${listen}"`);
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+export class OpsServer {
+  private readonly server: Server;
+  private readonly metrics: Metrics;
+
+  constructor(
+    private readonly src: OpsSource,
+    private readonly log: Logger,
+  ) {
+    this.metrics = new Metrics(src);
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        this.log.error({ err: (e as Error).message, url: req.url }, 'http handler failed');
+        if (!res.headersSent) this.send(res, req, 500, 'text/plain; charset=utf-8', 'internal error\n');
+        else res.destroy();
+      });
+    });
+    // Probes and scrapes are short; a slow client must not hold a socket for long.
+    this.server.requestTimeout = 10_000;
+    this.server.headersTimeout = 5_000;
+    this.server.keepAliveTimeout = 5_000;
+    this.server.maxConnections = 64;
+  }
+
+  /** Binds `listen`; rejects with a message naming the address when it is taken or not ours. */
+  async listen(listen: string): Promise<number> {
+    const { host, port } = parseListen(listen);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException): void => {
+        const why =
+          e.code === 'EADDRINUSE'
+            ? 'the address is already in use (another netvigil or another service?); set http.listen or --http-listen to a free port'
+            : e.code === 'EADDRNOTAVAIL'
+              ? 'no interface on this machine has that address'
+              : e.code === 'EACCES'
+                ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE'
+                : e.message;
+        reject(new Error(`cannot serve HTTP on ${listen}: ${why}`, { cause: e }));
+      };
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    this.server.on('error', (e) => this.log.error({ err: e.message }, 'http server error'));
+    const bound = this.port ?? port;
+    this.log.info({ listen, port: bound }, 'serving /metrics, /healthz, /readyz and the status page');
+    return bound;
+  }
+
+  get port(): number | undefined {
+    const a = this.server.address();
+    return a && typeof a === 'object' ? (a as AddressInfo).port : undefined;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // keep-alive sockets of a scraper would otherwise hold close() open until they time out
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      this.send(res, req, 405, 'text/plain; charset=utf-8', 'read-only: GET or HEAD\n');
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0];
+    switch (path) {
+      case '/metrics':
+        this.send(res, req, 200, this.metrics.contentType, await this.metrics.render());
+        return;
+      case '/healthz':
+        // answering at all is the proof: the process runs and its event loop turns
+        this.send(res, req, 200, 'text/plain; charset=utf-8', 'ok\n');
+        return;
+      case '/readyz': {
+        const view = buildView(this.src);
+        if (view.ready) this.send(res, req, 200, 'text/plain; charset=utf-8', 'ready\n');
+        else this.send(res, req, 503, 'text/plain; charset=utf-8', `not ready\n${notReadyReasons(view).join('\n')}\n`);
+        return;
+      }
+      case '/':
+      case '/status':
+        this.send(res, req, 200, 'text/html; charset=utf-8', renderPage(buildView(this.src)));
+        return;
+      case '/status.json':
+        this.send(res, req, 200, 'application/json; charset=utf-8', JSON.stringify(buildView(this.src), null, 1) + '\n');
+        return;
+      default:
+        this.send(res, req, 404, 'text/plain; charset=utf-8', 'not found: try /, /status.json, /metrics, /healthz or /readyz\n');
+    }
+  }
+
+  private send(res: ServerResponse, req: IncomingMessage, status: number, type: string, body: string): void {
+    res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The one snapshot the status page, /status.json and /metrics are built from. Collectors and the
+ * monitor hand out `status(): unknown` (their snapshot shapes are theirs to change), so the parts we
+ * show are parsed here with zod: a shape that drifts drops that section instead of crashing a scrape.
+ */
+import { z } from 'zod';
+import type { VerdictWindow } from '../monitor/index.js';
+import type { PipelineStats } from '../pipeline/pipeline.js';
+import type { Sink, SinkStats } from '../sinks/sink.js';
+
+/** What the HTTP surface reads from the App; nothing here writes. */
+export interface OpsSource {
+  readonly pipeline: { stats(): PipelineStats };
+  readonly sinks: readonly Sink[];
+  readonly monitor: { current(): VerdictWindow & { since: number }; status(): unknown };
+  readonly interfaces: { summary(): { device: string; snmp: number; flow: number }[] };
+  collectorStatus(): Record<string, unknown>;
+  ready(): boolean;
+}
+
+const flowStatus = z.object({
+  listeners: z.array(z.object({ address: z.string(), port: z.number(), rcvbuf: z.number().optional() })).catch([]),
+  templates: z.object({ templates: z.number() }).loose().optional().catch(undefined),
+  exporters: z
+    .array(z.object({ exporter: z.string(), datagrams: z.number(), records: z.number(), errors: z.record(z.string(), z.number()).catch({}) }))
+    .catch([]),
+});
+export type FlowStatus = z.output<typeof flowStatus>;
+
+const lastPoll = z.object({
+  at: z.string(),
+  duration_ms: z.number(),
+  values: z.number(),
+  timeouts: z.number(),
+  errors: z.number(),
+  ok: z.boolean(),
+  error: z.string().optional(),
+});
+const snmpStatus = z.object({
+  devices: z
+    .array(
+      z.object({
+        name: z.string(),
+        address: z.string(),
+        interval_ms: z.number(),
+        consecutive_failures: z.number(),
+        overruns: z.number().catch(0),
+        last_poll: lastPoll.optional().catch(undefined),
+      }),
+    )
+    .catch([]),
+  shard: z.string().optional().catch(undefined),
+});
+export type SnmpStatus = z.output<typeof snmpStatus>;
+
+const trapStatus = z.object({ received: z.number() });
+
+const monitorStatus = z.object({
+  running: z.boolean().catch(false),
+  ticks: z.number().catch(0),
+  last_sample: z.record(z.string(), z.unknown()).nullable().catch(null),
+});
+
+export interface SinkView {
+  name: string;
+  ready: boolean;
+  stats: SinkStats;
+}
+
+export interface StatusView {
+  time: string;
+  ready: boolean;
+  verdict: { verdict: string; level: number; reasons: string[]; since: string };
+  /** Numeric fields of the monitor's last sample (steal_pct, loop_stall_ms, ...). */
+  signals: Record<string, number>;
+  monitor: { running: boolean; ticks: number };
+  pipeline: PipelineStats;
+  sinks: SinkView[];
+  collectors: string[];
+  flow: FlowStatus | null;
+  snmp: SnmpStatus | null;
+  snmptrap: { received: number } | null;
+  interfaces: { device: string; snmp: number; flow: number }[];
+}
+
+export const VERDICT_LEVEL: Readonly<Record<string, number>> = { ok: 0, degraded: 1, untrusted: 2 };
+
+function parsed<T>(schema: z.ZodType<T>, v: unknown): T | null {
+  const r = schema.safeParse(v);
+  return r.success ? r.data : null;
+}
+
+export function buildView(src: OpsSource): StatusView {
+  const v = src.monitor.current();
+  const mon = parsed(monitorStatus, src.monitor.status()) ?? { running: false, ticks: 0, last_sample: null };
+  const signals: Record<string, number> = {};
+  for (const [k, val] of Object.entries(mon.last_sample ?? {})) if (typeof val === 'number' && Number.isFinite(val)) signals[k] = val;
+  const cs = src.collectorStatus();
+  return {
+    time: new Date().toISOString(),
+    ready: src.ready(),
+    verdict: { verdict: v.verdict, level: VERDICT_LEVEL[v.verdict] ?? 2, reasons: [...v.reasons], since: new Date(v.since).toISOString() },
+    signals,
+    monitor: { running: mon.running, ticks: mon.ticks },
+    pipeline: src.pipeline.stats(),
+    sinks: src.sinks.map((s) => ({ name: s.name, ready: s.ready(), stats: s.stats() })),
+    collectors: Object.keys(cs),
+    flow: 'flow' in cs ? parsed(flowStatus, cs.flow) : null,
+    snmp: 'snmp' in cs ? parsed(snmpStatus, cs.snmp) : null,
+    snmptrap: 'snmptrap' in cs ? parsed(trapStatus, cs.snmptrap) : null,
+    interfaces: src.interfaces.summary(),
+  };
+}
+
+/** Why /readyz says 503: each sink that is neither reachable nor spooling within its bounds. */
+export function notReadyReasons(view: StatusView): string[] {
+  return view.sinks
+    .filter((s) => !s.ready)
+    .map((s) =>
+      s.stats.spoolBytes !== undefined
+        ? `sink ${s.name}: unreachable and its spool is near its bound (${s.stats.spoolBytes} bytes in ${s.stats.spoolBatches ?? 0} batches, ${s.stats.spoolDroppedPoints ?? 0} points evicted)`
+        : `sink ${s.name}: not ready`,
+    );
+}
