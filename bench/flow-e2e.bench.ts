@@ -1,0 +1,164 @@
+/**
+ * End to end (issue 3): the highest datagram rate the flow collector receives, decodes and
+ * aggregates with no loss, kernel drops included, next to two receivers of the same replay in the
+ * same run: Debian's C collectors (nfacctd for v9/IPFIX, sfacctd for sFlow) and a count-only Node
+ * dgram socket. Exports are generated here (flow-e2e/datagrams.ts) and sent by a child process
+ * pinned to core 1; every receiver is pinned to core 0, so each has one core, as in production on a
+ * 2-core VM. All traffic is 127.0.0.1, bounded by count and time.
+ *
+ * Environment (all optional): FLOW_E2E_STEPS trials per receiver and protocol (7),
+ * FLOW_E2E_SECONDS per trial (1), FLOW_E2E_MAX_RATE / FLOW_E2E_MIN_RATE search range in
+ * datagrams/s (400000 / 2000), FLOW_E2E_BURST datagrams per send burst (32),
+ * FLOW_E2E_PROTOCOLS (v9,ipfix,sflow).
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readRmemMax } from '../collectors/flow/listener.js';
+import { PROTOCOLS, buildReplay, runTotals, type Protocol } from './flow-e2e/datagrams.js';
+import { PinnedChild, type Counts, type SendDone } from './flow-e2e/ipc.js';
+import { FLUSH_DATAGRAMS, Pmacct } from './flow-e2e/pmacct.js';
+import { udpSocketStats, waitIdle } from './flow-e2e/procnet.js';
+import { searchAll, type SearchResult, type TrialResult } from './flow-e2e/search.js';
+import type { BenchResult } from './types.js';
+
+const here = join(dirname(fileURLToPath(import.meta.url)), 'flow-e2e');
+const env = (k: string, d: number): number => {
+  const v = Number(process.env[k]);
+  return Number.isFinite(v) && v > 0 ? v : d;
+};
+const STEPS = env('FLOW_E2E_STEPS', 7);
+const SECONDS = env('FLOW_E2E_SECONDS', 1);
+const MAX_RATE = env('FLOW_E2E_MAX_RATE', 400_000);
+const MIN_RATE = env('FLOW_E2E_MIN_RATE', 2000);
+const BURST = env('FLOW_E2E_BURST', 32);
+const RCVBUF = 32 * 1024 * 1024;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A receiver as the trial sees it: where to send, and a cumulative count of what it took in. */
+interface Target {
+  name: string;
+  port: number;
+  /** Cumulative units taken in (records for Node receivers, packets for pmacct) and decode errors. */
+  taken(): Promise<{ units: number; errors: number }>;
+  /** Units a run of `count` datagrams carries. */
+  expected(count: number): number;
+  /** Pushes what a receiver holds back out (pmacct's partly filled hand-over buffer). */
+  afterRun?(): Promise<void>;
+}
+
+/** Polls until the receiver has everything or has stopped moving and its socket queue is empty. */
+async function settle(t: Target, want: number): Promise<{ units: number; errors: number }> {
+  let last = await t.taken();
+  let still = 0;
+  for (let i = 0; i < 40 && last.units < want; i++) {
+    await sleep(100);
+    const now = await t.taken();
+    const queued = udpSocketStats(t.port)?.rxQueue ?? 0;
+    still = now.units === last.units && queued === 0 ? still + 1 : 0;
+    last = now;
+    if (still >= 3) break;
+  }
+  return last;
+}
+
+function trialFor(sender: PinnedChild, protocol: Protocol, t: Target): (rate: number) => Promise<TrialResult> {
+  return async (rate) => {
+    const count = Math.max(100, Math.round(rate * SECONDS));
+    // every receiver starts its trial on a quiet core 0
+    await waitIdle(0, 15_000);
+    const before = await t.taken();
+    const drops0 = udpSocketStats(t.port)?.drops ?? 0;
+    const done = (await sender.request({ type: 'send', protocol, port: t.port, source: '127.0.0.1', count, rate, burst: BURST }, 60_000)) as SendDone;
+    await t.afterRun?.();
+    const want = before.units + t.expected(count);
+    const after = await settle(t, want);
+    const drops = (udpSocketStats(t.port)?.drops ?? 0) - drops0;
+    const missing = want - after.units;
+    const errors = after.errors - before.errors;
+    const ok = missing === 0 && drops === 0 && errors === 0;
+    const detail = `missing ${missing} of ${t.expected(count)}, kernel drops ${drops}, decode errors ${errors}`;
+    return { ok, achieved: done.rate, detail };
+  };
+}
+
+async function nodeReceiver(mode: 'netvigil' | 'count', recordsPer: number): Promise<{ child: PinnedChild; target: Target }> {
+  const child = new PinnedChild(0, join(here, 'receiver.js'), [mode, String(recordsPer)]);
+  const ready = await child.next();
+  if (ready.type !== 'ready' || !ready.port) throw new Error(`${mode} receiver did not start: ${JSON.stringify(ready)}`);
+  const target: Target = {
+    name: mode === 'netvigil' ? 'netvigil flow collector' : 'count-only node socket',
+    port: ready.port,
+    taken: async () => {
+      const c = (await child.request({ type: 'counts' })) as Counts;
+      return { units: c.records, errors: c.errors };
+    },
+    expected: () => 0,
+  };
+  return { child, target };
+}
+
+function rows(protocol: Protocol, recordsPer: number, res: { netvigil: SearchResult; pmacct: SearchResult; count: SearchResult }, daemon: string, note: string): BenchResult[] {
+  const fmt = (r: SearchResult): string => (r.senderBound ? `>= ${Math.round(r.rate)} (sender-bound)` : `${Math.round(r.rate)}, lost at ${Math.round(r.failedAt)}`);
+  const unit = 'datagrams/s loss-free';
+  const out: BenchResult[] = [
+    { name: `${protocol} e2e netvigil vs ${daemon}`, value: res.netvigil.rate, unit, baseline: { name: daemon, value: res.pmacct.rate }, note: `${Math.round(res.netvigil.rate * recordsPer)} vs ${Math.round(res.pmacct.rate * recordsPer)} records/s; ${note}` },
+    { name: `${protocol} e2e netvigil vs count-only socket`, value: res.netvigil.rate, unit, baseline: { name: 'count-only node socket', value: res.count.rate }, note: `count-only ${fmt(res.count)}` },
+    { name: `${protocol} e2e ${daemon}`, value: res.pmacct.rate, unit, note: fmt(res.pmacct) },
+    { name: `${protocol} e2e netvigil`, value: res.netvigil.rate, unit, note: fmt(res.netvigil) },
+  ];
+  if (process.env['FLOW_E2E_VERBOSE']) {
+    for (const [k, r] of Object.entries(res)) for (const t of r.trials) process.stdout.write(`  ${protocol} ${k}: ${t}\n`);
+  }
+  return out;
+}
+
+async function protocolRun(sender: PinnedChild, protocol: Protocol): Promise<BenchResult[]> {
+  const replay = buildReplay(protocol);
+  const daemon = protocol === 'sflow' ? 'sfacctd' : 'nfacctd';
+  const nv = await nodeReceiver('netvigil', replay.recordsPer);
+  const co = await nodeReceiver('count', replay.recordsPer);
+  const pm = await Pmacct.start(daemon, RCVBUF).catch(async (e: unknown) => {
+    await Promise.all([nv.child.close(), co.child.close()]);
+    throw e;
+  });
+  try {
+    nv.target.expected = (n) => runTotals(replay, n).records;
+    co.target.expected = (n) => n * replay.recordsPer;
+    const pmTarget: Target = {
+      name: daemon,
+      port: pm.port,
+      taken: async () => ({ units: await pm.packets('127.0.0.1'), errors: pm.missing }),
+      expected: (n) => runTotals(replay, n).packets,
+      // slowly, from the second exporter, whose packets are not counted
+      afterRun: async () => void (await sender.request({ type: 'send', protocol, port: pm.port, source: '127.0.0.2', count: FLUSH_DATAGRAMS, rate: 20_000, burst: BURST })),
+    };
+    const [netvigil, pmacct, count] = await searchAll(
+      [trialFor(sender, protocol, nv.target), trialFor(sender, protocol, pmTarget), trialFor(sender, protocol, co.target)],
+      { lo: MIN_RATE, hi: MAX_RATE, steps: STEPS },
+    );
+    // stopping flushes the open interval: its flow_agg flows must add up to every record counted
+    const fin = (await nv.child.request({ type: 'stop' })) as Counts;
+    const aggOk = fin.aggregated === fin.records;
+    const note = aggOk ? `all ${fin.records} records aggregated` : `AGGREGATE MISMATCH: ${fin.aggregated ?? 0} flows in flow_agg vs ${fin.records} records`;
+    return rows(protocol, replay.recordsPer, { netvigil: netvigil as SearchResult, pmacct: pmacct as SearchResult, count: count as SearchResult }, daemon, note);
+  } finally {
+    await Promise.all([nv.child.close(), co.child.close(), pm.stop()]);
+  }
+}
+
+export default async function run(): Promise<BenchResult[]> {
+  const wanted = (process.env['FLOW_E2E_PROTOCOLS'] ?? PROTOCOLS.join(',')).split(',');
+  const protocols = PROTOCOLS.filter((p) => wanted.includes(p));
+  const sender = new PinnedChild(1, join(here, 'sender.js'), []);
+  const out: BenchResult[] = [];
+  try {
+    const ready = await sender.next();
+    if (ready.type !== 'ready') throw new Error(`sender did not start: ${JSON.stringify(ready)}`);
+    for (const p of protocols) out.push(...(await protocolRun(sender, p)));
+  } finally {
+    await sender.close();
+  }
+  const rmem = readRmemMax();
+  out.push({ name: 'setup', value: STEPS, unit: 'trials per receiver', note: `${SECONDS}s each, sender on core 1, receivers on core 0, SO_RCVBUF asked ${RCVBUF >> 20} MiB, rmem_max ${rmem ?? '?'} B` });
+  return out;
+}

@@ -1,0 +1,83 @@
+/**
+ * Messages between the bench and its child processes (sender, Node receivers), and the one helper
+ * that starts such a child pinned to a core and talks to it request-by-request.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Protocol } from './datagrams.js';
+
+export interface SendRun {
+  type: 'send';
+  protocol: Protocol;
+  port: number;
+  /** Source address (the exporter); for sFlow also the agent address in the datagrams. */
+  source: string;
+  count: number;
+  rate: number;
+  /** Datagrams sent back to back before yielding to the event loop. */
+  burst: number;
+}
+export interface SendDone {
+  type: 'sent';
+  sent: number;
+  seconds: number;
+  /** Achieved datagrams/s (below the target when the sender itself is the limit). */
+  rate: number;
+}
+
+/** What a receiver has taken in so far (cumulative since it started). */
+export interface Counts {
+  type: 'counts';
+  datagrams: number;
+  /** Flow records decoded and aggregated (netvigil); datagrams x records per datagram (count-only). */
+  records: number;
+  errors: number;
+  /** On stop: flows in the flow_agg records the collector emitted (proves aggregation happened). */
+  aggregated?: number;
+}
+export type ReceiverRequest = { type: 'counts' } | { type: 'stop' };
+export type ChildMessage = SendDone | Counts | { type: 'ready'; port?: number } | { type: 'error'; message: string };
+
+/** A Node child process under `taskset -c <core>`, with request/response over its IPC channel. */
+export class PinnedChild {
+  readonly proc: ChildProcess;
+  private waiting: ((m: ChildMessage) => void)[] = [];
+  private readonly exited: Promise<void>;
+
+  constructor(core: number, script: string, args: string[]) {
+    // taskset execs node, which finds the IPC channel from the inherited descriptor
+    this.proc = spawn('taskset', ['-c', String(core), process.execPath, script, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc.on('message', (m: ChildMessage) => this.waiting.shift()?.(m));
+    this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
+    this.proc.once('exit', (code) => {
+      for (const w of this.waiting.splice(0)) w({ type: 'error', message: `child exited (${code})` });
+    });
+  }
+
+  /** The next message from the child (the first one is its `ready`). */
+  next(timeoutMs = 30_000): Promise<ChildMessage> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve({ type: 'error', message: 'child did not answer in time' }), timeoutMs);
+      this.waiting.push((m) => {
+        clearTimeout(t);
+        resolve(m);
+      });
+    });
+  }
+
+  async request(msg: SendRun | ReceiverRequest, timeoutMs?: number): Promise<ChildMessage> {
+    const reply = this.next(timeoutMs);
+    this.proc.send(msg);
+    const m = await reply;
+    if (m.type === 'error') throw new Error(m.message);
+    return m;
+  }
+
+  /** Disconnect (children exit on it), then SIGKILL by PID if it has not gone within 3 s. */
+  async close(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    if (this.proc.connected) this.proc.disconnect();
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 3000);
+    await this.exited;
+    clearTimeout(t);
+  }
+}

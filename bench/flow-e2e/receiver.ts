@@ -1,0 +1,110 @@
+/**
+ * A receiver of the end-to-end bench, run as its own process pinned to core 0:
+ *   `netvigil` — the real flow collector, built from collectors/index.ts's definition with its
+ *     default config (aggregation by exporter/in_if/out_if/proto, top talkers, loss accounting)
+ *     on 127.0.0.1:0, its records going to a counting emitter;
+ *   `count` — a bare Node dgram socket with the same receive buffer that only counts datagrams:
+ *     the ceiling of any Node receiver on this machine.
+ * Answers `counts` with what it has taken in and `stop` with the final counts, then exits; it also
+ * exits when the bench goes away (IPC disconnect).
+ */
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { collectors } from '../../collectors/index.js';
+import type { Collector, CollectorContext } from '../../src/collector.js';
+import type { Counts, ReceiverRequest } from './ipc.js';
+
+const mode = process.argv[2];
+const recordsPer = Number(process.argv[3] ?? '1');
+/** What the collector asks for by default; both receivers get the same (capped by rmem_max). */
+const RCVBUF = 32 * 1024 * 1024;
+
+interface Receiver {
+  port: number;
+  counts(): Counts;
+  stop(): Promise<Counts>;
+}
+
+async function countOnly(): Promise<Receiver> {
+  const s = createSocket({ type: 'udp4', recvBufferSize: RCVBUF });
+  let n = 0;
+  s.on('message', () => void n++);
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
+  const counts = (): Counts => ({ type: 'counts', datagrams: n, records: n * recordsPer, errors: 0 });
+  return {
+    port: s.address().port,
+    counts,
+    stop: async () => {
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+      return counts();
+    },
+  };
+}
+
+function context(dataDir: string, onFlows: (n: number) => void): CollectorContext {
+  return {
+    emitter: {
+      emit: (r) => {
+        if (r.measurement === 'flow_agg') {
+          const f = r.fields['flows'];
+          onFlows(typeof f === 'bigint' ? Number(f) : typeof f === 'number' ? f : 0);
+        }
+      },
+      error: (e) => process.stderr.write(`flow-e2e receiver: ${String(e)}\n`),
+    },
+    log: pino({ level: 'silent' }),
+    dataDir,
+    configDir: dataDir,
+    shard: { index: 0, count: 1 },
+    interfaces: { update: () => undefined, lookup: () => undefined, deviceName: () => undefined },
+    signals: { udpSocket: () => undefined, udpSocketClosed: () => undefined, exporterClockOffset: () => undefined, snmpRequest: () => undefined },
+  };
+}
+
+async function netvigil(): Promise<Receiver> {
+  const def = collectors.find((c) => c.name === 'flow');
+  if (!def) throw new Error('no flow collector in collectors/index.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'netvigil-flow-e2e-'));
+  let aggregated = 0;
+  const config = def.configSchema.parse({ listen: [{ address: '127.0.0.1', port: 0 }], receive_buffer: RCVBUF });
+  const c: Collector = def.create(config, context(dir, (n) => (aggregated += n)));
+  await c.start();
+  const counts = (): Counts => {
+    // status() is the collector's own per-exporter view: datagrams, records decoded and
+    // aggregated (the aggregator runs synchronously inside the socket handler), decode errors
+    const st = c.status?.() as { listeners: { port: number }[]; exporters: { datagrams: number; records: number; errors: Record<string, number> }[] };
+    let datagrams = 0, records = 0, errors = 0;
+    for (const e of st.exporters) {
+      datagrams += e.datagrams;
+      records += e.records;
+      for (const k in e.errors) errors += e.errors[k] ?? 0;
+    }
+    return { type: 'counts', datagrams, records, errors };
+  };
+  const st = c.status?.() as { listeners: { port: number }[] };
+  return {
+    port: st.listeners[0]?.port ?? 0,
+    counts,
+    stop: async () => {
+      const before = counts();
+      await c.stop();
+      rmSync(dir, { recursive: true, force: true });
+      return { ...before, aggregated };
+    },
+  };
+}
+
+const rx = mode === 'netvigil' ? await netvigil() : await countOnly();
+process.on('message', (m: ReceiverRequest) => {
+  if (m.type === 'counts') process.send?.(rx.counts());
+  else {
+    void rx.stop().then((c) => {
+      process.send?.(c, () => process.exit(0));
+    });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ type: 'ready', port: rx.port });

@@ -1,0 +1,74 @@
+/**
+ * The exporter side of the end-to-end bench, run as its own process pinned to the other core
+ * (`taskset -c 1 node sender.js`) so sending never competes with the receiver being measured.
+ * Told over IPC to send `count` datagrams of one protocol to 127.0.0.1:port at `rate`/s, it paces
+ * in small bursts against the clock, reports the rate it really achieved, and stops. It exits when
+ * its parent goes away (IPC disconnect), so it can never outlive the bench.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { buildReplay, PROTOCOLS, type Replay } from './datagrams.js';
+import type { SendDone, SendRun } from './ipc.js';
+
+/** One replay per protocol and source address, built when first asked for. */
+const replays = new Map<string, Replay>();
+/** Sequence numbers carry on across runs, as an exporter's would (per protocol and source). */
+const seqs = new Map<string, number>();
+
+async function connect(port: number, source: string): Promise<Socket> {
+  const s = createSocket({ type: 'udp4', sendBufferSize: 4 * 1024 * 1024 });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    // a second exporter (127.0.0.2) is a different source address, as a second router would be
+    s.bind(0, source, () => s.connect(port, '127.0.0.1', () => resolve()));
+  });
+  return s;
+}
+
+async function send(run: SendRun): Promise<SendDone> {
+  if (!PROTOCOLS.includes(run.protocol)) throw new Error(`unknown protocol ${String(run.protocol)}`);
+  const key = `${run.protocol}/${run.source}`;
+  let r = replays.get(key);
+  if (!r) replays.set(key, (r = buildReplay(run.protocol, run.source)));
+  const sock = await connect(run.port, run.source);
+  let seq = seqs.get(key) ?? 0;
+  let sent = 0;
+  let ring = 0;
+  const t0 = process.hrtime.bigint();
+  await new Promise<void>((resolve) => {
+    const step = (): void => {
+      // how many the clock allows by now; at most one burst per event-loop turn, so libuv can
+      // drain the socket and a late turn does not become one huge burst
+      const due = Math.min(run.count, Math.floor((Number(process.hrtime.bigint() - t0) / 1e9) * run.rate) + 1);
+      const until = Math.min(due, sent + run.burst);
+      for (; sent < until; sent++) {
+        let b: Buffer;
+        if (sent < r.preamble.length) b = r.preamble[sent] as Buffer;
+        else {
+          b = r.ring[ring] as Buffer;
+          ring = ring + 1 === r.ring.length ? 0 : ring + 1;
+          // a send is copied into the socket synchronously unless the send buffer is full; then only
+          // the sequence number of a queued datagram could change, never its size or records
+          b.writeUInt32BE(seq >>> 0, r.seqOffset);
+          seq += r.seqStep;
+        }
+        sock.send(b);
+      }
+      if (sent < run.count) setImmediate(step);
+      else resolve();
+    };
+    step();
+  });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  seqs.set(key, seq);
+  await new Promise<void>((resolve) => sock.close(() => resolve()));
+  return { type: 'sent', sent, seconds: secs, rate: sent / secs };
+}
+
+process.on('message', (m: SendRun) => {
+  send(m).then(
+    (done) => process.send?.(done),
+    (e: unknown) => process.send?.({ type: 'error', message: String(e) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ type: 'ready' });
