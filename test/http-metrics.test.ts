@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { App } from '../src/app.js';
 import { configSchema } from '../src/commands/common.js';
 import { parseConfigText } from '../src/config/load.js';
+import { MAX_EXPORTER_LABELS } from '../src/http/metrics.js';
 import { buildV5 } from './helpers/flow-build.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
@@ -153,6 +154,38 @@ describe('/metrics', () => {
     });
     expect(JSON.parse(await (await fetch(`${base}/status.json`)).text()).flow.exporters[0].datagrams).toBe(2);
     expect(value(s1, 'netvigil_flow_records_total', { exporter: '127.0.0.1' })).toBeGreaterThanOrEqual(value(s0, 'netvigil_flow_records_total', { exporter: '127.0.0.1' }) ?? 0);
+  });
+});
+
+describe('/metrics label bounds', () => {
+  it(`keeps at most ${MAX_EXPORTER_LABELS} exporter labels and sums the rest under "other"`, async () => {
+    const s0 = await scrape();
+    const sum = (s: Sample[]): number => s.filter((x) => x.name === 'netvigil_flow_datagrams_total').reduce((a, x) => a + x.value, 0);
+    const n = MAX_EXPORTER_LABELS + 5;
+    // every 127/8 address is local on Linux: n real exporters, each with its own source address
+    for (let i = 0; i < n; i++) {
+      const src = createSocket('udp4');
+      await new Promise<void>((r, j) => {
+        src.once('error', j);
+        src.bind(0, `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`, () => r());
+      });
+      const d = buildV5({ uptime: 100_000, secs: Math.floor(Date.now() / 1000), seq: 0 }, [
+        { src: '10.9.0.1', dst: '10.9.0.2', packets: 1, bytes: 60, first: 99_000, last: 99_000 + i, srcPort: 1, dstPort: 2, proto: 17 },
+      ]);
+      await new Promise<void>((r, j) => src.send(d, flowPort, '127.0.0.1', (e) => (e ? j(e) : r())));
+      src.close();
+    }
+    const s1 = await waitFor('every exporter counted', async () => {
+      const s = await scrape();
+      return sum(s) === sum(s0) + n ? s : undefined;
+    });
+    const labels = s1.filter((x) => x.name === 'netvigil_flow_datagrams_total').map((x) => x.labels.exporter);
+    expect(labels).toHaveLength(MAX_EXPORTER_LABELS + 1);
+    expect(labels).toContain('other');
+    expect(labels).toContain('127.0.0.1');
+    // 127.0.0.1 came first and holds one of the labels, so six of the new exporters share "other"
+    expect(value(s1, 'netvigil_flow_datagrams_total', { exporter: 'other' })).toBe(6);
+    expect(value(s1, 'netvigil_flow_exporters')).toBe(n + 1);
   });
 });
 
