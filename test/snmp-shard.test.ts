@@ -106,11 +106,13 @@ describe('two instances, shards 0/2 and 1/2', () => {
 
     for (const [device, list] of byDevice) {
       const times = list.map((p) => p.at).sort((a, b) => a - b);
-      // Once per interval: consecutive polls one interval apart (a second poller would halve gaps).
+      // Once per interval. A second poller of the same device, on its own random phase, splits each
+      // interval into two gaps, one of them at most half an interval; a missed tick makes a gap of
+      // two. The bounds sit halfway, so timer jitter on a loaded machine cannot flip the verdict.
       for (let k = 1; k < times.length; k++) {
         const gap = times[k]! - times[k - 1]!;
-        expect(gap, `${device} gap ${gap} ms`).toBeGreaterThan(INTERVAL_MS * 0.8);
-        expect(gap, `${device} gap ${gap} ms`).toBeLessThan(INTERVAL_MS * 1.2);
+        expect(gap, `${device} gap ${gap} ms`).toBeGreaterThan(INTERVAL_MS * 0.5);
+        expect(gap, `${device} gap ${gap} ms`).toBeLessThan(INTERVAL_MS * 1.5);
       }
       // ... and no interval missed inside the observed window.
       const inWindow = times.filter((t) => t >= t0 && t < t1).length;

@@ -46,6 +46,8 @@ export function containerTools(): { dir: string; env: NodeJS.ProcessEnv } {
 
 /** Fails with what is missing, rather than skipping: the image test is part of the suite. */
 export async function checkTools(dir: string): Promise<void> {
+  // buildah --isolation chroot, runc and make-base.sh's debootstrap need root (no rootless setup here).
+  if (process.getuid?.() !== 0) throw new Error('the image test needs root: buildah/podman run rootful with ../shared/containers');
   for (const tool of ['buildah', 'podman', 'runc', 'git']) {
     const r = await runCmd('sh', ['-c', `command -v ${tool}`]);
     if (r.code !== 0) throw new Error(`${tool} is not installed (scripts/test-deps.sh installs buildah, podman, runc)`);
