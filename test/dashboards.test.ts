@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { parse } from 'yaml';
 import { runValidate } from '../src/commands/validate.js';
-import { allPanels, groupByTags, loadDashboards, querySites, referencedVariables, substitute } from './helpers/grafana.js';
+import { allPanels, formatSelection, groupByTags, loadDashboards, querySites, referencedVariables, substitute } from './helpers/grafana.js';
 
 const DEPLOY = join(import.meta.dirname, '..', 'deploy');
 const readYaml = (p: string): unknown => parse(readFileSync(join(DEPLOY, p), 'utf8'));
@@ -100,6 +100,23 @@ describe('dashboard JSON', () => {
   });
 });
 
+describe('Grafana InfluxQL substitution (what the live test relies on)', () => {
+  const v = { type: 'query', name: 'if_name', multi: true, includeAll: true, allValue: '.*' };
+  const q = 'SELECT mean("in_bps") FROM "interface" WHERE "if_name" =~ /^$if_name$/ AND "device" =~ /^${device}$/ AND $timeFilter GROUP BY time($__interval) LIMIT $__interval_ms';
+  it('regex-escapes values (dots, slashes) and joins several as a group; All becomes allValue', () => {
+    expect(formatSelection(v, { kind: 'values', values: ['Gi1/0/1'] })).toBe('Gi1\\/0\\/1');
+    expect(formatSelection(v, { kind: 'values', values: ['Vl60', 'Fa0/1'] })).toBe('(Vl60|Fa0\\/1)');
+    expect(formatSelection(v, { kind: 'all', values: ['a', 'b'] })).toBe('.*');
+    expect(formatSelection({ ...v, allValue: null }, { kind: 'all', values: ['10.0.0.1', 'b'] })).toBe('(10\\.0\\.0\\.1|b)');
+  });
+  it('replaces the built-ins and both variable spellings', () => {
+    const vars = { if_name: formatSelection(v, { kind: 'values', values: ['Gi1/0/1'] }), device: 'sw1' };
+    expect(substitute(q, { timeFilter: 'time > now() - 1h', interval: '10s', intervalMs: 10_000, vars })).toBe(
+      'SELECT mean("in_bps") FROM "interface" WHERE "if_name" =~ /^Gi1\\/0\\/1$/ AND "device" =~ /^sw1$/ AND time > now() - 1h GROUP BY time(10s) LIMIT 10000',
+    );
+  });
+});
+
 describe('compose stack', () => {
   it('builds netvigil from the repository Dockerfile with its config, data volume and ports', () => {
     const nv = obj(services.netvigil);
@@ -118,6 +135,7 @@ describe('compose stack', () => {
     const env = obj(influx.environment);
     expect(influx.image).toBe('influxdb:1.8');
     expect(env.INFLUXDB_DB).toBe(obj(ds.jsonData).dbName);
+    expect(ds.database).toBe(env.INFLUXDB_DB);
     expect(env.INFLUXDB_REPORTING_DISABLED).toBe('true');
     expect(ds.url).toBe('http://influxdb:8086');
     expect(obj(services.netvigil).environment).toMatchObject({ NETVIGIL_INFLUX_DB: env.INFLUXDB_DB });
