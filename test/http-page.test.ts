@@ -4,6 +4,7 @@
  * inventory name is an HTML-injection string; the page must show it as text and run no markup.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { App } from '../src/app.js';
 import { configSchema } from '../src/commands/common.js';
 import { parseConfigText } from '../src/config/load.js';
+import { esc } from '../src/http/page.js';
 import { buildV5 } from './helpers/flow-build.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 import { startSnmpd, type Snmpd } from './helpers/snmpd.js';
@@ -117,4 +119,19 @@ describe('status page', () => {
     await page.screenshot({ path: shot, fullPage: true });
     expect(existsSync(shot) && statSync(shot).size).toBeGreaterThan(10_000);
   }, 60_000);
+});
+
+describe('esc', () => {
+  it('leaves no markup character unescaped and decodes back to the input', () => {
+    const decode = (h: string): string => h.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e] ?? '');
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('<', '>', '&', '"', "'", 'a', ';', '#', 'é', '\u0000') }), (v) => {
+        const h = esc(v);
+        expect(h).not.toMatch(/[<>"']/);
+        expect(h.replace(/&(amp|lt|gt|quot|#39);/g, '')).not.toContain('&');
+        expect(decode(h)).toBe(v);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
