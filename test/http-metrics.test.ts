@@ -11,6 +11,7 @@ import { App } from '../src/app.js';
 import { configSchema } from '../src/commands/common.js';
 import { parseConfigText } from '../src/config/load.js';
 import { MAX_EXPORTER_LABELS } from '../src/http/metrics.js';
+import { OpsServer, parseListen } from '../src/http/server.js';
 import { buildV5 } from './helpers/flow-build.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
@@ -224,6 +225,20 @@ describe('/healthz and /readyz', () => {
     await waitFor('200 from /readyz after InfluxDB is back', async () => (await fetch(`${base}/readyz`)).status === 200, 20_000, 100);
     expect(await (await fetch(`${base}/readyz`)).text()).toBe('ready\n');
   }, 60_000);
+
+  it('listens on an IPv6 address given in brackets', async () => {
+    expect(parseListen('[::1]:9108')).toEqual({ host: '::1', port: 9108 });
+    expect(parseListen('localhost:0')).toEqual({ host: 'localhost', port: 0 });
+    expect(() => parseListen('127.0.0.1:70000')).toThrow(/expected ADDRESS:PORT/);
+    const v6 = new OpsServer(app, pino({ level: 'silent' }));
+    const port = await v6.listen('[::1]:0');
+    try {
+      const r = await fetch(`http://[::1]:${port}/readyz`);
+      expect(r.status).toBe(200);
+    } finally {
+      await v6.close();
+    }
+  });
 
   it('a taken port is a clear error at start, and the half-started App releases its sockets', async () => {
     const port = app.httpPort ?? 0;

@@ -76,6 +76,12 @@ describe('status page', () => {
       return j.flow?.exporters[0]?.datagrams === 1 && j.snmp?.devices[0]?.last_poll?.ok ? j : undefined;
     }, 20_000, 100);
     expect(json.snmp?.devices[0]?.name).toBe(EVIL);
+    // the same name as a Prometheus label value: quotes and backslashes escaped per the text format
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const label = EVIL.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+    expect(metrics.split('\n')).toContain(`netvigil_snmp_last_poll_success{device="${label}"} 1`);
+    const pollAt = metrics.split('\n').find((l) => l.startsWith('netvigil_snmp_last_poll_timestamp_seconds{'));
+    expect(Math.abs(Number(pollAt?.slice(pollAt.lastIndexOf(' ') + 1)) * 1000 - Date.now())).toBeLessThan(30_000);
 
     const userDir = join(tmp.dir, 'chromium-profile');
     mkdirSync(userDir);
