@@ -18,7 +18,8 @@ describe('src/http/README.md', () => {
     const cfg = parseConfigText(`data_dir: ${tmp.dir}/data\n`, join(tmp.dir, 'c.yaml'), configSchema());
     // never started: registering the metrics needs only the App's parts, not running collectors
     const metrics = new Metrics(new App(cfg, { log: pino({ level: 'silent' }), configDir: tmp.dir }));
-    const code = metrics.registry.getMetricsAsArray().map((m) => [m.name, m.type, m.labelNames.join(',')].join(' '));
+    expect(metrics.catalog.map((m) => [m.name, m.type])).toEqual(metrics.registry.getMetricsAsArray().map((m) => [m.name, m.type]));
+    const code = metrics.catalog.map((m) => [m.name, m.type, m.labels.join(',')].join(' '));
     const documented = [...readme.matchAll(/^\| `(netvigil_[a-z_]+)` \| (\w+) \|([^|]*)\|/gm)].map((m) =>
       [m[1], m[2], [...(m[3] ?? '').matchAll(/`(\w+)`/g)].map((l) => l[1]).join(',')].join(' '),
     );

@@ -64,6 +64,8 @@ type Sample = [labels: Labels, value: number];
 
 export class Metrics {
   readonly registry = new Registry();
+  /** Name, type and label names of every registered metric (the README's table is checked against it). */
+  readonly catalog: { name: string; type: 'gauge' | 'counter'; labels: readonly string[] }[] = [];
   private readonly mono = new Monotonic();
   private readonly exporters = new LabelCap(MAX_EXPORTER_LABELS);
   private readonly reasons = new LabelCap(MAX_REASON_LABELS);
@@ -111,6 +113,7 @@ export class Metrics {
   }
 
   private gauge(name: string, help: string, labelNames: string[], read: () => Sample[]): void {
+    this.catalog.push({ name, type: 'gauge', labels: labelNames });
     new Gauge({
       name,
       help,
@@ -124,6 +127,7 @@ export class Metrics {
   }
 
   private counter(name: string, help: string, labelNames: string[], read: () => Sample[]): void {
+    this.catalog.push({ name, type: 'counter', labels: labelNames });
     const mono = this.mono;
     new Counter({
       name,
