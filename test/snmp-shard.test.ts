@@ -3,14 +3,17 @@
  * devices (names on the same real snmpd; the shard depends on the name only). Together they must poll
  * every device exactly once per interval: each device by the one instance its hash names, on that
  * device's own grid, never by both. Records are read back from each instance's line-protocol files.
+ * A reload (SIGHUP) keeps the shard: added devices of other shards stay unpolled.
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SnmpCollector } from '../collectors/snmp/collector.js';
+import { snmpConfigSchema } from '../collectors/snmp/config.js';
 import { shardOf } from '../collectors/snmp/shard.js';
 import { makeTmpDir, waitFor } from './helpers/net.js';
 import { startDaemon, type Daemon } from './helpers/proc.js';
-import { startSnmpd, type Snmpd } from './helpers/snmpd.js';
+import { harness, startSnmpd, type Snmpd } from './helpers/snmpd.js';
 
 // The built CLI, as users run it (`npm test` builds first).
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
@@ -21,6 +24,7 @@ const WINDOW_MS = 4 * INTERVAL_MS;
 
 let agent: Snmpd;
 let tmp: { dir: string; cleanup: () => Promise<void> };
+let inventoryDefaults = '';
 const instances: Daemon[] = [];
 
 interface Poll {
@@ -59,15 +63,16 @@ async function pollsOf(i: number): Promise<Poll[]> {
   return out;
 }
 
+async function writeInventory(file: string, names: readonly string[]): Promise<void> {
+  await writeFile(file, [inventoryDefaults, 'devices:', ...names.map((n) => `  - { name: ${n}, address: 127.0.0.1 }`)].join('\n') + '\n');
+}
+
 beforeAll(async () => {
   agent = await startSnmpd();
   tmp = await makeTmpDir('netvigil-shard-');
   const inventory = join(tmp.dir, 'devices.yaml');
-  const devices = NAMES.map((n) => `  - { name: ${n}, address: 127.0.0.1 }`);
-  await writeFile(
-    inventory,
-    [`defaults: { port: ${agent.port}, version: v2c, credentials: { community: public }, profiles: [system], interval: ${INTERVAL_MS}ms, timeout: 500ms, retries: 0 }`, 'devices:', ...devices].join('\n') + '\n',
-  );
+  inventoryDefaults = `defaults: { port: ${agent.port}, version: v2c, credentials: { community: public }, profiles: [system], interval: ${INTERVAL_MS}ms, timeout: 500ms, retries: 0 }`;
+  await writeInventory(inventory, NAMES);
   for (const i of [0, 1]) {
     const cfg = join(tmp.dir, `nv${i}.yaml`);
     await writeFile(cfg, configFor(i, inventory) + '\n');
@@ -120,4 +125,30 @@ describe('two instances, shards 0/2 and 1/2', () => {
       expect(inWindow, device).toBeLessThanOrEqual(Math.ceil((t1 - t0) / INTERVAL_MS));
     }
   }, 30_000);
+});
+
+describe('a sharded collector on reload', () => {
+  it('starts only the added devices of its own shard and stops its removed ones', async () => {
+    const file = join(tmp.dir, 'reload.yaml');
+    await writeInventory(file, NAMES);
+    const h = harness(tmp.dir, tmp.dir);
+    h.ctx.shard = { index: 1, count: 2 };
+    const config = snmpConfigSchema.parse({ devices: file });
+    const c = new SnmpCollector(config, h.ctx);
+    const polled = () => (c.status() as { devices: { name: string }[] }).devices.map((d) => d.name).sort();
+    const own = (names: readonly string[]) => names.filter((n) => shardOf(n, 2) === 1).sort();
+    try {
+      await c.start();
+      expect(polled()).toEqual(own(NAMES));
+      // Ten more names: the shard's share of them joins; removing core-2 (shard 1) stops it.
+      const next = [...NAMES.filter((n) => n !== 'core-2'), ...Array.from({ length: 10 }, (_, i) => `acc-${i}`)];
+      await writeInventory(file, next);
+      await c.reload(config);
+      expect(polled()).toEqual(own(next));
+      expect(polled()).not.toContain('core-2');
+      expect(own(next).some((n) => n.startsWith('acc-'))).toBe(true);
+    } finally {
+      await c.stop();
+    }
+  });
 });
