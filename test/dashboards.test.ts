@@ -162,8 +162,10 @@ describe('compose stack', () => {
       expect(ref, `${key}: ${value}`).not.toBeNull();
       expect(Object.keys(env)).toContain(ref?.[1]);
     }
-    const saved = { ...process.env };
-    Object.assign(process.env, { SNMP_COMMUNITY: 'community-x', SNMP_V3_AUTH_KEY: 'auth-key-123', SNMP_V3_PRIV_KEY: 'priv-key-123', NETVIGIL_INFLUX_URL: 'http://influxdb:8086' });
+    // what deploy/.env and compose.yaml give the container; restored afterwards
+    const set = { SNMP_COMMUNITY: 'community-x', SNMP_V3_AUTH_KEY: 'auth-key-123', SNMP_V3_PRIV_KEY: 'priv-key-123', NETVIGIL_INFLUX_URL: 'http://influxdb:8086' };
+    const saved = Object.fromEntries(Object.keys(set).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, set);
     let out = '';
     let err = '';
     const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(String(c)), cb()) });
@@ -173,7 +175,10 @@ describe('compose stack', () => {
       expect(code).toBe(0);
       expect(out).toContain('collectors: flow, snmp, snmptrap; sinks: influx');
     } finally {
-      process.env = saved;
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     }
   });
 });
