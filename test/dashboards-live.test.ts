@@ -60,7 +60,7 @@ async function sendTraffic(sock: Socket, port: number): Promise<void> {
     const octets = BigInt(1_000_000 + tick * 125_000);
     const counters = genericCounters({ ifIndex: 60, inOctets: octets, outOctets: octets / 2n, inUcast: 1000 + tick * 100, outUcast: 500 + tick * 50, inErrors: tick, inDiscards: 0 });
     await send(sock, datagram({ agent: '127.0.0.1', sequence: tick + 1, uptimeMs: uptime, samples: [counterSample({ sequence: tick + 1, sourceIndex: 60, records: [counters] })] }), port);
-    if (tick === 8) busyWait(1300); // above the 1000 ms untrusted threshold even with the 100 ms watch period
+    if (tick === 4) busyWait(1300); // above the 1000 ms untrusted threshold even with the 100 ms watch period
     tick++;
     await new Promise((r) => setTimeout(r, 500));
   }
