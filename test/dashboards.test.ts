@@ -40,6 +40,15 @@ describe('dashboard JSON', () => {
           expect(p.type && p.title).toBeTruthy();
         }
         expect(new Set(ps.map((p) => p.id)).size).toBe(ps.length);
+        // inside the 24-column grid and not on top of each other
+        const boxes = ps.map((p) => ({ t: p.title, ...p.gridPos }));
+        for (const [i, a] of boxes.entries()) {
+          expect(a.x + a.w, a.t).toBeLessThanOrEqual(24);
+          for (const b of boxes.slice(i + 1)) {
+            const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+            expect(overlap, `${a.t} / ${b.t}`).toBe(false);
+          }
+        }
       });
 
       it('every data reference resolves to the provisioned InfluxDB data source', () => {

@@ -27,6 +27,7 @@ export interface Panel {
   id?: number;
   type: string;
   title?: string;
+  gridPos: { x: number; y: number; w: number; h: number };
   datasource?: DsRef;
   targets?: Target[];
   panels?: Panel[];
