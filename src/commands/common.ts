@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectors } from '../../collectors/index.js';
+import { ConfigError, type ConfigProblem } from '../errors.js';
 import { loadConfig, mergeOverrides, overridesFromEnv, type Overrides } from '../config/load.js';
 import { buildConfigSchema, type AppConfig } from '../config/schema.js';
 
@@ -49,8 +50,25 @@ export function configSchema() {
   return buildConfigSchema(collectors);
 }
 
+/**
+ * Loads the config and checks the files its collector blocks name (device inventories, ...), so a
+ * config is accepted whole or not at all; every problem is reported together.
+ */
 export function loadAppConfig(file: string, flags: Overrides, env: NodeJS.ProcessEnv = process.env): AppConfig {
-  return loadConfig(file, configSchema(), mergeOverrides(overridesFromEnv(env), flags), env);
+  const cfg = loadConfig(file, configSchema(), mergeOverrides(overridesFromEnv(env), flags), env);
+  const problems: ConfigProblem[] = [];
+  for (const def of collectors) {
+    const block = (cfg.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
+    if (!block?.enabled || !def.check) continue;
+    try {
+      def.check(block, dirname(file));
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      problems.push(...e.problems);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return cfg;
 }
 
 export const OVERRIDE_HELP = `  -c, --config FILE     config file (env NETVIGIL_CONFIG; default: the shipped config/collector.yaml)
@@ -59,6 +77,7 @@ export const OVERRIDE_HELP = `  -c, --config FILE     config file (env NETVIGIL_
       --data-dir DIR    spool, templates and line-protocol files (env NETVIGIL_DATA_DIR)
       --log-level LVL   fatal|error|warn|info|debug|trace|silent (env NETVIGIL_LOG_LEVEL)
       --no-file-sink    do not write line-protocol files (env NETVIGIL_FILE_SINK=off)
-      --http-listen A:P /metrics, /healthz, /readyz, status page (env NETVIGIL_HTTP_LISTEN; default 127.0.0.1:9108)
+      --http-listen A:P serve /metrics, /healthz, /readyz and the status page on ADDRESS:PORT (env
+                        NETVIGIL_HTTP_LISTEN; config http.listen)
       --shard I/N       poll only SNMP shard I of N, by stable hash of the device name (env NETVIGIL_SHARD)
   InfluxDB credentials: env NETVIGIL_INFLUX_USERNAME / NETVIGIL_INFLUX_PASSWORD or the config file.`;

@@ -1,7 +1,5 @@
 import { parseArgs } from 'node:util';
-import { dirname } from 'node:path';
-import { collectors } from '../../collectors/index.js';
-import { ConfigError, type ConfigProblem } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { configPath, loadAppConfig, OVERRIDE_HELP, OVERRIDE_OPTIONS, overridesFromFlags, type Io } from './common.js';
 
 export const VALIDATE_HELP = `Usage: netvigil validate [options]
@@ -17,19 +15,6 @@ export async function runValidate(args: string[], io: Io): Promise<number> {
   const file = configPath(values.config);
   try {
     const cfg = loadAppConfig(file, overridesFromFlags(values));
-    // files the config names (device inventories, ...) are checked too, all problems together
-    const problems: ConfigProblem[] = [];
-    for (const def of collectors) {
-      const block = (cfg.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
-      if (!block?.enabled || !def.check) continue;
-      try {
-        def.check(block, dirname(file));
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        problems.push(...e.problems);
-      }
-    }
-    if (problems.length) throw new ConfigError(problems);
     const on = Object.entries(cfg.collectors as Record<string, { enabled: boolean } | undefined>).filter(([, b]) => b?.enabled).map(([k]) => k);
     const sinks = Object.entries(cfg.sinks).filter(([, s]) => s?.enabled).map(([k]) => k);
     if (!values.quiet) io.stdout.write(`${file}: valid (collectors: ${on.join(', ') || 'none'}; sinks: ${sinks.join(', ') || 'none'})\n`);
