@@ -107,13 +107,12 @@ export class App {
         verdict: { source: this.monitor, holdMs: config.monitor.enabled ? config.monitor.interval + 1000 : 0 },
       },
       this.sinks,
-      createEnricher(this.interfaces),
+      createEnricher(this.interfaces, { instance: config.instance }),
       this.log,
     );
     const monitorEmitter = this.pipeline.emitterFor('monitor');
     monitorEmit = (r) => monitorEmitter.emit(r);
-    const tags: Record<string, string> = {};
-    if (config.instance) tags.instance = config.instance;
+    const tags: Record<string, string> = {}; // `instance` comes with enrichment, on every record
     if (config.shard !== '0/1') tags.shard = config.shard;
     this.telemetry = new SelfTelemetry({ pipeline: () => this.pipeline.stats(), sinks: this.sinks, tags });
   }

@@ -116,6 +116,9 @@ describe('enrichment', () => {
     const agg = makeRecord('flow', 'flow_agg', { exporter: '10.0.0.1', in_if: '3' }, { bytes: int(1) }, 4000);
     enrich(agg);
     expect(agg.tags.in_if_name).toBe('Gi0/3');
+    const tagged = makeRecord('health', 'vm_host', {}, { x: 1 }, 1);
+    createEnricher(t, { instance: 'vm2' })(tagged);
+    expect(tagged.tags.instance).toBe('vm2');
   });
 
   it('judges the verdict over the window a record was collected in', () => {

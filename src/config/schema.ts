@@ -98,7 +98,7 @@ export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
       data_dir: z.string().default('./data').describe('spool, template store and state; relative to the working directory'),
       telemetry_interval: duration().default(10_000).describe('how often netvigil writes its own metrics'),
       shutdown_timeout: duration().default(10_000).describe('flush deadline on SIGTERM/SIGINT'),
-      instance: z.string().min(1).optional().describe('tag on self-telemetry when several instances write to one database'),
+      instance: z.string().min(1).optional().describe('tag `instance` on every record, for several instances writing to one database'),
       shard: shardSchema,
       // Off unless the block (or --http-listen) is present: two instances, or tests, on one machine
       // must not race for the same default port.

@@ -7,7 +7,12 @@
 import type { InterfaceDirectory } from '../collector.js';
 import type { NetRecord } from '../record/record.js';
 
-export function createEnricher(interfaces: InterfaceDirectory) {
+/**
+ * `instance`, when set, tags every record: several instances writing to one database would otherwise
+ * overwrite each other's points that share measurement, tags and timestamp (e.g. flow_top, vm_host).
+ */
+export function createEnricher(interfaces: InterfaceDirectory, opts: { instance?: string | undefined } = {}) {
+  const instance = opts.instance;
   function names(r: NetRecord, exporter: string, key: 'in_if' | 'out_if'): void {
     const tagVal = r.tags[key];
     const raw = tagVal ?? r.fields[key];
@@ -22,6 +27,7 @@ export function createEnricher(interfaces: InterfaceDirectory) {
   }
 
   return function enrich(r: NetRecord): void {
+    if (instance !== undefined) r.tags.instance = instance;
     if (r.kind === 'flow' || r.kind === 'interface') {
       const exporter = r.tags.exporter ?? r.tags.agent;
       if (exporter === undefined) return;
