@@ -6,7 +6,7 @@
  * pinned to core 1; every receiver is pinned to core 0, so each has one core, as in production on a
  * 2-core VM. All traffic is 127.0.0.1, bounded by count and time.
  *
- * Environment (all optional): FLOW_E2E_STEPS trials per receiver and protocol (7),
+ * Environment (all optional): FLOW_E2E_STEPS trials per receiver and protocol (7; ~1.5-2 min for all),
  * FLOW_E2E_SECONDS per trial (1), FLOW_E2E_MAX_RATE / FLOW_E2E_MIN_RATE search range in
  * datagrams/s (400000 / 2000), FLOW_E2E_BURST datagrams per send burst (32),
  * FLOW_E2E_PROTOCOLS (v9,ipfix,sflow).
@@ -17,7 +17,7 @@ import { readRmemMax } from '../collectors/flow/listener.js';
 import { PROTOCOLS, buildReplay, runTotals, type Protocol } from './flow-e2e/datagrams.js';
 import { PinnedChild, type Counts, type SendDone } from './flow-e2e/ipc.js';
 import { FLUSH_DATAGRAMS, Pmacct } from './flow-e2e/pmacct.js';
-import { udpSocketStats, waitIdle } from './flow-e2e/procnet.js';
+import { udpSocketStats, waitQuiet } from './flow-e2e/procnet.js';
 import { searchAll, type SearchResult, type TrialResult } from './flow-e2e/search.js';
 import type { BenchResult } from './types.js';
 
@@ -61,11 +61,11 @@ async function settle(t: Target, want: number): Promise<{ units: number; errors:
   return last;
 }
 
-function trialFor(sender: PinnedChild, protocol: Protocol, t: Target): (rate: number) => Promise<TrialResult> {
+function trialFor(sender: PinnedChild, protocol: Protocol, t: Target, receivers: () => number[]): (rate: number) => Promise<TrialResult> {
   return async (rate) => {
     const count = Math.max(100, Math.round(rate * SECONDS));
-    // every receiver starts its trial on a quiet core 0
-    await waitIdle(0, 15_000);
+    // no receiver may still be busy with an earlier trial's backlog
+    await waitQuiet(receivers(), 8000);
     const before = await t.taken();
     const drops0 = udpSocketStats(t.port)?.drops ?? 0;
     const done = (await sender.request({ type: 'send', protocol, port: t.port, source: '127.0.0.1', count, rate, burst: BURST }, 60_000)) as SendDone;
@@ -132,8 +132,9 @@ async function protocolRun(sender: PinnedChild, protocol: Protocol): Promise<Ben
       // slowly, from the second exporter, whose packets are not counted
       afterRun: async () => void (await sender.request({ type: 'send', protocol, port: pm.port, source: '127.0.0.2', count: FLUSH_DATAGRAMS, rate: 20_000, burst: BURST })),
     };
+    const pids = (): number[] => [nv.child.proc.pid, co.child.proc.pid, pm.pid].filter((p): p is number => p !== undefined);
     const [netvigil, pmacct, count] = await searchAll(
-      [trialFor(sender, protocol, nv.target), trialFor(sender, protocol, pmTarget), trialFor(sender, protocol, co.target)],
+      [trialFor(sender, protocol, nv.target, pids), trialFor(sender, protocol, pmTarget, pids), trialFor(sender, protocol, co.target, pids)],
       { lo: MIN_RATE, hi: MAX_RATE, steps: STEPS },
     );
     // stopping flushes the open interval: its flow_agg flows must add up to every record counted

@@ -101,6 +101,11 @@ export class Pmacct {
     return sum;
   }
 
+  /** The daemon's core process (taskset execs it); its plugin is a child of it. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   output(): string {
     return this.log;
   }

@@ -4,7 +4,7 @@
  * receive buffer was full (proc(5)). A receiver that reads every datagram it is told about can still
  * have lost some here, so every trial checks this counter too.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface UdpSocketStats {
   /** Bytes queued for the application right now (rx_queue). */
@@ -32,29 +32,54 @@ export function udpSocketStats(port: number): UdpSocketStats | undefined {
   return undefined;
 }
 
-/** Busy and total jiffies of one CPU from /proc/stat. */
-function cpuTimes(core: number): { busy: number; total: number } | undefined {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${core} `));
-  if (!line) return undefined;
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = v.reduce((a, b) => a + b, 0);
-  // idle + iowait are the only not-busy columns (proc(5))
-  return { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total };
+/** pid -> [parent pid, CPU jiffies (user + system)] of every process (proc(5) stat fields 4, 14, 15). */
+function processTable(): Map<number, [number, number]> {
+  const out = new Map<number, [number, number]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // the command name may hold spaces: fields are counted after its closing parenthesis
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(d), [Number(f[1]), Number(f[11]) + Number(f[12])]);
+    } catch {
+      // gone between listing and reading
+    }
+  }
+  return out;
+}
+
+/** CPU jiffies used by the given processes and all their descendants (pmacct forks its plugins). */
+function treeCpu(roots: readonly number[]): number {
+  const table = processTable();
+  const inTree = new Set(roots);
+  // parents precede children in pid order almost always; iterate until no new member appears
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, [ppid]] of table) {
+      if (inTree.has(pid) || !inTree.has(ppid)) continue;
+      inTree.add(pid);
+      grew = true;
+    }
+  }
+  let sum = 0;
+  for (const pid of inTree) sum += table.get(pid)?.[1] ?? 0;
+  return sum;
 }
 
 /**
- * Waits until `core` is mostly idle (busy < 10% over 200 ms) or `maxMs` passed: a receiver still
- * draining a backlog from the previous trial (pmacct's plugin queue can hold seconds of work)
- * would otherwise steal the core from the next receiver's trial. Returns the ms waited.
+ * Waits until the given processes (receivers, with their children) are idle — under 10% of a core
+ * over 200 ms — or `maxMs` passed: a receiver still draining a backlog from its last trial
+ * (pmacct's plugin queue can hold seconds of work) would otherwise steal core 0 from the next
+ * receiver's trial. Other load on this shared machine is not waited for (it is noise either way).
  */
-export async function waitIdle(core: number, maxMs: number): Promise<number> {
+export async function waitQuiet(pids: readonly number[], maxMs: number): Promise<void> {
   const t0 = Date.now();
   for (;;) {
-    const a = cpuTimes(core);
+    const a = treeCpu(pids);
     await new Promise((r) => setTimeout(r, 200));
-    const b = cpuTimes(core);
-    if (!a || !b || b.total === a.total || (b.busy - a.busy) / (b.total - a.total) < 0.1) break;
-    if (Date.now() - t0 > maxMs) break;
+    const b = treeCpu(pids);
+    // USER_HZ is 100 on Linux: 2 ticks = 20 ms of CPU in 200 ms = 10%
+    if (b - a < 2 || Date.now() - t0 > maxMs) return;
   }
-  return Date.now() - t0;
 }
