@@ -32,8 +32,10 @@ RUN groupadd --system --gid 10001 netvigil \
  && mkdir -p /var/lib/netvigil && chown netvigil:netvigil /var/lib/netvigil
 USER 10001
 VOLUME ["/var/lib/netvigil"]
-# NetFlow v5/v9, IPFIX, sFlow, SNMP traps (unprivileged port; see README for 162)
-EXPOSE 2055/udp 4739/udp 6343/udp 1162/udp
+# NetFlow v5/v9, IPFIX, sFlow, SNMP traps (unprivileged port; see README for 162); HTTP endpoints
+# (the default config serves them on loopback: NETVIGIL_HTTP_LISTEN=0.0.0.0:9108 to scrape /metrics)
+EXPOSE 2055/udp 4739/udp 6343/udp 1162/udp 9108/tcp
+# heartbeat file + sinks ready + /healthz
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "/app/dist/src/cli.js", "health"]
 ENTRYPOINT ["node", "/app/dist/src/cli.js"]

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { configJsonSchema } from '../src/config/jsonschema.js';
 import { createLogger } from '../src/log.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
-import { makeTmpDir, waitFor } from './helpers/net.js';
+import { freeTcpPort, makeTmpDir, waitFor } from './helpers/net.js';
 
 // The CLI is exercised as users run it: the built binary in a child process (`npm test` builds first).
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
@@ -106,7 +106,8 @@ describe('netvigil run', () => {
     const dataDir = join(tmp.dir, 'run-influx');
     const cfg = join(tmp.dir, 'run.yaml');
     writeFileSync(cfg, 'telemetry_interval: 300ms\nsinks:\n  file: { enabled: false }\nmonitor: { interval: 200ms }\n');
-    const p = spawn(process.execPath, [CLI, 'run', '-c', cfg, '--data-dir', dataDir, '--influx-db', 'runtest'], {
+    const http = `127.0.0.1:${await freeTcpPort()}`;
+    const p = spawn(process.execPath, [CLI, 'run', '-c', cfg, '--data-dir', dataDir, '--influx-db', 'runtest', '--http-listen', http], {
       env: { ...process.env, NETVIGIL_INFLUX_URL: influx.url },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -115,8 +116,12 @@ describe('netvigil run', () => {
     const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
     try {
       await waitFor('self-telemetry in InfluxDB', async () => (await influx.query('runtest', 'SELECT count(queue_depth) FROM netvigil_pipeline').catch(() => []))[0], 15_000);
-      const health = cli(['health', '-c', cfg, '--data-dir', dataDir]);
+      const health = cli(['health', '-c', cfg, '--data-dir', dataDir, '--http-listen', http]);
       expect(health.code, health.err).toBe(0);
+      // a fresh heartbeat is not enough when the HTTP endpoint that should answer does not
+      const deadHttp = cli(['health', '-c', cfg, '--data-dir', dataDir, '--http-listen', `127.0.0.1:${await freeTcpPort()}`]);
+      expect(deadHttp.code).toBe(1);
+      expect(deadHttp.err).toMatch(/unhealthy: http:\/\/127\.0\.0\.1:\d+\/healthz/);
       expect(cli(['health', '-c', cfg, '--data-dir', join(tmp.dir, 'nothing-runs-here')]).code).toBe(1);
     } finally {
       p.kill('SIGTERM');
