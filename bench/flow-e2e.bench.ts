@@ -9,8 +9,11 @@
  * Environment (all optional): FLOW_E2E_STEPS trials per receiver and protocol (7; ~1.5-2 min for all),
  * FLOW_E2E_SECONDS per trial (1), FLOW_E2E_MAX_RATE / FLOW_E2E_MIN_RATE search range in
  * datagrams/s (400000 / 2000), FLOW_E2E_BURST datagrams per send burst (32),
- * FLOW_E2E_PROTOCOLS (v9,ipfix,sflow).
+ * FLOW_E2E_PROTOCOLS (v9,ipfix,sflow), FLOW_E2E_NICE niceness of sender and receivers (0),
+ * FLOW_E2E_COLLECTOR JSON merged over the flow collector's default config, FLOW_E2E_VERBOSE=1
+ * prints every trial.
  */
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRmemMax } from '../collectors/flow/listener.js';
@@ -150,6 +153,8 @@ async function protocolRun(sender: PinnedChild, protocol: Protocol): Promise<Ben
 export default async function run(): Promise<BenchResult[]> {
   const wanted = (process.env['FLOW_E2E_PROTOCOLS'] ?? PROTOCOLS.join(',')).split(',');
   const protocols = PROTOCOLS.filter((p) => wanted.includes(p));
+  // how busy the machine was with other work: the numbers are only comparable within one run
+  const load0 = loadavg()[0]?.toFixed(2) ?? '?';
   const sender = new PinnedChild(1, join(here, 'sender.js'), []);
   const out: BenchResult[] = [];
   try {
@@ -160,6 +165,7 @@ export default async function run(): Promise<BenchResult[]> {
     await sender.close();
   }
   const rmem = readRmemMax();
-  out.push({ name: 'setup', value: STEPS, unit: 'trials per receiver', note: `${SECONDS}s each, sender on core 1, receivers on core 0, SO_RCVBUF asked ${RCVBUF >> 20} MiB, rmem_max ${rmem ?? '?'} B` });
+  const load = loadavg()[0]?.toFixed(2) ?? '?';
+  out.push({ name: 'setup', value: STEPS, unit: 'trials per receiver', note: `${SECONDS}s each, sender on core 1, receivers on core 0, SO_RCVBUF asked ${RCVBUF >> 20} MiB, rmem_max ${rmem ?? '?'} B, load average ${load0} before / ${load} after` });
   return out;
 }

@@ -37,6 +37,16 @@ export interface Counts {
 export type ReceiverRequest = { type: 'counts' } | { type: 'stop' };
 export type ChildMessage = SendDone | Counts | { type: 'ready'; port?: number } | { type: 'error'; message: string };
 
+/**
+ * `taskset -c <core> cmd args`, under `nice -n $FLOW_E2E_NICE` when set: on a machine shared with
+ * other work a negative niceness keeps it from descheduling the sender and receivers alike.
+ */
+export function pinned(core: number, cmd: string, args: readonly string[]): [string, string[]] {
+  const nice = Number(process.env['FLOW_E2E_NICE'] ?? 0);
+  const task = ['taskset', '-c', String(core), cmd, ...args];
+  return Number.isInteger(nice) && nice !== 0 ? ['nice', ['-n', String(nice), ...task]] : [task[0] as string, task.slice(1)];
+}
+
 /** A Node child process under `taskset -c <core>`, with request/response over its IPC channel. */
 export class PinnedChild {
   readonly proc: ChildProcess;
@@ -44,8 +54,9 @@ export class PinnedChild {
   private readonly exited: Promise<void>;
 
   constructor(core: number, script: string, args: string[]) {
-    // taskset execs node, which finds the IPC channel from the inherited descriptor
-    this.proc = spawn('taskset', ['-c', String(core), process.execPath, script, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // taskset (and nice) exec node, which finds the IPC channel from the inherited descriptor
+    const [cmd, argv] = pinned(core, process.execPath, [script, ...args]);
+    this.proc = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.proc.on('message', (m: ChildMessage) => this.waiting.shift()?.(m));
     this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
     this.proc.once('exit', (code) => {

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { pinned } from './ipc.js';
 import { udpSocketStats } from './procnet.js';
 
 const run = promisify(execFile);
@@ -68,7 +69,8 @@ export class Pmacct {
         '',
       ].join('\n'),
     );
-    p.proc = spawn('taskset', ['-c', '0', daemon, '-f', join(dir, 'pmacct.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, argv] = pinned(0, daemon, ['-f', join(dir, 'pmacct.conf')]);
+    p.proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (b: Buffer): void => {
       const text = b.toString();
       p.missing += text.split('missing data').length - 1;

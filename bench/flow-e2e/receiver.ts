@@ -69,7 +69,9 @@ async function netvigil(): Promise<Receiver> {
   if (!def) throw new Error('no flow collector in collectors/index.ts');
   const dir = mkdtempSync(join(tmpdir(), 'netvigil-flow-e2e-'));
   let aggregated = 0;
-  const config = def.configSchema.parse({ listen: [{ address: '127.0.0.1', port: 0 }], receive_buffer: RCVBUF });
+  // FLOW_E2E_COLLECTOR: JSON merged over the defaults, to see what a setting costs (e.g. {"top_by":[]})
+  const extra = JSON.parse(process.env['FLOW_E2E_COLLECTOR'] ?? '{}') as Record<string, unknown>;
+  const config = def.configSchema.parse({ ...extra, listen: [{ address: '127.0.0.1', port: 0 }], receive_buffer: RCVBUF });
   const c: Collector = def.create(config, context(dir, (n) => (aggregated += n)));
   await c.start();
   const counts = (): Counts => {

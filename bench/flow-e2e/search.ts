@@ -67,7 +67,9 @@ class Search {
 
   record(target: number, r: TrialResult): void {
     this.trials.push(`${Math.round(target)}/s -> ${Math.round(r.achieved)}/s ${r.ok ? 'ok' : `LOSS ${r.detail}`}`);
-    this.runs.push({ achieved: r.achieved, ok: r.ok, short: r.achieved < target * 0.97 });
+    // far below target (twice) is the sender's own ceiling; either way the trial counts at the
+    // rate achieved
+    this.runs.push({ achieved: r.achieved, ok: r.ok, short: r.achieved < target * 0.85 });
   }
 
   result(): SearchResult {
@@ -86,7 +88,11 @@ export async function searchAll(trials: ((rate: number) => Promise<TrialResult>)
     for (const s of searches) {
       if (s.done) continue;
       const target = s.next();
-      s.record(target, await s.trial(target));
+      let r = await s.trial(target);
+      // the sender was held up (its core is shared with whatever else runs here): the trial did
+      // not test the rate it was meant to, so it is run once more and the second result counts
+      if (r.achieved < target * 0.97) r = await s.trial(target);
+      s.record(target, r);
     }
   }
   return searches.map((s) => s.result());

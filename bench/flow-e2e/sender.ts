@@ -2,7 +2,7 @@
  * The exporter side of the end-to-end bench, run as its own process pinned to the other core
  * (`taskset -c 1 node sender.js`) so sending never competes with the receiver being measured.
  * Told over IPC to send `count` datagrams of one protocol to 127.0.0.1:port at `rate`/s, it paces
- * in small bursts against the clock, reports the rate it really achieved, and stops. It exits when
+ * in bursts of at most `burst` datagrams, reports the rate it really achieved, and stops. It exits when
  * its parent goes away (IPC disconnect), so it can never outlive the bench.
  */
 import { createSocket, type Socket } from 'node:dgram';
@@ -34,12 +34,18 @@ async function send(run: SendRun): Promise<SendDone> {
   let sent = 0;
   let ring = 0;
   const t0 = process.hrtime.bigint();
+  // token bucket holding at most one burst: after a stall (this core is shared too) the sender
+  // carries on at the target rate instead of catching up at full speed, since a catch-up burst
+  // would test the receiver's buffer, not its rate; the stall shows as an achieved rate below target
+  let tokens = run.burst;
+  let last = t0;
   await new Promise<void>((resolve) => {
     const step = (): void => {
-      // how many the clock allows by now; at most one burst per event-loop turn, so libuv can
-      // drain the socket and a late turn does not become one huge burst
-      const due = Math.min(run.count, Math.floor((Number(process.hrtime.bigint() - t0) / 1e9) * run.rate) + 1);
-      const until = Math.min(due, sent + run.burst);
+      const now = process.hrtime.bigint();
+      tokens = Math.min(run.burst, tokens + (Number(now - last) / 1e9) * run.rate);
+      last = now;
+      const until = Math.min(run.count, sent + Math.floor(tokens));
+      tokens -= until - sent;
       for (; sent < until; sent++) {
         let b: Buffer;
         if (sent < r.preamble.length) b = r.preamble[sent] as Buffer;
