@@ -161,6 +161,23 @@ describe('flow collector', () => {
     expect(ifs[0]?.tags['source']).toBe('sflow');
   });
 
+  it('never labels two aggregate flushes with the same interval time (they would overwrite in InfluxDB)', async () => {
+    const cfg = { listen: [] as unknown[], interval: '1h', stats_interval: '1h', receive_buffer: '4MiB' };
+    const { c, t, port } = await start();
+    cfg.listen = [{ address: '127.0.0.1', port }];
+    const s = await sender();
+    await send(s, port, buildV5({ uptime: 1, secs: 1, seq: 0 }, [v5flow(1, 100)]));
+    await waitFor('first datagram', () => c.processor.exporterStats('127.0.0.1')?.records === 1);
+    await c.reload(cfg); // flushes mid-interval
+    await send(s, port, buildV5({ uptime: 2, secs: 2, seq: 1 }, [v5flow(1, 200)]));
+    await waitFor('second datagram', () => c.processor.exporterStats('127.0.0.1')?.records === 2);
+    await c.stop(); // flushes again, still inside the same hour
+    const times = byMeas(t.records, 'flow_agg').map((r) => r.time);
+    expect(times).toHaveLength(2);
+    expect(new Set(times).size).toBe(2);
+    expect(byMeas(t.records, 'flow_agg').reduce((a, r) => a + Number(r.fields.bytes), 0)).toBe(300);
+  });
+
   it('emits sFlow discard samples as flow_discard and never aggregates them as traffic', async () => {
     const { c, t, port } = await start();
     const s = await sender();

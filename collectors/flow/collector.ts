@@ -29,6 +29,7 @@ export class FlowCollector implements Collector {
   private readonly rcvbufs = new Map<number, number>();
   private timers: NodeJS.Timeout[] = [];
   private intervalStart = 0;
+  private lastLabel = -Infinity;
   private stopped = false;
   private saving: Promise<void> = Promise.resolve();
 
@@ -104,8 +105,8 @@ export class FlowCollector implements Collector {
     this.intervalStart = Math.floor(now / iv) * iv;
     // first flush at the next interval boundary, then every interval
     const first = setTimeout(() => {
-      this.flush(Date.now());
-      const t = setInterval(() => this.flush(Date.now()), iv);
+      this.flush(Date.now(), true);
+      const t = setInterval(() => this.flush(Date.now(), true), iv);
       t.unref();
       this.timers.push(t);
     }, this.intervalStart + iv - now);
@@ -123,10 +124,19 @@ export class FlowCollector implements Collector {
     this.timers = [];
   }
 
-  private flush(now: number): void {
-    const start = this.intervalStart;
-    this.intervalStart = Math.floor(now / this.cfg.interval) * this.cfg.interval;
-    for (const r of this.aggregator.flush(start, this.name)) this.ctx.emitter.emit(r);
+  /**
+   * Emits the interval's aggregates, labelled with the interval start. Labels must never repeat:
+   * aggregates are points keyed by tags + time, so two flushes labelled alike overwrite each other in
+   * InfluxDB. Timers run on the monotonic clock and may fire a hair before the wall-clock boundary,
+   * so a boundary flush rounds to the nearest boundary; a second flush in one interval (reload, then
+   * stop) or a clock stepped back gets the last label plus 1 ms.
+   */
+  private flush(now: number, atBoundary = false): void {
+    const iv = this.cfg.interval;
+    const label = this.intervalStart > this.lastLabel ? this.intervalStart : this.lastLabel + 1;
+    this.lastLabel = label;
+    this.intervalStart = (atBoundary ? Math.round(now / iv) : Math.floor(now / iv)) * iv;
+    for (const r of this.aggregator.flush(label, this.name)) this.ctx.emitter.emit(r);
   }
 
   /** Loss and stats records, template/pending expiry, state persistence. */
