@@ -68,7 +68,7 @@ function trialFor(sender: PinnedChild, protocol: Protocol, t: Target, receivers:
   return async (rate) => {
     const count = Math.max(100, Math.round(rate * SECONDS));
     // no receiver may still be busy with an earlier trial's backlog
-    await waitQuiet(receivers(), 8000);
+    const waited = await waitQuiet(receivers(), 8000);
     const before = await t.taken();
     const drops0 = udpSocketStats(t.port)?.drops ?? 0;
     const done = (await sender.request({ type: 'send', protocol, port: t.port, source: '127.0.0.1', count, rate, burst: BURST }, 60_000)) as SendDone;
@@ -79,7 +79,8 @@ function trialFor(sender: PinnedChild, protocol: Protocol, t: Target, receivers:
     const missing = want - after.units;
     const errors = after.errors - before.errors;
     const ok = missing === 0 && drops === 0 && errors === 0;
-    const detail = `missing ${missing} of ${t.expected(count)}, kernel drops ${drops}, decode errors ${errors}`;
+    let detail = `missing ${missing} of ${t.expected(count)}, kernel drops ${drops}, decode errors ${errors}`;
+    if (waited > 1000) detail += `; receivers were busy ${waited} ms before it`;
     return { ok, achieved: done.rate, detail };
   };
 }

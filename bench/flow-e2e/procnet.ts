@@ -72,14 +72,15 @@ function treeCpu(roots: readonly number[]): number {
  * over 200 ms — or `maxMs` passed: a receiver still draining a backlog from its last trial
  * (pmacct's plugin queue can hold seconds of work) would otherwise steal core 0 from the next
  * receiver's trial. Other load on this shared machine is not waited for (it is noise either way).
+ * Returns the ms waited.
  */
-export async function waitQuiet(pids: readonly number[], maxMs: number): Promise<void> {
+export async function waitQuiet(pids: readonly number[], maxMs: number): Promise<number> {
   const t0 = Date.now();
   for (;;) {
     const a = treeCpu(pids);
     await new Promise((r) => setTimeout(r, 200));
     const b = treeCpu(pids);
     // USER_HZ is 100 on Linux: 2 ticks = 20 ms of CPU in 200 ms = 10%
-    if (b - a < 2 || Date.now() - t0 > maxMs) return;
+    if (b - a < 2 || Date.now() - t0 > maxMs) return Date.now() - t0;
   }
 }
