@@ -6,6 +6,10 @@
  * pinned to core 1; every receiver is pinned to core 0, so each has one core, as in production on a
  * 2-core VM. All traffic is 127.0.0.1, bounded by count and time.
  *
+ * The collector runs twice: with its default config (exporter/in_if/out_if/proto aggregates plus
+ * top talkers by source and destination) and with `top_by: []`, which aggregates exactly what the
+ * pmacct config does (peer_src_ip, in_iface, out_iface, proto): the like-for-like comparison.
+ *
  * Environment (all optional): FLOW_E2E_STEPS trials per receiver and protocol (7; ~1.5-2 min for all),
  * FLOW_E2E_SECONDS per trial (1), FLOW_E2E_MAX_RATE / FLOW_E2E_MIN_RATE search range in
  * datagrams/s (400000 / 2000), FLOW_E2E_BURST datagrams per send burst (32),
@@ -85,12 +89,13 @@ function trialFor(sender: PinnedChild, protocol: Protocol, t: Target, receivers:
   };
 }
 
-async function nodeReceiver(mode: 'netvigil' | 'count', recordsPer: number): Promise<{ child: PinnedChild; target: Target }> {
-  const child = new PinnedChild(0, join(here, 'receiver.js'), [mode, String(recordsPer)]);
+/** `config`: JSON merged over the flow collector's defaults (netvigil only). */
+async function nodeReceiver(mode: 'netvigil' | 'count', recordsPer: number, config = '{}'): Promise<{ child: PinnedChild; target: Target }> {
+  const child = new PinnedChild(0, join(here, 'receiver.js'), [mode, String(recordsPer), config]);
   const ready = await child.next();
   if (ready.type !== 'ready' || !ready.port) throw new Error(`${mode} receiver did not start: ${JSON.stringify(ready)}`);
   const target: Target = {
-    name: mode === 'netvigil' ? 'netvigil flow collector' : 'count-only node socket',
+    name: mode,
     port: ready.port,
     taken: async () => {
       const c = (await child.request({ type: 'counts' })) as Counts;
@@ -101,14 +106,27 @@ async function nodeReceiver(mode: 'netvigil' | 'count', recordsPer: number): Pro
   return { child, target };
 }
 
-function rows(protocol: Protocol, recordsPer: number, res: { netvigil: SearchResult; pmacct: SearchResult; count: SearchResult }, daemon: string, note: string): BenchResult[] {
+interface Found {
+  netvigil: SearchResult;
+  /** The collector aggregating like the pmacct config does: no top-talker tables. */
+  lean: SearchResult;
+  pmacct: SearchResult;
+  count: SearchResult;
+}
+
+function rows(protocol: Protocol, recordsPer: number, res: Found, daemon: string, note: string): BenchResult[] {
   const fmt = (r: SearchResult): string => (r.senderBound ? `>= ${Math.round(r.rate)} (sender-bound)` : `${Math.round(r.rate)}, lost at ${Math.round(r.failedAt)}`);
+  const recs = (r: SearchResult): string => `${(r.rate * recordsPer / 1e6).toFixed(2)} M records/s`;
   const unit = 'datagrams/s loss-free';
+  const pm = { name: daemon, value: res.pmacct.rate };
+  const co = { name: 'count-only node socket', value: res.count.rate };
   const out: BenchResult[] = [
-    { name: `${protocol} e2e netvigil vs ${daemon}`, value: res.netvigil.rate, unit, baseline: { name: daemon, value: res.pmacct.rate }, note: `${Math.round(res.netvigil.rate * recordsPer)} vs ${Math.round(res.pmacct.rate * recordsPer)} records/s; ${note}` },
-    { name: `${protocol} e2e netvigil vs count-only socket`, value: res.netvigil.rate, unit, baseline: { name: 'count-only node socket', value: res.count.rate }, note: `count-only ${fmt(res.count)}` },
-    { name: `${protocol} e2e ${daemon}`, value: res.pmacct.rate, unit, note: fmt(res.pmacct) },
-    { name: `${protocol} e2e netvigil`, value: res.netvigil.rate, unit, note: fmt(res.netvigil) },
+    { name: `${protocol} netvigil (default: + top talkers)`, value: res.netvigil.rate, unit, baseline: pm, note: `${recs(res.netvigil)}; ${fmt(res.netvigil)}; ${note}` },
+    { name: `${protocol} netvigil (default) vs count-only`, value: res.netvigil.rate, unit, baseline: co },
+    { name: `${protocol} netvigil (top_by: [], as pmacct aggregates)`, value: res.lean.rate, unit, baseline: pm, note: `${recs(res.lean)}; ${fmt(res.lean)}` },
+    { name: `${protocol} netvigil (top_by: []) vs count-only`, value: res.lean.rate, unit, baseline: co },
+    { name: `${protocol} ${daemon}`, value: res.pmacct.rate, unit, note: `${recs(res.pmacct)}; ${fmt(res.pmacct)}` },
+    { name: `${protocol} count-only node socket`, value: res.count.rate, unit, note: fmt(res.count) },
   ];
   if (process.env['FLOW_E2E_VERBOSE']) {
     for (const [k, r] of Object.entries(res)) for (const t of r.trials) process.stdout.write(`  ${protocol} ${k}: ${t}\n`);
@@ -119,35 +137,39 @@ function rows(protocol: Protocol, recordsPer: number, res: { netvigil: SearchRes
 async function protocolRun(sender: PinnedChild, protocol: Protocol): Promise<BenchResult[]> {
   const replay = buildReplay(protocol);
   const daemon = protocol === 'sflow' ? 'sfacctd' : 'nfacctd';
-  const nv = await nodeReceiver('netvigil', replay.recordsPer);
-  const co = await nodeReceiver('count', replay.recordsPer);
-  const pm = await Pmacct.start(daemon, RCVBUF).catch(async (e: unknown) => {
-    await Promise.all([nv.child.close(), co.child.close()]);
-    throw e;
-  });
+  const started: PinnedChild[] = [];
+  let pm: Pmacct | undefined;
   try {
-    nv.target.expected = (n) => runTotals(replay, n).records;
+    const nv = await nodeReceiver('netvigil', replay.recordsPer);
+    started.push(nv.child);
+    const lean = await nodeReceiver('netvigil', replay.recordsPer, JSON.stringify({ top_by: [] }));
+    started.push(lean.child);
+    const co = await nodeReceiver('count', replay.recordsPer);
+    started.push(co.child);
+    const p = (pm = await Pmacct.start(daemon, RCVBUF));
+    nv.target.expected = lean.target.expected = (n) => runTotals(replay, n).records;
     co.target.expected = (n) => n * replay.recordsPer;
     const pmTarget: Target = {
       name: daemon,
-      port: pm.port,
-      taken: async () => ({ units: await pm.packets('127.0.0.1'), errors: pm.missing }),
+      port: p.port,
+      taken: async () => ({ units: await p.packets('127.0.0.1'), errors: p.missing }),
       expected: (n) => runTotals(replay, n).packets,
       // slowly, from the second exporter, whose packets are not counted
-      afterRun: async () => void (await sender.request({ type: 'send', protocol, port: pm.port, source: '127.0.0.2', count: FLUSH_DATAGRAMS, rate: 20_000, burst: BURST })),
+      afterRun: async () => void (await sender.request({ type: 'send', protocol, port: p.port, source: '127.0.0.2', count: FLUSH_DATAGRAMS, rate: 20_000, burst: BURST })),
     };
-    const pids = (): number[] => [nv.child.proc.pid, co.child.proc.pid, pm.pid].filter((p): p is number => p !== undefined);
-    const [netvigil, pmacct, count] = await searchAll(
-      [trialFor(sender, protocol, nv.target, pids), trialFor(sender, protocol, pmTarget, pids), trialFor(sender, protocol, co.target, pids)],
-      { lo: MIN_RATE, hi: MAX_RATE, steps: STEPS },
-    );
+    const pids = (): number[] => [...started.map((c) => c.proc.pid), p.pid].filter((x): x is number => x !== undefined);
+    const targets = [nv.target, lean.target, pmTarget, co.target];
+    const found = await searchAll(targets.map((t) => trialFor(sender, protocol, t, pids)), { lo: MIN_RATE, hi: MAX_RATE, steps: STEPS });
     // stopping flushes the open interval: its flow_agg flows must add up to every record counted
-    const fin = (await nv.child.request({ type: 'stop' })) as Counts;
-    const aggOk = fin.aggregated === fin.records;
-    const note = aggOk ? `all ${fin.records} records aggregated` : `AGGREGATE MISMATCH: ${fin.aggregated ?? 0} flows in flow_agg vs ${fin.records} records`;
-    return rows(protocol, replay.recordsPer, { netvigil: netvigil as SearchResult, pmacct: pmacct as SearchResult, count: count as SearchResult }, daemon, note);
+    const notes: string[] = [];
+    for (const c of [nv.child, lean.child]) {
+      const fin = (await c.request({ type: 'stop' })) as Counts;
+      if (fin.aggregated !== fin.records) notes.push(`AGGREGATE MISMATCH: ${fin.aggregated ?? 0} flows in flow_agg vs ${fin.records} records`);
+    }
+    const [a, b, c, d] = found as [SearchResult, SearchResult, SearchResult, SearchResult];
+    return rows(protocol, replay.recordsPer, { netvigil: a, lean: b, pmacct: c, count: d }, daemon, notes.join('; ') || 'flow_agg flows == records decoded');
   } finally {
-    await Promise.all([nv.child.close(), co.child.close(), pm.stop()]);
+    await Promise.all([...started.map((c) => c.close()), pm?.stop()]);
   }
 }
 

@@ -2,7 +2,8 @@
  * A receiver of the end-to-end bench, run as its own process pinned to core 0:
  *   `netvigil` — the real flow collector, built from collectors/index.ts's definition with its
  *     default config (aggregation by exporter/in_if/out_if/proto, top talkers, loss accounting)
- *     on 127.0.0.1:0, its records going to a counting emitter;
+ *     on 127.0.0.1:0 (argv[4]: JSON merged over that config), its records going to a counting
+ *     emitter;
  *   `count` — a bare Node dgram socket with the same receive buffer that only counts datagrams:
  *     the ceiling of any Node receiver on this machine.
  * Answers `counts` with what it has taken in and `stop` with the final counts, then exits; it also
@@ -69,8 +70,8 @@ async function netvigil(): Promise<Receiver> {
   if (!def) throw new Error('no flow collector in collectors/index.ts');
   const dir = mkdtempSync(join(tmpdir(), 'netvigil-flow-e2e-'));
   let aggregated = 0;
-  // FLOW_E2E_COLLECTOR: JSON merged over the defaults, to see what a setting costs (e.g. {"top_by":[]})
-  const extra = JSON.parse(process.env['FLOW_E2E_COLLECTOR'] ?? '{}') as Record<string, unknown>;
+  // argv[4] and FLOW_E2E_COLLECTOR: JSON merged over the defaults, to see what a setting costs
+  const extra = { ...(JSON.parse(process.argv[4] ?? '{}') as Record<string, unknown>), ...(JSON.parse(process.env['FLOW_E2E_COLLECTOR'] ?? '{}') as Record<string, unknown>) };
   const config = def.configSchema.parse({ ...extra, listen: [{ address: '127.0.0.1', port: 0 }], receive_buffer: RCVBUF });
   const c: Collector = def.create(config, context(dir, (n) => (aggregated += n)));
   await c.start();
