@@ -2,6 +2,8 @@
  * A tiny classic-pcap writer (LINKTYPE_ETHERNET) and traffic generator for real-exporter tests:
  * softflowd reads the file with -r and exports flows for exactly this traffic.
  */
+import { addressBytes } from '../../src/wire/address.js';
+
 export interface PacketSpec {
   /** Seconds since the epoch (fractional). */
   ts: number;
@@ -22,17 +24,9 @@ function ip4(s: string): number[] {
 
 /** 16 bytes of an IPv6 address written with or without "::". */
 export function ip6(s: string): Uint8Array {
-  const [head = '', tail] = s.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const words = [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  words.forEach((w, i) => {
-    const n = parseInt(w, 16);
-    out[2 * i] = n >> 8;
-    out[2 * i + 1] = n & 255;
-  });
-  return out;
+  const b = addressBytes(s);
+  if (b?.length !== 16) throw new Error(`not an IPv6 address: ${s}`);
+  return b;
 }
 
 function checksum(b: Uint8Array): number {
