@@ -55,12 +55,7 @@ export async function startSnmpd(extraConf = ''): Promise<Snmpd> {
   const daemon = startDaemon('snmpd', ['-f', '-Lo', '-C', '-c', join(dir, 'snmpd.conf'), `udp:127.0.0.1:${port}`], {
     env: { ...process.env, SNMP_PERSISTENT_DIR: join(dir, 'state'), MIBS: '', MIBDIRS: '/nonexistent' },
   });
-  try {
-    await waitFor('snmpd to answer', () => runTool('snmpget', ['-v2c', '-c', 'public', '-t', '0.3', '-r', '0', `127.0.0.1:${port}`, '1.3.6.1.2.1.1.3.0'], dir, 3000), 10_000, 100);
-  } catch (e) {
-    await daemon.stop('SIGKILL');
-    throw new Error(`${String(e)}\n${daemon.output()}`);
-  }
+  await agentAnswers(daemon, 'snmpd', port, 'public', dir, 10_000, 100);
   return {
     port,
     dir,
@@ -70,6 +65,16 @@ export async function startSnmpd(extraConf = ''): Promise<Snmpd> {
       await cleanup();
     },
   };
+}
+
+/** Waits until the agent answers a sysUpTime get; otherwise kills it and fails with its output. */
+export async function agentAnswers(daemon: Daemon, what: string, port: number, community: string, dir: string, timeoutMs: number, everyMs: number): Promise<void> {
+  try {
+    await waitFor(`${what} to answer`, () => runTool('snmpget', ['-v2c', '-c', community, '-t', '0.5', '-r', '0', `127.0.0.1:${port}`, '1.3.6.1.2.1.1.3.0'], dir, 3000), timeoutMs, everyMs);
+  } catch (e) {
+    await daemon.stop('SIGKILL');
+    throw new Error(`${String(e)}\n${daemon.output()}`);
+  }
 }
 
 export interface WalkedValue {

@@ -8,9 +8,9 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
-import { freeUdpPort, makeTmpDir, waitFor } from './net.js';
+import { freeUdpPort, makeTmpDir } from './net.js';
 import { startDaemon, type Daemon } from './proc.js';
-import { runTool } from './snmpd.js';
+import { agentAnswers } from './snmpd.js';
 
 export const CISCO_COMMUNITY = 'cisco_16_switch';
 
@@ -62,17 +62,7 @@ export async function startSnmpsim(extra: Record<string, string> = {}, v3Users: 
     args.push(`--v3-user=${u.user}`, `--v3-auth-key=${u.authKey}`, `--v3-auth-proto=${u.authProto}`, `--v3-priv-key=${u.privKey}`, `--v3-priv-proto=${u.privProto}`);
   }
   const daemon = startDaemon('snmpsimd', args);
-  try {
-    await waitFor(
-      'snmpsimd to answer',
-      () => runTool('snmpget', ['-v2c', '-c', CISCO_COMMUNITY, '-t', '0.5', '-r', '0', `127.0.0.1:${port}`, '1.3.6.1.2.1.1.3.0'], dir, 3000),
-      45_000,
-      200,
-    );
-  } catch (e) {
-    await daemon.stop('SIGKILL');
-    throw new Error(`${String(e)}\n${daemon.output()}`);
-  }
+  await agentAnswers(daemon, 'snmpsimd', port, CISCO_COMMUNITY, dir, 45_000, 200);
   return {
     port,
     dir,
