@@ -9,6 +9,7 @@
  * active timeout), which keeps a late or clock-skewed exporter from reopening closed intervals.
  */
 import { makeRecord, type FieldValue, type FlowRecord } from '../../src/record/record.js';
+import { TalkerTable } from './talkers.js';
 
 export const DIMENSIONS = [
   'exporter', 'version', 'in_if', 'out_if', 'proto', 'src_as', 'dst_as', 'src_port', 'dst_port', 'tos', 'vlan',
@@ -65,7 +66,7 @@ export class Aggregator {
   private tree: Level = new Map();
   private series = 0;
   private other: Sum | undefined;
-  private talkerMaps: Map<string, Sum>[];
+  private readonly talkers: TalkerTable[];
   private readonly isTag: boolean[];
   /** Counted flows since the last flush (for stats). */
   flowsIn = 0;
@@ -74,7 +75,7 @@ export class Aggregator {
   constructor(opts: AggregateOptions) {
     this.opts = opts;
     this.isTag = opts.dimensions.map((d) => d === 'exporter' || d === 'version');
-    this.talkerMaps = opts.topBy.map(() => new Map());
+    this.talkers = opts.topBy.map(() => new TalkerTable(opts.maxTalkers));
   }
 
   private seriesFor(r: FlowRecord): Sum {
@@ -140,16 +141,7 @@ export class Aggregator {
     const topBy = this.opts.topBy;
     for (let k = 0; k < topBy.length; k++) {
       const addr = f[topBy[k] as TalkerKey];
-      if (typeof addr !== 'string' || !addr) continue;
-      const m = this.talkerMaps[k] as Map<string, Sum>;
-      let t = m.get(addr);
-      if (!t) {
-        if (m.size >= this.opts.maxTalkers) t = this.otherSum(m, `\u0000${OTHER}`, []);
-        else m.set(addr, (t = { tags: { talker: addr }, bytes: 0, packets: 0, flows: 0 }));
-      }
-      t.bytes += bytes;
-      t.packets += packets;
-      t.flows += 1;
+      if (typeof addr === 'string' && addr) (this.talkers[k] as TalkerTable).add(addr, bytes, packets);
     }
   }
 
@@ -160,47 +152,25 @@ export class Aggregator {
     }
   }
 
-  private otherSum(m: Map<string, Sum>, key: string, dims: readonly string[]): Sum {
-    let s = m.get(key);
-    if (!s) {
-      const tags: Record<string, string> = {};
-      for (const d of dims) tags[d] = OTHER;
-      s = { tags, bytes: 0, packets: 0, flows: 0 };
-      m.set(key, s);
-    }
-    return s;
-  }
-
   /**
    * Closes the interval: `flow_agg` per dimension tuple and `flow_top` per talker key (top N by
    * bytes, then one "other" row with the rest), all stamped with the interval start.
    */
   flush(intervalStart: number, collector: string): FlowRecord[] {
     const out: FlowRecord[] = [];
-    const fields = (s: Sum) => ({ bytes: BigInt(Math.round(s.bytes)), packets: BigInt(Math.round(s.packets)), flows: BigInt(Math.round(s.flows)) });
+    const fields = (s: { bytes: number; packets: number; flows: number }) => ({ bytes: BigInt(Math.round(s.bytes)), packets: BigInt(Math.round(s.packets)), flows: BigInt(Math.round(s.flows)) });
     for (const s of this.allSeries()) out.push(makeRecord('flow', 'flow_agg', { collector, ...s.tags }, fields(s), intervalStart, 'collector'));
     if (this.other) out.push(makeRecord('flow', 'flow_agg', { collector, ...this.other.tags }, fields(this.other), intervalStart, 'collector'));
     this.opts.topBy.forEach((by, k) => {
-      const m = this.talkerMaps[k] as Map<string, Sum>;
-      const all = [...m.entries()].sort((a, b) => b[1].bytes - a[1].bytes);
-      const rest: Sum = { tags: { talker: OTHER }, bytes: 0, packets: 0, flows: 0 };
-      let ranked = 0;
-      for (const [key, s] of all) {
-        if (ranked < this.opts.topN && !key.startsWith('\u0000')) {
-          ranked++;
-          out.push(makeRecord('flow', 'flow_top', { collector, by, talker: s.tags['talker'] }, { ...fields(s), rank: BigInt(ranked) }, intervalStart, 'collector'));
-        } else {
-          rest.bytes += s.bytes;
-          rest.packets += s.packets;
-          rest.flows += s.flows;
-        }
-      }
-      if (rest.flows > 0) out.push(makeRecord('flow', 'flow_top', { collector, by, talker: OTHER }, fields(rest), intervalStart, 'collector'));
+      const table = this.talkers[k] as TalkerTable;
+      const { top, other } = table.top(this.opts.topN);
+      top.forEach((t, i) => out.push(makeRecord('flow', 'flow_top', { collector, by, talker: t.talker }, { ...fields(t), rank: BigInt(i + 1) }, intervalStart, 'collector')));
+      if (other.flows > 0) out.push(makeRecord('flow', 'flow_top', { collector, by, talker: OTHER }, fields(other), intervalStart, 'collector'));
+      table.reset();
     });
     this.tree = new Map();
     this.series = 0;
     this.other = undefined;
-    this.talkerMaps = this.opts.topBy.map(() => new Map());
     this.flowsIn = 0;
     return out;
   }
