@@ -7,8 +7,8 @@
  * through a DataView: the floor cost of touching the datagrams at all.
  */
 import { decodeSflow, normalizeSflow } from '../collectors/sflow/index.js';
-import { ethernet, ipv4, ipv6, tcp, udp } from '../collectors/sflow/testpackets.js';
-import { counterSample, datagram, extSwitch, flowSample, genericCounters, sampledHeader, u32Block } from '../collectors/sflow/testutil.js';
+import { counterSample, datagram, genericCounters, u32Block } from '../collectors/sflow/testutil.js';
+import { switchFlowSample } from './sflow-traffic.js';
 import type { BenchResult } from './types.js';
 
 const RUN_MS = 3000;
@@ -20,12 +20,7 @@ function flowDatagrams(n: number): Uint8Array[] {
     const samples = [];
     for (let s = 0; s < 7; s++) {
       const i = d * 7 + s;
-      const l4 = i % 3 ? tcp(1024 + (i % 50000), 443, 0x18, new Uint8Array(1400)) : udp(1024 + (i % 50000), 53, new Uint8Array(1400));
-      const proto = i % 3 ? 6 : 17;
-      const pkt = i % 5 === 0
-        ? ethernet({ vlans: [{ vid: 10 + (i % 100) }], etherType: 0x86dd, payload: ipv6({ src: `2001:db8::${(i % 65535).toString(16)}`, dst: '2001:db8:1::1', proto, payload: l4 }) })
-        : ethernet({ vlans: [{ vid: 10 + (i % 100) }], etherType: 0x0800, payload: ipv4({ src: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, dst: '192.0.2.1', proto, payload: l4 }) });
-      samples.push(flowSample({ sequence: ++seq, sourceIndex: 1 + (i % 48), samplingRate: 4096, samplePool: seq * 4096, input: 1 + (i % 48), output: 49, records: [sampledHeader(pkt.subarray(0, 128), pkt.byteLength + 4), extSwitch(10 + (i % 100), 0, 10 + (i % 100), 0)] }));
+      samples.push(switchFlowSample(i, ++seq));
     }
     out.push(datagram({ agent: '192.0.2.10', sequence: d + 1, uptimeMs: 1_000_000 + d, samples }));
   }

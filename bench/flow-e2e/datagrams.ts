@@ -4,8 +4,8 @@
  * first. The sender stamps each datagram's header sequence number just before sending it, so every
  * receiver sees one exporter counting up without gaps, as a real one does.
  */
-import { counterSample, datagram, extSwitch, flowSample, genericCounters, sampledHeader, u32Block } from '../../collectors/sflow/testutil.js';
-import { ethernet, ipv4, ipv6, tcp, udp } from '../../collectors/sflow/testpackets.js';
+import { counterSample, datagram, genericCounters, u32Block } from '../../collectors/sflow/testutil.js';
+import { switchFlowSample } from '../sflow-traffic.js';
 import { Bytes, ipfixMessage, ipfixTemplate, set, v9Message, v9Template, type FieldDef } from '../../test/helpers/flow-build.js';
 
 export const PROTOCOLS = ['v9', 'ipfix', 'sflow'] as const;
@@ -84,12 +84,7 @@ function sflow(agent: string): Replay {
     const samples = [];
     for (let s = 0; s < SAMPLES; s++) {
       const i = d * SAMPLES + s;
-      const l4 = i % 3 ? tcp(1024 + (i % 50000), 443, 0x18, new Uint8Array(1400)) : udp(1024 + (i % 50000), 53, new Uint8Array(1400));
-      const proto = i % 3 ? 6 : 17;
-      const pkt = i % 5 === 0
-        ? ethernet({ vlans: [{ vid: 10 + (i % 100) }], etherType: 0x86dd, payload: ipv6({ src: `2001:db8::${(i % 65535).toString(16)}`, dst: '2001:db8:1::1', proto, payload: l4 }) })
-        : ethernet({ vlans: [{ vid: 10 + (i % 100) }], etherType: 0x0800, payload: ipv4({ src: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, dst: '192.0.2.1', proto, payload: l4 }) });
-      samples.push(flowSample({ sequence: ++seq, sourceIndex: 1 + (i % 48), samplingRate: 4096, samplePool: seq * 4096, input: 1 + (i % 48), output: 49, records: [sampledHeader(pkt.subarray(0, 128), pkt.byteLength + 4), extSwitch(10 + (i % 100), 0, 10 + (i % 100), 0)] }));
+      samples.push(switchFlowSample(i, ++seq));
     }
     if (d % 16 === 0) {
       const ifIndex = 1 + ((d / 16) % 48);
