@@ -5,11 +5,12 @@
  */
 import { Reader } from '../../src/wire/reader.js';
 import type { FieldSpec, FlowMessage, MessageHeader, TemplateDef } from './compile.js';
-import { installTemplate, readDataSet } from './sets.js';
+import { installTemplate, nextSet, readDataSet } from './sets.js';
 import type { TemplateStore } from './templates.js';
 import { MAX_TEMPLATE_FIELDS } from './v9.js';
 
 const P = 'ipfix';
+const SET = { id: 'set_id', length: 'set_length', set: 'set' };
 const TEMPLATE_SET = 2;
 const OPTIONS_TEMPLATE_SET = 3;
 
@@ -31,16 +32,7 @@ export function decodeIpfix(buf: Uint8Array, exporter: string, store: TemplateSt
   };
   const msg: FlowMessage = { hdr, records: [], dataRecords: 0, templates: 0, withdrawn: 0, parked: 0, parkDropped: 0, fromPending: 0 };
   while (r.remaining > 0) {
-    const setStart = r.pos;
-    const id = r.u16('set_id');
-    const len = r.u16('set_length');
-    if (len < 4) {
-      r.pos = setStart + 2; // report the length field itself
-      r.fail('set_length', 'bad_set_length', `length ${len} at set ${id}`);
-    }
-    r.pos = setStart;
-    const set = r.sub(len, 'set');
-    set.pos += 4;
+    const { id, set } = nextSet(r, SET);
     if (id === TEMPLATE_SET || id === OPTIONS_TEMPLATE_SET) readTemplates(set, exporter, hdr, store, now, msg, id === OPTIONS_TEMPLATE_SET);
     else if (id >= 256) readData(set, id, exporter, hdr, store, now, msg);
     else if (id < 2) r.fail('set_id', 'bad_set_id', `set id ${id} is NetFlow v9's, not IPFIX's`);

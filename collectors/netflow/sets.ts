@@ -8,6 +8,25 @@ import { Reader } from '../../src/wire/reader.js';
 import { decodeDataSet, type FlowMessage, type MessageHeader, type TemplateDef } from './compile.js';
 import type { TemplateStore } from './templates.js';
 
+/**
+ * Reads one set header (RFC 3954 §5.2 flowset, RFC 7011 §3.3.2 set: id, then a length that counts
+ * the 4-byte header) and returns a reader confined to the set's body. A length below 4 is refused,
+ * naming the length field: it is what makes naive decoders loop forever.
+ */
+export function nextSet(r: Reader, names: { id: string; length: string; set: string }): { id: number; set: Reader } {
+  const setStart = r.pos;
+  const id = r.u16(names.id);
+  const len = r.u16(names.length);
+  if (len < 4) {
+    r.pos = setStart + 2; // report the length field itself
+    r.fail(names.length, 'bad_set_length', `length ${len} at ${names.set} ${id}`);
+  }
+  r.pos = setStart;
+  const set = r.sub(len, names.set);
+  set.pos += 4;
+  return { id, set };
+}
+
 export function installTemplate(def: TemplateDef, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage, protocol: string): void {
   store.set(exporter, hdr.domain, def, now);
   msg.templates++;

@@ -4,10 +4,11 @@
  */
 import { Reader } from '../../src/wire/reader.js';
 import type { FieldSpec, FlowMessage, MessageHeader, TemplateDef } from './compile.js';
-import { installTemplate, readDataSet } from './sets.js';
+import { installTemplate, nextSet, readDataSet } from './sets.js';
 import type { TemplateStore } from './templates.js';
 
 const P = 'netflow9';
+const FLOWSET = { id: 'flowset_id', length: 'flowset_length', set: 'flowset' };
 /** More fields than this in one template is not a real exporter (and bounds compile cost). */
 export const MAX_TEMPLATE_FIELDS = 1024;
 
@@ -27,16 +28,7 @@ export function decodeV9(buf: Uint8Array, exporter: string, store: TemplateStore
   while (r.remaining > 0) {
     // Some exporters pad the datagram itself; fewer than a set header's 4 bytes cannot be a set.
     if (r.remaining < 4) break;
-    const setStart = r.pos;
-    const id = r.u16('flowset_id');
-    const len = r.u16('flowset_length');
-    if (len < 4) {
-      r.pos = setStart + 2; // report the length field itself
-      r.fail('flowset_length', 'bad_set_length', `length ${len} at flowset ${id}`);
-    }
-    r.pos = setStart;
-    const set = r.sub(len, 'flowset');
-    set.pos += 4;
+    const { id, set } = nextSet(r, FLOWSET);
     if (id === 0) readTemplates(set, exporter, hdr, store, now, msg, false);
     else if (id === 1) readTemplates(set, exporter, hdr, store, now, msg, true);
     else if (id >= 256) readData(set, id, exporter, hdr, store, now, msg);
