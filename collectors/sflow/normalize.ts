@@ -1,4 +1,5 @@
 import { makeRecord, type Fields, type NetRecord, type Tags } from '../../src/record/record.js';
+import { big } from './int.js';
 import { dropReasonName } from './reasons.js';
 import type { CounterSample, DiscardSample, FlowSample, IfCounters, SampledPacket, SflowDatagram } from './types.js';
 
@@ -15,104 +16,118 @@ const U64_UNKNOWN = 0xffffffffffffffffn;
 export function normalizeSflow(d: SflowDatagram, exporter: string, receivedAtMs: number): NetRecord[] {
   const out: NetRecord[] = [];
   const device = d.agent || exporter;
-  const domain = String(d.subAgentId);
+  let common: Common | undefined;
   for (const s of d.samples) {
-    if (s.kind === 'flow') out.push(flowRecord(d, s, exporter, domain, receivedAtMs));
-    else if (s.kind === 'discard') out.push(discardRecord(d, s, exporter, domain, receivedAtMs));
+    if (s.kind === 'flow') out.push(flowRecord(s, (common ??= commonOf(d, exporter, receivedAtMs))));
+    else if (s.kind === 'discard') out.push(discardRecord(s, (common ??= commonOf(d, exporter, receivedAtMs))));
     else if (s.kind === 'counters') counterRecords(d, s, device, receivedAtMs, out);
   }
   return out;
 }
 
-function flowRecord(d: SflowDatagram, s: FlowSample, exporter: string, domain: string, t: number): NetRecord {
+/** What every flow and discard Record of one datagram shares, converted once per datagram. */
+interface Common {
+  exporter: string;
+  domain: string;
+  agent: string;
+  uptimeMs: bigint;
+  /** A sample is a single packet seen at about the time we received it. */
+  startMs: bigint;
+  t: number;
+}
+
+function commonOf(d: SflowDatagram, exporter: string, t: number): Common {
+  return { exporter, domain: String(d.subAgentId), agent: d.agent, uptimeMs: BigInt(d.uptimeMs), startMs: BigInt(Math.trunc(t)), t };
+}
+
+function flowRecord(s: FlowSample, c: Common): NetRecord {
   const f: Fields = {};
   packetFields(s.packet, f);
-  f.sampling_rate = BigInt(s.samplingRate || 1);
-  f.sample_pool = BigInt(s.samplePool);
-  f.sample_drops = BigInt(s.drops);
-  if (s.input.format === 0) f.in_if = BigInt(s.input.value);
-  if (s.output.format === 0) f.out_if = BigInt(s.output.value);
+  f.sampling_rate = big(s.samplingRate || 1);
+  f.sample_pool = big(s.samplePool);
+  f.sample_drops = big(s.drops);
+  if (s.input.format === 0) f.in_if = big(s.input.value);
+  if (s.output.format === 0) f.out_if = big(s.output.value);
   // memo §5 "interface" format 1: the packet was discarded, the value is the reason code.
-  else if (s.output.format === 1) f.out_discard_reason = BigInt(s.output.value);
-  else if (s.output.format === 2) f.out_if_count = BigInt(s.output.value);
-  commonFields(d, s.source.type, s.source.index, t, f);
-  return makeRecord('flow', 'flow', { exporter, version: 'sflow5', domain }, f, t, 'collector');
+  else if (s.output.format === 1) f.out_discard_reason = big(s.output.value);
+  else if (s.output.format === 2) f.out_if_count = big(s.output.value);
+  commonFields(c, s.source.type, s.source.index, f);
+  return makeRecord('flow', 'flow', { exporter: c.exporter, version: 'sflow5', domain: c.domain }, f, c.t, 'collector');
 }
 
-function discardRecord(d: SflowDatagram, s: DiscardSample, exporter: string, domain: string, t: number): NetRecord {
+function discardRecord(s: DiscardSample, c: Common): NetRecord {
   const f: Fields = {};
   packetFields(s.packet, f);
-  f.reason_code = BigInt(s.reason);
-  f.discard_drops = BigInt(s.drops);
-  if (s.inputIf !== 0) f.in_if = BigInt(s.inputIf);
-  if (s.outputIf !== 0) f.out_if = BigInt(s.outputIf);
-  commonFields(d, s.source.type, s.source.index, t, f);
-  const tags = { exporter, version: 'sflow5', domain, reason: dropReasonName(s.reason) };
-  return makeRecord('flow', 'flow_discard', tags, f, t, 'collector');
+  f.reason_code = big(s.reason);
+  f.discard_drops = big(s.drops);
+  if (s.inputIf !== 0) f.in_if = big(s.inputIf);
+  if (s.outputIf !== 0) f.out_if = big(s.outputIf);
+  commonFields(c, s.source.type, s.source.index, f);
+  const tags = { exporter: c.exporter, version: 'sflow5', domain: c.domain, reason: dropReasonName(s.reason) };
+  return makeRecord('flow', 'flow_discard', tags, f, c.t, 'collector');
 }
 
-function commonFields(d: SflowDatagram, type: number, index: number, t: number, f: Fields): void {
-  f.agent_addr = d.agent;
-  f.uptime_ms = BigInt(d.uptimeMs);
-  f.source_id_type = BigInt(type);
-  f.source_id_index = BigInt(index);
-  // A sample is a single packet seen at about the time we received it.
-  f.start_ms = BigInt(Math.trunc(t));
-  f.end_ms = f.start_ms;
+function commonFields(c: Common, type: number, index: number, f: Fields): void {
+  f.agent_addr = c.agent;
+  f.uptime_ms = c.uptimeMs;
+  f.source_id_type = big(type);
+  f.source_id_index = big(index);
+  f.start_ms = c.startMs;
+  f.end_ms = c.startMs;
 }
 
 /** Flow schema fields from the merged flow records; absent values stay absent. */
 export function packetFields(p: SampledPacket, f: Fields): void {
   const bytes = p.frameLength ?? p.ipLength;
-  if (bytes !== undefined) f.bytes = BigInt(bytes);
+  if (bytes !== undefined) f.bytes = big(bytes);
   f.packets = 1n;
   if (p.srcAddr !== undefined) f.src_addr = p.srcAddr;
   if (p.dstAddr !== undefined) f.dst_addr = p.dstAddr;
   const nextHop = p.nextHop || p.bgpNextHop;
   if (nextHop) f.next_hop = nextHop;
-  if (p.srcPort !== undefined) f.src_port = BigInt(p.srcPort);
-  if (p.dstPort !== undefined) f.dst_port = BigInt(p.dstPort);
-  if (p.proto !== undefined) f.proto = BigInt(p.proto);
-  if (p.tcpFlags !== undefined) f.tcp_flags = BigInt(p.tcpFlags);
-  if (p.tos !== undefined) f.tos = BigInt(p.tos);
-  if (p.srcAs !== undefined) f.src_as = BigInt(p.srcAs);
-  if (p.dstAs !== undefined) f.dst_as = BigInt(p.dstAs);
+  if (p.srcPort !== undefined) f.src_port = big(p.srcPort);
+  if (p.dstPort !== undefined) f.dst_port = big(p.dstPort);
+  if (p.proto !== undefined) f.proto = big(p.proto);
+  if (p.tcpFlags !== undefined) f.tcp_flags = big(p.tcpFlags);
+  if (p.tos !== undefined) f.tos = big(p.tos);
+  if (p.srcAs !== undefined) f.src_as = big(p.srcAs);
+  if (p.dstAs !== undefined) f.dst_as = big(p.dstAs);
   // extended_switch's VLAN is the agent's own view; the 802.1Q tag in the header is a fallback.
   {
     const v = p.srcVlan ?? p.vlan;
-    if (v !== undefined) f.vlan = BigInt(v);
+    if (v !== undefined) f.vlan = big(v);
   }
-  if (p.dstVlan !== undefined) f.dst_vlan = BigInt(p.dstVlan);
-  if (p.innerVlan !== undefined) f.inner_vlan = BigInt(p.innerVlan);
+  if (p.dstVlan !== undefined) f.dst_vlan = big(p.dstVlan);
+  if (p.innerVlan !== undefined) f.inner_vlan = big(p.innerVlan);
   {
     const v = p.srcPriority ?? p.vlanPcp;
-    if (v !== undefined) f.src_priority = BigInt(v);
+    if (v !== undefined) f.src_priority = big(v);
   }
-  if (p.dstPriority !== undefined) f.dst_priority = BigInt(p.dstPriority);
-  if (p.headerProtocol !== undefined) f.header_protocol = BigInt(p.headerProtocol);
-  if (p.stripped !== undefined) f.stripped = BigInt(p.stripped);
-  if (p.headerLength !== undefined) f.header_length = BigInt(p.headerLength);
-  if (p.etherType !== undefined) f.ether_type = BigInt(p.etherType);
-  if (p.ipVersion !== undefined) f.ip_version = BigInt(p.ipVersion);
-  if (p.ipLength !== undefined) f.ip_length = BigInt(p.ipLength);
-  if (p.ttl !== undefined) f.ttl = BigInt(p.ttl);
-  if (p.flowLabel !== undefined) f.flow_label = BigInt(p.flowLabel);
-  if (p.fragOffset !== undefined) f.frag_offset = BigInt(p.fragOffset);
-  if (p.icmpType !== undefined) f.icmp_type = BigInt(p.icmpType);
-  if (p.icmpCode !== undefined) f.icmp_code = BigInt(p.icmpCode);
-  if (p.srcMaskLen !== undefined) f.src_mask = BigInt(p.srcMaskLen);
-  if (p.dstMaskLen !== undefined) f.dst_mask = BigInt(p.dstMaskLen);
-  if (p.routerAs !== undefined) f.router_as = BigInt(p.routerAs);
-  if (p.srcPeerAs !== undefined) f.src_peer_as = BigInt(p.srcPeerAs);
-  if (p.dstPeerAs !== undefined) f.dst_peer_as = BigInt(p.dstPeerAs);
-  if (p.localPref !== undefined) f.local_pref = BigInt(p.localPref);
-  if (p.natSrcPort !== undefined) f.nat_src_port = BigInt(p.natSrcPort);
-  if (p.natDstPort !== undefined) f.nat_dst_port = BigInt(p.natDstPort);
-  if (p.vniEgress !== undefined) f.vni_egress = BigInt(p.vniEgress);
-  if (p.vniIngress !== undefined) f.vni_ingress = BigInt(p.vniIngress);
-  if (p.egressQueue !== undefined) f.egress_queue = BigInt(p.egressQueue);
-  if (p.transitDelayNs !== undefined) f.transit_delay_ns = BigInt(p.transitDelayNs);
-  if (p.queueDepthBytes !== undefined) f.queue_depth_bytes = BigInt(p.queueDepthBytes);
+  if (p.dstPriority !== undefined) f.dst_priority = big(p.dstPriority);
+  if (p.headerProtocol !== undefined) f.header_protocol = big(p.headerProtocol);
+  if (p.stripped !== undefined) f.stripped = big(p.stripped);
+  if (p.headerLength !== undefined) f.header_length = big(p.headerLength);
+  if (p.etherType !== undefined) f.ether_type = big(p.etherType);
+  if (p.ipVersion !== undefined) f.ip_version = big(p.ipVersion);
+  if (p.ipLength !== undefined) f.ip_length = big(p.ipLength);
+  if (p.ttl !== undefined) f.ttl = big(p.ttl);
+  if (p.flowLabel !== undefined) f.flow_label = big(p.flowLabel);
+  if (p.fragOffset !== undefined) f.frag_offset = big(p.fragOffset);
+  if (p.icmpType !== undefined) f.icmp_type = big(p.icmpType);
+  if (p.icmpCode !== undefined) f.icmp_code = big(p.icmpCode);
+  if (p.srcMaskLen !== undefined) f.src_mask = big(p.srcMaskLen);
+  if (p.dstMaskLen !== undefined) f.dst_mask = big(p.dstMaskLen);
+  if (p.routerAs !== undefined) f.router_as = big(p.routerAs);
+  if (p.srcPeerAs !== undefined) f.src_peer_as = big(p.srcPeerAs);
+  if (p.dstPeerAs !== undefined) f.dst_peer_as = big(p.dstPeerAs);
+  if (p.localPref !== undefined) f.local_pref = big(p.localPref);
+  if (p.natSrcPort !== undefined) f.nat_src_port = big(p.natSrcPort);
+  if (p.natDstPort !== undefined) f.nat_dst_port = big(p.natDstPort);
+  if (p.vniEgress !== undefined) f.vni_egress = big(p.vniEgress);
+  if (p.vniIngress !== undefined) f.vni_ingress = big(p.vniIngress);
+  if (p.egressQueue !== undefined) f.egress_queue = big(p.egressQueue);
+  if (p.transitDelayNs !== undefined) f.transit_delay_ns = big(p.transitDelayNs);
+  if (p.queueDepthBytes !== undefined) f.queue_depth_bytes = big(p.queueDepthBytes);
   if (p.srcMac !== undefined) f.src_mac = p.srcMac;
   if (p.dstMac !== undefined) f.dst_mac = p.dstMac;
   if (p.mplsLabels !== undefined) f.mpls_labels = p.mplsLabels.join(',');
