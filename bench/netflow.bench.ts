@@ -75,7 +75,7 @@ export default async function run(): Promise<BenchResult[]> {
     const agg = new Aggregator({ dimensions: ['exporter', 'in_if', 'out_if', 'proto'], maxSeries: 2000, topN: 20, topBy: ['src_addr', 'dst_addr'], maxTalkers: 100_000 });
     const proc = new FlowProcessor(
       { collector: 'flow', store: new TemplateStore(), raw: false, maxExporters: 10 },
-      { emit: () => undefined, aggregate: (r) => agg.add(r), interfaces: () => undefined, clockOffset: () => undefined, internalError: (e) => { throw e; } },
+      { emit: () => undefined, aggregate: (k) => agg.add(k), interfaces: () => undefined, clockOffset: () => undefined, internalError: (e) => { throw e; } },
     );
     proc.handle(tplMsg, rinfo.address, rinfo.port, 0);
     let flushes = 0;

@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeRecord } from '../../src/record/record.js';
-import { Aggregator, OTHER, type Dimension } from './aggregate.js';
+import { ipv4ToString } from '../../src/wire/reader.js';
+import { Aggregator, DIMENSIONS, OTHER, type Dimension } from './aggregate.js';
+import { FlowKeys } from './keys.js';
+import { TalkerTable } from './talkers.js';
 
 const flow = (exporter: string, f: { in_if: number; proto: number; src: string; bytes: number; packets: number; rate: number }) =>
   makeRecord('flow', 'flow', { exporter, version: '9', domain: '0' }, {
@@ -16,7 +19,7 @@ describe('Aggregator', () => {
       fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), rec), { maxLength: 300 }), fc.integer({ min: 2, max: 12 }), fc.nat(3), (flows, maxSeries, topN) => {
         const dims: Dimension[] = ['exporter', 'in_if', 'proto'];
         const a = new Aggregator({ dimensions: dims, maxSeries, topN, topBy: ['src_addr'], maxTalkers: 3 });
-        for (const [e, f] of flows) a.add(flow(e, f));
+        for (const [e, f] of flows) a.addRecord(flow(e, f));
         const out = a.flush(0, 'flow');
         const agg = out.filter((r) => r.measurement === 'flow_agg');
         expect(agg.length).toBeLessThanOrEqual(maxSeries);
@@ -34,8 +37,46 @@ describe('Aggregator', () => {
 
   it('with no dimensions keeps one total series', () => {
     const a = new Aggregator({ dimensions: [], maxSeries: 10, topN: 0, topBy: [], maxTalkers: 1 });
-    a.add(flow('a', { in_if: 1, proto: 6, src: '10.0.0.1', bytes: 10, packets: 1, rate: 2 }));
-    a.add(flow('b', { in_if: 2, proto: 17, src: '10.0.0.2', bytes: 5, packets: 1, rate: 1 }));
+    a.addRecord(flow('a', { in_if: 1, proto: 6, src: '10.0.0.1', bytes: 10, packets: 1, rate: 2 }));
+    a.addRecord(flow('b', { in_if: 2, proto: 17, src: '10.0.0.2', bytes: 5, packets: 1, rate: 1 }));
     expect(a.flush(1000, 'flow').map((r) => [r.measurement, r.tags, r.fields, r.time])).toEqual([['flow_agg', { collector: 'flow' }, { bytes: 25n, packets: 3n, flows: 2n }, 1000]]);
+  });
+});
+
+describe('TalkerTable', () => {
+  it('matches a plain Map through growth and rehashing, IPv4 numbers and IPv6 text alike (property)', () => {
+    const talker = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 300 }), fc.constantFrom('2001:db8::1', '2001:db8::2', 'fe80::1'));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(talker, fc.nat(10_000)), { maxLength: 3000 }), fc.integer({ min: 1, max: 2500 }), (adds, max) => {
+        const t = new TalkerTable(max);
+        const want = new Map<string, number>();
+        let rest = 0;
+        for (const [k, bytes] of adds) {
+          t.add(k, bytes, 1);
+          const text = typeof k === 'number' ? ipv4ToString(k) : k;
+          if (want.has(text) || want.size < max) want.set(text, (want.get(text) ?? 0) + bytes);
+          else rest += bytes;
+        }
+        const { top, other } = t.top(1e9);
+        expect(new Map(top.map((s) => [s.talker, s.bytes]))).toEqual(want);
+        expect(other.bytes).toBe(rest);
+        t.reset();
+        expect(t.top(10)).toEqual({ top: [], other: { bytes: 0, packets: 0, flows: 0 } });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('counts one address once whether it came as decoded IPv4 or as Record text', () => {
+    const a = new Aggregator({ dimensions: ['src_addr'], maxSeries: 10, topN: 5, topBy: ['src_addr'], maxTalkers: 10 });
+    a.addRecord(flow('a', { in_if: 1, proto: 6, src: '198.51.100.7', bytes: 10, packets: 1, rate: 1 }));
+    const k = new FlowKeys();
+    k.dims[DIMENSIONS.indexOf('src_addr')] = (198 << 24 >>> 0) + (51 << 16) + (100 << 8) + 7;
+    k.bytes = 5;
+    k.packets = 1;
+    a.add(k);
+    const out = a.flush(0, 'flow');
+    expect(out.filter((r) => r.measurement === 'flow_agg').map((r) => [r.tags['src_addr'], r.fields['bytes']])).toEqual([['198.51.100.7', 15n]]);
+    expect(out.filter((r) => r.measurement === 'flow_top').map((r) => [r.tags['talker'], r.fields['bytes']])).toEqual([['198.51.100.7', 15n]]);
   });
 });

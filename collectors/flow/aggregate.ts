@@ -8,16 +8,11 @@
  * Flows are counted in the interval they arrive in (exporters report a flow after it ends or at an
  * active timeout), which keeps a late or clock-skewed exporter from reopening closed intervals.
  */
-import { makeRecord, type FieldValue, type FlowRecord } from '../../src/record/record.js';
+import { makeRecord, type FlowRecord } from '../../src/record/record.js';
+import { DIMENSIONS, FlowKeys, keysFromRecord, keyText, type Dimension, type Key, type TalkerKey } from './keys.js';
 import { TalkerTable } from './talkers.js';
 
-export const DIMENSIONS = [
-  'exporter', 'version', 'in_if', 'out_if', 'proto', 'src_as', 'dst_as', 'src_port', 'dst_port', 'tos', 'vlan',
-  'next_hop', 'src_addr', 'dst_addr',
-] as const;
-export type Dimension = (typeof DIMENSIONS)[number];
-export const TALKER_KEYS = ['src_addr', 'dst_addr'] as const;
-export type TalkerKey = (typeof TALKER_KEYS)[number];
+export { DIMENSIONS, TALKER_KEYS, type Dimension, type TalkerKey } from './keys.js';
 
 export interface AggregateOptions {
   dimensions: readonly Dimension[];
@@ -38,54 +33,41 @@ interface Sum {
   flows: number;
 }
 
-/** Decimal text of 0..65535, made once: interface indexes, protocols, ports, 16-bit ASNs. */
-const SMALL_TEXT: readonly string[] = Array.from({ length: 65536 }, (_, i) => String(i));
-
-/** Tag text of a dimension value; absent values become '' (then omitted by line protocol). */
-function text(v: FieldValue | undefined): string {
-  if (v === undefined) return '';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'bigint' && v >= 0n && v < 65536n) return SMALL_TEXT[Number(v)] as string;
-  return String(v);
-}
-
-function scaled(v: FieldValue | undefined, rate: number): number {
-  return typeof v === 'bigint' ? Number(v) * rate : typeof v === 'number' ? v * rate : 0;
-}
-
-/** One level of the series tree: dimension value -> next level, or -> Sum at the last dimension. */
-type Level = Map<string, Level | Sum>;
+/** One level of the series tree: dimension key -> next level, or -> Sum at the last dimension. */
+type Level = Map<Key, Level | Sum>;
 
 export class Aggregator {
   private readonly opts: AggregateOptions;
   /**
-   * Series as a tree of Maps, one level per dimension: each lookup uses a value string the record
-   * already holds (or a cached small-number text), where one concatenated key would be a fresh
-   * string to hash on every record.
+   * Series as a tree of Maps, one level per dimension, keyed by the flow's own numbers and strings
+   * (FlowKeys): a concatenated key would be a fresh string to build and hash on every flow.
    */
   private tree: Level = new Map();
   private series = 0;
   private other: Sum | undefined;
   private readonly talkers: TalkerTable[];
-  private readonly isTag: boolean[];
+  /** DIMENSIONS index of each configured dimension and talker key. */
+  private readonly dimIdx: number[];
+  private readonly talkerIdx: number[];
+  private readonly scratch = new FlowKeys();
   /** Counted flows since the last flush (for stats). */
   flowsIn = 0;
   overflowed = 0;
 
   constructor(opts: AggregateOptions) {
     this.opts = opts;
-    this.isTag = opts.dimensions.map((d) => d === 'exporter' || d === 'version');
+    this.dimIdx = opts.dimensions.map((d) => DIMENSIONS.indexOf(d));
+    this.talkerIdx = opts.topBy.map((d) => DIMENSIONS.indexOf(d));
     this.talkers = opts.topBy.map(() => new TalkerTable(opts.maxTalkers));
   }
 
-  private seriesFor(r: FlowRecord): Sum {
-    const dims = this.opts.dimensions;
+  private seriesFor(k: FlowKeys): Sum {
+    const dims = this.dimIdx;
     const n = dims.length;
     if (n === 0) return this.otherOrNew([]);
     let level = this.tree;
     for (let i = 0; i < n; i++) {
-      const d = dims[i] as Dimension;
-      const v = this.isTag[i] ? (r.tags[d] ?? '') : text(r.fields[d]);
+      const v = k.dims[dims[i] as number] as Key;
       const next = level.get(v);
       if (next !== undefined) {
         if (i === n - 1) return next as Sum;
@@ -97,20 +79,15 @@ export class Aggregator {
         this.overflowed++;
         return this.otherOrNew(null);
       }
-      const values: string[] = [];
-      for (let k = 0; k < n; k++) {
-        const dk = dims[k] as Dimension;
-        values.push(this.isTag[k] ? (r.tags[dk] ?? '') : text(r.fields[dk]));
-      }
-      for (let k = i; k < n - 1; k++) {
+      for (let j = i; j < n - 1; j++) {
         const child: Level = new Map();
-        level.set(values[k] as string, child);
+        level.set(k.dims[dims[j] as number] as Key, child);
         level = child;
       }
       const tags: Record<string, string> = {};
-      dims.forEach((dim, k) => (tags[dim] = values[k] as string));
+      for (let j = 0; j < n; j++) tags[this.opts.dimensions[j] as Dimension] = keyText(dims[j] as number, k.dims[dims[j] as number] as Key);
       const sum: Sum = { tags, bytes: 0, packets: 0, flows: 0 };
-      level.set(values[n - 1] as string, sum);
+      level.set(k.dims[dims[n - 1] as number] as Key, sum);
       this.series++;
       return sum;
     }
@@ -127,22 +104,21 @@ export class Aggregator {
     return this.other;
   }
 
-  add(r: FlowRecord): void {
-    const f = r.fields;
-    const rateV = f['sampling_rate'];
-    const rate = typeof rateV === 'bigint' && rateV > 0n ? Number(rateV) : 1;
-    const bytes = scaled(f['bytes'], rate);
-    const packets = scaled(f['packets'], rate);
+  add(k: FlowKeys): void {
+    const bytes = k.bytes * k.rate;
+    const packets = k.packets * k.rate;
     this.flowsIn++;
-    const s = this.seriesFor(r);
+    const s = this.seriesFor(k);
     s.bytes += bytes;
     s.packets += packets;
     s.flows += 1;
-    const topBy = this.opts.topBy;
-    for (let k = 0; k < topBy.length; k++) {
-      const addr = f[topBy[k] as TalkerKey];
-      if (typeof addr === 'string' && addr) (this.talkers[k] as TalkerTable).add(addr, bytes, packets);
-    }
+    const t = this.talkerIdx;
+    for (let j = 0; j < t.length; j++) (this.talkers[j] as TalkerTable).add(k.dims[t[j] as number] as Key, bytes, packets);
+  }
+
+  /** `add` for a flow Record (v5, sFlow, tests): the hot v9/IPFIX path makes FlowKeys directly. */
+  addRecord(r: FlowRecord): void {
+    this.add(keysFromRecord(r, this.scratch));
   }
 
   private *allSeries(level: Level = this.tree): Generator<Sum> {

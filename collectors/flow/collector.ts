@@ -51,7 +51,7 @@ export class FlowCollector implements Collector {
       { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters },
       {
         emit: (r) => ctx.emitter.emit(r),
-        aggregate: (r) => this.aggregator.add(r),
+        aggregate: (k) => this.aggregator.add(k),
         interfaces: (exporter, list) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
         clockOffset: (exporter, ms) => ctx.signals.exporterClockOffset(exporter, ms),
         internalError: (err, exporter) => ctx.emitter.error(err, { exporter }),

@@ -14,13 +14,14 @@ import { decodeV5 } from '../netflow/v5.js';
 import { decodeV9 } from '../netflow/v9.js';
 import { decodeSflow, normalizeSflow } from '../sflow/index.js';
 import type { Allowlist } from './cidr.js';
+import { FlowKeys, keysFromData, keysFromRecord } from './keys.js';
 import { LossTracker } from './loss.js';
 
 export interface ProcessorHooks {
   /** Flow records (raw export), interface counters from sFlow. */
   emit(r: NetRecord): void;
-  /** Every flow record, for the aggregator. */
-  aggregate(r: FlowRecord): void;
+  /** Every flow, for the aggregator (`keys` is reused: read it before returning). */
+  aggregate(keys: FlowKeys): void;
   interfaces(exporter: string, list: InterfaceInfo[]): void;
   clockOffset(exporter: string, offsetMs: number): void;
   /** Anything but a DecodeError escaping a decoder is a bug: counted as `internal` and reported. */
@@ -69,6 +70,7 @@ export class FlowProcessor {
   readonly loss = new LossTracker();
   readonly options = new OptionsState();
   private readonly exporters = new Map<string, ExporterStats>();
+  private readonly keys = new FlowKeys();
   private notAllowed = 0;
   private untracked = 0;
 
@@ -147,7 +149,7 @@ export class FlowProcessor {
   }
 
   private out(r: FlowRecord): void {
-    this.hooks.aggregate(r);
+    this.hooks.aggregate(keysFromRecord(r, this.keys));
     if (this.opts.raw) this.hooks.emit(r);
   }
 
@@ -172,9 +174,12 @@ export class FlowProcessor {
     // options first: a sampler or boot-time record applies to flows of the same message
     for (const r of m.records) if (r.tpl.def.options && this.options.apply(r, exporter)) ifChanged = true;
     let n = 0;
+    const raw = this.opts.raw;
     for (const r of m.records) {
       if (r.tpl.def.options) continue;
-      this.out(normalizeData(r, exporter, this.options, now));
+      // aggregation reads the decoded values; a Record is made only when raw export wants it
+      this.hooks.aggregate(keysFromData(r, exporter, this.options, this.keys));
+      if (raw) this.hooks.emit(normalizeData(r, exporter, this.options, now));
       n++;
     }
     if (ifChanged) this.hooks.interfaces(exporter, [...(this.options.interfaces.get(exporter)?.values() ?? [])]);

@@ -1,9 +1,13 @@
 /**
  * Per-interval volume by talker (source or destination address) for `flow_top`. Real traffic has
- * tens of thousands of distinct addresses per interval, so this is on the hot path: one Map lookup
- * to a slot number, and volumes in typed arrays that survive from one interval to the next (an
- * object per talker per interval cost an allocation per new address and most of the GC time).
+ * tens of thousands of distinct addresses per interval, so this is on the hot path. IPv4 talkers
+ * (uint32) go through an open-addressing table on typed arrays: no string is made or hashed per
+ * flow, and nothing is allocated. Text talkers (IPv6) use a Map. Either way a talker gets a slot,
+ * and volumes live in typed arrays indexed by slot that survive from one interval to the next.
  */
+import { ipv4ToString } from '../../src/wire/reader.js';
+import type { Key } from './keys.js';
+
 export interface TalkerSum {
   talker: string;
   bytes: number;
@@ -11,10 +15,16 @@ export interface TalkerSum {
   flows: number;
 }
 
+const EMPTY = -1;
+
 export class TalkerTable {
   private readonly max: number;
-  private readonly slots = new Map<string, number>();
-  private keys: string[] = [];
+  /** IPv4 hash table: key (as int32) and slot + 1 (0 = empty), linear probing, load <= 1/2. */
+  private v4keys: Int32Array;
+  private v4slots: Int32Array;
+  private v4mask: number;
+  private readonly text = new Map<string, number>();
+  private keys: Key[] = [];
   private bytes = new Float64Array(1024);
   private packets = new Float64Array(1024);
   private flows = new Float64Array(1024);
@@ -23,29 +33,88 @@ export class TalkerTable {
 
   constructor(maxTalkers: number) {
     this.max = maxTalkers;
+    this.v4mask = 1023;
+    this.v4keys = new Int32Array(1024);
+    this.v4slots = new Int32Array(1024);
   }
 
   get size(): number {
     return this.keys.length;
   }
 
-  add(talker: string, bytes: number, packets: number): void {
-    let i = this.slots.get(talker);
-    if (i === undefined) {
-      if (this.keys.length >= this.max) {
-        this.rest.bytes += bytes;
-        this.rest.packets += packets;
-        this.rest.flows += 1;
-        return;
-      }
-      i = this.keys.length;
-      if (i === this.bytes.length) this.grow();
-      this.keys.push(talker);
-      this.slots.set(talker, i);
+  /** `talker`: an IPv4 address as uint32, or address text; '' (absent) is not counted. */
+  add(talker: Key, bytes: number, packets: number): void {
+    let i: number;
+    if (typeof talker === 'number') i = this.v4slot(talker | 0);
+    else if (talker === '') return;
+    else i = this.textSlot(talker);
+    if (i === EMPTY) {
+      this.rest.bytes += bytes;
+      this.rest.packets += packets;
+      this.rest.flows += 1;
+      return;
     }
     this.bytes[i] = (this.bytes[i] ?? 0) + bytes;
     this.packets[i] = (this.packets[i] ?? 0) + packets;
     this.flows[i] = (this.flows[i] ?? 0) + 1;
+  }
+
+  private v4slot(k: number): number {
+    const mask = this.v4mask;
+    // Fibonacci hashing spreads consecutive addresses (a /24 in use) over the table
+    let h = Math.imul(k, 0x9e3779b1) >>> 0;
+    for (;;) {
+      h &= mask;
+      const s = this.v4slots[h] as number;
+      if (s === 0) break;
+      if (this.v4keys[h] === k) return s - 1;
+      h++;
+    }
+    const i = this.newSlot(k >>> 0);
+    if (i === EMPTY) return EMPTY;
+    this.v4keys[h] = k;
+    this.v4slots[h] = i + 1;
+    // keep the load at most 1/2 so probes stay short
+    if (this.keys.length * 2 > mask) this.rehash();
+    return i;
+  }
+
+  private rehash(): void {
+    const oldKeys = this.v4keys;
+    const oldSlots = this.v4slots;
+    const size = oldSlots.length * 2;
+    this.v4keys = new Int32Array(size);
+    this.v4slots = new Int32Array(size);
+    this.v4mask = size - 1;
+    for (let j = 0; j < oldSlots.length; j++) {
+      const s = oldSlots[j] as number;
+      if (s === 0) continue;
+      const k = oldKeys[j] as number;
+      let h = Math.imul(k, 0x9e3779b1) >>> 0;
+      for (;;) {
+        h &= this.v4mask;
+        if (this.v4slots[h] === 0) break;
+        h++;
+      }
+      this.v4keys[h] = k;
+      this.v4slots[h] = s;
+    }
+  }
+
+  private textSlot(talker: string): number {
+    const i = this.text.get(talker);
+    if (i !== undefined) return i;
+    const n = this.newSlot(talker);
+    if (n !== EMPTY) this.text.set(talker, n);
+    return n;
+  }
+
+  private newSlot(talker: Key): number {
+    if (this.keys.length >= this.max) return EMPTY;
+    const i = this.keys.length;
+    if (i === this.bytes.length) this.grow();
+    this.keys.push(talker);
+    return i;
   }
 
   private grow(): void {
@@ -69,8 +138,10 @@ export class TalkerTable {
     for (let r = 0; r < idx.length; r++) {
       const i = idx[r] as number;
       const s = { bytes: this.bytes[i] ?? 0, packets: this.packets[i] ?? 0, flows: this.flows[i] ?? 0 };
-      if (r < n) top.push({ talker: this.keys[i] as string, ...s });
-      else {
+      if (r < n) {
+        const k = this.keys[i] as Key;
+        top.push({ talker: typeof k === 'number' ? ipv4ToString(k) : k, ...s });
+      } else {
         other.bytes += s.bytes;
         other.packets += s.packets;
         other.flows += s.flows;
@@ -84,8 +155,9 @@ export class TalkerTable {
     this.bytes.fill(0, 0, this.keys.length);
     this.packets.fill(0, 0, this.keys.length);
     this.flows.fill(0, 0, this.keys.length);
+    this.v4slots.fill(0);
     this.keys = [];
-    this.slots.clear();
+    this.text.clear();
     this.rest.bytes = this.rest.packets = this.rest.flows = 0;
   }
 }

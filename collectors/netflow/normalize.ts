@@ -5,13 +5,28 @@
  */
 import { makeRecord, type Fields, type FlowRecord } from '../../src/record/record.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
-import type { DataRecord } from './compile.js';
+import type { DataRecord, MessageHeader } from './compile.js';
 import { Kind } from './elements.js';
 import type { OptionsState } from './options.js';
 import { Conv, big, hex, num, planFor } from './plan.js';
 import type { V5Packet } from './v5.js';
 
 export { OptionsState } from './options.js';
+
+/** The per-message normalization cache (tag text, the domain's sampling rate), made by the first record. */
+export function memoFor(hdr: MessageHeader, exporter: string, state: OptionsState): NonNullable<MessageHeader['memo']> {
+  const memo = hdr.memo;
+  if (memo && memo.exporter === exporter) return memo;
+  const init = hdr.version === 10 ? state.sysInit.get(`${exporter}|${hdr.domain}`) : undefined;
+  return (hdr.memo = {
+    exporter,
+    version: String(hdr.version),
+    domain: String(hdr.domain),
+    rate: state.domainRate(exporter, hdr.domain),
+    sysInitMs: init,
+    ifRates: state.hasInterfaceRates(exporter, hdr.domain),
+  });
+}
 
 /**
  * One flow Record per v9/IPFIX data record. Times: v9 sysUptime-relative (RFC 3954 §8 FIRST/LAST_SWITCHED)
@@ -22,19 +37,7 @@ export function normalizeData(rec: DataRecord, exporter: string, state: OptionsS
   const plan = planFor(rec.tpl);
   const v = rec.values;
   const hdr = rec.hdr;
-  let memo = hdr.memo;
-  if (!memo || memo.exporter !== exporter) {
-    const init = hdr.version === 10 ? state.sysInit.get(`${exporter}|${hdr.domain}`) : undefined;
-    memo = {
-      exporter,
-      version: String(hdr.version),
-      domain: String(hdr.domain),
-      rate: state.domainRate(exporter, hdr.domain),
-      sysInitMs: init,
-      ifRates: state.hasInterfaceRates(exporter, hdr.domain),
-    };
-    hdr.memo = memo;
-  }
+  const memo = memoFor(hdr, exporter, state);
   const fields = plan.build(v);
   const exportMs = hdr.exportTimeSec * 1000;
   let start: number | undefined;

@@ -1,0 +1,114 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { NetRecord } from '../../src/record/record.js';
+import { ipv4ToString } from '../../src/wire/reader.js';
+import { Bytes, ipfixMessage, ipfixTemplate, set, v9Message, v9OptionsTemplate, v9Template, type FieldDef } from '../../test/helpers/flow-build.js';
+import { TemplateStore } from '../netflow/templates.js';
+import { FlowKeys, keysFromRecord, keyText, parseIpv4, DIMENSIONS } from './keys.js';
+import { FlowProcessor } from './processor.js';
+
+/**
+ * The hot v9/IPFIX path aggregates keys made straight from decoded values (keysFromData), while
+ * everything else goes through a Record (keysFromRecord). Run with raw export on, the processor does
+ * both for every data record: the two must agree exactly, or a dashboard would show one flow twice.
+ */
+function pairs(datagrams: Uint8Array[]): { fromData: FlowKeys; fromRecord: FlowKeys }[] {
+  const out: { fromData: FlowKeys; fromRecord: FlowKeys }[] = [];
+  let last: FlowKeys | undefined;
+  const p = new FlowProcessor({ collector: 'flow', store: new TemplateStore(), raw: true, maxExporters: 10 }, {
+    emit: (r: NetRecord) => {
+      if (r.kind !== 'flow' || r.measurement !== 'flow') return;
+      expect(last, 'a raw flow record without aggregation keys').toBeDefined();
+      out.push({ fromData: last as FlowKeys, fromRecord: keysFromRecord(r, new FlowKeys()) });
+      last = undefined;
+    },
+    aggregate: (k) => {
+      last = Object.assign(new FlowKeys(), { ...k, dims: [...k.dims] });
+    },
+    interfaces: () => undefined,
+    clockOffset: () => undefined,
+    internalError: (e) => {
+      throw e;
+    },
+  });
+  datagrams.forEach((d, i) => p.handle(d, '192.0.2.9', 2055, 1_700_000_000_000 + i));
+  return out;
+}
+
+const hex = (path: string): Uint8Array =>
+  Uint8Array.from(
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .join(' ')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((b) => parseInt(b, 16)),
+  );
+
+describe('aggregation keys', () => {
+  it('agree between decoded values and Records on every netflow golden case', () => {
+    const root = join(import.meta.dirname, '../netflow/testcases');
+    let n = 0;
+    for (const c of readdirSync(root)) {
+      const files = readdirSync(join(root, c)).filter((f) => f.endsWith('.hex')).sort();
+      for (const { fromData, fromRecord } of pairs(files.map((f) => hex(join(root, c, f))))) {
+        expect(fromData).toEqual(fromRecord);
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(5);
+  });
+
+  // elements with a schema name, times, sampling, and the odd encodings: reduced size, IPv6, octets
+  const POOL: FieldDef[] = [
+    [8, 4], [12, 4], [15, 4], [27, 16], [28, 16], [62, 16], [1, 4], [1, 8], [1, 2], [2, 4], [2, 8], [4, 1], [5, 1], [6, 1],
+    [6, 2], [7, 2], [11, 2], [10, 2], [10, 4], [14, 2], [14, 4], [16, 2], [16, 4], [17, 4], [58, 2], [243, 2], [34, 4],
+    [48, 1], [21, 4], [22, 4], [152, 8], [153, 8], [61, 1], [10, 3], [7, 1],
+  ];
+  const template = fc.uniqueArray(fc.constantFrom(...POOL.keys()), { minLength: 1, maxLength: 14 }).map((ix) => ix.map((i) => POOL[i] as FieldDef));
+
+  it('agree on random v9 and IPFIX templates and data (property)', () => {
+    let n = 0;
+    fc.assert(
+      fc.property(template, fc.boolean(), fc.integer({ min: 1, max: 4 }), fc.uint8Array({ minLength: 600, maxLength: 600 }), (fields, ipfix, count, bytes) => {
+        const len = fields.reduce((s, [, l]) => s + l, 0);
+        const data = bytes.subarray(0, Math.min(600, len * count));
+        const dgrams = ipfix
+          ? [ipfixMessage({ secs: 1_700_000_000, seq: 0, domain: 3 }, [set(2, ipfixTemplate(300, fields)), set(300, data)])]
+          : [
+              v9Message({ uptime: 5_000_000, secs: 1_700_000_000, seq: 0, sourceId: 3 }, [
+                set(0, v9Template(300, fields)),
+                // a domain-wide sampling rate from options data (v9 scope 1 = system)
+                set(1, v9OptionsTemplate(301, [[1, 4]], [[34, 4]])),
+                set(301, new Bytes().u32(0).u32(64).build()),
+              ]),
+              v9Message({ uptime: 5_000_100, secs: 1_700_000_001, seq: 1, sourceId: 3 }, [set(300, data)]),
+            ];
+        for (const { fromData, fromRecord } of pairs(dgrams)) {
+          expect(fromData).toEqual(fromRecord);
+          n++;
+        }
+      }),
+      { numRuns: 400 },
+    );
+    // most runs decode (a random template can still be one the decoder rightly refuses)
+    expect(n).toBeGreaterThan(400);
+  });
+
+  it('print as the Record fields would', () => {
+    const k = keysFromRecord(
+      { kind: 'flow', measurement: 'flow', tags: { exporter: 'e', version: '9' }, time: 0, timeSource: 'collector', fields: { src_addr: '10.1.2.3', dst_addr: '2001:db8::1', in_if: 7n, src_as: 4_200_000_000n, bytes: 10n } },
+      new FlowKeys(),
+    );
+    const text = Object.fromEntries(DIMENSIONS.map((d, i) => [d, keyText(i, k.dims[i] as number | string)]));
+    expect(text).toMatchObject({ exporter: 'e', version: '9', src_addr: '10.1.2.3', dst_addr: '2001:db8::1', in_if: '7', src_as: '4200000000', out_if: '' });
+  });
+
+  it('parse only canonical dotted quads as IPv4', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => parseIpv4(ipv4ToString(n)) === n));
+    for (const s of ['010.0.0.1', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '::ffff:1.2.3.4', '1.2.3.4 ', '']) expect(parseIpv4(s)).toBe(-1);
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * What aggregation reads of one flow, in the form cheapest to hash: numbers where the wire has
+ * numbers (interfaces, ports, IPv4 addresses as uint32), text only where it must be text (IPv6,
+ * exporter). Text for tags is made once per series at flush, not once per flow.
+ *
+ * Two producers fill the same keys: `keysFromRecord` from any flow Record (v5, sFlow, tests) and
+ * `keysFromData` straight from a decoded v9/IPFIX data record, so the hot path never builds a
+ * Record it would throw away when raw export is off. A test holds the two to the same result.
+ */
+import type { FieldValue, FlowRecord } from '../../src/record/record.js';
+import { ipv4ToString } from '../../src/wire/reader.js';
+import type { DataRecord, Value } from '../netflow/compile.js';
+import { memoFor, type OptionsState } from '../netflow/normalize.js';
+import { Conv, hex, planFor, type Plan } from '../netflow/plan.js';
+
+export const DIMENSIONS = [
+  'exporter', 'version', 'in_if', 'out_if', 'proto', 'src_as', 'dst_as', 'src_port', 'dst_port', 'tos', 'vlan',
+  'next_hop', 'src_addr', 'dst_addr',
+] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+export const TALKER_KEYS = ['src_addr', 'dst_addr'] as const;
+export type TalkerKey = (typeof TALKER_KEYS)[number];
+
+/** One dimension value: a number (IPv4 as uint32 in address dimensions), text, or '' when absent. */
+export type Key = number | string;
+
+const ADDRESS_DIMS: ReadonlySet<Dimension> = new Set(['next_hop', 'src_addr', 'dst_addr']);
+/** Dimensions that are Record fields (exporter and version are tags). */
+const FIELD_DIMS = DIMENSIONS.slice(2);
+const FIRST_FIELD_DIM = 2;
+
+export class FlowKeys {
+  /** Indexed like DIMENSIONS. */
+  readonly dims: Key[] = new Array<Key>(DIMENSIONS.length).fill('');
+  /** Unscaled volumes and the "1 in N" they were sampled at. */
+  bytes = 0;
+  packets = 0;
+  rate = 1;
+}
+
+/** Decimal text of 0..65535, made once: interface indexes, protocols, ports, 16-bit ASNs. */
+const SMALL_TEXT: readonly string[] = Array.from({ length: 65536 }, (_, i) => String(i));
+
+/** Tag text of dimension `d`'s key: what the Record's field would have printed. */
+export function keyText(d: number, k: Key): string {
+  if (typeof k === 'string') return k;
+  if (ADDRESS_INDEX[d]) return ipv4ToString(k);
+  return Number.isInteger(k) && k >= 0 && k < 65536 ? (SMALL_TEXT[k] as string) : String(k);
+}
+const ADDRESS_INDEX: readonly boolean[] = DIMENSIONS.map((d) => ADDRESS_DIMS.has(d));
+
+function volume(v: FieldValue | Value): number {
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0;
+}
+
+/** Key of a non-address value, so that keyText(key) === the text the Record field would give. */
+function valueKey(v: FieldValue | Value): Key {
+  if (v === undefined) return '';
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : String(v);
+  if (typeof v === 'string') return v;
+  if (v instanceof Uint8Array) return hex(v);
+  return String(v);
+}
+
+/** Dotted-quad text to uint32, or -1 unless it is canonical (what ipv4ToString prints). */
+export function parseIpv4(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let out = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      out = out * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      // no leading zeros: "010" is not what ipv4ToString prints
+      if (digits > 0 && part === 0) return -1;
+      part = part * 10 + (c - 48);
+      if (part > 255 || ++digits > 3) return -1;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return out * 256 + part;
+}
+
+function addressKey(v: FieldValue | undefined): Key {
+  if (typeof v !== 'string') return valueKey(v);
+  const n = parseIpv4(v);
+  return n >= 0 ? n : v;
+}
+
+/** Keys of any flow Record (v5, sFlow, raw). Fills and returns `out`. */
+export function keysFromRecord(r: FlowRecord, out: FlowKeys): FlowKeys {
+  const f = r.fields;
+  out.dims[0] = r.tags['exporter'] ?? '';
+  out.dims[1] = r.tags['version'] ?? '';
+  for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) {
+    const v = f[FIELD_DIMS[d - FIRST_FIELD_DIM] as Dimension];
+    out.dims[d] = ADDRESS_INDEX[d] ? addressKey(v) : valueKey(v);
+  }
+  const rate = f['sampling_rate'];
+  out.rate = typeof rate === 'bigint' && rate > 0n ? Number(rate) : 1;
+  out.bytes = volume(f['bytes']);
+  out.packets = volume(f['packets']);
+  return out;
+}
+
+/**
+ * Per template: for each field dimension, the index of the value the Record's field would come from
+ * (the first element of that schema name the field builder writes), or -1.
+ */
+const dimPlans = new WeakMap<Plan, { idx: Int16Array; bytes: number; packets: number }>();
+
+function dimPlan(plan: Plan): { idx: Int16Array; bytes: number; packets: number } {
+  let p = dimPlans.get(plan);
+  if (p) return p;
+  const first = (name: string): number => {
+    for (let i = 0; i < plan.names.length; i++) {
+      const c = plan.convs[i] as Conv;
+      if (plan.names[i] === name && (c === Conv.Int || c === Conv.Ipv4 || c === Conv.Hex || c === Conv.Plain)) return i;
+    }
+    return -1;
+  };
+  const idx = new Int16Array(DIMENSIONS.length).fill(-1);
+  for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) idx[d] = first(DIMENSIONS[d] as string);
+  p = { idx, bytes: first('bytes'), packets: first('packets') };
+  dimPlans.set(plan, p);
+  return p;
+}
+
+/**
+ * Keys of a decoded v9/IPFIX data record without building its Record; the same as
+ * `keysFromRecord(normalizeData(rec, ...))`.
+ */
+export function keysFromData(rec: DataRecord, exporter: string, state: OptionsState, out: FlowKeys): FlowKeys {
+  const plan = planFor(rec.tpl);
+  const dp = dimPlan(plan);
+  const v = rec.values;
+  const memo = memoFor(rec.hdr, exporter, state);
+  out.dims[0] = exporter;
+  out.dims[1] = memo.version;
+  for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) {
+    const i = dp.idx[d] as number;
+    if (i < 0) {
+      out.dims[d] = '';
+      continue;
+    }
+    const x = v[i];
+    // IPv4 stays the uint32 the decoder read (Conv.Ipv4 is only ever an address element)
+    out.dims[d] = plan.convs[i] === Conv.Ipv4 && typeof x === 'number' ? x : valueKey(x);
+  }
+  out.rate = Math.max(1, Math.round(state.rateFor(plan, v, exporter, rec.hdr.domain, memo.rate, memo.ifRates)));
+  out.bytes = dp.bytes < 0 ? 0 : volume(v[dp.bytes]);
+  out.packets = dp.packets < 0 ? 0 : volume(v[dp.packets]);
+  return out;
+}
