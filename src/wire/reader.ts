@@ -85,35 +85,50 @@ export function ipv4ToString(v: number): string {
   return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
+/** Lower-case hex of 0..255 without and with a leading zero, built once (IPv6 words are formatted per flow). */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX_BYTE2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Same text as `w.toString(16)` for a 16-bit word. */
+function hex16(w: number): string {
+  return w < 256 ? (HEX_BYTE[w] as string) : (HEX_BYTE[w >>> 8] as string) + (HEX_BYTE2[w & 255] as string);
+}
+
+/** Words [from, to) of the address at `off`, in hex, joined by ':'. */
+function hexWords(b: Uint8Array, off: number, from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) {
+    const o = off + 2 * i;
+    s += (i > from ? ':' : '') + hex16(((b[o] ?? 0) << 8) | (b[o + 1] ?? 0));
+  }
+  return s;
+}
+
 /** Canonical (RFC 5952) text of a 16-byte IPv6 address. */
 export function ipv6ToString(b: Uint8Array, off = 0): string {
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push(((b[off + 2 * i] ?? 0) << 8) | (b[off + 2 * i + 1] ?? 0));
-  // IPv4-mapped ::ffff:a.b.c.d keeps its dotted form.
-  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
-    return `::ffff:${b[off + 12]}.${b[off + 13]}.${b[off + 14]}.${b[off + 15]}`;
-  }
-  // longest run of >= 2 zero words becomes "::" (first one wins on a tie)
+  // longest run of >= 2 zero words becomes "::" (first one wins on a tie); no word array, no closures
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
+  let runStart = -1;
+  for (let i = 0; i < 8; i++) {
+    const o = off + 2 * i;
+    if ((b[o] ?? 0) === 0 && (b[o + 1] ?? 0) === 0) {
+      if (runStart < 0) runStart = i;
+      const len = i + 1 - runStart;
+      if (len > bestLen && len >= 2) {
+        bestStart = runStart;
+        bestLen = len;
+      }
+    } else {
+      runStart = -1;
     }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
   }
-  const hex = (x: number | undefined): string => (x ?? 0).toString(16);
-  if (bestStart < 0) return w.map(hex).join(':');
-  const head = w.slice(0, bestStart).map(hex).join(':');
-  const tail = w.slice(bestStart + bestLen).map(hex).join(':');
-  return `${head}::${tail}`;
+  // IPv4-mapped ::ffff:a.b.c.d keeps its dotted form.
+  if (bestStart === 0 && bestLen === 5 && b[off + 10] === 0xff && b[off + 11] === 0xff) {
+    return `::ffff:${b[off + 12]}.${b[off + 13]}.${b[off + 14]}.${b[off + 15]}`;
+  }
+  if (bestStart < 0) return hexWords(b, off, 0, 8);
+  return `${hexWords(b, off, 0, bestStart)}::${hexWords(b, off, bestStart + bestLen, 8)}`;
 }
 
 export function macToString(b: Uint8Array, off = 0): string {
