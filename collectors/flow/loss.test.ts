@@ -46,4 +46,27 @@ describe('LossTracker', () => {
     expect(t.get('c', '10', 0)).toBeUndefined();
     expect(t.records('flow', 0)).toHaveLength(2);
   });
+
+  it('keeps sFlow sample streams apart per kind and source, compact or expanded ids alike', () => {
+    const t = new LossTracker();
+    const dg = t.stream('e', 'sflow5', '0');
+    expect(dg).toBeDefined();
+    const parent = dg as NonNullable<typeof dg>;
+    const sample = (kind: string, type: number, index: number, seq: number) => {
+      const s = t.child(parent, kind, type, index);
+      if (s) t.advance(s, seq, 1);
+    };
+    sample('flow', 0, 3, 1);
+    sample('flow', 0, 3, 3); // 2 lost
+    sample('counters', 0, 3, 10);
+    sample('counters', 0, 3, 11);
+    sample('flow', 0, 0x1000003, 7); // expanded: index past 24 bits is its own stream
+    sample('flow', 0, 0x1000003, 8);
+    sample('flow', 1, 3, 5); // another source type
+    expect(t.get('e', 'sflow5', '0/flow/0:3')).toEqual({ received: 2, lost: 1, duplicates: 0, resets: 0 });
+    expect(t.get('e', 'sflow5', '0/counters/0:3')).toEqual({ received: 2, lost: 0, duplicates: 0, resets: 0 });
+    expect(t.get('e', 'sflow5', `0/flow/0:${0x1000003}`)).toEqual({ received: 2, lost: 0, duplicates: 0, resets: 0 });
+    expect(t.get('e', 'sflow5', '0/flow/1:3')).toMatchObject({ received: 1 });
+    expect(t.records('flow', 0)).toHaveLength(5);
+  });
 });

@@ -23,13 +23,15 @@ export interface StreamCounters {
   resets: number;
 }
 
-interface Stream extends StreamCounters {
+export interface Stream extends StreamCounters {
   exporter: string;
   domain: string;
   version: string;
   /** Next expected sequence number, or -1 when unknown (first datagram, or a count we could not tell). */
   expected: number;
   uptimeMs: number;
+  /** Sub-streams (sFlow samples) by kind, then by source id: found without making text. */
+  children?: Map<string, Map<number, Stream>>;
 }
 
 export interface LossOptions {
@@ -54,13 +56,44 @@ export class LossTracker {
    * the stream's units); further back is a restart (what IPFIX, without uptime, shows of one).
    */
   observe(exporter: string, version: string, domain: number | string, seq: number, count: number, uptimeMs = -1, window = 1024): void {
+    const s = this.stream(exporter, version, domain);
+    if (s) this.advance(s, seq, count, uptimeMs, window);
+  }
+
+  /** The stream's state, created on first sight; undefined once `maxStreams` are tracked. */
+  stream(exporter: string, version: string, domain: number | string): Stream | undefined {
     const key = `${exporter}|${version}|${domain}`;
     let s = this.streams.get(key);
     if (!s) {
-      if (this.streams.size >= this.opts.maxStreams) return;
+      if (this.streams.size >= this.opts.maxStreams) return undefined;
       s = { exporter, version, domain: String(domain), expected: -1, uptimeMs: -1, received: 0, lost: 0, duplicates: 0, resets: 0 };
       this.streams.set(key, s);
     }
+    return s;
+  }
+
+  /**
+   * The sample stream of an sFlow source under datagram stream `parent` (sFlow v5 §5: samples are
+   * numbered per source and kind). Domain `<parent>/<kind>/<type>:<index>`; its text is made once.
+   */
+  child(parent: Stream, kind: string, type: number, index: number): Stream | undefined {
+    const text = (): string => `${parent.domain}/${kind}/${type}:${index}`;
+    // compact sources (8-bit type, 24-bit index) as one int32; expanded samples may exceed that
+    if (type < 0 || type > 255 || index < 0 || index > 0xffffff) return this.stream(parent.exporter, parent.version, text());
+    const byKind = (parent.children ??= new Map());
+    let m = byKind.get(kind);
+    if (!m) byKind.set(kind, (m = new Map()));
+    const id = (type << 24) | index;
+    let s = m.get(id);
+    if (!s) {
+      s = this.stream(parent.exporter, parent.version, text());
+      if (s) m.set(id, s);
+    }
+    return s;
+  }
+
+  /** One datagram of stream `s` (see `observe`). */
+  advance(s: Stream, seq: number, count: number, uptimeMs = -1, window = 1024): void {
     if (count > 0) s.received += count;
     // a late datagram carries a slightly older uptime; only a clear step back is a reboot
     const restarted = uptimeMs >= 0 && s.uptimeMs >= 0 && uptimeMs + UPTIME_SLACK_MS < s.uptimeMs;

@@ -197,9 +197,14 @@ export class FlowProcessor {
     // sFlow v5 §5: datagrams are numbered per agent/sub-agent, samples per source and kind; a relay
     // may forward several agents from one address, so the agent is part of the stream when it differs
     const dom = d.agent && d.agent !== exporter ? `${d.agent}/${d.subAgentId}` : String(d.subAgentId);
-    this.loss.observe(exporter, 'sflow5', dom, d.sequence, 1, d.uptimeMs, 100);
-    for (const s of d.samples) {
-      if (s.kind !== 'unknown') this.loss.observe(exporter, 'sflow5', `${dom}/${s.kind}/${s.source.type}:${s.source.index}`, s.sequence, 1, d.uptimeMs, 100);
+    const stream = this.loss.stream(exporter, 'sflow5', dom);
+    if (stream) {
+      this.loss.advance(stream, d.sequence, 1, d.uptimeMs, 100);
+      for (const s of d.samples) {
+        if (s.kind === 'unknown') continue;
+        const sub = this.loss.child(stream, s.kind, s.source.type, s.source.index);
+        if (sub) this.loss.advance(sub, s.sequence, 1, d.uptimeMs, 100);
+      }
     }
     let n = 0;
     for (const r of normalizeSflow(d, exporter, now)) {
