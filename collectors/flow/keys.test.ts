@@ -107,6 +107,14 @@ describe('aggregation keys', () => {
     expect(text).toMatchObject({ exporter: 'e', version: '9', src_addr: '10.1.2.3', dst_addr: '2001:db8::1', in_if: '7', src_as: '4200000000', out_if: '' });
   });
 
+  it('put each Record field under its own dimension', () => {
+    for (const [i, d] of DIMENSIONS.entries()) {
+      if (i < 2) continue; // exporter and version are tags
+      const k = keysFromRecord({ kind: 'flow', measurement: 'flow', tags: {}, time: 0, timeSource: 'collector', fields: { [d]: 7n } }, new FlowKeys());
+      expect(k.dims.map((v, j) => (j === i ? v === 7 : v === ''))).toEqual(DIMENSIONS.map(() => true));
+    }
+  });
+
   it('parse only canonical dotted quads as IPv4', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => parseIpv4(ipv4ToString(n)) === n));
     for (const s of ['010.0.0.1', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '::ffff:1.2.3.4', '1.2.3.4 ', '']) expect(parseIpv4(s)).toBe(-1);

@@ -25,8 +25,6 @@ export type TalkerKey = (typeof TALKER_KEYS)[number];
 export type Key = number | string;
 
 const ADDRESS_DIMS: ReadonlySet<Dimension> = new Set(['next_hop', 'src_addr', 'dst_addr']);
-/** Dimensions that are Record fields (exporter and version are tags). */
-const FIELD_DIMS = DIMENSIONS.slice(2);
 const FIRST_FIELD_DIM = 2;
 
 export class FlowKeys {
@@ -54,10 +52,12 @@ function volume(v: FieldValue | Value): number {
 }
 
 /** Key of a non-address value, so that keyText(key) === the text the Record field would give. */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function valueKey(v: FieldValue | Value): Key {
   if (v === undefined) return '';
   if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : String(v);
+  if (typeof v === 'bigint') return v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : String(v);
   if (typeof v === 'string') return v;
   if (v instanceof Uint8Array) return hex(v);
   return String(v);
@@ -99,12 +99,22 @@ function addressKey(v: FieldValue | undefined): Key {
 /** Keys of any flow Record (v5, sFlow, raw). Fills and returns `out`. */
 export function keysFromRecord(r: FlowRecord, out: FlowKeys): FlowKeys {
   const f = r.fields;
-  out.dims[0] = r.tags['exporter'] ?? '';
-  out.dims[1] = r.tags['version'] ?? '';
-  for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) {
-    const v = f[FIELD_DIMS[d - FIRST_FIELD_DIM] as Dimension];
-    out.dims[d] = ADDRESS_INDEX[d] ? addressKey(v) : valueKey(v);
-  }
+  const d = out.dims;
+  // named loads, in DIMENSIONS order: a keyed loop over the names is a megamorphic lookup per field
+  d[0] = r.tags['exporter'] ?? '';
+  d[1] = r.tags['version'] ?? '';
+  d[2] = valueKey(f['in_if']);
+  d[3] = valueKey(f['out_if']);
+  d[4] = valueKey(f['proto']);
+  d[5] = valueKey(f['src_as']);
+  d[6] = valueKey(f['dst_as']);
+  d[7] = valueKey(f['src_port']);
+  d[8] = valueKey(f['dst_port']);
+  d[9] = valueKey(f['tos']);
+  d[10] = valueKey(f['vlan']);
+  d[11] = addressKey(f['next_hop']);
+  d[12] = addressKey(f['src_addr']);
+  d[13] = addressKey(f['dst_addr']);
   const rate = f['sampling_rate'];
   out.rate = typeof rate === 'bigint' && rate > 0n ? Number(rate) : 1;
   out.bytes = volume(f['bytes']);
