@@ -131,8 +131,23 @@ export function ipv6ToString(b: Uint8Array, off = 0): string {
   return `${hexWords(b, off, 0, bestStart)}::${hexWords(b, off, bestStart + bestLen, 8)}`;
 }
 
+const HEX_DIGITS = '0123456789abcdef';
+
+/** Hex text of a byte value's high and low nibble, as char codes. */
+function hi(v: number): number {
+  return HEX_DIGITS.charCodeAt(v >>> 4);
+}
+function lo(v: number): number {
+  return HEX_DIGITS.charCodeAt(v & 15);
+}
+
+/** "aa:bb:cc:dd:ee:ff" built as one flat string (no per-byte pieces: MACs are formatted per flow). */
 export function macToString(b: Uint8Array, off = 0): string {
-  let s = '';
-  for (let i = 0; i < 6; i++) s += (i ? ':' : '') + (b[off + i] ?? 0).toString(16).padStart(2, '0');
-  return s;
+  const a = b[off] ?? 0;
+  const c = b[off + 1] ?? 0;
+  const d = b[off + 2] ?? 0;
+  const e = b[off + 3] ?? 0;
+  const f = b[off + 4] ?? 0;
+  const g = b[off + 5] ?? 0;
+  return String.fromCharCode(hi(a), lo(a), 58, hi(c), lo(c), 58, hi(d), lo(d), 58, hi(e), lo(e), 58, hi(f), lo(f), 58, hi(g), lo(g));
 }
