@@ -1,4 +1,4 @@
-import { ipv4ToString, ipv6ToString, type Reader } from '../../src/wire/reader.js';
+import { ipv4ToString, ipv6ToString, macToString, type Reader } from '../../src/wire/reader.js';
 import type { SampledPacket } from './types.js';
 
 /**
@@ -27,18 +27,6 @@ const ETH_MPLS_MC = 0x8848;
 const MAX_LABELS = 16;
 const MAX_EXT_HEADERS = 8;
 
-/**
- * `r` is positioned at the header bytes and its end narrowed to them (see xdr.ts `enter`); the
- * caller restores it, so this may leave `r.pos` anywhere.
- */
-/** Two hex digits per byte value, built once: MAC text is formatted for every sample. */
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** Same text as macToString (src/wire/reader.ts), without a padStart per byte. */
-export function mac(b: Uint8Array, o: number): string {
-  return `${HEX[b[o] ?? 0]}:${HEX[b[o + 1] ?? 0]}:${HEX[b[o + 2] ?? 0]}:${HEX[b[o + 3] ?? 0]}:${HEX[b[o + 4] ?? 0]}:${HEX[b[o + 5] ?? 0]}`;
-}
-
 export function parseHeader(r: Reader, protocol: number, p: SampledPacket): void {
   switch (protocol) {
     case HEADER_ETHERNET:
@@ -59,17 +47,26 @@ export function parseHeader(r: Reader, protocol: number, p: SampledPacket): void
   }
 }
 
+/*
+ * `r` is positioned at the header bytes and its end narrowed to them (see xdr.ts `enter`); the
+ * caller restores it, so these may leave `r.pos` anywhere. Each parser checks `remaining` once for
+ * a fixed-size part and then reads that part directly, without a bounds check per field.
+ */
+
 function parseEthernet(r: Reader, p: SampledPacket): void {
   if (r.remaining < 14) return;
-  p.dstMac = mac(r.bytes, r.pos);
-  p.srcMac = mac(r.bytes, r.pos + 6);
-  r.pos += 12;
-  let type = r.u16('ethertype');
+  const b = r.bytes;
+  const v = r.view;
+  let pos = r.pos;
+  p.dstMac = macToString(b, pos);
+  p.srcMac = macToString(b, pos + 6);
+  let type = v.getUint16(pos + 12);
+  pos += 14;
   // 802.1Q, 802.1ad (QinQ) and the pre-standard 0x9100 tag: outer tag first, then the inner one.
   let tags = 0;
   while ((type === ETH_VLAN || type === ETH_QINQ || type === ETH_QINQ_OLD) && tags < 4) {
-    if (r.remaining < 4) return;
-    const tci = r.u16('vlan_tci');
+    if (r.end - pos < 4) return;
+    const tci = v.getUint16(pos);
     if (tags === 0) {
       p.vlan = tci & 0x0fff;
       p.vlanPcp = tci >>> 13;
@@ -77,14 +74,16 @@ function parseEthernet(r: Reader, p: SampledPacket): void {
       p.innerVlan = tci & 0x0fff;
     }
     tags++;
-    type = r.u16('ethertype');
+    type = v.getUint16(pos + 2);
+    pos += 4;
   }
   // IEEE 802.3 length field followed by LLC; only SNAP (AA AA 03 + OUI) carries an ethertype.
   if (type <= 1500) {
-    if (r.remaining < 8 || r.bytes[r.pos] !== 0xaa || r.bytes[r.pos + 1] !== 0xaa) return;
-    r.pos += 6;
-    type = r.u16('snap_type');
+    if (r.end - pos < 8 || b[pos] !== 0xaa || b[pos + 1] !== 0xaa) return;
+    type = v.getUint16(pos + 6);
+    pos += 8;
   }
+  r.pos = pos;
   p.etherType = type;
   if (type === ETH_IPV4) parseIpv4(r, p);
   else if (type === ETH_IPV6) parseIpv6(r, p);
@@ -108,40 +107,44 @@ function parseMpls(r: Reader, p: SampledPacket): void {
 
 function parseIpv4(r: Reader, p: SampledPacket): void {
   if (r.remaining < 20) return;
+  const b = r.bytes;
+  const v = r.view;
   const start = r.pos;
-  const vihl = r.u8('ip_vihl');
+  const vihl = b[start] ?? 0;
   if (vihl >>> 4 !== 4) return;
   p.ipVersion = 4;
-  p.tos = r.u8('ip_tos');
-  p.ipLength = r.u16('ip_len');
-  r.pos += 2; // identification
-  const frag = r.u16('ip_frag');
-  p.fragOffset = frag & 0x1fff;
-  p.ttl = r.u8('ip_ttl');
-  p.proto = r.u8('ip_proto');
-  r.pos += 2; // checksum
-  p.srcAddr = ipv4ToString(r.u32('ip_src'));
-  p.dstAddr = ipv4ToString(r.u32('ip_dst'));
+  p.tos = b[start + 1] ?? 0;
+  p.ipLength = v.getUint16(start + 2);
+  // identification at +4, checksum at +10
+  const fragOffset = v.getUint16(start + 6) & 0x1fff;
+  p.fragOffset = fragOffset;
+  p.ttl = b[start + 8] ?? 0;
+  const proto = b[start + 9] ?? 0;
+  p.proto = proto;
+  p.srcAddr = ipv4ToString(v.getUint32(start + 12));
+  p.dstAddr = ipv4ToString(v.getUint32(start + 16));
   const ihl = (vihl & 15) * 4;
   if (ihl < 20 || start + ihl > r.end) return;
   r.pos = start + ihl;
   // Only the first fragment carries the transport header (RFC 791).
-  if (p.fragOffset === 0) parseL4(r, p, p.proto);
+  if (fragOffset === 0) parseL4(r, p, proto);
 }
 
 function parseIpv6(r: Reader, p: SampledPacket): void {
   if (r.remaining < 40) return;
-  const w = r.u32('ip6_vtcfl');
+  const b = r.bytes;
+  const start = r.pos;
+  const w = r.view.getUint32(start);
   if (w >>> 28 !== 6) return;
   p.ipVersion = 6;
   p.tos = (w >>> 20) & 0xff;
   p.flowLabel = w & 0xfffff;
-  p.ipLength = r.u16('ip6_plen');
-  let next = r.u8('ip6_next');
-  p.ttl = r.u8('ip6_hlim');
-  p.srcAddr = ipv6ToString(r.bytes, r.pos);
-  p.dstAddr = ipv6ToString(r.bytes, r.pos + 16);
-  r.pos += 32;
+  p.ipLength = r.view.getUint16(start + 4);
+  let next = b[start + 6] ?? 0;
+  p.ttl = b[start + 7] ?? 0;
+  p.srcAddr = ipv6ToString(b, start + 8);
+  p.dstAddr = ipv6ToString(b, start + 24);
+  r.pos = start + 40;
   // RFC 8200 §4: walk the extension header chain to the upper-layer header.
   for (let i = 0; i < MAX_EXT_HEADERS; i++) {
     if (next === 0 || next === 43 || next === 60 || next === 135 || next === 139 || next === 140) {
