@@ -2,11 +2,16 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { NetRecord } from '../../src/record/record.js';
+import type { FlowRecord, NetRecord } from '../../src/record/record.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
 import { Bytes, ipfixMessage, ipfixTemplate, set, v9Message, v9OptionsTemplate, v9Template, type FieldDef } from '../../test/helpers/flow-build.js';
+import { switchFlowSample } from '../../bench/sflow-traffic.js';
 import { TemplateStore } from '../netflow/templates.js';
-import { FlowKeys, keysFromRecord, keyText, parseIpv4, DIMENSIONS } from './keys.js';
+import { goldenCases } from '../sflow/goldencases.js';
+import { normalizeSflow } from '../sflow/normalize.js';
+import { datagram } from '../sflow/testutil.js';
+import { SampledPacket, type FlowSample } from '../sflow/types.js';
+import { DIMENSIONS, FlowKeys, keysFromRecord, keysFromSflow, keyText, parseIpv4 } from './keys.js';
 import { FlowProcessor } from './processor.js';
 
 /**
@@ -16,17 +21,16 @@ import { FlowProcessor } from './processor.js';
  */
 function pairs(datagrams: Uint8Array[]): { fromData: FlowKeys; fromRecord: FlowKeys }[] {
   const out: { fromData: FlowKeys; fromRecord: FlowKeys }[] = [];
-  let last: FlowKeys | undefined;
+  // keys are handed over before the raw Records of the same datagram, one per flow, in order
+  const pending: FlowKeys[] = [];
   const p = new FlowProcessor({ collector: 'flow', store: new TemplateStore(), raw: true, maxExporters: 10 }, {
     emit: (r: NetRecord) => {
       if (r.kind !== 'flow' || r.measurement !== 'flow') return;
-      expect(last, 'a raw flow record without aggregation keys').toBeDefined();
-      out.push({ fromData: last as FlowKeys, fromRecord: keysFromRecord(r, new FlowKeys()) });
-      last = undefined;
+      const fromData = pending.shift();
+      expect(fromData, 'a raw flow record without aggregation keys').toBeDefined();
+      out.push({ fromData: fromData as FlowKeys, fromRecord: keysFromRecord(r, new FlowKeys()) });
     },
-    aggregate: (k) => {
-      last = Object.assign(new FlowKeys(), { ...k, dims: [...k.dims] });
-    },
+    aggregate: (k) => void pending.push(Object.assign(new FlowKeys(), { ...k, dims: [...k.dims] })),
     interfaces: () => undefined,
     clockOffset: () => undefined,
     internalError: (e) => {
@@ -34,6 +38,7 @@ function pairs(datagrams: Uint8Array[]): { fromData: FlowKeys; fromRecord: FlowK
     },
   });
   datagrams.forEach((d, i) => p.handle(d, '192.0.2.9', 2055, 1_700_000_000_000 + i));
+  expect(pending, 'aggregation keys without a raw flow record').toEqual([]);
   return out;
 }
 
@@ -60,6 +65,41 @@ describe('aggregation keys', () => {
       }
     }
     expect(n).toBeGreaterThan(5);
+  });
+
+  it('agree between sFlow samples and Records on the sFlow golden cases and switch-like traffic', () => {
+    const traffic = Array.from({ length: 40 }, (_, d) =>
+      datagram({ agent: '192.0.2.9', sequence: d, uptimeMs: 1000, samples: Array.from({ length: 7 }, (_, s) => switchFlowSample(d * 7 + s, d * 7 + s + 1)) }),
+    );
+    let n = 0;
+    for (const c of [...goldenCases().map((g) => g.datagrams), traffic]) {
+      for (const { fromData, fromRecord } of pairs(c)) {
+        expect(fromData).toEqual(fromRecord);
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(280);
+  });
+
+  it('agree between sFlow samples and Records on random sample contents (property)', () => {
+    const u = (max: number) => fc.option(fc.integer({ min: 0, max }), { nil: undefined });
+    const addr = fc.option(fc.oneof(fc.ipV4(), fc.constantFrom('2001:db8::1', '::', '')), { nil: undefined });
+    const packet = fc.record({
+      proto: u(255), srcAs: u(0xffffffff), dstAs: u(0xffffffff), srcPort: u(65535), dstPort: u(65535), tos: u(255),
+      srcVlan: u(4095), vlan: u(4095), nextHop: addr, bgpNextHop: addr, srcAddr: addr, dstAddr: addr,
+      frameLength: u(9000), ipLength: u(9000),
+    });
+    const ifRef = fc.record({ format: fc.integer({ min: 0, max: 3 }), value: fc.integer({ min: 0, max: 0x3fffffff }) });
+    fc.assert(
+      fc.property(packet, ifRef, ifRef, fc.nat(), (pk, input, output, samplingRate) => {
+        const p = Object.assign(new SampledPacket(), Object.fromEntries(Object.entries(pk).filter(([, v]) => v !== undefined)));
+        const s: FlowSample = { kind: 'flow', sequence: 1, source: { type: 0, index: 1 }, expanded: false, samplingRate, samplePool: 0, drops: 0, input, output, packet: p };
+        const [r] = normalizeSflow({ version: 5, agent: '192.0.2.9', agentAddressType: 1, subAgentId: 0, sequence: 1, uptimeMs: 5, samples: [s] }, '192.0.2.9', 0);
+        expect(r?.kind).toBe('flow');
+        expect(keysFromSflow(s, '192.0.2.9', new FlowKeys())).toEqual(keysFromRecord(r as FlowRecord, new FlowKeys()));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   // elements with a schema name, times, sampling, and the odd encodings: reduced size, IPv6, octets

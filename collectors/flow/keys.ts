@@ -12,6 +12,7 @@ import { ipv4ToString } from '../../src/wire/reader.js';
 import type { DataRecord, Value } from '../netflow/compile.js';
 import { memoFor, type OptionsState } from '../netflow/normalize.js';
 import { Conv, hex, planFor, type Plan } from '../netflow/plan.js';
+import type { FlowSample } from '../sflow/types.js';
 
 export const DIMENSIONS = [
   'exporter', 'version', 'in_if', 'out_if', 'proto', 'src_as', 'dst_as', 'src_port', 'dst_port', 'tos', 'vlan',
@@ -169,5 +170,33 @@ export function keysFromData(rec: DataRecord, exporter: string, state: OptionsSt
   out.rate = Math.max(1, Math.round(state.rateFor(plan, v, exporter, rec.hdr.domain, memo.rate, memo.ifRates)));
   out.bytes = dp.bytes < 0 ? 0 : volume(v[dp.bytes]);
   out.packets = dp.packets < 0 ? 0 : volume(v[dp.packets]);
+  return out;
+}
+
+/**
+ * Keys of an sFlow flow sample without building its Record; the same as
+ * `keysFromRecord(<its flow Record from normalizeSflow>)`.
+ */
+export function keysFromSflow(s: FlowSample, exporter: string, out: FlowKeys): FlowKeys {
+  const p = s.packet;
+  const d = out.dims;
+  d[0] = exporter;
+  d[1] = 'sflow5';
+  // memo §5 "interface": format 0 is an ifIndex; 1 (discard reason) and 2 (count) are not
+  d[2] = s.input.format === 0 ? s.input.value : '';
+  d[3] = s.output.format === 0 ? s.output.value : '';
+  d[4] = p.proto ?? '';
+  d[5] = p.srcAs ?? '';
+  d[6] = p.dstAs ?? '';
+  d[7] = p.srcPort ?? '';
+  d[8] = p.dstPort ?? '';
+  d[9] = p.tos ?? '';
+  d[10] = p.srcVlan ?? p.vlan ?? '';
+  d[11] = addressKey(p.nextHop || p.bgpNextHop || undefined);
+  d[12] = addressKey(p.srcAddr);
+  d[13] = addressKey(p.dstAddr);
+  out.rate = s.samplingRate || 1;
+  out.bytes = p.frameLength ?? p.ipLength ?? 0;
+  out.packets = 1;
   return out;
 }

@@ -14,7 +14,7 @@ import { decodeV5 } from '../netflow/v5.js';
 import { decodeV9 } from '../netflow/v9.js';
 import { decodeSflow, normalizeSflow } from '../sflow/index.js';
 import type { Allowlist } from './cidr.js';
-import { FlowKeys, keysFromData, keysFromRecord } from './keys.js';
+import { FlowKeys, keysFromData, keysFromRecord, keysFromSflow } from './keys.js';
 import { LossTracker } from './loss.js';
 
 export interface ProcessorHooks {
@@ -207,13 +207,13 @@ export class FlowProcessor {
       }
     }
     let n = 0;
-    for (const r of normalizeSflow(d, exporter, now)) {
-      // discard samples are kind 'flow' too, but they are drops, not traffic: never aggregated
-      if (r.kind === 'flow' && r.measurement === 'flow') {
-        this.out(r);
-        n++;
-      } else this.hooks.emit(r);
+    // flows are aggregated from the samples; Records only for counters, discards and raw export
+    for (const s of d.samples) {
+      if (s.kind !== 'flow') continue;
+      this.hooks.aggregate(keysFromSflow(s, exporter, this.keys));
+      n++;
     }
+    for (const r of normalizeSflow(d, exporter, now, this.opts.raw)) this.hooks.emit(r);
     return n;
   }
 

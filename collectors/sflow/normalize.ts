@@ -13,13 +13,15 @@ import type { CounterSample, DiscardSample, FlowSample, IfCounters, SampledPacke
 const U32_UNKNOWN = 0xffffffff;
 const U64_UNKNOWN = 0xffffffffffffffffn;
 
-export function normalizeSflow(d: SflowDatagram, exporter: string, receivedAtMs: number): NetRecord[] {
+/** `flows: false` leaves out flow-sample Records (the collector aggregates those from the samples). */
+export function normalizeSflow(d: SflowDatagram, exporter: string, receivedAtMs: number, flows = true): NetRecord[] {
   const out: NetRecord[] = [];
   const device = d.agent || exporter;
   let common: Common | undefined;
   for (const s of d.samples) {
-    if (s.kind === 'flow') out.push(flowRecord(s, (common ??= commonOf(d, exporter, receivedAtMs))));
-    else if (s.kind === 'discard') out.push(discardRecord(s, (common ??= commonOf(d, exporter, receivedAtMs))));
+    if (s.kind === 'flow') {
+      if (flows) out.push(flowRecord(s, (common ??= commonOf(d, exporter, receivedAtMs))));
+    } else if (s.kind === 'discard') out.push(discardRecord(s, (common ??= commonOf(d, exporter, receivedAtMs))));
     else if (s.kind === 'counters') counterRecords(d, s, device, receivedAtMs, out);
   }
   return out;
