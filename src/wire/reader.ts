@@ -80,9 +80,18 @@ export class Reader {
   }
 }
 
+/** Decimal text of 0..255, alone and followed by '.', built once (addresses are formatted per flow). */
+const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+const DEC_DOT: readonly string[] = DEC.map((s) => `${s}.`);
+
 /** Canonical text of an IPv4 address held in a 32-bit number. */
 export function ipv4ToString(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  return (
+    (DEC_DOT[(v >>> 24) & 255] as string) +
+    (DEC_DOT[(v >>> 16) & 255] as string) +
+    (DEC_DOT[(v >>> 8) & 255] as string) +
+    (DEC[v & 255] as string)
+  );
 }
 
 /** Lower-case hex of 0..255 without and with a leading zero, built once (IPv6 words are formatted per flow). */
