@@ -2,7 +2,7 @@ import { Reader } from '../../src/wire/reader.js';
 import { readCounterRecords } from './counters.js';
 import { readFlowRecords } from './flowrecords.js';
 import type { DiscardSample, FlowSample, IfRef, SflowDatagram, SflowSample, SourceId } from './types.js';
-import { enter, leave, readAddress } from './xdr.js';
+import { enter, leave, readAddress, words } from './xdr.js';
 
 /**
  * sFlow v5 datagram decoder (sflow.org/sflow_version_5.txt §5 "sample_datagram_v5", and
@@ -33,8 +33,9 @@ export function decodeSflow(buf: Uint8Array): SflowDatagram {
   if (n * 8 > r.remaining) r.fail('num_samples', 'bad_count', `${n} samples in ${r.remaining} bytes`);
   const samples: SflowSample[] = new Array<SflowSample>();
   for (let i = 0; i < n; i++) {
-    const format = r.u32('sample.format');
-    const length = r.u32('sample.length');
+    const o = words(r, SAMPLE_HEAD);
+    const format = r.view.getUint32(o);
+    const length = r.view.getUint32(o + 4);
     const outer = enter(r, length, 'sample.data');
     samples.push(readSample(r, format, length));
     leave(r, outer);
@@ -77,7 +78,35 @@ function readIf(r: Reader, expanded: boolean, field: string): IfRef {
   return { format: v >>> 30, value: v & 0x3fffffff };
 }
 
+const SAMPLE_HEAD = ['sample.format', 'sample.length'] as const;
+/** flow_sample (format 1) up to num_records, in the field names the one-word readers use. */
+const FLOW_SAMPLE_FIXED = [
+  'flow_sample.sequence_number', 'source_id', 'flow_sample.sampling_rate', 'flow_sample.sample_pool',
+  'flow_sample.drops', 'flow_sample.input', 'flow_sample.output', 'flow_sample.num_records',
+] as const;
+
 function readFlowSample(r: Reader, expanded: boolean): FlowSample {
+  if (!expanded) {
+    // memo §5 flow_sample: eight words, source and interfaces packed as in readSource/readIf.
+    const o = words(r, FLOW_SAMPLE_FIXED);
+    const v = r.view;
+    const src = v.getUint32(o + 4);
+    const input = v.getUint32(o + 20);
+    const output = v.getUint32(o + 24);
+    const packet = readFlowRecords(r, v.getUint32(o + 28));
+    return {
+      kind: 'flow',
+      sequence: v.getUint32(o),
+      source: { type: src >>> 24, index: src & 0xffffff },
+      expanded,
+      samplingRate: v.getUint32(o + 8),
+      samplePool: v.getUint32(o + 12),
+      drops: v.getUint32(o + 16),
+      input: { format: input >>> 30, value: input & 0x3fffffff },
+      output: { format: output >>> 30, value: output & 0x3fffffff },
+      packet,
+    };
+  }
   const sequence = r.u32('flow_sample.sequence_number');
   const source = readSource(r, expanded);
   const samplingRate = r.u32('flow_sample.sampling_rate');

@@ -1,7 +1,7 @@
 import { Reader, ipv4ToString, ipv6ToString, macToString } from '../../src/wire/reader.js';
 import { parseHeader } from './header.js';
 import { SampledPacket } from './types.js';
-import { enter, leave, readAddress, readString, readU32Array } from './xdr.js';
+import { enter, leave, readAddress, readString, readU32Array, words } from './xdr.js';
 
 /**
  * Flow records inside a flow sample or discard sample (memo §5 "flow_record", opaque flow_data).
@@ -34,14 +34,23 @@ const EX_LINUX_REASON = 1042;
 /** AS path segment types (memo §5 "as_path_segment_type"). */
 const AS_SEQUENCE = 2;
 
+const RECORD_HEAD = ['flow_record.format', 'flow_record.length'] as const;
+const SAMPLED_HEADER_HEAD = [
+  'sampled_header.protocol', 'sampled_header.frame_length', 'sampled_header.stripped', 'sampled_header.header_length',
+] as const;
+const SWITCH_FIELDS = [
+  'extended_switch.src_vlan', 'extended_switch.src_priority', 'extended_switch.dst_vlan', 'extended_switch.dst_priority',
+] as const;
+
 /** Reads `count` flow records from `r` into one SampledPacket. */
 export function readFlowRecords(r: Reader, count: number): SampledPacket {
   // Each record takes at least 8 bytes (format + length): a larger count is a lie.
   if (count * 8 > r.remaining) r.fail('flow_record_count', 'bad_count', `${count} records`);
   const p = new SampledPacket();
   for (let i = 0; i < count; i++) {
-    const tag = r.u32('flow_record.format');
-    const len = r.u32('flow_record.length');
+    const o = words(r, RECORD_HEAD);
+    const tag = r.view.getUint32(o);
+    const len = r.view.getUint32(o + 4);
     const outer = enter(r, len, 'flow_record.data');
     readFlowRecord(r, tag, p);
     leave(r, outer);
@@ -52,10 +61,11 @@ export function readFlowRecords(r: Reader, count: number): SampledPacket {
 function readFlowRecord(r: Reader, tag: number, p: SampledPacket): void {
   switch (tag) {
     case SAMPLED_HEADER: {
-      const proto = r.u32('sampled_header.protocol');
-      const frameLength = r.u32('sampled_header.frame_length');
-      const stripped = r.u32('sampled_header.stripped');
-      const headerLength = r.u32('sampled_header.header_length');
+      const o = words(r, SAMPLED_HEADER_HEAD);
+      const proto = r.view.getUint32(o);
+      const frameLength = r.view.getUint32(o + 4);
+      const stripped = r.view.getUint32(o + 8);
+      const headerLength = r.view.getUint32(o + 12);
       const outer = enter(r, headerLength, 'sampled_header.header');
       if (p.headerProtocol === undefined) {
         p.headerProtocol = proto;
@@ -115,12 +125,14 @@ function readFlowRecord(r: Reader, tag: number, p: SampledPacket): void {
       }
       return;
     }
-    case EX_SWITCH:
-      p.srcVlan = r.u32('extended_switch.src_vlan');
-      p.srcPriority = r.u32('extended_switch.src_priority');
-      p.dstVlan = r.u32('extended_switch.dst_vlan');
-      p.dstPriority = r.u32('extended_switch.dst_priority');
+    case EX_SWITCH: {
+      const o = words(r, SWITCH_FIELDS);
+      p.srcVlan = r.view.getUint32(o);
+      p.srcPriority = r.view.getUint32(o + 4);
+      p.dstVlan = r.view.getUint32(o + 8);
+      p.dstPriority = r.view.getUint32(o + 12);
       return;
+    }
     case EX_ROUTER:
       p.nextHop = readAddress(r, 'extended_router.next_hop');
       p.srcMaskLen = r.u32('extended_router.src_mask_len');

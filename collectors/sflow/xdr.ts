@@ -62,6 +62,19 @@ export function uuidToString(b: Uint8Array): string {
 }
 
 /**
+ * The fixed part of a structure as `fields.length` consecutive u32 words, checked once: returns the
+ * offset of the first word (read them through `r.view`) and moves past them. If they do not all fit,
+ * it reads them one by one so the DecodeError names the first missing field at its offset, exactly
+ * as per-field reads would. One check instead of one Reader call per word on the per-sample path.
+ */
+export function words(r: Reader, fields: readonly string[]): number {
+  const o = r.pos;
+  if (o + fields.length * 4 > r.end) for (const f of fields) r.u32(f);
+  r.pos = o + fields.length * 4;
+  return o;
+}
+
+/**
  * Length-prefixed structures (samples, records) are read inside a window: `enter` checks the
  * declared length against what remains and narrows `r.end` to it, so an inner read can neither
  * pass the structure's end nor reach the next one (the guarantee of Reader.sub, without allocating
