@@ -104,4 +104,24 @@ describe('sFlow raw packet header', () => {
     const p = parse(ethernet({ etherType: full.byteLength, payload: full }));
     expect(p).toMatchObject({ etherType: 0x0800, srcAddr: '3.3.3.3', dstPort: 9 });
   });
+
+  it('writes addresses and MACs as canonical text (RFC 5952: longest zero run, first on a tie, mapped IPv4 dotted)', () => {
+    const cases: [string, string][] = [
+      ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+      ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'],
+      ['0:0:0:0:0:0:0:0', '::'],
+      ['0:0:0:0:0:0:0:1', '::1'],
+      ['1:0:0:0:0:0:0:0', '1::'],
+      ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+      ['0:0:0:0:0:ffff:c000:201', '::ffff:192.0.2.1'],
+      ['0:0:0:0:0:fffe:c000:201', '::fffe:c000:201'],
+      ['fe80:0:0:0:abcd:ef:100:ff', 'fe80::abcd:ef:100:ff'],
+    ];
+    for (const [src, want] of cases) {
+      const p = parse(ipv6({ src, dst: '::', proto: 59, payload: new Uint8Array(0) }), HEADER_IPV6);
+      expect(p.srcAddr).toBe(want);
+    }
+    const q = parse(ethernet({ src: '0a:0b:c0:ff:00:01', dst: 'ff:ff:ff:ff:ff:ff', etherType: 0x0800, payload: ipv4({ src: '0.255.10.1', dst: '255.0.0.9', proto: 59, payload: new Uint8Array(0) }) }));
+    expect(q).toMatchObject({ srcMac: '0a:0b:c0:ff:00:01', dstMac: 'ff:ff:ff:ff:ff:ff', srcAddr: '0.255.10.1', dstAddr: '255.0.0.9' });
+  });
 });
