@@ -8,7 +8,8 @@ import { ipv4ToString } from '../../src/wire/reader.js';
 import type { DataRecord, MessageHeader } from './compile.js';
 import { Kind } from './elements.js';
 import type { OptionsState } from './options.js';
-import { Conv, big, hex, num, planFor } from './plan.js';
+import { big } from '../../src/record/bigint.js';
+import { Conv, hex, num, planFor } from './plan.js';
 import type { V5Packet } from './v5.js';
 
 export { OptionsState } from './options.js';

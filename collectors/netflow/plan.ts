@@ -5,6 +5,7 @@
  * a megamorphic keyed store per field).
  */
 import type { Fields } from '../../src/record/record.js';
+import { big } from '../../src/record/bigint.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
 import type { CompiledTemplate, Value } from './compile.js';
 import { Kind } from './elements.js';
@@ -117,16 +118,6 @@ function compileBuild(names: string[], convs: Uint8Array): (v: Value[]) => Field
   src += 'return f;';
   const factory = new Function('h', `return function buildFields(v) {\n${src}\n};`) as (h: Helpers) => (v: Value[]) => Fields;
   return factory({ big, ip: ipv4ToString, hex });
-}
-
-/**
- * BigInts for 0..65535, made once: ports, protocols, flags, interface indexes and 16-bit ASNs are
- * most of a flow's integers, and BigInt() allocates on every call.
- */
-const SMALL: readonly bigint[] = Array.from({ length: 65536 }, (_, i) => BigInt(i));
-
-export function big(v: number): bigint {
-  return v >= 0 && v < 65536 && Number.isInteger(v) ? (SMALL[v] as bigint) : BigInt(Math.trunc(v));
 }
 
 export function num(v: Value): number | undefined {

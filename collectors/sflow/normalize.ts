@@ -1,5 +1,5 @@
 import { makeRecord, type Fields, type NetRecord, type Tags } from '../../src/record/record.js';
-import { big } from './int.js';
+import { big } from '../../src/record/bigint.js';
 import { dropReasonName } from './reasons.js';
 import type { CounterSample, DiscardSample, FlowSample, IfCounters, SampledPacket, SflowDatagram } from './types.js';
 
