@@ -60,6 +60,13 @@ describe('TalkerTable', () => {
         const { top, other } = t.top(1e9);
         expect(new Map(top.map((s) => [s.talker, s.bytes]))).toEqual(want);
         expect(other.bytes).toBe(rest);
+        // top n: heaviest first, ties in first-seen order, the rest summed into "other"
+        for (const n of [0, 1, 3, 20]) {
+          const ranked = [...want].sort((a, b) => b[1] - a[1]);
+          const picked = t.top(n);
+          expect(picked.top.map((s) => [s.talker, s.bytes])).toEqual(ranked.slice(0, n));
+          expect(picked.other.bytes).toBe(rest + ranked.slice(n).reduce((x, [, b]) => x + b, 0));
+        }
         t.reset();
         expect(t.top(10)).toEqual({ top: [], other: { bytes: 0, packets: 0, flows: 0 } });
       }),
