@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { makeRecord } from '../../src/record/record.js';
+import { makeRecord, type FlowRecord } from '../../src/record/record.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
 import { Aggregator, DIMENSIONS, OTHER, type Dimension } from './aggregate.js';
-import { FlowKeys } from './keys.js';
+import { FlowKeys, keysFromRecord } from './keys.js';
 import { TalkerTable } from './talkers.js';
 
 const flow = (exporter: string, f: { in_if: number; proto: number; src: string; bytes: number; packets: number; rate: number }) =>
@@ -12,6 +12,8 @@ const flow = (exporter: string, f: { in_if: number; proto: number; src: string; 
     bytes: BigInt(f.bytes), packets: BigInt(f.packets), sampling_rate: BigInt(f.rate),
   });
 
+const keys = (r: FlowRecord): FlowKeys => keysFromRecord(r, new FlowKeys());
+
 describe('Aggregator', () => {
   it('never exceeds the series budget and keeps totals exact (property)', () => {
     const rec = fc.record({ in_if: fc.nat(20), proto: fc.constantFrom(6, 17, 1), src: fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'), bytes: fc.nat(1_000_000), packets: fc.nat(1000), rate: fc.integer({ min: 1, max: 1000 }) });
@@ -19,7 +21,7 @@ describe('Aggregator', () => {
       fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), rec), { maxLength: 300 }), fc.integer({ min: 2, max: 12 }), fc.nat(3), (flows, maxSeries, topN) => {
         const dims: Dimension[] = ['exporter', 'in_if', 'proto'];
         const a = new Aggregator({ dimensions: dims, maxSeries, topN, topBy: ['src_addr'], maxTalkers: 3 });
-        for (const [e, f] of flows) a.addRecord(flow(e, f));
+        for (const [e, f] of flows) a.add(keys(flow(e, f)));
         const out = a.flush(0, 'flow');
         const agg = out.filter((r) => r.measurement === 'flow_agg');
         expect(agg.length).toBeLessThanOrEqual(maxSeries);
@@ -37,8 +39,8 @@ describe('Aggregator', () => {
 
   it('with no dimensions keeps one total series', () => {
     const a = new Aggregator({ dimensions: [], maxSeries: 10, topN: 0, topBy: [], maxTalkers: 1 });
-    a.addRecord(flow('a', { in_if: 1, proto: 6, src: '10.0.0.1', bytes: 10, packets: 1, rate: 2 }));
-    a.addRecord(flow('b', { in_if: 2, proto: 17, src: '10.0.0.2', bytes: 5, packets: 1, rate: 1 }));
+    a.add(keys(flow('a', { in_if: 1, proto: 6, src: '10.0.0.1', bytes: 10, packets: 1, rate: 2 })));
+    a.add(keys(flow('b', { in_if: 2, proto: 17, src: '10.0.0.2', bytes: 5, packets: 1, rate: 1 })));
     expect(a.flush(1000, 'flow').map((r) => [r.measurement, r.tags, r.fields, r.time])).toEqual([['flow_agg', { collector: 'flow' }, { bytes: 25n, packets: 3n, flows: 2n }, 1000]]);
   });
 });
@@ -76,7 +78,7 @@ describe('TalkerTable', () => {
 
   it('counts one address once whether it came as decoded IPv4 or as Record text', () => {
     const a = new Aggregator({ dimensions: ['src_addr'], maxSeries: 10, topN: 5, topBy: ['src_addr'], maxTalkers: 10 });
-    a.addRecord(flow('a', { in_if: 1, proto: 6, src: '198.51.100.7', bytes: 10, packets: 1, rate: 1 }));
+    a.add(keys(flow('a', { in_if: 1, proto: 6, src: '198.51.100.7', bytes: 10, packets: 1, rate: 1 })));
     const k = new FlowKeys();
     k.dims[DIMENSIONS.indexOf('src_addr')] = (198 << 24 >>> 0) + (51 << 16) + (100 << 8) + 7;
     k.bytes = 5;

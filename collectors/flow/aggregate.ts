@@ -9,7 +9,7 @@
  * active timeout), which keeps a late or clock-skewed exporter from reopening closed intervals.
  */
 import { makeRecord, type FlowRecord } from '../../src/record/record.js';
-import { DIMENSIONS, FlowKeys, keysFromRecord, keyText, type Dimension, type Key, type TalkerKey } from './keys.js';
+import { DIMENSIONS, keyText, type Dimension, type FlowKeys, type Key, type TalkerKey } from './keys.js';
 import { TalkerTable } from './talkers.js';
 
 export { DIMENSIONS, TALKER_KEYS, type Dimension, type TalkerKey } from './keys.js';
@@ -49,7 +49,6 @@ export class Aggregator {
   /** DIMENSIONS index of each configured dimension and talker key. */
   private readonly dimIdx: number[];
   private readonly talkerIdx: number[];
-  private readonly scratch = new FlowKeys();
   /** Counted flows since the last flush (for stats). */
   flowsIn = 0;
   overflowed = 0;
@@ -114,11 +113,6 @@ export class Aggregator {
     s.flows += 1;
     const t = this.talkerIdx;
     for (let j = 0; j < t.length; j++) (this.talkers[j] as TalkerTable).add(k.dims[t[j] as number] as Key, bytes, packets);
-  }
-
-  /** `add` for a flow Record (v5, sFlow, tests): the hot v9/IPFIX path makes FlowKeys directly. */
-  addRecord(r: FlowRecord): void {
-    this.add(keysFromRecord(r, this.scratch));
   }
 
   private *allSeries(level: Level = this.tree): Generator<Sum> {
