@@ -41,6 +41,10 @@ export interface LossOptions {
   maxStreams: number;
 }
 
+function sampleDomain(parent: Stream, kind: string, type: number, index: number): string {
+  return `${parent.domain}/${kind}/${type}:${index}`;
+}
+
 export class LossTracker {
   private readonly streams = new Map<string, Stream>();
   private readonly opts: LossOptions;
@@ -77,16 +81,15 @@ export class LossTracker {
    * numbered per source and kind). Domain `<parent>/<kind>/<type>:<index>`; its text is made once.
    */
   child(parent: Stream, kind: string, type: number, index: number): Stream | undefined {
-    const text = (): string => `${parent.domain}/${kind}/${type}:${index}`;
     // compact sources (8-bit type, 24-bit index) as one int32; expanded samples may exceed that
-    if (type < 0 || type > 255 || index < 0 || index > 0xffffff) return this.stream(parent.exporter, parent.version, text());
+    if (type < 0 || type > 255 || index < 0 || index > 0xffffff) return this.stream(parent.exporter, parent.version, sampleDomain(parent, kind, type, index));
     const byKind = (parent.children ??= new Map());
     let m = byKind.get(kind);
     if (!m) byKind.set(kind, (m = new Map()));
     const id = (type << 24) | index;
     let s = m.get(id);
     if (!s) {
-      s = this.stream(parent.exporter, parent.version, text());
+      s = this.stream(parent.exporter, parent.version, sampleDomain(parent, kind, type, index));
       if (s) m.set(id, s);
     }
     return s;
