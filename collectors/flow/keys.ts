@@ -25,7 +25,9 @@ export type TalkerKey = (typeof TALKER_KEYS)[number];
 /** One dimension value: a number (IPv4 as uint32 in address dimensions), text, or '' when absent. */
 export type Key = number | string;
 
-const ADDRESS_DIMS: ReadonlySet<Dimension> = new Set(['next_hop', 'src_addr', 'dst_addr']);
+/** Address dimensions, by DIMENSIONS index: their numeric keys are IPv4 addresses. */
+const ADDRESS_INDEX: readonly boolean[] = DIMENSIONS.map((d) => d === 'next_hop' || d === 'src_addr' || d === 'dst_addr');
+/** DIMENSIONS from here on are Record fields (exporter and version are tags). */
 const FIRST_FIELD_DIM = 2;
 
 export class FlowKeys {
@@ -46,15 +48,14 @@ export function keyText(d: number, k: Key): string {
   if (ADDRESS_INDEX[d]) return ipv4ToString(k);
   return Number.isInteger(k) && k >= 0 && k < 65536 ? (SMALL_TEXT[k] as string) : String(k);
 }
-const ADDRESS_INDEX: readonly boolean[] = DIMENSIONS.map((d) => ADDRESS_DIMS.has(d));
 
 function volume(v: FieldValue | Value): number {
   return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0;
 }
 
-/** Key of a non-address value, so that keyText(key) === the text the Record field would give. */
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** Key of a non-address value, so that keyText(key) === the text the Record field would give. */
 function valueKey(v: FieldValue | Value): Key {
   if (v === undefined) return '';
   if (typeof v === 'number') return v;

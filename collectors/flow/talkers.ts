@@ -15,7 +15,8 @@ export interface TalkerSum {
   flows: number;
 }
 
-const EMPTY = -1;
+/** What a lookup returns when the talker has no slot because the table is full. */
+const NO_SLOT = -1;
 
 export class TalkerTable {
   private readonly max: number;
@@ -48,7 +49,7 @@ export class TalkerTable {
     if (typeof talker === 'number') i = this.v4slot(talker | 0);
     else if (talker === '') return;
     else i = this.textSlot(talker);
-    if (i === EMPTY) {
+    if (i === NO_SLOT) {
       this.rest.bytes += bytes;
       this.rest.packets += packets;
       this.rest.flows += 1;
@@ -71,7 +72,7 @@ export class TalkerTable {
       h++;
     }
     const i = this.newSlot(k >>> 0);
-    if (i === EMPTY) return EMPTY;
+    if (i === NO_SLOT) return NO_SLOT;
     this.v4keys[h] = k;
     this.v4slots[h] = i + 1;
     // keep the load at most 1/2 so probes stay short
@@ -105,12 +106,12 @@ export class TalkerTable {
     const i = this.text.get(talker);
     if (i !== undefined) return i;
     const n = this.newSlot(talker);
-    if (n !== EMPTY) this.text.set(talker, n);
+    if (n !== NO_SLOT) this.text.set(talker, n);
     return n;
   }
 
   private newSlot(talker: Key): number {
-    if (this.keys.length >= this.max) return EMPTY;
+    if (this.keys.length >= this.max) return NO_SLOT;
     const i = this.keys.length;
     if (i === this.bytes.length) this.grow();
     this.keys.push(talker);
