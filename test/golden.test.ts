@@ -12,16 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeCaptured } from './helpers/decode.js';
+import { hexToBytes } from './helpers/hex.js';
 
 const ROOT = join(import.meta.dirname, '..', 'collectors');
 const scratch = mkdtempSync(join(tmpdir(), 'netvigil-golden-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-export function hexToBytes(text: string): Uint8Array {
-  const clean = text.replace(/#.*$/gm, '').replace(/\s+/g, '');
-  if (!/^([0-9a-fA-F]{2})*$/.test(clean)) throw new Error('hex file has an odd number of digits or a non-hex character');
-  return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
-}
 
 const decode = decodeCaptured;
 

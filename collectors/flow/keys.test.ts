@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FlowRecord, NetRecord } from '../../src/record/record.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
+import { hexToBytes } from '../../test/helpers/hex.js';
 import { Bytes, ipfixMessage, ipfixTemplate, set, v9Message, v9OptionsTemplate, v9Template, type FieldDef } from '../../test/helpers/flow-build.js';
 import { switchFlowSample } from '../../bench/sflow-traffic.js';
 import { TemplateStore } from '../netflow/templates.js';
@@ -42,24 +43,13 @@ function pairs(datagrams: Uint8Array[]): { fromData: FlowKeys; fromRecord: FlowK
   return out;
 }
 
-const hex = (path: string): Uint8Array =>
-  Uint8Array.from(
-    readFileSync(path, 'utf8')
-      .split('\n')
-      .filter((l) => !l.startsWith('#'))
-      .join(' ')
-      .split(/\s+/)
-      .filter(Boolean)
-      .map((b) => parseInt(b, 16)),
-  );
-
 describe('aggregation keys', () => {
   it('agree between decoded values and Records on every netflow golden case', () => {
     const root = join(import.meta.dirname, '../netflow/testcases');
     let n = 0;
     for (const c of readdirSync(root)) {
       const files = readdirSync(join(root, c)).filter((f) => f.endsWith('.hex')).sort();
-      for (const { fromData, fromRecord } of pairs(files.map((f) => hex(join(root, c, f))))) {
+      for (const { fromData, fromRecord } of pairs(files.map((f) => hexToBytes(readFileSync(join(root, c, f), 'utf8'))))) {
         expect(fromData).toEqual(fromRecord);
         n++;
       }
