@@ -117,7 +117,9 @@ export function notReadyReasons(view: StatusView): string[] {
   return view.sinks
     .filter((s) => !s.ready)
     .map((s) =>
-      s.stats.spoolBytes !== undefined
+      s.stats.spoolDiskFull
+        ? `sink ${s.name}: the spool disk is full; new batches are lost (counted in lost_points)`
+        : s.stats.spoolBytes !== undefined
         ? `sink ${s.name}: unreachable and its spool is near its bound (${s.stats.spoolBytes} bytes in ${s.stats.spoolBatches ?? 0} batches, ${s.stats.spoolDroppedPoints ?? 0} points evicted)`
         : `sink ${s.name}: not ready`,
     );

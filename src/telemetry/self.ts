@@ -61,6 +61,8 @@ export class SelfTelemetry {
       if (s.spoolBytes !== undefined) fields.spool_bytes = int(s.spoolBytes);
       if (s.spoolBatches !== undefined) fields.spool_batches = int(s.spoolBatches);
       if (s.spoolDroppedPoints !== undefined) fields.spool_dropped_points = int(s.spoolDroppedPoints);
+      if (s.spoolCorruptPoints !== undefined) fields.spool_corrupt_points = int(s.spoolCorruptPoints);
+      if (s.spoolDiskFull !== undefined) fields.spool_disk_full = s.spoolDiskFull;
       out.push(makeRecord('health', 'netvigil_sink', { ...base, sink: sink.name }, fields, now));
     }
     return out;

@@ -15,7 +15,7 @@ import { toLines } from '../../record/lineprotocol.js';
 import { SinkError, SpoolError } from '../../errors.js';
 import { emptyStats, type Sink, type SinkStats } from '../sink.js';
 import { InfluxClient } from './client.js';
-import { Spool } from './spool.js';
+import { Spool, SPOOL_LOG_EVERY_MS } from './spool.js';
 
 export interface InfluxSinkOptions {
   url: string;
@@ -50,6 +50,8 @@ export class InfluxSink implements Sink {
   private dbReady = false;
   private reachable = true;
   private readonly loggedReasons = new Set<string>();
+  private spoolLossLoggedAt = -Infinity;
+  private spoolLossSinceLog = 0;
 
   constructor(opts: InfluxSinkOptions, log: Logger) {
     this.opts = opts;
@@ -62,7 +64,7 @@ export class InfluxSink implements Sink {
       retentionPolicy: opts.retentionPolicy?.name,
       timeoutMs: opts.timeoutMs,
     });
-    this.spool = new Spool(opts.spoolDir, { maxBytes: opts.spoolMaxBytes, maxAgeMs: opts.spoolMaxAgeMs });
+    this.spool = new Spool(opts.spoolDir, { maxBytes: opts.spoolMaxBytes, maxAgeMs: opts.spoolMaxAgeMs }, this.log);
   }
 
   async start(): Promise<void> {
@@ -155,7 +157,14 @@ export class InfluxSink implements Sink {
       this.spool.expire();
     } catch (e) {
       this.s.lostPoints += lines;
-      this.log.error({ err: (e as Error).message, points: lines }, 'spool write failed: points lost');
+      // A full disk fails every batch: one line per interval with the points lost since the last
+      this.spoolLossSinceLog += lines;
+      const now = Date.now();
+      if (now - this.spoolLossLoggedAt >= SPOOL_LOG_EVERY_MS) {
+        this.log.error({ err: (e as Error).message, points: this.spoolLossSinceLog, disk_full: this.spool.diskFull }, 'spool write failed: points lost');
+        this.spoolLossLoggedAt = now;
+        this.spoolLossSinceLog = 0;
+      }
     }
     this.kickReplay();
   }
@@ -248,12 +257,15 @@ export class InfluxSink implements Sink {
 
   stats(resetWindow = false): SinkStats {
     const sz = this.spool.size;
-    const out = { ...this.s, spoolBytes: sz.bytes, spoolBatches: sz.batches, spoolDroppedPoints: this.spool.droppedPoints };
+    const sp = this.spool;
+    const out = { ...this.s, spoolBytes: sz.bytes, spoolBatches: sz.batches, spoolDroppedPoints: sp.droppedPoints, spoolCorruptPoints: sp.corruptPoints, spoolDiskFull: sp.diskFull };
     if (resetWindow) this.s.windowMaxLatencyMs = 0;
     return out;
   }
 
   ready(): boolean {
+    // a full spool disk loses every batch that must be spooled; stale once writes are live again
+    if (this.spool.diskFull && !(this.reachable && this.spool.empty && !this.replaying)) return false;
     return this.reachable || this.spool.size.bytes < this.opts.spoolMaxBytes * 0.9;
   }
 }
