@@ -46,7 +46,7 @@ describe('spool files are checked at replay', () => {
     const f = (i: number): string => join(dir, files[i] as string);
     truncateSync(f(1), readFileSync(f(1)).length - 7); // cut short, as a full disk leaves a file
     const changed = readFileSync(f(2));
-    changed[changed.length - 3] ^= 0x01; // one bit flipped in the payload
+    changed.writeUInt8(changed.readUInt8(changed.length - 3) ^ 0x01, changed.length - 3); // one bit flipped in the payload
     writeFileSync(f(2), changed);
     truncateSync(f(3), 0);
     writeFileSync(join(dir, 'leftover.lp.tmp'), '');
