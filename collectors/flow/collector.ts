@@ -12,6 +12,7 @@ import { flowConfigSchema, type FlowConfig } from './config.js';
 import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
 import { loadState, saveState } from './state.js';
+import { RawSeq } from './rawseq.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointShape } from './checkpoint.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
@@ -40,6 +41,8 @@ export class FlowCollector implements Collector {
   private saving: Promise<void> = Promise.resolve();
   /** Aggregator.flowsIn at the last checkpoint: an idle interval is not rewritten every few seconds. */
   private checkpointed = -1;
+  /** Keeps raw flow points of one exporter that end in the same ms apart (rawseq.ts). */
+  readonly rawSeq = new RawSeq(Date.now());
 
   constructor(
     cfg: FlowConfig,
@@ -58,7 +61,10 @@ export class FlowCollector implements Collector {
     this.processor = new FlowProcessor(
       { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters },
       {
-        emit: (r) => ctx.emitter.emit(r),
+        emit: (r) => {
+          if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
+          ctx.emitter.emit(r);
+        },
         aggregate: (k) => this.aggregator.add(k),
         interfaces: (exporter, list) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
         clockOffset: (exporter, ms) => ctx.signals.exporterClockOffset(exporter, ms),
@@ -212,6 +218,7 @@ export class FlowCollector implements Collector {
       templates_evicted: st.evicted,
       templates_refused: st.refused,
       agg_overflow: this.aggregator.overflowed,
+      raw_late: this.rawSeq.late,
     };
     for (const [port, granted] of this.rcvbufs) extra[`rcvbuf_${port}`] = granted;
     for (const r of this.processor.statsRecords(now, extra)) this.ctx.emitter.emit(r);
