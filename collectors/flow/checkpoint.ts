@@ -44,7 +44,7 @@ const schema = z.object({
   agg: z.object({
     series: z.array(sums.extend({ keys: z.array(key) })),
     other: sums.nullable(),
-    talkers: z.array(z.object({ keys: z.array(key), bytes: z.array(z.number()), packets: z.array(z.number()), flows: z.array(z.number()), rest: sums })),
+    talkers: z.array(z.object({ keys: z.array(key), bytes: z.string(), packets: z.string(), flows: z.string(), rest: sums })),
     written: z.array(z.array(key)),
   }),
 });

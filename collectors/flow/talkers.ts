@@ -21,11 +21,12 @@ export interface TalkerSum {
 const NO_SLOT = -1;
 const NONE: ReadonlySet<Key> = new Set();
 
+/** Volumes as base64 of their Float64Array bytes: 100 k talkers as number arrays cost ~30 ms. */
 export interface TalkerSnapshot {
   keys: Key[];
-  bytes: number[];
-  packets: number[];
-  flows: number[];
+  bytes: string;
+  packets: string;
+  flows: string;
   rest: { bytes: number; packets: number; flows: number };
 }
 
@@ -218,16 +219,26 @@ export class TalkerTable {
   /** The table's content as plain data (checkpoint.ts), talkers in slot order. */
   snapshot(): TalkerSnapshot {
     const n = this.keys.length;
-    return { keys: this.keys.slice(), bytes: Array.from(this.bytes.subarray(0, n)), packets: Array.from(this.packets.subarray(0, n)), flows: Array.from(this.flows.subarray(0, n)), rest: { ...this.rest } };
+    const b64 = (a: Float64Array): string => Buffer.from(a.buffer, a.byteOffset, n * 8).toString('base64');
+    return { keys: this.keys.slice(), bytes: b64(this.bytes), packets: b64(this.packets), flows: b64(this.flows), rest: { ...this.rest } };
   }
 
   /** Adds a snapshot's volumes to the table (talkers beyond the bound go to the rest). */
   restore(s: TalkerSnapshot): void {
+    const f64 = (text: string): Float64Array => {
+      const raw = Buffer.from(text, 'base64');
+      const out = new Float64Array(raw.length >> 3);
+      new Uint8Array(out.buffer).set(raw.subarray(0, out.length * 8)); // Buffer's offset may not be 8-aligned
+      return out;
+    };
+    const bytes = f64(s.bytes);
+    const packets = f64(s.packets);
+    const flows = f64(s.flows);
     s.keys.forEach((k, j) => {
       const i = typeof k === 'number' ? this.v4slot(k | 0) : this.textSlot(k);
-      const b = s.bytes[j] ?? 0;
-      const p = s.packets[j] ?? 0;
-      const f = s.flows[j] ?? 0;
+      const b = bytes[j] ?? 0;
+      const p = packets[j] ?? 0;
+      const f = flows[j] ?? 0;
       if (i === NO_SLOT) {
         this.rest.bytes += b;
         this.rest.packets += p;
