@@ -94,3 +94,21 @@ describe('RawSeq bookkeeping', () => {
     expect(old.tags['seq']).toBe('3');
   });
 });
+
+describe('netvigil decode --format lp', () => {
+  it('keeps flows that end in the same ms distinct, so the file loads into InfluxDB whole', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { runDecode } = await import('../collectors/flow/decode-cli.js');
+    const list: V5FlowSpec[] = Array.from({ length: 30 }, (_, i) => ({ src: `10.9.0.${i + 1}`, dst: '192.0.2.9', packets: 1, bytes: 100 + i, first: 90_000, last: 99_000, srcPort: 1000 + i, dstPort: 53, proto: 17 }));
+    const file = join(tmp.dir, 'same-end.bin');
+    writeFileSync(file, buildV5({ uptime: 100_000, secs: EXPORT_SECS, seq: 0 }, list)); // one raw datagram (generated)
+    let out = '';
+    const sink = new (await import('node:stream')).Writable({ write: (c: Buffer, _e, cb) => ((out += c.toString()), cb()) });
+    expect(await runDecode(['--format', 'lp', file], { stdout: sink, stderr: sink })).toBe(0);
+    const lines = out.trim().split('\n').filter((l) => l.startsWith('flow,'));
+    expect(lines).toHaveLength(30);
+    // series key + time: everything but the field set
+    const keys = lines.map((l) => `${l.slice(0, l.indexOf(' '))} ${l.slice(l.lastIndexOf(' ') + 1)}`);
+    expect(new Set(keys).size).toBe(30);
+  });
+});

@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { DecodeError } from '../../src/errors.js';
 import { toLine } from '../../src/record/lineprotocol.js';
+import { RawSeq } from './rawseq.js';
 import type { Fields, NetRecord } from '../../src/record/record.js';
 import type { FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
@@ -45,6 +46,8 @@ class Session {
   readonly store = new TemplateStore({ ttlMs: Number.MAX_SAFE_INTEGER, pendingTtlMs: Number.MAX_SAFE_INTEGER });
   readonly options = new OptionsState();
   records = 0;
+  /** Line protocol is meant for InfluxDB: flows ending in the same ms stay distinct points (rawseq.ts). */
+  private readonly seq = new RawSeq(0);
 
   /** Lines (jsonl objects or line protocol) for one datagram; throws DecodeError. */
   decode(buf: Uint8Array, exporter: string, session: string, timeMs: number, format: Format): string[] {
@@ -54,6 +57,7 @@ class Session {
       this.records++;
       if (format === 'jsonl') out.push(JSON.stringify(json));
       else {
+        if (r.kind === 'flow' && r.measurement === 'flow') this.seq.stamp(r);
         const l = toLine(r);
         if (l !== undefined) out.push(l);
       }
