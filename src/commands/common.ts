@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectors } from '../../collectors/index.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import { loadConfig, mergeOverrides, overridesFromEnv, type Overrides } from '../config/load.js';
+import { loadConfig, resolveOverrides, type Overrides } from '../config/load.js';
 import { buildConfigSchema, type AppConfig } from '../config/schema.js';
 
 export interface Io {
@@ -55,7 +55,8 @@ export function configSchema() {
  * config is accepted whole or not at all; every problem is reported together.
  */
 export function loadAppConfig(file: string, flags: Overrides, env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const cfg = loadConfig(file, configSchema(), mergeOverrides(overridesFromEnv(env), flags), env);
+  const { values, from } = resolveOverrides(env, flags);
+  const cfg = loadConfig(file, configSchema(), values, env, from);
   const problems: ConfigProblem[] = [];
   for (const def of collectors) {
     const block = (cfg.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
