@@ -14,6 +14,7 @@ export interface Overrides {
   influxPassword?: string | undefined;
   dataDir?: string | undefined;
   logLevel?: string | undefined;
+  logFormat?: string | undefined;
   /** A string is a value the environment gave that is neither on nor off: validation names it. */
   fileSink?: boolean | string | undefined;
   httpListen?: string | undefined;
@@ -28,6 +29,7 @@ export const ENV_OVERRIDES: Record<keyof Overrides, string> = {
   influxPassword: 'NETVIGIL_INFLUX_PASSWORD',
   dataDir: 'NETVIGIL_DATA_DIR',
   logLevel: 'NETVIGIL_LOG_LEVEL',
+  logFormat: 'NETVIGIL_LOG_FORMAT',
   fileSink: 'NETVIGIL_FILE_SINK',
   httpListen: 'NETVIGIL_HTTP_LISTEN',
   shard: 'NETVIGIL_SHARD',
@@ -39,6 +41,7 @@ export const FLAG_OVERRIDES: Partial<Record<keyof Overrides, string>> = {
   influxDb: '--influx-db',
   dataDir: '--data-dir',
   logLevel: '--log-level',
+  logFormat: '--log-format',
   fileSink: '--no-file-sink',
   httpListen: '--http-listen',
   shard: '--shard',
@@ -92,6 +95,7 @@ const OVERRIDE_PATHS: Record<keyof Overrides, string> = {
   influxPassword: 'sinks.influx.password',
   dataDir: 'data_dir',
   logLevel: 'log_level',
+  logFormat: 'log_format',
   fileSink: 'sinks.file.enabled',
   httpListen: 'http.listen',
   shard: 'shard',
@@ -108,6 +112,7 @@ function originsOf(o: Overrides, from: OverrideSources): Map<string, string> {
 
 export function applyOverrides(raw: Record<string, unknown>, o: Overrides): void {
   if (o.logLevel !== undefined) raw.log_level = o.logLevel;
+  if (o.logFormat !== undefined) raw.log_format = o.logFormat;
   if (o.dataDir !== undefined) raw.data_dir = o.dataDir;
   const influxTouched = o.influxUrl ?? o.influxDb ?? o.influxUsername ?? o.influxPassword;
   if (influxTouched !== undefined) {
@@ -125,8 +130,19 @@ export function applyOverrides(raw: Record<string, unknown>, o: Overrides): void
   if (o.shard !== undefined) raw.shard = o.shard;
 }
 
-export function loadConfig<S extends z.ZodType>(file: string, schema: S, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env, from: OverrideSources = {}): z.output<S> {
-  return loadYamlFile(file, schema, { env, transform: (raw) => applyOverrides(raw, overrides), origins: originsOf(overrides, from) });
+export function loadConfig<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  overrides: Overrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+  from: OverrideSources = {},
+  extra?: (raw: Record<string, unknown>) => void,
+): z.output<S> {
+  const transform = (raw: Record<string, unknown>) => {
+    applyOverrides(raw, overrides);
+    extra?.(raw);
+  };
+  return loadYamlFile(file, schema, { env, transform, origins: originsOf(overrides, from) });
 }
 
 export function parseConfigText<S extends z.ZodType>(text: string, file: string, schema: S, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env, from: OverrideSources = {}): z.output<S> {
