@@ -45,6 +45,9 @@ describe('durations', () => {
     expect(problems(() => parseYaml('every: 0s\nafter: 1s\n', 'd.yaml', s))[0]?.message).toMatch(/greater than zero/);
     expect(problems(() => parseYaml('every: 0\nafter: 1s\n', 'd.yaml', s))[0]?.message).toMatch(/greater than zero/);
     expect(problems(() => parseYaml('every: -5s\nafter: 1s\n', 'd.yaml', s))[0]?.message).toMatch(/negative/);
+    // Values code hands the schema (a collector re-validating its parsed block on reload) are milliseconds.
+    expect(s.parse({ every: 1500, after: 0 })).toEqual({ every: 1500, after: 0 });
+    expect(s.safeParse({ every: 0, after: 0 }).success).toBe(false);
   });
 
   it('the main config refuses `telemetry_interval: 10` and a zero flow interval, and takes 1m30s', () => {

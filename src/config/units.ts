@@ -30,11 +30,32 @@ export function parseSize(v: string | number): number | undefined {
   return Math.floor(Number(m[1]) * (SIZE[m[2] ?? 'B'] ?? 1));
 }
 
+/**
+ * Depth of `fromConfigText` calls in progress. A bare number in a config file is refused, but the
+ * same schemas also validate values code hands them, where a number is milliseconds: a collector's
+ * reload re-validates its already-parsed block, tests build configs from objects. Parsing is
+ * synchronous, so the counter cannot leak into another parse.
+ */
+let configTextDepth = 0;
+
+/** Runs a synchronous schema parse of values read from a config file (or flag, or environment). */
+export function fromConfigText<T>(parse: () => T): T {
+  configTextDepth++;
+  try {
+    return parse();
+  } finally {
+    configTextDepth--;
+  }
+}
+
 /** Why `v` is not an acceptable duration, or its milliseconds. */
 function checkDuration(v: string | number, zero: boolean): { ms: number } | { problem: string } {
   if (typeof v === 'number') {
-    // 0 means the same in every unit; anything else needs one.
-    if (v === 0) return zero ? { ms: 0 } : { problem: 'must be greater than zero' };
+    if (v === 0 || configTextDepth === 0) {
+      if (!Number.isFinite(v) || v < 0) return { problem: `must not be negative, got ${v}` };
+      return v > 0 || zero ? { ms: v } : { problem: 'must be greater than zero' };
+    }
+    // In a file 0 means the same in every unit; anything else needs one.
     return { problem: `needs a unit: write "${v}s" for seconds or "${v}ms" for milliseconds (a bare number is ambiguous)` };
   }
   if (/^\s*-/.test(v)) return { problem: `must not be negative, got ${JSON.stringify(v)}` };

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { resolveRefs } from './refs.js';
 import { keysAt, nearestKey } from './suggest.js';
+import { fromConfigText } from './units.js';
 
 type Path = readonly PropertyKey[];
 
@@ -74,7 +75,7 @@ export function parseYaml<S extends z.ZodType>(text: string, file: string, schem
   }
   opts.transform?.(raw);
 
-  const parsed = schema.safeParse(raw);
+  const parsed = fromConfigText(() => schema.safeParse(raw));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.code === 'unrecognized_keys') {
