@@ -144,6 +144,19 @@ describe('netvigil run --demo', () => {
 });
 
 describe('shutdown', () => {
+  it('a SIGTERM while the collector is still starting stops it once started, with exit 0', async () => {
+    const port = await freeUdpPort();
+    const cfg = join(tmp.dir, 'early.yaml');
+    writeFileSync(cfg, `data_dir: ${tmp.dir}/early\nsinks: { file: {} }\nmonitor: { interval: 1s }\ncollectors:\n  flow: { listen: [{ address: 127.0.0.1, port: ${port} }] }\n`);
+    const r = start(['-c', cfg]);
+    // The first log line is written while App.start() runs (the flow collector loading its state).
+    await waitFor('the first log line', () => r.err().length > 0 || undefined, 15_000, 1);
+    process.kill(-r.p.pid!, 'SIGTERM');
+    expect(await r.exited).toEqual({ code: 0, signal: null });
+    expect(r.err()).toMatch(/"signal":"SIGTERM","msg":"stopping"/);
+  }, 30_000);
+
+
   it('a second SIGTERM during the flush is ignored and the interval in progress is written', async () => {
     const port = await freeUdpPort();
     const http = `127.0.0.1:${await freeTcpPort()}`;

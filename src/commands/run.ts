@@ -22,6 +22,13 @@ export async function runRun(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { ...OVERRIDE_OPTIONS, demo: { type: 'boolean' } }, strict: true });
   const file = configPath(values.config);
   const flags = overridesFromFlags(values);
+  // Signals are taken from here on: one that arrives while the collector is still starting (an
+  // orchestrator stopping a container that just started) stops it as soon as it has started,
+  // instead of killing it half-way by Node's default handling.
+  let early: string | undefined;
+  let onSignal = (sig: string): void => void (early ??= sig);
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   const demo = values.demo ? await demoOverlay() : undefined;
   let cfg;
   try {
@@ -74,8 +81,8 @@ export async function runRun(args: string[], io: Io): Promise<number> {
         },
       );
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    onSignal = stop;
+    if (early !== undefined) stop(early);
     process.on('SIGHUP', () => {
       try {
         const next = loadAppConfig(file, flags, process.env, demo?.apply);
