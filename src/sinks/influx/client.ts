@@ -117,7 +117,10 @@ export class InfluxClient {
       headers['content-encoding'] = 'gzip';
     }
     const res = await this.request('POST', path, q, body, headers);
-    if (res.status !== 204 && res.status !== 200) throw new WriteError(kindOf(res.status), answerText(res.body, res.status), res.status);
+    if (res.status === 204 || res.status === 200) return;
+    const msg = answerText(res.body, res.status);
+    // influxd 1.x answers a missing retention policy with 500: operator-fixable like a missing database
+    throw new WriteError(/retention policy not found/i.test(msg) ? 'not_found' : kindOf(res.status), msg, res.status);
   }
 
   /**

@@ -218,7 +218,10 @@ export class InfluxSink implements Sink {
     this.lastStateLog = now;
     const ctx = { err: err?.message, status: err?.status, user: this.client.user ?? null, target: this.client.target, spool: this.spool.size };
     if (next === 'unauthorized') this.log.error(ctx, `InfluxDB refuses writes to ${this.client.target} for ${this.client.user ? `user ${this.client.user}` : 'these credentials'}: spooling; fix the credentials or grant WRITE`);
-    else if (next === 'not_found') this.log.error(ctx, `InfluxDB has no ${this.client.target}: spooling; create it or set create_database`);
+    else if (next === 'not_found') {
+      const rp = /retention policy/i.test(err?.message ?? '') ? `retention policy ${this.opts.retentionPolicy?.name ?? ''} in ` : '';
+      this.log.error(ctx, `InfluxDB has no ${rp}${this.client.target}: spooling; create it or set create_database`);
+    }
     else this.log.warn(ctx, 'InfluxDB write failed; spooling to disk and retrying');
   }
 
