@@ -34,6 +34,8 @@ export interface Influxd {
 export interface InfluxdOptions {
   auth?: boolean;
   tls?: boolean;
+  /** [http] max-body-size in bytes: larger writes get 413. */
+  maxBodySize?: number;
 }
 
 export interface InfluxSeries {
@@ -78,6 +80,7 @@ export async function startInfluxd(options: InfluxdOptions = {}): Promise<Influx
   const auth = admin ? `${admin.user}:${admin.password}` : undefined;
   const extra = [
     ...(options.auth ? ['  auth-enabled = true'] : []),
+    ...(options.maxBodySize !== undefined ? [`  max-body-size = ${options.maxBodySize}`] : []),
     ...(certs ? ['  https-enabled = true', `  https-certificate = "${certs.certFile}"`, `  https-private-key = "${certs.keyFile}"`] : []),
   ].join('\n');
   const conf = join(tmp.dir, 'influxdb.conf');
