@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { InfluxSink, type InfluxSinkOptions } from '../src/sinks/influx/sink.js';
 import { makeRecord, type NetRecord } from '../src/record/record.js';
+import { buildConfigSchema } from '../src/config/schema.js';
+import { parseConfigText } from '../src/config/load.js';
+import { ConfigError } from '../src/errors.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { startVictoria, type Victoria } from './helpers/victoria.js';
 import { makeTmpDir, waitFor } from './helpers/net.js';
@@ -118,5 +121,41 @@ describe('InfluxDB sink: the v1 and v2 write APIs on real servers', () => {
     expect(sink.stats()).toMatchObject({ state: 'not_found', spoolBatches: 1 });
     expect(sink.ready()).toBe(false);
     await sink.stop(100);
+  });
+
+  it('precision s, us and ns write the same instants; a spool of another precision is refused, not misdated', async () => {
+    for (const precision of ['s', 'us', 'ns'] as const) {
+      const sink = new InfluxSink(opts(small.url, { database: `p${precision}`, precision }), log);
+      await sink.start();
+      await sink.write([makeRecord('health', 'p', {}, { v: 1 }, T0 + 3000)]);
+      expect(sink.stats()).toMatchObject({ points: 1, state: 'ok' });
+      const s = await small.query(`p${precision}`, 'SELECT v FROM p');
+      expect(s[0]?.values).toEqual([[T0 + 3000, 1]]);
+      await sink.stop(500);
+    }
+    const spoolDir = join(tmp.dir, 'spool-precision');
+    const down = new InfluxSink(opts('http://127.0.0.1:9', { spoolDir, createDatabase: false }), log); // port 9: nothing listens
+    await down.start();
+    await down.write([makeRecord('health', 'p', {}, { v: 1 }, T0)]);
+    expect(down.stats().spoolBatches).toBe(1);
+    await down.stop(50);
+    expect(() => new InfluxSink(opts(small.url, { spoolDir, precision: 'ns' }), log)).toThrow(/holds batches with precision ms/);
+  });
+
+  it('validate: credentials in the URL and in username at once, or v2 keys with api v1, are config errors', () => {
+    const schema = buildConfigSchema([]);
+    const problems = (yaml: string): string[] => {
+      try {
+        parseConfigText(yaml, 'c.yaml', schema, {}, {});
+      } catch (e) {
+        if (e instanceof ConfigError) return e.problems.map((p) => `${p.path}: ${p.message}`);
+        throw e;
+      }
+      return [];
+    };
+    expect(problems('sinks: { influx: { url: "http://u:p@127.0.0.1:8086" } }')).toEqual([]);
+    expect(problems('sinks: { influx: { url: "http://u:p@127.0.0.1:8086", username: x } }').join()).toMatch(/sinks\.influx\.url: credentials both in url/);
+    expect(problems('sinks: { influx: { token: t } }').join()).toMatch(/sinks\.influx\.api: token, org and bucket belong to api: v2/);
+    expect(problems('sinks: { influx: { api: v2, token: t, bucket: b, gzip: true, precision: ns, integers: unsigned, tls: { ca: /x.pem } } }')).toEqual([]);
   });
 });

@@ -99,7 +99,8 @@ export class InfluxClient {
   }
 
   async write(text: string): Promise<void> {
-    const q: Record<string, string> = { precision: this.opts.precision };
+    // 1.x spells microseconds `u` and reads an unknown `us` as nanoseconds (measured on 1.6); v2 spells it `us`
+    const q: Record<string, string> = { precision: this.opts.api === 'v1' && this.opts.precision === 'us' ? 'u' : this.opts.precision };
     let path: string;
     if (this.opts.api === 'v2') {
       path = '/api/v2/write';
