@@ -78,8 +78,8 @@ const influxSinkSchema = z
   .strict()
   .superRefine((v, ctx) => {
     // Credentials in the URL are used; two sources for one user would leave it unclear which applies.
-    const u = new URL(v.url);
-    if ((u.username || u.password) && (v.username !== undefined || v.password !== undefined)) {
+    const u = URL.canParse(v.url) ? new URL(v.url) : undefined; // a bad url is reported by its own check
+    if (u && (u.username || u.password) && (v.username !== undefined || v.password !== undefined)) {
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'credentials both in url (user:pass@) and in username/password: keep one' });
     }
     if (v.api === 'v1' && (v.token !== undefined || v.org !== undefined || v.bucket !== undefined)) {
