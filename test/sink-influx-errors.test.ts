@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { InfluxSink, type InfluxSinkOptions } from '../src/sinks/influx/sink.js';
 import { int, makeRecord, type NetRecord } from '../src/record/record.js';
+import { SelfTelemetry } from '../src/telemetry/self.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { makeTmpDir, waitFor } from './helpers/net.js';
 
@@ -168,6 +169,15 @@ describe('InfluxDB sink: errors classified against a real influxd with auth', ()
     const logged = lines.filter((l) => l.reason === 'field_type_conflict');
     expect(logged).toHaveLength(1); // one example per reason per interval
     expect(String(logged[0]?.example)).toMatch(/^if,src=t /);
+    // the same counts as self-telemetry records (what dashboards and /metrics read)
+    const pipeline = { queueDepth: 0, queueCapacity: 1, queueHighWater: 0, droppedQueueFull: 0, droppedAfterStop: 0, sinkFailures: 0, recordsOut: 0, batches: 0, collectors: {} };
+    const recs = new SelfTelemetry({ pipeline: () => pipeline, sinks: [sink] }).collect();
+    const rejected = recs.filter((r) => r.measurement === 'netvigil_sink_rejected').map((r) => [r.tags.field, r.tags.reason, r.fields.points]);
+    expect(rejected).toEqual([
+      ['x', 'field_type_conflict', BigInt(badX)],
+      ['y', 'field_type_conflict', BigInt(badY)],
+    ]);
+    expect(recs.find((r) => r.measurement === 'netvigil_sink')?.fields).toMatchObject({ state: 'ok', rejected_points: BigInt(badX + badY), failures_rejected: 2n, clamped_values: 0n });
     await sink.stop(1000);
   });
 
@@ -182,6 +192,11 @@ describe('InfluxDB sink: errors classified against a real influxd with auth', ()
     expect(st.rejected).toEqual([{ measurement: 'rp', field: '', reason: 'beyond_retention', points: 4 }]);
     expect(st.spoolBatches).toBe(0);
     expect(await count(db, 'SELECT count(v) FROM rp')).toBe(60);
+    // a batch the server drops entirely (dropped= equals its size) is counted without bisecting
+    const before = sink.stats().failures?.rejected ?? 0;
+    await sink.write(Array.from({ length: 500 }, (_, i) => makeRecord('health', 'rp', {}, { v: int(i) }, T0 + 1000 + i)));
+    expect(sink.stats().failures?.rejected).toBe(before + 1);
+    expect(sink.stats().rejected).toEqual([{ measurement: 'rp', field: '', reason: 'beyond_retention', points: 504 }]);
     await sink.stop(1000);
   });
 

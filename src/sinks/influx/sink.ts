@@ -162,7 +162,7 @@ export class InfluxSink implements Sink {
         this.rejects.add('', '', 'too_large', 1, err.message, text);
         return;
       }
-      if (err.kind === 'rejected') return this.isolate(splitLines(text), err);
+      if (err.kind === 'rejected') return this.isolate(splitLines(text), err, performance.now() - t0);
       if (err.kind === 'not_found' && this.opts.createDatabase && (this.opts.api ?? 'v1') === 'v1') this.dbReady = false;
       throw err;
     }
@@ -182,15 +182,16 @@ export class InfluxSink implements Sink {
    * (1.x and 2.x write the good points of a partial write). Otherwise the rest is sent again (identical
    * points overwrite, so this is safe), and an answer we cannot attribute is bisected down to single lines.
    */
-  private async isolate(lines: readonly string[], err: WriteError): Promise<void> {
+  private async isolate(lines: readonly string[], err: WriteError, ms: number): Promise<void> {
     const named = this.rejects.fromConflict(lines, err.message);
     if (named) {
-      if (named.dropped !== undefined && named.dropped <= named.bad) return void this.record(named.rest.length, 0);
+      if (named.dropped !== undefined && named.dropped <= named.bad) return void (named.rest.length && this.record(named.rest.length, ms));
       if (named.rest.length === 0) return;
       return this.sendLines(named.rest, false);
     }
-    if (lines.length === 1) {
-      this.rejects.fromAnswer(lines[0] as string, err.message);
+    // every point dropped (e.g. all outside the retention policy): nothing to search for
+    if (lines.length === 1 || droppedCount(err.message) === lines.length) {
+      for (const l of lines) this.rejects.fromAnswer(l, err.message);
       return;
     }
     return this.sendLines(lines, true);
@@ -367,6 +368,11 @@ export class InfluxSink implements Sink {
 
 function asWriteError(e: unknown): WriteError {
   return e instanceof WriteError ? e : new WriteError('unavailable', e instanceof Error ? e.message : String(e), undefined, { cause: e });
+}
+
+function droppedCount(msg: string): number | undefined {
+  const m = /dropped=(\d+)/.exec(msg);
+  return m ? Number(m[1]) : undefined;
 }
 
 function splitLines(text: string): string[] {
