@@ -310,7 +310,8 @@ export class InfluxSink implements Sink {
       const err = asWriteError(e);
       if (err.kind !== 'unauthorized') throw err;
       if (this.adminDenied++ === 0) {
-        this.log.warn({ err: err.message, user: this.client.user ?? null, target: this.client.target }, 'no permission to create the database or retention policy; assuming an administrator made them, writing on');
+        const why = err.status === 401 ? 'credentials refused (401)' : 'no permission';
+        this.log.warn({ err: err.message, status: err.status, user: this.client.user ?? null, target: this.client.target }, `${why} to create the database or retention policy; assuming an administrator made them, writing on`);
       }
     }
     this.dbReady = true;
