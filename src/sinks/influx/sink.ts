@@ -181,6 +181,8 @@ export class InfluxSink implements Sink {
    * lines are counted and, when the server says it dropped no more than them, the rest is already stored
    * (1.x and 2.x write the good points of a partial write). Otherwise the rest is sent again (identical
    * points overwrite, so this is safe), and an answer we cannot attribute is bisected down to single lines.
+   * Should the server fail (5xx) in the middle of this, the whole batch is spooled and its refused
+   * points are counted once more when it is replayed: over-counted rejects, never lost points.
    */
   private async isolate(lines: readonly string[], err: WriteError, ms: number): Promise<void> {
     const named = this.rejects.fromConflict(lines, err.message);
