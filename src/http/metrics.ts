@@ -1,7 +1,7 @@
 /**
  * /metrics: one prom-client Registry per App (never the global default registry, so two Apps in one
- * process do not share series). Values are read on scrape from the same snapshot as the status page;
- * nothing runs between scrapes.
+ * process do not share series), followed by the process's own metrics (process-metrics.ts). Values
+ * are read on scrape from the same snapshot as the status page; nothing runs between scrapes.
  *
  * Label sets stay bounded: exporters past MAX_EXPORTER_LABELS (first come, kept for the process's
  * life) are summed under exporter="other"; reasons and devices are capped the same way.
@@ -10,8 +10,9 @@
  * Units follow the Prometheus naming guide: seconds, bytes, ratios 0..1, Unix time as
  * `_timestamp_seconds`, counters end in `_total` (`promtool check metrics` passes on the output).
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { packageVersion } from '../version.js';
+import { processMetricsText } from './process-metrics.js';
 import { buildView, type OpsSource, type StatusView } from './view.js';
 
 export const MAX_EXPORTER_LABELS = 200;
@@ -33,33 +34,6 @@ const SIGNALS: readonly [field: string, metric: string, help: string, scale: num
   ['psi_io_pct', 'netvigil_vm_io_pressure_ratio', 'PSI io some, share of the last interval', 0.01],
   ['exporter_offset_ms', 'netvigil_vm_exporter_clock_offset_seconds', 'median exporter clock offset', 0.001],
 ];
-
-let processRegistry: Registry | undefined;
-
-/**
- * process_* and nodejs_* describe the process, not one App, and prom-client's collectors (a GC
- * observer, an event-loop delay histogram) cannot be stopped: one set per process, made on first use.
- * The nodejs_active_*_total gauges break the `_total`-is-a-counter rule (prometheus/client_js#283)
- * and are `sum without (type) (nodejs_active_handles)` and the like: left out.
- */
-function processMetrics(): Registry {
-  if (!processRegistry) {
-    processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry });
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) processRegistry.removeSingleMetric(name);
-  }
-  return processRegistry;
-}
-
-/**
- * prom-client's event-loop delay window is reset by every scrape; a window that holds no 10 ms
- * sample yet (scrapes close together, or the first one) reads min 9.2e9 s, max 0 and mean NaN.
- * Those gauges are left out of such a scrape: absent, like any value not known yet.
- */
-function withoutEmptyLagWindow(text: string): string {
-  if (!/^nodejs_eventloop_lag_mean_seconds(?:\{[^}\n]*\})? nan$/im.test(text)) return text;
-  return text.replace(/^nodejs_eventloop_lag_(?:min|max|mean|stddev|p50|p90|p99)_seconds(?:\{[^}\n]*\})? \S+\n/gm, '');
-}
 
 /** Keeps a counter monotonic across resets of its source (collector restarts). */
 class Monotonic {
@@ -135,8 +109,8 @@ export class Metrics {
   async render(): Promise<string> {
     this.view = buildView(this.src);
     try {
-      const [own, proc] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
-      return own + withoutEmptyLagWindow(proc);
+      const [own, proc] = await Promise.all([this.registry.metrics(), processMetricsText()]);
+      return own + proc;
     } finally {
       this.view = undefined;
     }
