@@ -1,13 +1,12 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { runDecode } from '../collectors/index.js';
-import { packageRoot, type Io } from './commands/common.js';
+import type { Io } from './commands/common.js';
 import { HEALTH_HELP, runHealth } from './commands/health.js';
 import { RUN_HELP, runRun } from './commands/run.js';
 import { VALIDATE_HELP, runValidate } from './commands/validate.js';
 import { configJsonSchema } from './config/jsonschema.js';
 import { runDoctor } from './monitor/doctor.js';
+import { packageVersion } from './version.js';
 
 interface Command {
   summary: string;
@@ -70,8 +69,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-V') {
-    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-    io.stdout.write(`${pkg.version}\n`);
+    io.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   const cmd = COMMANDS[name];

@@ -22,7 +22,18 @@ const flowStatus = z.object({
   listeners: z.array(z.object({ address: z.string(), port: z.number(), rcvbuf: z.number().optional() })).catch([]),
   templates: z.object({ templates: z.number() }).loose().optional().catch(undefined),
   exporters: z
-    .array(z.object({ exporter: z.string(), datagrams: z.number(), records: z.number(), errors: z.record(z.string(), z.number()).catch({}) }))
+    .array(
+      z.object({
+        exporter: z.string(),
+        datagrams: z.number(),
+        records: z.number(),
+        errors: z.record(z.string(), z.number()).catch({}),
+        /** Receive time of the last datagram, Unix ms. */
+        last_seen_ms: z.number().optional().catch(undefined),
+        /** Sequence-number accounting over the exporter's streams (units per protocol: collectors/flow/loss.ts). */
+        loss: z.object({ received: z.number(), lost: z.number() }).optional().catch(undefined),
+      }),
+    )
     .catch([]),
 });
 export type FlowStatus = z.output<typeof flowStatus>;
