@@ -44,7 +44,11 @@ describe('refused InfluxDB writes make the collector not ready', () => {
         const r = await fetch(`http://${listen}/readyz`).catch(() => undefined);
         return r?.status === 503 ? r.text() : undefined;
       });
-      expect(ready).toMatch(/influx/);
+      expect(ready).toMatch(/sink influx: writes refused \(401\/403/);
+      const metrics = await (await fetch(`http://${listen}/metrics`)).text();
+      expect(metrics).toMatch(/^netvigil_sink_state\{sink="influx",state="unauthorized"\} 1$/m);
+      expect(metrics).toMatch(/^netvigil_sink_state\{sink="influx",state="ok"\} 0$/m);
+      expect(Number(/^netvigil_sink_write_failures_total\{sink="influx",kind="unauthorized"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
       const health = spawnSync(process.execPath, [CLI, 'health', '-c', cfg, '--data-dir', dataDir], { encoding: 'utf8', env, timeout: 20_000 });
       expect(health.status).toBe(1);
       expect(health.stderr).toMatch(/unhealthy: a sink/);

@@ -11,6 +11,7 @@
  * `_timestamp_seconds`, counters end in `_total` (`promtool check metrics` passes on the output).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { SinkState } from '../sinks/sink.js';
 import { packageVersion } from '../version.js';
 import { processMetricsText } from './process-metrics.js';
 import { buildView, type OpsSource, type StatusView } from './view.js';
@@ -19,6 +20,7 @@ export const MAX_EXPORTER_LABELS = 200;
 export const MAX_REASON_LABELS = 32;
 export const MAX_DEVICE_LABELS = 2000;
 const OTHER = 'other';
+const SINK_STATES: readonly SinkState[] = ['ok', 'unavailable', 'unauthorized', 'not_found'];
 
 /**
  * Key monitor signals: last-sample field -> metric name, help, and the factor to base units (the
@@ -178,6 +180,18 @@ export class Metrics {
     this.counter('netvigil_sink_write_seconds_total', 'time spent in successful writes', ['sink'], each((s) => s.stats.latencySumMs / 1000));
     this.counter('netvigil_sink_writes_total', 'successful writes timed', ['sink'], each((s) => s.stats.latencyCount));
     this.gauge('netvigil_sink_write_latency_max_seconds', 'slowest write in the current telemetry window', ['sink'], each((s) => s.stats.windowMaxLatencyMs / 1000));
+    this.counter('netvigil_sink_clamped_values_total', 'integer values outside the written type, written as its bound', ['sink'], each((s) => s.stats.clampedValues));
+    this.counter('netvigil_sink_admin_denied_total', 'CREATE DATABASE / RETENTION POLICY refused for lack of permission', ['sink'], each((s) => s.stats.adminDenied));
+    // every state is a series (1 for the one in force) so an alert on state="unauthorized" sees it clear
+    this.gauge('netvigil_sink_state', 'delivery state of the sink (1 for the state in force)', ['sink', 'state'], () =>
+      sinks().flatMap((s) => (s.stats.state === undefined ? [] : SINK_STATES.map((st): Sample => [{ sink: s.name, state: st }, s.stats.state === st ? 1 : 0]))),
+    );
+    this.counter('netvigil_sink_write_failures_total', 'failed write attempts by kind (a retried spooled batch counts again)', ['sink', 'kind'], () =>
+      sinks().flatMap((s) => Object.entries(s.stats.failures ?? {}).map(([kind, n]): Sample => [{ sink: s.name, kind }, n])),
+    );
+    this.counter('netvigil_sink_rejected_points_by_cause_total', 'points the destination refused, by measurement, field and reason', ['sink', 'measurement', 'field', 'reason'], () =>
+      sinks().flatMap((s) => (s.stats.rejected ?? []).map((r): Sample => [{ sink: s.name, measurement: r.measurement, field: r.field, reason: r.reason }, r.points])),
+    );
   }
 
   private verdictMetrics(): void {

@@ -128,7 +128,11 @@ export function notReadyReasons(view: StatusView): string[] {
   return view.sinks
     .filter((s) => !s.ready)
     .map((s) =>
-      s.stats.spoolBytes !== undefined
+      s.stats.state === 'unauthorized'
+        ? `sink ${s.name}: writes refused (401/403: check the user's write permission); data kept in the spool (${s.stats.spoolBatches ?? 0} batches)`
+        : s.stats.state === 'not_found'
+        ? `sink ${s.name}: database, retention policy or bucket not found; data kept in the spool (${s.stats.spoolBatches ?? 0} batches)`
+        : s.stats.spoolBytes !== undefined
         ? `sink ${s.name}: unreachable and its spool is near its bound (${s.stats.spoolBytes} bytes in ${s.stats.spoolBatches ?? 0} batches, ${s.stats.spoolDroppedPoints ?? 0} points evicted)`
         : `sink ${s.name}: not ready`,
     );
