@@ -1,8 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { runDecode } from '../collectors/index.js';
-import { packageRoot, type Io } from './commands/common.js';
+import type { Io } from './commands/common.js';
 import { EXIT } from './commands/exit-codes.js';
 import { HEALTH_HELP, runHealth } from './commands/health.js';
 import { RUN_HELP, runRun } from './commands/run.js';
@@ -10,6 +8,7 @@ import { VALIDATE_HELP, runValidate } from './commands/validate.js';
 import { configJsonSchema } from './config/jsonschema.js';
 import { ConfigError } from './errors.js';
 import { runDoctor } from './monitor/doctor.js';
+import { packageVersion } from './version.js';
 
 interface Command {
   summary: string;
@@ -74,8 +73,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     return name === undefined ? EXIT.USAGE : EXIT.OK;
   }
   if (name === '--version' || name === '-V') {
-    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-    io.stdout.write(`netvigil ${pkg.version} (Node.js ${process.versions.node})\n`);
+    io.stdout.write(`netvigil ${packageVersion()} (Node.js ${process.versions.node})\n`);
     return EXIT.OK;
   }
   const cmd = COMMANDS[name];

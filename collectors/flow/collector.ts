@@ -198,10 +198,16 @@ export class FlowCollector implements Collector {
   }
 
   status(): unknown {
+    const loss = this.processor.loss.exporterTotals();
     return {
       listeners: this.sockets.map((s) => ({ address: s.address, port: s.port, rcvbuf: s.grantedRcvbuf })),
       templates: this.store.stats(),
-      exporters: this.processor.exporterNames().map((e) => ({ exporter: e, ...this.processor.exporterStats(e) })),
+      exporters: this.processor.exporterNames().map((e) => ({
+        exporter: e,
+        ...this.processor.exporterStats(e),
+        last_seen_ms: this.processor.lastSeen(e),
+        loss: loss.get(e) ?? { received: 0, lost: 0 },
+      })),
     };
   }
 }

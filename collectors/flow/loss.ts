@@ -32,6 +32,8 @@ export interface Stream extends StreamCounters {
   uptimeMs: number;
   /** Sub-streams (sFlow samples) by kind, then by source id: found without making text. */
   children?: Map<string, Map<number, Stream>>;
+  /** Set on an sFlow sample stream: its losses are mostly the datagram stream's, counted there. */
+  sample?: true;
 }
 
 export interface LossOptions {
@@ -82,7 +84,11 @@ export class LossTracker {
    */
   child(parent: Stream, kind: string, type: number, index: number): Stream | undefined {
     // compact sources (8-bit type, 24-bit index) as one int32; expanded samples may exceed that
-    if (type < 0 || type > 255 || index < 0 || index > 0xffffff) return this.stream(parent.exporter, parent.version, sampleDomain(parent, kind, type, index));
+    if (type < 0 || type > 255 || index < 0 || index > 0xffffff) {
+      const s = this.stream(parent.exporter, parent.version, sampleDomain(parent, kind, type, index));
+      if (s) s.sample = true;
+      return s;
+    }
     const byKind = (parent.children ??= new Map());
     let m = byKind.get(kind);
     if (!m) byKind.set(kind, (m = new Map()));
@@ -90,7 +96,10 @@ export class LossTracker {
     let s = m.get(id);
     if (!s) {
       s = this.stream(parent.exporter, parent.version, sampleDomain(parent, kind, type, index));
-      if (s) m.set(id, s);
+      if (s) {
+        s.sample = true;
+        m.set(id, s);
+      }
     }
     return s;
   }
@@ -130,6 +139,23 @@ export class LossTracker {
   get(exporter: string, version: string, domain: number | string): StreamCounters | undefined {
     const s = this.streams.get(`${exporter}|${version}|${domain}`);
     return s ? { received: s.received, lost: s.lost, duplicates: s.duplicates, resets: s.resets } : undefined;
+  }
+
+  /**
+   * Units received and lost per exporter, summed over its export streams (for /metrics). sFlow
+   * sample streams are left out: a lost datagram already counts once in its datagram stream.
+   */
+  exporterTotals(): Map<string, { received: number; lost: number }> {
+    const out = new Map<string, { received: number; lost: number }>();
+    for (const s of this.streams.values()) {
+      if (s.sample) continue;
+      const t = out.get(s.exporter);
+      if (t) {
+        t.received += s.received;
+        t.lost += s.lost;
+      } else out.set(s.exporter, { received: s.received, lost: s.lost });
+    }
+    return out;
   }
 
   /** Cumulative counters per stream as `flow_loss` health records. */

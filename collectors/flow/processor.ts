@@ -41,6 +41,8 @@ interface ExporterStats {
   datagrams: number;
   records: number;
   errors: Map<string, number>;
+  /** Receive time of the last datagram (Unix ms): an exporter gone quiet is what operators alert on. */
+  lastSeen: number;
   lastOffsetAt: number;
   /** Last exporter clock offset (export time - receive time), ms; NaN until known. */
   offsetMs: number;
@@ -93,7 +95,10 @@ export class FlowProcessor {
       return;
     }
     const st = this.statsFor(exporter);
-    if (st) st.datagrams++;
+    if (st) {
+      st.datagrams++;
+      st.lastSeen = now;
+    }
     const version = detect(buf);
     try {
       let n: number;
@@ -134,7 +139,7 @@ export class FlowProcessor {
         this.untracked++;
         return undefined;
       }
-      st = { datagrams: 0, records: 0, errors: new Map(), lastOffsetAt: -Infinity, offsetMs: NaN };
+      st = { datagrams: 0, records: 0, errors: new Map(), lastSeen: 0, lastOffsetAt: -Infinity, offsetMs: NaN };
       this.exporters.set(exporter, st);
     }
     return st;
@@ -242,6 +247,11 @@ export class FlowProcessor {
   exporterStats(exporter: string): { datagrams: number; records: number; errors: Record<string, number> } | undefined {
     const st = this.exporters.get(exporter);
     return st ? { datagrams: st.datagrams, records: st.records, errors: Object.fromEntries(st.errors) } : undefined;
+  }
+
+  /** Receive time (Unix ms) of the exporter's last datagram; undefined for an untracked exporter. */
+  lastSeen(exporter: string): number | undefined {
+    return this.exporters.get(exporter)?.lastSeen;
   }
 
   exporterNames(): string[] {

@@ -1,21 +1,15 @@
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { collectors } from '../../collectors/index.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { loadConfig, resolveOverrides, type Overrides } from '../config/load.js';
 import { buildConfigSchema, type AppConfig } from '../config/schema.js';
+import { packageRoot } from '../version.js';
+
+export { packageRoot };
 
 export interface Io {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
-}
-
-/** The package root, whether running from dist/src or from src (tests). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
 }
 
 /** -c/--config, else $NETVIGIL_CONFIG, else the shipped default config/collector.yaml. */
