@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { CollectorDefinition } from '../collector.js';
 import { monitorConfigSchema } from '../monitor/index.js';
+import { LOG_FORMATS } from '../log.js';
 import { duration, size } from './units.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -120,6 +121,7 @@ export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
   return z
     .object({
       log_level: z.enum(LOG_LEVELS).default('info'),
+      log_format: z.enum(LOG_FORMATS).default('auto').describe('auto: text on a terminal, JSON lines otherwise'),
       data_dir: z.string().default('./data').describe('spool, template store and state; relative to the working directory'),
       telemetry_interval: duration().default(10_000).describe('how often netvigil writes its own metrics'),
       shutdown_timeout: duration().default(10_000).describe('flush deadline on SIGTERM/SIGINT'),
