@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, EXIT_MEANINGS } from '../src/commands/exit-codes.js';
 import { buildV5 } from './helpers/flow-build.js';
+import { startInfluxd } from './helpers/influxd.js';
 import { freeTcpPort, freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -162,8 +163,12 @@ describe('shutdown', () => {
     const http = `127.0.0.1:${await freeTcpPort()}`;
     const dir = join(tmp.dir, 'twice');
     const cfg = join(tmp.dir, 'twice.yaml');
-    // A long interval: the aggregate exists only because shutdown flushes it.
-    writeFileSync(cfg, `data_dir: ${dir}\nsinks: { file: {} }\nmonitor: { interval: 1s }\ncollectors:\n  flow: { listen: [{ address: 127.0.0.1, port: ${port} }], interval: 10m }\n`);
+    // A long interval: the aggregate exists only because shutdown flushes it. A hung InfluxDB
+    // (SIGSTOPped) holds the flush open for the write timeout, so the second signal surely lands
+    // inside it rather than after a fast flush, while the process is already exiting.
+    const influx = await startInfluxd();
+    influx.hang();
+    writeFileSync(cfg, `data_dir: ${dir}\nshutdown_timeout: 8s\nsinks: { file: {}, influx: { url: "${influx.url}", create_database: false, timeout: 2s } }\nmonitor: { interval: 1s }\ncollectors:\n  flow: { listen: [{ address: 127.0.0.1, port: ${port} }], interval: 10m }\n`);
     const r = start(['-c', cfg, '--http-listen', http]);
     try {
       await waitFor('the run to start', () => r.err().includes('netvigil started') || undefined, 15_000);
@@ -182,9 +187,12 @@ describe('shutdown', () => {
       process.kill(-r.p.pid!, 'SIGTERM');
     } catch (e) {
       process.kill(-r.p.pid!, 'SIGKILL');
+      await influx.cleanup();
       throw e;
     }
-    expect(await r.exited).toEqual({ code: 0, signal: null });
+    const exited = await r.exited;
+    await influx.cleanup();
+    expect(exited).toEqual({ code: 0, signal: null });
     expect(r.err()).toContain('already stopping');
     const agg = lines(join(dir, 'lp', 'netvigil.lp'), 'flow_agg');
     expect(agg.join('\n')).toMatch(/in_if=4,out_if=6,proto=6 bytes=9000i,packets=9i/);

@@ -18,6 +18,9 @@ export interface Influxd {
   start(): Promise<void>;
   /** SIGTERM, or SIGKILL for a crash. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: the server keeps its sockets but answers nothing (a hung InfluxDB); `resume` is SIGCONT. */
+  hang(): void;
+  resume(): void;
   query(db: string, q: string): Promise<InfluxSeries[]>;
   /** POST /write as the admin (or anonymously without auth); resolves to status and body. */
   write(db: string, body: string, precision?: string): Promise<{ status: number; body: string }>;
@@ -137,6 +140,12 @@ ${extra}
       log += d.output();
       d = undefined;
     },
+    hang() {
+      d?.proc.kill('SIGSTOP');
+    },
+    resume() {
+      d?.proc.kill('SIGCONT');
+    },
     async query(db, text) {
       const r = await q(text, db);
       const body = JSON.parse(r.body) as { results?: { series?: InfluxSeries[]; error?: string }[]; error?: string };
@@ -154,6 +163,7 @@ ${extra}
       await inst.query('', `GRANT WRITE ON "${db}" TO "${user}"`);
     },
     async cleanup() {
+      inst.resume();
       await inst.stop('SIGKILL');
       await tmp.cleanup();
     },
