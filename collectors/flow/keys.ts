@@ -11,7 +11,7 @@ import type { FieldValue, FlowRecord } from '../../src/record/record.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
 import type { DataRecord, Value } from '../netflow/compile.js';
 import { memoFor, type OptionsState } from '../netflow/normalize.js';
-import { Conv, hex, planFor, type Plan } from '../netflow/plan.js';
+import { hex, Pick, planFor, sourceValue, type Plan, type Source } from '../netflow/plan.js';
 import type { FlowSample } from '../sflow/types.js';
 
 export const DIMENSIONS = [
@@ -124,25 +124,26 @@ export function keysFromRecord(r: FlowRecord, out: FlowKeys): FlowKeys {
   return out;
 }
 
-/**
- * Per template: for each field dimension, the index of the value the Record's field would come from
- * (the first element of that schema name the field builder writes), or -1.
- */
-const dimPlans = new WeakMap<Plan, { idx: Int16Array; bytes: number; packets: number }>();
+/** Per template, for each field dimension and the volumes: where the Record's field comes from. */
+interface DimPlan {
+  /** Value index of a single-element field, -1 when absent, -2 when picked per record (`src`). */
+  idx: Int16Array;
+  src: (Source | undefined)[];
+  bytes: Source | undefined;
+  packets: Source | undefined;
+}
+const dimPlans = new WeakMap<Plan, DimPlan>();
 
-function dimPlan(plan: Plan): { idx: Int16Array; bytes: number; packets: number } {
+function dimPlan(plan: Plan): DimPlan {
   let p = dimPlans.get(plan);
   if (p) return p;
-  const first = (name: string): number => {
-    for (let i = 0; i < plan.names.length; i++) {
-      const c = plan.convs[i] as Conv;
-      if (plan.names[i] === name && (c === Conv.Int || c === Conv.Ipv4 || c === Conv.Hex || c === Conv.Plain)) return i;
-    }
-    return -1;
-  };
   const idx = new Int16Array(DIMENSIONS.length).fill(-1);
-  for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) idx[d] = first(DIMENSIONS[d] as string);
-  p = { idx, bytes: first('bytes'), packets: first('packets') };
+  const src: (Source | undefined)[] = DIMENSIONS.map((d) => plan.sources.get(d));
+  for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) {
+    const s = src[d];
+    if (s) idx[d] = s.pick === Pick.First ? (s.idx[0] as number) : -2;
+  }
+  p = { idx, src, bytes: plan.sources.get('bytes'), packets: plan.sources.get('packets') };
   dimPlans.set(plan, p);
   return p;
 }
@@ -160,17 +161,12 @@ export function keysFromData(rec: DataRecord, exporter: string, state: OptionsSt
   out.dims[1] = memo.version;
   for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) {
     const i = dp.idx[d] as number;
-    if (i < 0) {
-      out.dims[d] = '';
-      continue;
-    }
-    const x = v[i];
-    // IPv4 stays the uint32 the decoder read (Conv.Ipv4 is only ever an address element)
-    out.dims[d] = plan.convs[i] === Conv.Ipv4 && typeof x === 'number' ? x : valueKey(x);
+    // IPv4 stays the uint32 the decoder read: valueKey keeps numbers as they are
+    out.dims[d] = i >= 0 ? valueKey(v[i]) : i === -1 ? '' : valueKey(sourceValue(dp.src[d], v));
   }
   out.rate = Math.max(1, Math.round(state.rateFor(plan, v, exporter, rec.hdr.domain, memo.rate, memo.ifRates)));
-  out.bytes = dp.bytes < 0 ? 0 : volume(v[dp.bytes]);
-  out.packets = dp.packets < 0 ? 0 : volume(v[dp.packets]);
+  out.bytes = volume(sourceValue(dp.bytes, v));
+  out.packets = volume(sourceValue(dp.packets, v));
   return out;
 }
 
