@@ -37,7 +37,16 @@ const SCHEMA: ReadonlyMap<number, string> = new Map([
  * record's address, whichever comes first in the template.
  */
 const DUAL_STACK: ReadonlySet<string> = new Set(['src_addr', 'dst_addr', 'next_hop', 'bgp_next_hop']);
-const VOLUME_FALLBACK: ReadonlyMap<string, readonly (readonly number[])[]> = new Map();
+/**
+ * Volume when the delta counters (IE 1/2) are absent, first present group wins: the flow's total
+ * counter (IE 85/86: yaf, firewalls that report a flow once, at its end), else the sum of the
+ * bidirectional initiator + responder counters (IE 231+232 octets, 298+299 packets: Cisco ASA
+ * NSEL, other firewall event exports). The source elements keep their own names as well.
+ */
+const VOLUME_FALLBACK: ReadonlyMap<string, readonly (readonly number[])[]> = new Map([
+  ['bytes', [[85], [231, 232]]],
+  ['packets', [[86], [298, 299]]],
+]);
 const TIME_CONV: ReadonlyMap<number, Conv> = new Map([
   [22, Conv.UptimeStart], [21, Conv.UptimeEnd], [150, Conv.AbsStart], [151, Conv.AbsEnd], [152, Conv.AbsStart],
   [153, Conv.AbsEnd], [154, Conv.AbsStart], [155, Conv.AbsEnd], [156, Conv.AbsStart], [157, Conv.AbsEnd],
