@@ -264,6 +264,9 @@ export function ownRate(plan: Plan, v: Value[]): number | undefined {
   const pop = pick(v, x.population);
   // random n-out-of-N: samplingSize out of samplingPopulation
   if (size !== undefined && pop !== undefined && size > 0) return pop / size;
+  // an interval of 0 says "not sampled" (RFC 3954 §8 SAMPLING_INTERVAL, as the v5 header's 0): rate
+  // 1, which also replaces a rate an earlier options record taught
+  if (interval === 0) return 1;
   return undefined;
 }
 
