@@ -46,8 +46,12 @@ class Session {
   readonly options = new OptionsState();
   records = 0;
 
+  /** Sets of the last datagram that could not be decoded (its other records were kept). */
+  setErrors: DecodeError[] = [];
+
   /** Lines (jsonl objects or line protocol) for one datagram; throws DecodeError. */
   decode(buf: Uint8Array, exporter: string, session: string, timeMs: number, format: Format): string[] {
+    this.setErrors = [];
     const version = detect(buf);
     const out: string[] = [];
     const emit = (r: NetRecord, json: Json): void => {
@@ -62,6 +66,7 @@ class Session {
       for (const r of normalizeV5(decodeV5(buf), exporter)) emit(r, toJson({ version: 5, type: 'flow', exporter, domain: r.tags['domain'] ?? '' }, r.fields));
     } else if (version === '9' || version === '10') {
       const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.store, 0) : decodeIpfix(buf, session, this.store, 0);
+      this.setErrors = m.errors;
       for (const r of m.records) if (r.tpl.def.options) this.options.apply(r, exporter);
       for (const r of m.records) {
         const head: Json = { version: Number(version), type: r.tpl.def.options ? 'options' : 'flow', exporter, domain: String(r.hdr.domain) };
@@ -142,6 +147,7 @@ export async function runDecode(args: string[], io: { stdout: NodeJS.WritableStr
       try {
         const lines = s.decode(d.payload, d.src, `${d.src}:${d.srcPort}`, d.timeMs, format);
         if (lines.length) io.stdout.write(lines.join('\n') + '\n');
+        for (const e of s.setErrors) io.stderr.write(`${file}: packet ${d.packet}: ${e.message}\n`);
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         io.stderr.write(`${file}: packet ${d.packet}: ${e.message}\n`);

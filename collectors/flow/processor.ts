@@ -184,6 +184,8 @@ export class FlowProcessor {
     }
     if (ifChanged) this.hooks.interfaces(exporter, [...(this.options.interfaces.get(exporter)?.values() ?? [])]);
     if (m.parkDropped) this.countN(exporter, 'pending_full', m.parkDropped);
+    // a bad set is counted like a bad datagram; the records of the message's other sets were kept
+    for (const e of m.errors) this.countN(exporter, `${e.protocol}_${e.reason}`, 1);
     return n;
   }
 

@@ -223,4 +223,6 @@ export interface FlowMessage {
   parkDropped: number;
   /** Records decoded from previously parked sets. */
   fromPending: number;
+  /** Sets that could not be decoded (the rest of the message was kept); see `forEachSet`. */
+  errors: DecodeError[];
 }
