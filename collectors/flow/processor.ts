@@ -16,6 +16,7 @@ import { decodeSflow, normalizeSflow } from '../sflow/index.js';
 import type { Allowlist } from './cidr.js';
 import { FlowKeys, keysFromData, keysFromRecord, keysFromSflow } from './keys.js';
 import { LossTracker } from './loss.js';
+import { Numbering } from './numbering.js';
 
 export interface ProcessorHooks {
   /** Flow records (raw export), interface counters from sFlow. */
@@ -167,8 +168,8 @@ export class FlowProcessor {
   private templated(buf: Uint8Array, version: '9' | '10', exporter: string, session: string, now: number): number {
     const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.opts.store, now) : decodeIpfix(buf, session, this.opts.store, now);
     const h = m.hdr;
-    if (version === '9') this.loss.observe(exporter, '9', h.domain, h.sequence, 1, h.sysUptimeMs, 100);
-    else this.loss.observe(exporter, '10', h.domain, h.sequence, m.dataRecords, -1, 3000);
+    const units = { seq: h.sequence, records: m.dataRecords, flows: m.dataRecords < 0 ? -1 : m.dataRecords - m.optionRecords, uptimeMs: version === '9' ? h.sysUptimeMs : -1 };
+    this.loss.observeMessage(exporter, version, h.domain, units, version === '9' ? Numbering.Messages : Numbering.Records);
     this.offset(exporter, h.exportTimeSec * 1000, now);
     let ifChanged = false;
     // options first: a sampler or boot-time record applies to flows of the same message

@@ -213,8 +213,10 @@ export interface FlowMessage {
   hdr: MessageHeader;
   /** Data records (flows and options) from this message, then any parked sets its templates unlocked. */
   records: DataRecord[];
-  /** Data records carried by this message's own sets (IPFIX sequence accounting); -1 when unknown. */
+  /** Data records carried by this message's own sets (sequence accounting); -1 when unknown. */
   dataRecords: number;
+  /** Of those, options records (some exporters leave them out of their numbering). */
+  optionRecords: number;
   templates: number;
   withdrawn: number;
   /** Data sets parked for a template not yet known. */

@@ -6,7 +6,7 @@
 import { DecodeError } from '../../src/errors.js';
 import { Reader } from '../../src/wire/reader.js';
 import type { FieldSpec, FlowMessage, MessageHeader, TemplateDef } from './compile.js';
-import { forEachSet, installTemplate, readDataSet } from './sets.js';
+import { forEachSet, installTemplate, readData } from './sets.js';
 import type { TemplateStore } from './templates.js';
 import { MAX_TEMPLATE_FIELDS } from './v9.js';
 
@@ -32,16 +32,17 @@ export function decodeIpfix(buf: Uint8Array, exporter: string, store: TemplateSt
     domain: r.u32('observation_domain_id'),
     sysUptimeMs: 0,
   };
-  const msg: FlowMessage = { hdr, records: [], dataRecords: 0, templates: 0, withdrawn: 0, parked: 0, parkDropped: 0, fromPending: 0, errors: [] };
+  const msg: FlowMessage = { hdr, records: [], dataRecords: 0, optionRecords: 0, templates: 0, withdrawn: 0, parked: 0, parkDropped: 0, fromPending: 0, errors: [] };
   forEachSet(r, SET, msg, (id, set) => {
     if (id === TEMPLATE_SET || id === OPTIONS_TEMPLATE_SET) readTemplates(set, exporter, hdr, store, now, msg, id === OPTIONS_TEMPLATE_SET);
-    else if (id >= 256) readData(set, id, exporter, hdr, store, now, msg);
+    else if (id >= 256) readData(set, id, exporter, hdr, store, now, msg, P);
     else if (id < 2) set.fail('set_id', 'bad_set_id', `set id ${id} is NetFlow v9's, not IPFIX's`);
     // 4..255 are reserved (§3.3.2): skipped by length
   });
-  if (cut && !msg.errors.length) msg.errors.push(cut);
-  // a bad set hid how many records it held, so this message cannot advance the sequence expectation
-  if (msg.errors.length) msg.dataRecords = -1;
+  if (cut && !msg.errors.length) {
+    msg.errors.push(cut);
+    msg.dataRecords = -1;
+  }
   return msg;
 }
 
@@ -81,12 +82,4 @@ function readTemplates(set: Reader, exporter: string, hdr: MessageHeader, store:
     if (def.fields.every((f) => f.length === 0)) set.fail('field_length', 'bad_template', 'every field has length 0');
     installTemplate(def, exporter, hdr, store, now, msg, P);
   }
-}
-
-function readData(set: Reader, id: number, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage): void {
-  const n = readDataSet(set, id, exporter, hdr, store, now, msg, P);
-  // the number of records in a set we cannot decode is unknown, so this message cannot advance
-  // the sequence expectation (see loss accounting)
-  if (n < 0) msg.dataRecords = -1;
-  else if (msg.dataRecords >= 0) msg.dataRecords += n;
 }

@@ -64,6 +64,8 @@ export function forEachSet(r: Reader, names: SetNames, msg: FlowMessage, onSet: 
 function keepError(e: unknown, msg: FlowMessage): void {
   if (!(e instanceof DecodeError)) throw e;
   msg.errors.push(e);
+  // a bad set hid how many records it held: this message cannot advance the sequence expectation
+  msg.dataRecords = -1;
 }
 
 export function installTemplate(def: TemplateDef, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage, protocol: string): void {
@@ -85,5 +87,14 @@ export function readDataSet(set: Reader, id: number, exporter: string, hdr: Mess
     else msg.parkDropped++;
     return -1;
   }
-  return decodeDataSet(tpl, set.view, set.bytes, set.pos, set.end, hdr, msg.records, protocol);
+  const n = decodeDataSet(tpl, set.view, set.bytes, set.pos, set.end, hdr, msg.records, protocol);
+  if (tpl.def.options) msg.optionRecords += n;
+  return n;
+}
+
+/** One data set of a message: decoded, or parked (then the message's record count is unknown). */
+export function readData(set: Reader, id: number, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage, protocol: string): void {
+  const n = readDataSet(set, id, exporter, hdr, store, now, msg, protocol);
+  if (n < 0) msg.dataRecords = -1;
+  else if (msg.dataRecords >= 0) msg.dataRecords += n;
 }
