@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { runDecode } from '../collectors/flow/decode-cli.js';
+import { readPcapng } from '../collectors/flow/pcap.js';
+import { FlowProcessor } from '../collectors/flow/processor.js';
+import { TemplateStore } from '../collectors/netflow/templates.js';
 import { flowCollector } from '../collectors/flow/index.js';
 import type { FlowCollector } from '../collectors/flow/collector.js';
 import type { FlowRecord } from '../src/record/record.js';
@@ -149,6 +152,34 @@ describe.each(['5', '9', '10'] as const)('softflowd NetFlow version %s', (versio
     expect(decoded).toHaveLength(FLOWS);
     const byKey = new Map(decoded.map((o) => [`${String(o['src_addr'])} ${String(o['dst_addr'])} ${String(o['src_port'])} ${String(o['dst_port'])} ${String(o['proto'])}`, o]));
     for (const x of ts) expect(byKey.get(x.key), x.key).toMatchObject({ version: Number(version), exporter: '127.0.0.1', bytes: x.bytes, packets: x.packets });
+
+    // the same real datagrams with zero padding after the last set, or a bad set appended: padding is
+    // no error; a bad set is counted and costs only itself, every flow of the datagram is kept
+    if (version !== '5') {
+      const real = readPcapng(new Uint8Array(readFileSync(capFile))).datagrams.map((d) => d.payload);
+      const replay = (edit: (p: Uint8Array) => Uint8Array): { records: number; errors: Record<string, number> } => {
+        const p = new FlowProcessor({ collector: 'flow', store: new TemplateStore(), raw: false, maxExporters: 2 }, {
+          emit: () => undefined, aggregate: () => undefined, interfaces: () => undefined, clockOffset: () => undefined,
+          internalError: (e) => {
+            throw e;
+          },
+        });
+        for (const d of real) p.handle(edit(d), '192.0.2.1', 9995, 0);
+        const st = p.exporterStats('192.0.2.1');
+        return { records: st?.records ?? -1, errors: st?.errors ?? {} };
+      };
+      // IPFIX: the message Length covers what follows its sets (§3.1), so it is raised with them
+      const append = (p: Uint8Array, extra: number[]): Uint8Array => {
+        const out = Uint8Array.from([...p, ...extra]);
+        if (version === '10') new DataView(out.buffer).setUint16(2, out.length);
+        return out;
+      };
+      expect(replay((p) => p)).toEqual({ records: FLOWS, errors: {} });
+      expect(replay((p) => append(p, new Array<number>(12).fill(0)))).toEqual({ records: FLOWS, errors: {} });
+      // a data set (id 256) whose length (0x0100) runs past the end of the message
+      const proto = version === '9' ? 'netflow9' : 'ipfix';
+      expect(replay((p) => append(p, [1, 0, 1, 0, 9, 9, 9, 9]))).toEqual({ records: FLOWS, errors: { [`${proto}_truncated`]: real.length } });
+    }
 
     // loss accounting, signals, aggregation, persistence
     const loss = t.records.filter((r) => r.measurement === 'flow_loss');
