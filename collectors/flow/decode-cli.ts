@@ -119,7 +119,16 @@ export async function runDecode(args: string[], io: { stdout: NodeJS.WritableStr
   }
   const s = new Session();
   let unreadable = false;
+  // `netvigil decode ... | head`: a reader that closes the pipe early is a normal end, not a crash
+  // (Node ignores SIGPIPE, so the write fails with EPIPE, reported on a later tick)
+  let closed = false;
+  io.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') closed = true;
+    else io.stderr.write(`decode: cannot write output: ${e.message}\n`);
+  });
+  const gone = (): boolean => closed || (io.stdout as { destroyed?: boolean }).destroyed === true;
   for (const file of files) {
+    if (gone()) break;
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(await readFile(file));
@@ -144,6 +153,7 @@ export async function runDecode(args: string[], io: { stdout: NodeJS.WritableStr
       datagrams = [{ packet: 1, timeMs: 0, src: '', srcPort: 0, dst: '', dstPort: 0, payload: bytes }];
     }
     for (const d of datagrams) {
+      if (gone()) break;
       try {
         const lines = s.decode(d.payload, d.src, `${d.src}:${d.srcPort}`, d.timeMs, format);
         if (lines.length) io.stdout.write(lines.join('\n') + '\n');
@@ -154,5 +164,6 @@ export async function runDecode(args: string[], io: { stdout: NodeJS.WritableStr
       }
     }
   }
+  if (gone()) return 0;
   return !unreadable && s.records > 0 ? 0 : 1;
 }
