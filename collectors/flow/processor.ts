@@ -36,6 +36,8 @@ export interface ProcessorOptions {
   /** Emit every flow record as well as aggregating it (off by default: see README). */
   raw: boolean;
   maxExporters: number;
+  /** User-mapped dimension names (FlowKeys slots after the built-in ones). */
+  mapped?: readonly string[];
 }
 
 interface ExporterStats {
@@ -71,14 +73,16 @@ export class FlowProcessor {
   readonly loss = new LossTracker();
   readonly options = new OptionsState();
   private readonly exporters = new Map<string, ExporterStats>();
-  private readonly keys = new FlowKeys();
+  private readonly keys: FlowKeys;
   private notAllowed = 0;
   private untracked = 0;
 
   constructor(
     private readonly opts: ProcessorOptions,
     private readonly hooks: ProcessorHooks,
-  ) {}
+  ) {
+    this.keys = new FlowKeys(opts.mapped);
+  }
 
   /** Settings a config reload may change in place. */
   configure(raw: boolean, allow: Allowlist | undefined): void {

@@ -77,6 +77,8 @@ export interface Plan {
   convs: Uint8Array;
   /** Schema fields (SCHEMA names and the volume fallbacks) present in this template. */
   sources: ReadonlyMap<string, Source>;
+  /** Mapped fields that are tags of the raw Record (fields.ts), not fields. */
+  tags: { name: string; idx: number }[];
   /** Field indexes of sampling-related elements, -1 when absent. */
   samplerIdx: number;
   /** Index of ingressInterface (IE 10), for per-interface sampling rates; -1 when absent. */
@@ -110,6 +112,14 @@ export function planFor(tpl: CompiledTemplate): Plan {
   const sampler = at(SAMPLER_ID);
   const rateIdx = { interval: at(34), random: at(50), pktInterval: at(305), pktSpace: at(306), size: at(309), population: at(310) };
   const sources = schemaSources(tpl, names, convs, at);
+  const tags: { name: string; idx: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const m = tpl.mapped[i];
+    if (!m || !isValue(convs[i] as Conv)) continue;
+    // a mapped dimension is a source like the schema's, so the keys path finds it the same way
+    if (m.role === 'dimension' && !sources.has(m.name)) sources.set(m.name, { idx: [i], pick: Pick.First });
+    else if (m.role === 'tag' && !tags.some((t) => t.name === m.name)) tags.push({ name: m.name, idx: i });
+  }
   const timeIdx: number[] = [];
   convs.forEach((c, i) => {
     if (c >= Conv.UptimeStart && c <= Conv.DeltaEnd) timeIdx.push(i);
@@ -118,11 +128,12 @@ export function planFor(tpl: CompiledTemplate): Plan {
     names,
     convs,
     sources,
+    tags,
     samplerIdx: sampler >= 0 ? sampler : at(SELECTOR_ID),
     inIfIdx: at(10),
     rateIdx,
     hasRate: Object.values(rateIdx).some((i) => i >= 0),
-    build: compileBuild(names, convs, sources),
+    build: compileBuild(names, convs, sources, new Set(tpl.mapped.flatMap((m) => (m?.role === 'tag' ? [m.name] : [])))),
     timeIdx,
   };
   tpl.plan = plan;
@@ -216,7 +227,7 @@ function sourceCode(name: string, src: Source, convs: Uint8Array): string {
  * `ie_<n>` / `e<n>_<n>` / `scope_<n>` made of digits): no wire text reaches the source. A schema
  * field is written where its first source element sits, so fields keep template order.
  */
-function compileBuild(names: string[], convs: Uint8Array, sources: ReadonlyMap<string, Source>): (v: Value[]) => Fields {
+function compileBuild(names: string[], convs: Uint8Array, sources: ReadonlyMap<string, Source>, tagNames: ReadonlySet<string>): (v: Value[]) => Fields {
   let src = 'const f = {};\nlet x;\n';
   const seen = new Set<string>();
   const anchored = new Map<number, string[]>();
@@ -225,7 +236,7 @@ function compileBuild(names: string[], convs: Uint8Array, sources: ReadonlyMap<s
     const name = names[i] as string;
     const expr = convExpr(convs[i] as Conv);
     // the first occurrence wins when a template repeats an element
-    if (expr !== undefined && !sources.has(name) && !seen.has(name)) {
+    if (expr !== undefined && !sources.has(name) && !tagNames.has(name) && !seen.has(name)) {
       seen.add(name);
       src += `x = v[${i}];\nif (x !== undefined) f[${JSON.stringify(name)}] = ${expr};\n`;
     }
@@ -270,3 +281,11 @@ export function ownRate(plan: Plan, v: Value[]): number | undefined {
   return undefined;
 }
 
+
+/** Tag text of a mapped tag value, as the Record field would have printed it. */
+export function tagText(c: Conv, x: Value): string | undefined {
+  if (x === undefined) return undefined;
+  if (c === Conv.Ipv4 && typeof x === 'number') return ipv4ToString(x);
+  if (x instanceof Uint8Array) return hex(x);
+  return typeof x === 'string' ? x.replace(/\0+$/, '') : String(x);
+}
