@@ -21,7 +21,8 @@ export const flowConfigSchema = z.strictObject({
   allow: z.array(z.string().refine(isCidr, { message: 'expected an IP address or CIDR' })).default([]),
   interval: duration().default(60_000),
   /** Built-in dimensions, or names of mapped elements with `as: dimension` (checked below). */
-  dimensions: z.array(z.string()).default(['exporter', 'in_if', 'out_if', 'proto']),
+  // the enum lets editors complete the built-in names; a mapped name is any other snake_case name
+  dimensions: z.array(z.union([z.enum(DIMENSIONS), z.string().regex(/^[a-z][a-z0-9_]*$/)])).default(['exporter', 'in_if', 'out_if', 'proto']),
   max_series: z.number().int().min(2).default(2000),
   top_n: z.number().int().min(0).default(20),
   top_by: z.array(z.enum(TALKER_KEYS)).default(['src_addr', 'dst_addr']),
