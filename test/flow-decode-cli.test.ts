@@ -10,6 +10,7 @@ import { Bytes, buildV5, set, v9Message, v9Template } from './helpers/flow-build
 import { makeTmpDir } from './helpers/net.js';
 import { writePcap } from './helpers/pcap.js';
 import { decodeCaptured } from './helpers/decode.js';
+import { hexToBytes } from './helpers/hex.js';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 beforeAll(async () => (tmp = await makeTmpDir('netvigil-decode-')));
@@ -82,5 +83,22 @@ describe('netvigil decode', () => {
     expect(JSON.parse(line ?? '')).toMatchObject({ version: 9, type: 'flow', src_addr: '10.0.0.1', bytes: 111 });
     expect(readFileSync(join(tmp.dir, 'err.txt'), 'utf8')).toBe('');
     expect(status).toBe('status=0');
+  });
+
+  it('applies a field mapping with --fields (the shipped one or a file) and refuses a bad one', async () => {
+    const input = join(tmp.dir, 'panos.bin');
+    writeFileSync(input, hexToBytes(readFileSync(join(import.meta.dirname, '..', 'collectors/netflow/testcases/v9-panos-enterprise-appid/input-01.hex'), 'utf8')));
+    const common = await run(['--fields', 'common', input]);
+    expect(common.code).toBe(0);
+    expect(JSON.parse(common.out.split('\n')[0] ?? '')).toMatchObject({ app_name: 'ssl', user: 'corp\\alice', fw_event: 2 });
+    const file = join(tmp.dir, 'mapping.yaml');
+    writeFileSync(file, '- { id: 56702, name: user, type: string, as: tag }\n');
+    const own = await run(['--fields', 'common', '--fields', file, input]);
+    const first = JSON.parse(own.out.split('\n')[0] ?? '') as Record<string, unknown>;
+    expect(first).toMatchObject({ app_name: 'ssl', user: 'corp\\alice' });
+    writeFileSync(file, '- { id: 56702, name: User, type: strng }\n');
+    const bad = await run(['--fields', file, input]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/mapping\.yaml: \[0\]\.name: .*\[0\]\.type: /);
   });
 });
