@@ -265,7 +265,10 @@ function pick(v: Value[], i: number): number | undefined {
 export function ownRate(plan: Plan, v: Value[]): number | undefined {
   const x = plan.rateIdx;
   if (!plan.hasRate) return undefined;
-  const interval = pick(v, x.interval) ?? pick(v, x.random);
+  const si = pick(v, x.interval);
+  const ri = pick(v, x.random);
+  // a positive one of IE 34 / 50 wins over a 0 in the other
+  const interval = si !== undefined && si > 0 ? si : ri !== undefined && ri > 0 ? ri : (si ?? ri);
   if (interval !== undefined && interval > 0) return interval;
   const pi = pick(v, x.pktInterval);
   const ps = pick(v, x.pktSpace);
