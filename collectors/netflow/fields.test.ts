@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseConfigText } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import type { FlowRecord, NetRecord } from '../../src/record/record.js';
+import { Bytes, ipfixMessage, ipfixTemplate, set } from '../../test/helpers/flow-build.js';
 import { hexToBytes } from '../../test/helpers/hex.js';
 import { Aggregator } from '../flow/aggregate.js';
 import { fieldEntries, flowConfigSchema, mappedDimensions } from '../flow/config.js';
@@ -49,6 +50,20 @@ describe('field mapping', () => {
     // the Record path and the decoded-values path give the same keys, mapped dimensions included
     records.forEach((r, i) => expect(keys[i]).toEqual(keysFromRecord(r, new FlowKeys(mapped))));
     expect(agg.map((r) => [r.tags['app_name'], r.tags['fw_event'], r.fields['bytes']])).toEqual([['ssl', '2', 51234n], ['dns', '2', 912n]]);
+  });
+
+  it('aggregates by a mapped address dimension with the text the Record prints (IPv4 and IPv6)', () => {
+    // generated (labelled): IPFIX with postNAT source addresses of both families (IE 225, 281)
+    const msg = ipfixMessage({ secs: 1_700_000_000, seq: 0, domain: 1 }, [
+      set(2, ipfixTemplate(300, [[8, 4], [1, 4], [225, 4]])),
+      set(2, ipfixTemplate(301, [[27, 16], [1, 4], [281, 16]])),
+      set(300, new Bytes().ip4('10.0.0.1').u32(100).ip4('198.51.100.1').ip4('10.0.0.2').u32(50).ip4('198.51.100.1').build()),
+      set(301, new Bytes().raw(new Uint8Array(16).fill(1)).u32(7).raw([0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 9]).build()),
+    ]);
+    const { records, keys, mapped, agg } = run(commonFields(), [msg], ['nat_src_addr']);
+    expect(records.map((r) => r.fields['nat_src_addr'])).toEqual(['198.51.100.1', '198.51.100.1', '2001:db8::9']);
+    records.forEach((r, i) => expect(keys[i]).toEqual(keysFromRecord(r, new FlowKeys(mapped))));
+    expect(agg.map((r) => [r.tags['nat_src_addr'], r.fields['bytes']])).toEqual([['198.51.100.1', 150n], ['2001:db8::9', 7n]]);
   });
 
   it('makes a mapped element a tag of the raw record, an address by its length, and user entries win', () => {
