@@ -5,17 +5,18 @@
 import type { RemoteInfo } from 'node:dgram';
 import type { Collector, CollectorContext } from '../../src/collector.js';
 import { TemplateStore } from '../netflow/templates.js';
-import { Aggregator } from './aggregate.js';
+import { fieldMap } from '../netflow/fields.js';
+import { Aggregator, DIMENSIONS } from './aggregate.js';
 import { Allowlist } from './cidr.js';
-import { flowConfigSchema, type FlowConfig } from './config.js';
+import { fieldEntries, flowConfigSchema, mappedDimensions, type FlowConfig } from './config.js';
 import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
 import { loadState, saveState } from './state.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
 
-function aggregatorFor(cfg: FlowConfig): Aggregator {
-  return new Aggregator({ dimensions: cfg.dimensions, maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
+function aggregatorFor(cfg: FlowConfig, mapped: readonly string[]): Aggregator {
+  return new Aggregator({ dimensions: cfg.dimensions, mapped, maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
 }
 
 export class FlowCollector implements Collector {
@@ -32,6 +33,8 @@ export class FlowCollector implements Collector {
   private lastLabel = -Infinity;
   private stopped = false;
   private saving: Promise<void> = Promise.resolve();
+  /** Mapped dimension names, fixed at start like the mapping templates are compiled with. */
+  private readonly mapped: readonly string[];
 
   constructor(
     cfg: FlowConfig,
@@ -40,15 +43,17 @@ export class FlowCollector implements Collector {
   ) {
     this.name = name;
     this.cfg = cfg;
+    this.mapped = mappedDimensions(cfg);
     this.store = new TemplateStore({
+      fields: fieldMap(fieldEntries(cfg)),
       maxTemplates: cfg.templates.max,
       ttlMs: cfg.templates.ttl,
       pendingMaxSets: cfg.templates.pending_max_sets,
       pendingTtlMs: cfg.templates.pending_ttl,
     });
-    this.aggregator = aggregatorFor(cfg);
+    this.aggregator = aggregatorFor(cfg, this.mapped);
     this.processor = new FlowProcessor(
-      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters },
+      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped },
       {
         emit: (r) => ctx.emitter.emit(r),
         aggregate: (k) => this.aggregator.add(k),
@@ -173,10 +178,13 @@ export class FlowCollector implements Collector {
    */
   async reload(config: unknown): Promise<void> {
     const next = flowConfigSchema.parse(config);
+    // the field mapping is compiled into the templates: it changes at the next start, not here
+    const unmapped = next.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d) && !this.mapped.includes(d));
+    if (unmapped.length) throw new Error(`dimension ${unmapped.join(', ')} is mapped by the new config only: field mappings apply from the next start`);
     const prev = this.cfg;
     this.flush(Date.now());
     this.cfg = next;
-    this.aggregator = aggregatorFor(next);
+    this.aggregator = aggregatorFor(next, this.mapped);
     this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();

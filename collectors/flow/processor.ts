@@ -16,6 +16,7 @@ import { decodeSflow, normalizeSflow } from '../sflow/index.js';
 import type { Allowlist } from './cidr.js';
 import { FlowKeys, keysFromData, keysFromRecord, keysFromSflow } from './keys.js';
 import { LossTracker } from './loss.js';
+import { Numbering } from './numbering.js';
 
 export interface ProcessorHooks {
   /** Flow records (raw export), interface counters from sFlow. */
@@ -35,6 +36,8 @@ export interface ProcessorOptions {
   /** Emit every flow record as well as aggregating it (off by default: see README). */
   raw: boolean;
   maxExporters: number;
+  /** User-mapped dimension names (FlowKeys slots after the built-in ones). */
+  mapped?: readonly string[];
 }
 
 interface ExporterStats {
@@ -72,14 +75,16 @@ export class FlowProcessor {
   readonly loss = new LossTracker();
   readonly options = new OptionsState();
   private readonly exporters = new Map<string, ExporterStats>();
-  private readonly keys = new FlowKeys();
+  private readonly keys: FlowKeys;
   private notAllowed = 0;
   private untracked = 0;
 
   constructor(
     private readonly opts: ProcessorOptions,
     private readonly hooks: ProcessorHooks,
-  ) {}
+  ) {
+    this.keys = new FlowKeys(opts.mapped);
+  }
 
   /** Settings a config reload may change in place. */
   configure(raw: boolean, allow: Allowlist | undefined): void {
@@ -172,8 +177,8 @@ export class FlowProcessor {
   private templated(buf: Uint8Array, version: '9' | '10', exporter: string, session: string, now: number): number {
     const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.opts.store, now) : decodeIpfix(buf, session, this.opts.store, now);
     const h = m.hdr;
-    if (version === '9') this.loss.observe(exporter, '9', h.domain, h.sequence, 1, h.sysUptimeMs, 100);
-    else this.loss.observe(exporter, '10', h.domain, h.sequence, m.dataRecords, -1, 3000);
+    const units = { seq: h.sequence, records: m.dataRecords, flows: m.dataRecords < 0 ? -1 : m.dataRecords - m.optionRecords, uptimeMs: version === '9' ? h.sysUptimeMs : -1 };
+    this.loss.observeMessage(exporter, version, h.domain, units, version === '9' ? Numbering.Messages : Numbering.Records);
     this.offset(exporter, h.exportTimeSec * 1000, now);
     let ifChanged = false;
     // options first: a sampler or boot-time record applies to flows of the same message
@@ -189,6 +194,8 @@ export class FlowProcessor {
     }
     if (ifChanged) this.hooks.interfaces(exporter, [...(this.options.interfaces.get(exporter)?.values() ?? [])]);
     if (m.parkDropped) this.countN(exporter, 'pending_full', m.parkDropped);
+    // a bad set is counted like a bad datagram; the records of the message's other sets were kept
+    for (const e of m.errors) this.countN(exporter, `${e.protocol}_${e.reason}`, 1);
     return n;
   }
 

@@ -9,7 +9,7 @@ import type { DataRecord, MessageHeader } from './compile.js';
 import { Kind } from './elements.js';
 import type { OptionsState } from './options.js';
 import { big } from '../../src/record/bigint.js';
-import { Conv, hex, num, planFor } from './plan.js';
+import { Conv, hex, num, planFor, tagText } from './plan.js';
 import type { V5Packet } from './v5.js';
 
 export { OptionsState } from './options.js';
@@ -59,7 +59,11 @@ export function normalizeData(rec: DataRecord, exporter: string, state: OptionsS
   fields['sampling_rate'] = big(Math.max(1, Math.round(state.rateFor(plan, v, exporter, hdr.domain, memo.rate, memo.ifRates))));
   if (start !== undefined) fields['start_ms'] = BigInt(Math.round(start));
   if (end !== undefined) fields['end_ms'] = BigInt(Math.round(end));
-  const tags = { exporter, version: memo.version, domain: memo.domain };
+  const tags: Record<string, string> = { exporter, version: memo.version, domain: memo.domain };
+  for (const t of plan.tags) {
+    const x = tagText(plan.convs[t.idx] as Conv, v[t.idx]);
+    if (x !== undefined && x !== '') tags[t.name] = x;
+  }
   return end !== undefined
     ? makeRecord('flow', 'flow', tags, fields, end, 'exporter')
     : makeRecord('flow', 'flow', tags, fields, receivedAtMs, 'collector');
