@@ -66,6 +66,12 @@ const asHex = (name: string, bytes: number, kind: 'ipv4' | 'uint') => (t: Flat):
   return BigInt(v).toString(16).padStart(bytes * 2, '0');
 };
 
+/** An address from a template that may carry both families: the family that is not all zeros. */
+const addr = (...names: string[]) => (t: Flat): string | undefined => {
+  const vals = names.map((n) => first(t, n)).filter((v): v is string => v !== undefined);
+  return vals.find((v) => v !== '0.0.0.0' && v !== '::') ?? vals[0];
+};
+
 export const CFLOW: Record<string, Rule> = {
   // Cisco AVC (PEN 9) elements, kept raw as e9_<id>
   e9_12236: asHex('cflow.pie.cisco.connection_client_ipv4_address', 4, 'ipv4'),
@@ -75,9 +81,9 @@ export const CFLOW: Record<string, Rule> = {
   e9_12242: asHex('cflow.pie.cisco.connection_id', 4, 'uint'),
   ie_278: asHex('cflow.new_connection_delta_count', 4, 'uint'),
   sampler_id: ['cflow.sampler_id'],
-  src_addr: ['cflow.srcaddr', 'cflow.srcaddrv6'],
-  dst_addr: ['cflow.dstaddr', 'cflow.dstaddrv6'],
-  next_hop: ['cflow.nexthop', 'cflow.nexthopv6'],
+  src_addr: addr('cflow.srcaddr', 'cflow.srcaddrv6'),
+  dst_addr: addr('cflow.dstaddr', 'cflow.dstaddrv6'),
+  next_hop: addr('cflow.nexthop', 'cflow.nexthopv6'),
   src_port: ['cflow.srcport'],
   dst_port: ['cflow.dstport'],
   proto: ['cflow.protocol'],
