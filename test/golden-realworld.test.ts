@@ -11,6 +11,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CFLOW, SFLOW, compareUnit } from './helpers/corpus-fields.js';
 import { loadCase, tsharkUnits, type CorpusCase, type Expected } from './helpers/corpus.js';
@@ -18,7 +19,27 @@ import { decodeCaptured } from './helpers/decode.js';
 
 const ROOT = join(import.meta.dirname, 'corpus');
 const scratch = mkdtempSync(join(tmpdir(), 'netvigil-corpus-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+/** How much of the corpus our decoder gets right (CORPUS_VERBOSE=1 prints it). */
+const tally = { records: 0, recordsRight: 0, fields: 0, fieldsRight: 0 };
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+  if (process.env.CORPUS_VERBOSE) {
+    const pc = (a: number, b: number): string => `${a}/${b} (${((100 * a) / Math.max(b, 1)).toFixed(1)} %)`;
+    console.log(`our decoder: records right ${pc(tally.recordsRight, tally.records)}, fields right ${pc(tally.fieldsRight, tally.fields)}`);
+  }
+});
+
+function count(expected: Expected[], got: Expected[]): void {
+  expected.forEach((e, i) => {
+    const g = got[i] ?? {};
+    tally.records++;
+    if (isDeepStrictEqual(e, g)) tally.recordsRight++;
+    for (const [k, v] of Object.entries(e)) {
+      tally.fields++;
+      if (isDeepStrictEqual(g[k], v)) tally.fieldsRight++;
+    }
+  });
+}
 
 /** Case -> why our decoder is wrong on it today (the lead drops an entry when its fix lands). */
 export const KNOWN_WRONG: Record<string, string> = {
@@ -88,6 +109,7 @@ describe('real-world corpus', () => {
     const title = reason ? `${name}: our decode (known wrong: ${reason})` : `${name}: our decode equals expected.jsonl`;
     (reason ? it.fails : it)(title, async () => {
       const r = await ours(c);
+      count(c.expected, r.records);
       const errFile = join(c.dir, 'expected.stderr');
       expect(r.err).toBe(existsSync(errFile) ? readFileSync(errFile, 'utf8') : '');
       expect(r.records).toEqual(c.expected);
