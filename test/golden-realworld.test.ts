@@ -103,6 +103,15 @@ describe('real-world corpus', () => {
     for (const n of Object.keys(KNOWN_WRONG)) expect(names, `KNOWN_WRONG entry ${n}`).toContain(n);
   });
 
+  it('the tshark check is not vacuous: a changed expected value is reported', () => {
+    const v5 = loadCase(ROOT, 'softflowd-v5-icmp-multicast');
+    v5.expected[0] = { ...v5.expected[0], bytes: 841 };
+    expect(checkAgainstTshark(v5).problems).toEqual(['record 1 bytes: expected 841, tshark 840']);
+    const sf = loadCase(ROOT, 'sflow-switch-live-header-counters');
+    sf.expected[0] = { ...sf.expected[0], src_port: 1 };
+    expect(checkAgainstTshark(sf).problems).toEqual(['record 1 src_port: expected 1, tshark 30461']);
+  });
+
   for (const name of names) {
     const c = loadCase(ROOT, name);
     const reason = KNOWN_WRONG[name];
