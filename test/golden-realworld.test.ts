@@ -50,6 +50,7 @@ export const KNOWN_WRONG: Record<string, string> = {
   'ipfix-total-counts-only': 'octetTotalCount/packetTotalCount (IE 85/86) without IE 1/2 give no bytes/packets',
   'ipfix-antrea-enterprise-reverse-varlen': 'octetTotalCount (IE 85) without octetDeltaCount (IE 1) gives no bytes',
   'ipfix-dual-stack-one-template': 'a template with IPv4 and IPv6 addresses: the zero IPv4 fields win, the IPv6 flow gets src/dst 0.0.0.0',
+  'v9-sampling-switched-off': 'options sampling interval 0 is ignored, so flows after sampling was switched off keep the old rate (100) instead of 1',
   'v9-bad-set-after-good-records': 'a flowset with length 2 throws for the whole datagram: the two good records before it are lost',
 };
 
