@@ -49,8 +49,12 @@ export function normalizeData(rec: DataRecord, exporter: string, state: OptionsS
     const c = plan.convs[i] as Conv;
     let abs: number | undefined;
     if (c === Conv.UptimeStart || c === Conv.UptimeEnd) {
-      // signed 32-bit difference survives sysUptime wrapping after 49.7 days
-      abs = hdr.version === 9 ? exportMs - ((hdr.sysUptimeMs - t) | 0) : memo.sysInitMs !== undefined ? memo.sysInitMs + t : undefined;
+      // The signed 32-bit difference from the uptime at export survives sysUptime wrapping after
+      // 49.7 days. IPFIX (RFC 7011 §B.2 IE 21/22 with IE 160) has no uptime in its header: it is
+      // export time - systemInitTime. Adding IE 22 to the init time directly would misplace flows
+      // stamped with a wrapped uptime (softflowd does this) by +2^32 ms.
+      const uptime = hdr.version === 9 ? hdr.sysUptimeMs : memo.sysInitMs !== undefined ? exportMs - memo.sysInitMs : undefined;
+      abs = uptime === undefined ? undefined : exportMs - ((uptime - t) | 0);
     } else if (c === Conv.DeltaStart || c === Conv.DeltaEnd) abs = exportMs - t / 1000;
     else abs = t;
     if (c === Conv.UptimeStart || c === Conv.AbsStart || c === Conv.DeltaStart) start = abs;
