@@ -2,7 +2,7 @@
 # Docker engine runs (see README, "Container"; test/container.test.ts builds and runs it).
 # Plain Dockerfile syntax only (no BuildKit frontend directive), so every builder reads it the same.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` compiles, and the sources are not copied yet
@@ -15,7 +15,7 @@ COPY test/helpers ./test/helpers
 RUN npx tsc -p tsconfig.build.json \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     NETVIGIL_CONFIG=/etc/netvigil/collector.yaml \
     NETVIGIL_DATA_DIR=/var/lib/netvigil

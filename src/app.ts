@@ -62,7 +62,10 @@ export class App {
     const file = config.sinks.file;
     if (file?.enabled) {
       this.sinks.push(
-        new FileSink({ dir: resolve(file.dir ?? join(this.dataDir, 'lp')), rotateBytes: file.rotate_size, rotateIntervalMs: file.rotate_interval, keep: file.keep }, this.log),
+        new FileSink(
+          { dir: resolve(file.dir ?? join(this.dataDir, 'lp')), rotateBytes: file.rotate_size, rotateIntervalMs: file.rotate_interval, keep: file.keep, database: file.database ?? config.sinks.influx?.database ?? 'netvigil' },
+          this.log,
+        ),
       );
     }
     const influx = config.sinks.influx;
@@ -74,6 +77,15 @@ export class App {
             database: influx.database,
             username: influx.username,
             password: influx.password,
+            api: influx.api,
+            token: influx.token,
+            org: influx.org,
+            bucket: influx.bucket,
+            precision: influx.precision,
+            gzip: influx.gzip,
+            integers: influx.integers,
+            tlsCaFile: influx.tls?.ca !== undefined ? resolve(influx.tls.ca) : undefined,
+            logIntervalMs: config.telemetry_interval,
             createDatabase: influx.create_database,
             retentionPolicy: influx.retention_policy,
             timeoutMs: influx.timeout,

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { runDecode } from '../collectors/index.js';
-import { packageRoot, type Io } from './commands/common.js';
+import type { Io } from './commands/common.js';
+import { EXIT } from './commands/exit-codes.js';
 import { HEALTH_HELP, runHealth } from './commands/health.js';
 import { RUN_HELP, runRun } from './commands/run.js';
 import { VALIDATE_HELP, runValidate } from './commands/validate.js';
 import { configJsonSchema } from './config/jsonschema.js';
+import { ConfigError } from './errors.js';
 import { runDoctor } from './monitor/doctor.js';
+import { packageVersion } from './version.js';
 
 interface Command {
   summary: string;
@@ -59,7 +60,9 @@ Usage: netvigil <command> [options]
 Commands:
 ${lines.join('\n')}
 
-Run 'netvigil <command> --help' for a command's options.
+Run 'netvigil <command> --help' for a command's options, 'netvigil --version' for the version.
+First time? 'netvigil run --demo' sends itself a few seconds of NetFlow and sFlow on loopback.
+Exit codes: 0 ok, 1 config invalid or check failed, 2 usage, 3 runtime failure (e.g. port in use), 70 bug.
 `;
 }
 
@@ -67,28 +70,31 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(usage());
-    return name === undefined ? 2 : 0;
+    return name === undefined ? EXIT.USAGE : EXIT.OK;
   }
   if (name === '--version' || name === '-V') {
-    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-    io.stdout.write(`${pkg.version}\n`);
-    return 0;
+    io.stdout.write(`netvigil ${packageVersion()} (Node.js ${process.versions.node})\n`);
+    return EXIT.OK;
   }
   const cmd = COMMANDS[name];
   if (!cmd) {
     io.stderr.write(`netvigil: unknown command '${name}'\n\n${usage()}`);
-    return 2;
+    return EXIT.USAGE;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(cmd.help + '\n');
-    return 0;
+    return EXIT.OK;
   }
   try {
     return await cmd.run(rest, io);
   } catch (e) {
-    // parseArgs errors (unknown option, missing value) and anything unexpected: one clear line
+    // One clear line, and a code that says whose mistake it was.
+    if (e instanceof ConfigError) {
+      io.stderr.write(`${e.message}\n`);
+      return EXIT.CONFIG;
+    }
     io.stderr.write(`netvigil ${name}: ${(e as Error).message}\n`);
-    return 2;
+    return String((e as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS') ? EXIT.USAGE : EXIT.RUNTIME;
   }
 }
 
@@ -100,6 +106,6 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     process.stderr.write(`netvigil: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(70);
+    process.exit(EXIT.INTERNAL);
   },
 );

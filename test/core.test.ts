@@ -31,11 +31,26 @@ describe('line protocol', () => {
     expect(line).toBe('m,t=x\\ y i=5i,f=2.5,s="q\\"\\\\",b=false 1000');
   });
 
-  it('keeps 64-bit integers exact and never writes NaN or Infinity', () => {
-    expect(toLine(makeRecord('interface', 'i', {}, { c: 18446744073709551615n - 1n, ok: int(1) }, 1))).toBe('i c=18446744073709552000,ok=1i 1');
+  it('keeps 64-bit integers integers: exact up to 2^63-1, clamped and counted above, never NaN or Infinity', () => {
+    // A Counter64 past 2^63-1 is written as 2^63-1 (InfluxDB 1.x has no unsigned type); a float would
+    // be refused on a field type conflict and take its whole record with it.
+    const over = toLines([makeRecord('interface', 'i', {}, { c: 18446744073709551615n - 1n, ok: int(1) }, 1)]);
+    expect(over).toEqual({ text: 'i c=9223372036854775807i,ok=1i 1\n', lines: 1, skipped: 0, clamped: 1 });
     expect(toLine(makeRecord('interface', 'i', {}, { c: 9223372036854775807n }, 1))).toBe('i c=9223372036854775807i 1');
+    expect(toLine(makeRecord('interface', 'i', {}, { c: -9223372036854775809n }, 1))).toBe('i c=-9223372036854775808i 1');
+    // A sampled flow byte count scaled past 2^63-1 (flow aggregation makes it with BigInt(Math.round(x))).
+    expect(toLines([makeRecord('flow', 'flow_agg', {}, { bytes: BigInt(Math.round(2 ** 63 * 3)) }, 1)]).text).toBe('flow_agg bytes=9223372036854775807i 1\n');
+    // unsigned mode: `u` for values >= 0 up to 2^64-1, `i` for negatives
+    const u = toLines([makeRecord('interface', 'i', {}, { c: 18446744073709551615n, n: int(-2), big: 2n ** 64n }, 1)], { integers: 'unsigned' });
+    expect(u).toEqual({ text: 'i c=18446744073709551615u,n=-2i,big=18446744073709551615u 1\n', lines: 1, skipped: 0, clamped: 1 });
     const r = toLines([makeRecord('health', 'h', {}, { x: NaN }, 1), makeRecord('health', 'h', {}, { x: Infinity, y: int(1) }, 2)]);
-    expect(r).toEqual({ text: 'h y=1i 2\n', lines: 1, skipped: 1 });
+    expect(r).toEqual({ text: 'h y=1i 2\n', lines: 1, skipped: 1, clamped: 0 });
+  });
+
+  it('writes CR and LF in string fields as the two characters \\r / \\n so every line is one point', () => {
+    const line = toLine(makeRecord('device', 'system', {}, { sys_descr: 'Linux 6.1\r\nTechnical "Support"\\x' }, 5));
+    expect(line).toBe('system sys_descr="Linux 6.1\\r\\nTechnical \\"Support\\"\\\\x" 5');
+    expect(line).not.toMatch(/[\r\n]/);
   });
 });
 

@@ -2,13 +2,15 @@
  * `netvigil decode`: classic pcap with two exporters (templates kept apart by source port), line
  * protocol output, malformed packets named by file/packet/offset/field, exit codes.
  */
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bytes, buildV5, set, v9Message, v9Template } from './helpers/flow-build.js';
 import { makeTmpDir } from './helpers/net.js';
 import { writePcap } from './helpers/pcap.js';
 import { decodeCaptured } from './helpers/decode.js';
+import { hexToBytes } from './helpers/hex.js';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 beforeAll(async () => (tmp = await makeTmpDir('netvigil-decode-')));
@@ -64,5 +66,39 @@ describe('netvigil decode', () => {
     expect(missing.err).toContain('nope.pcap: cannot read');
     expect((await run([])).code).toBe(2);
     expect((await run(['--format', 'xml', 'x'])).code).toBe(2);
+  });
+
+  it('ends quietly with exit 0 when the reader closes the pipe early (netvigil decode ... | head -n 1)', () => {
+    // the built binary, as users run it, into a real pipe that head closes after one line
+    const cli = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
+    const hdr = { uptime: 10_000, secs: 1_700_000_000, seq: 1, sourceId: 0 };
+    const tpl = v9Message(hdr, [set(0, v9Template(256, [[8, 4], [1, 4]]))]);
+    const data = v9Message({ ...hdr, seq: 2 }, [set(256, new Bytes().ip4('10.0.0.1').u32(111).ip4('10.0.0.2').u32(222).ip4('10.0.0.3').u32(333).build())]);
+    const pkt = (payload: Uint8Array) => ({ ts: 1_700_000_000, src: '192.0.2.1', dst: '192.0.2.100', proto: 17 as const, srcPort: 1001, dstPort: 2055, payload });
+    const file = join(tmp.dir, 'many.pcap');
+    // ~60 k records: far more than a pipe buffer holds, so writes go on after head has exited
+    writeFileSync(file, writePcap([pkt(tpl), ...Array.from({ length: 20_000 }, () => pkt(data))]));
+    const r = spawnSync('bash', ['-c', 'node "$1" decode "$2" 2>"$3" | head -n 1; echo "status=${PIPESTATUS[0]}"', 'sh', cli, file, join(tmp.dir, 'err.txt')], { encoding: 'utf8', timeout: 60_000 });
+    const [line, status] = r.stdout.trim().split('\n');
+    expect(JSON.parse(line ?? '')).toMatchObject({ version: 9, type: 'flow', src_addr: '10.0.0.1', bytes: 111 });
+    expect(readFileSync(join(tmp.dir, 'err.txt'), 'utf8')).toBe('');
+    expect(status).toBe('status=0');
+  });
+
+  it('applies a field mapping with --fields (the shipped one or a file) and refuses a bad one', async () => {
+    const input = join(tmp.dir, 'panos.bin');
+    writeFileSync(input, hexToBytes(readFileSync(join(import.meta.dirname, '..', 'collectors/netflow/testcases/v9-panos-enterprise-appid/input-01.hex'), 'utf8')));
+    const common = await run(['--fields', 'common', input]);
+    expect(common.code).toBe(0);
+    expect(JSON.parse(common.out.split('\n')[0] ?? '')).toMatchObject({ app_name: 'ssl', user: 'corp\\alice', fw_event: 2 });
+    const file = join(tmp.dir, 'mapping.yaml');
+    writeFileSync(file, '- { id: 56702, name: user, type: string, as: tag }\n');
+    const own = await run(['--fields', 'common', '--fields', file, input]);
+    const first = JSON.parse(own.out.split('\n')[0] ?? '') as Record<string, unknown>;
+    expect(first).toMatchObject({ app_name: 'ssl', user: 'corp\\alice' });
+    writeFileSync(file, '- { id: 56702, name: User, type: strng }\n');
+    const bad = await run(['--fields', file, input]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/mapping\.yaml: \[0\]\.name: .*\[0\]\.type: /);
   });
 });

@@ -26,6 +26,13 @@ describe('src/http/README.md', () => {
     expect(documented.sort()).toEqual(code.sort());
   });
 
+  it('names no netvigil_ metric the code does not register (prose and PromQL included)', () => {
+    const cfg = parseConfigText(`data_dir: ${tmp.dir}/data\n`, join(tmp.dir, 'c.yaml'), configSchema());
+    const names = new Set(new Metrics(new App(cfg, { log: pino({ level: 'silent' }), configDir: tmp.dir })).catalog.map((m) => m.name));
+    const mentioned = new Set([...readme.matchAll(/\bnetvigil_[a-z_]*[a-z]\b/g)].map((m) => m[0]));
+    expect([...mentioned].filter((n) => !names.has(n))).toEqual([]);
+  });
+
   it('states the label bounds the code enforces', () => {
     expect(readme).toContain(`the first ${MAX_EXPORTER_LABELS} exporters`);
     expect(readme).toContain(`capped at ${MAX_REASON_LABELS} values`);

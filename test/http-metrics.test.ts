@@ -40,7 +40,11 @@ function parseProm(text: string): { types: Map<string, string>; samples: Sample[
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*)\})? (\S+)$/.exec(line);
     expect(m, `not a Prometheus sample line: ${line}`).not.toBeNull();
     const name = m?.[1] ?? '';
-    expect(types.has(name), `sample ${name} has no TYPE line`).toBe(true);
+    // a histogram's samples are <family>_bucket, _sum and _count; a summary's <family>, _sum, _count
+    const suffix = /_(bucket|sum|count)$/.exec(name)?.[1];
+    const family = types.has(name) || !suffix ? name : name.slice(0, -suffix.length - 1);
+    expect(types.has(family), `sample ${name} has no TYPE line`).toBe(true);
+    if (family !== name) expect(suffix === 'bucket' ? ['histogram'] : ['histogram', 'summary'], `sample ${name} of a ${types.get(family)}`).toContain(types.get(family));
     const labels: Record<string, string> = {};
     for (const l of (m?.[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] ?? ''] = l[2] ?? '';
     const value = Number(m?.[3]);
@@ -134,6 +138,9 @@ describe('/metrics', () => {
     expect(value(later, 'netvigil_sink_writes_total', { sink: 'influx' })).toBeGreaterThan(0);
     expect(value(later, 'netvigil_sink_write_seconds_total', { sink: 'influx' })).toBeGreaterThan(0);
     expect(value(later, 'netvigil_vm_monitor_samples_total')).toBeGreaterThan(0);
+    // scrapes closer together than the 10 ms event-loop delay sampling: no empty-window garbage
+    const [a, b] = [await scrape(), await scrape()];
+    for (const s of [...a, ...b].filter((x) => x.name.startsWith('nodejs_eventloop_lag_'))) expect(s.value, s.name).toBeLessThan(60);
     for (const s of before.filter((x) => x.name.endsWith('_total'))) {
       const now = value(later, s.name, s.labels);
       expect(now, `${s.name}${JSON.stringify(s.labels)}`).toBeGreaterThanOrEqual(s.value);
@@ -187,6 +194,14 @@ describe('/metrics label bounds', () => {
     // 127.0.0.1 came first and holds one of the labels, so six of the new exporters share "other"
     expect(value(s1, 'netvigil_flow_datagrams_total', { exporter: 'other' })).toBe(6);
     expect(value(s1, 'netvigil_flow_exporters')).toBe(n + 1);
+    for (const m of ['netvigil_flow_exporter_errors_total', 'netvigil_flow_sequence_received_total', 'netvigil_flow_sequence_lost_total', 'netvigil_flow_loss_ratio', 'netvigil_flow_last_seen_timestamp_seconds']) {
+      expect(s1.filter((x) => x.name === m).map((x) => x.labels.exporter).sort(), m).toEqual([...labels].sort());
+    }
+    // `other` is the six exporters together: one flow each, no gap, and the latest of their arrivals
+    expect(value(s1, 'netvigil_flow_sequence_received_total', { exporter: 'other' })).toBe(6);
+    expect(value(s1, 'netvigil_flow_loss_ratio', { exporter: 'other' })).toBe(0);
+    const seen = s1.filter((x) => x.name === 'netvigil_flow_last_seen_timestamp_seconds').map((x) => x.value);
+    expect(value(s1, 'netvigil_flow_last_seen_timestamp_seconds', { exporter: 'other' })).toBe(Math.max(...seen));
   });
 });
 

@@ -15,7 +15,10 @@ import { TalkerTable, type TalkerSnapshot } from './talkers.js';
 export { DIMENSIONS, TALKER_KEYS, type Dimension, type TalkerKey } from './keys.js';
 
 export interface AggregateOptions {
-  dimensions: readonly Dimension[];
+  /** Built-in DIMENSIONS and mapped dimension names (`mapped`). */
+  dimensions: readonly string[];
+  /** User-mapped dimensions, in FlowKeys.mapped order (their keys follow the built-in ones). */
+  mapped?: readonly string[];
   /** Most `flow_agg` series per interval, the "other" bucket included. */
   maxSeries: number;
   topN: number;
@@ -67,7 +70,13 @@ export class Aggregator {
 
   constructor(opts: AggregateOptions) {
     this.opts = opts;
-    this.dimIdx = opts.dimensions.map((d) => DIMENSIONS.indexOf(d));
+    const mapped = opts.mapped ?? [];
+    this.dimIdx = opts.dimensions.map((d) => {
+      const i = DIMENSIONS.indexOf(d as Dimension);
+      if (i >= 0) return i;
+      if (!mapped.includes(d)) throw new Error(`unknown dimension ${d}`); // the config schema refuses it first
+      return DIMENSIONS.length + mapped.indexOf(d);
+    });
     this.talkerIdx = opts.topBy.map((d) => DIMENSIONS.indexOf(d));
     this.talkers = opts.topBy.map(() => new TalkerTable(opts.maxTalkers));
     this.written = opts.topBy.map(() => new Set());
@@ -97,7 +106,7 @@ export class Aggregator {
         level = child;
       }
       const tags: Record<string, string> = {};
-      for (let j = 0; j < n; j++) tags[this.opts.dimensions[j] as Dimension] = keyText(dims[j] as number, k.dims[dims[j] as number] as Key);
+      for (let j = 0; j < n; j++) tags[this.opts.dimensions[j] as string] = keyText(dims[j] as number, k.dims[dims[j] as number] as Key);
       const sum: Sum = { tags, bytes: 0, packets: 0, flows: 0 };
       level.set(k.dims[dims[n - 1] as number] as Key, sum);
       this.series++;

@@ -6,9 +6,10 @@
 import type { RemoteInfo } from 'node:dgram';
 import type { Collector, CollectorContext } from '../../src/collector.js';
 import { TemplateStore } from '../netflow/templates.js';
-import { Aggregator } from './aggregate.js';
+import { fieldMap } from '../netflow/fields.js';
+import { Aggregator, DIMENSIONS } from './aggregate.js';
 import { Allowlist } from './cidr.js';
-import { flowConfigSchema, type FlowConfig } from './config.js';
+import { fieldEntries, flowConfigSchema, mappedDimensions, type FlowConfig } from './config.js';
 import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
 import { loadState, saveState } from './state.js';
@@ -17,8 +18,8 @@ import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeC
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
 
-function aggregatorFor(cfg: FlowConfig): Aggregator {
-  return new Aggregator({ dimensions: cfg.dimensions, maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
+function aggregatorFor(cfg: FlowConfig, mapped: readonly string[]): Aggregator {
+  return new Aggregator({ dimensions: cfg.dimensions, mapped, maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
 }
 
 function shapeOf(cfg: FlowConfig): CheckpointShape {
@@ -43,6 +44,8 @@ export class FlowCollector implements Collector {
   private checkpointed = -1;
   /** Keeps raw flow points of one exporter that end in the same ms apart (rawseq.ts). */
   readonly rawSeq = new RawSeq(Date.now());
+  /** Mapped dimension names, fixed at start like the mapping templates are compiled with. */
+  private readonly mapped: readonly string[];
 
   constructor(
     cfg: FlowConfig,
@@ -51,15 +54,17 @@ export class FlowCollector implements Collector {
   ) {
     this.name = name;
     this.cfg = cfg;
+    this.mapped = mappedDimensions(cfg);
     this.store = new TemplateStore({
+      fields: fieldMap(fieldEntries(cfg)),
       maxTemplates: cfg.templates.max,
       ttlMs: cfg.templates.ttl,
       pendingMaxSets: cfg.templates.pending_max_sets,
       pendingTtlMs: cfg.templates.pending_ttl,
     });
-    this.aggregator = aggregatorFor(cfg);
+    this.aggregator = aggregatorFor(cfg, this.mapped);
     this.processor = new FlowProcessor(
-      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters },
+      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped },
       {
         emit: (r) => {
           if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
@@ -112,7 +117,9 @@ export class FlowCollector implements Collector {
       return;
     }
     if (cp.flushed) return; // written at stop, and this run starts a new interval or a new shape
-    const a = new Aggregator({ dimensions: cp.shape.dimensions as FlowConfig['dimensions'], maxSeries: cp.shape.maxSeries, topN: cp.shape.topN, topBy: cp.shape.topBy as FlowConfig['top_by'], maxTalkers: cp.shape.maxTalkers });
+    // the old run's shape: its non-built-in dimensions were mapped ones (keys are restored by name)
+    const mapped = cp.shape.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d));
+    const a = new Aggregator({ dimensions: cp.shape.dimensions, mapped, maxSeries: cp.shape.maxSeries, topN: cp.shape.topN, topBy: cp.shape.topBy as FlowConfig['top_by'], maxTalkers: cp.shape.maxTalkers });
     a.restore(cp.agg);
     for (const r of a.flush(cp.label, this.name)) this.ctx.emitter.emit(r);
     this.lastLabel = Math.max(this.lastLabel, cp.label);
@@ -240,10 +247,13 @@ export class FlowCollector implements Collector {
    */
   async reload(config: unknown): Promise<void> {
     const next = flowConfigSchema.parse(config);
+    // the field mapping is compiled into the templates: it changes at the next start, not here
+    const unmapped = next.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d) && !this.mapped.includes(d));
+    if (unmapped.length) throw new Error(`dimension ${unmapped.join(', ')} is mapped by the new config only: field mappings apply from the next start`);
     const prev = this.cfg;
     this.flush(Date.now());
     this.cfg = next;
-    this.aggregator = aggregatorFor(next);
+    this.aggregator = aggregatorFor(next, this.mapped);
     this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();
@@ -271,10 +281,16 @@ export class FlowCollector implements Collector {
   }
 
   status(): unknown {
+    const loss = this.processor.loss.exporterTotals();
     return {
       listeners: this.sockets.map((s) => ({ address: s.address, port: s.port, rcvbuf: s.grantedRcvbuf })),
       templates: this.store.stats(),
-      exporters: this.processor.exporterNames().map((e) => ({ exporter: e, ...this.processor.exporterStats(e) })),
+      exporters: this.processor.exporterNames().map((e) => ({
+        exporter: e,
+        ...this.processor.exporterStats(e),
+        last_seen_ms: this.processor.lastSeen(e),
+        loss: loss.get(e) ?? { received: 0, lost: 0 },
+      })),
     };
   }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duration, size } from '../../src/collector.js';
 import { DIMENSIONS, TALKER_KEYS } from './aggregate.js';
 import { isCidr } from './cidr.js';
+import { commonFields, fieldEntrySchema, type FieldEntry } from '../netflow/fields.js';
 
 const listener = z.strictObject({
   address: z.string().default('0.0.0.0'),
@@ -19,7 +20,9 @@ export const flowConfigSchema = z.strictObject({
   /** Exporter allowlist (CIDRs); empty or absent = everyone. */
   allow: z.array(z.string().refine(isCidr, { message: 'expected an IP address or CIDR' })).default([]),
   interval: duration().default(60_000),
-  dimensions: z.array(z.enum(DIMENSIONS)).default(['exporter', 'in_if', 'out_if', 'proto']),
+  /** Built-in dimensions, or names of mapped elements with `as: dimension` (checked below). */
+  // the enum lets editors complete the built-in names; a mapped name is any other snake_case name
+  dimensions: z.array(z.union([z.enum(DIMENSIONS), z.string().regex(/^[a-z][a-z0-9_]*$/)])).default(['exporter', 'in_if', 'out_if', 'proto']),
   max_series: z.number().int().min(2).default(2000),
   top_n: z.number().int().min(0).default(20),
   top_by: z.array(z.enum(TALKER_KEYS)).default(['src_addr', 'dst_addr']),
@@ -35,6 +38,31 @@ export const flowConfigSchema = z.strictObject({
       pending_ttl: duration().default(30_000),
     })
     .default({ max: 4096, ttl: 3_600_000, pending_max_sets: 32, pending_ttl: 30_000 }),
+  /** Vendor and unknown elements by enterprise number + id (collectors/netflow/fields.ts). */
+  fields: z
+    .strictObject({
+      common: z.boolean().default(false),
+      map: z.array(fieldEntrySchema).default([]),
+    })
+    .default({ common: false, map: [] }),
+}).superRefine((cfg, ctx) => {
+  const mapped = new Set(mappedDimensions(cfg));
+  cfg.dimensions.forEach((d, i) => {
+    if (!(DIMENSIONS as readonly string[]).includes(d) && !mapped.has(d)) {
+      const known = [...DIMENSIONS, ...mapped].join(', ');
+      ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `unknown dimension "${d}": one of ${known} (or a fields entry with as: dimension)` });
+    }
+  });
 });
+
+/** The field mapping in force: the shipped common fields (when asked for), then the user's, which win. */
+export function fieldEntries(cfg: { fields: { common: boolean; map: FieldEntry[] } }): FieldEntry[] {
+  return [...(cfg.fields.common ? commonFields() : []), ...cfg.fields.map];
+}
+
+/** Names of mapped dimensions, in a stable order (FlowKeys slots). */
+export function mappedDimensions(cfg: { fields: { common: boolean; map: FieldEntry[] } }): string[] {
+  return [...new Set(fieldEntries(cfg).filter((e) => e.as === 'dimension').map((e) => e.name))];
+}
 
 export type FlowConfig = z.output<typeof flowConfigSchema>;

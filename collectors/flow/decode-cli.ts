@@ -6,7 +6,10 @@
  * Malformed input: a message on stderr naming file, packet, offset and field; exit 0 when some
  * records decoded, 1 when an input could not be read or nothing decoded, 2 on a usage error.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { z } from 'zod';
 import { DecodeError } from '../../src/errors.js';
 import { toLine } from '../../src/record/lineprotocol.js';
 import { RawSeq } from './rawseq.js';
@@ -14,6 +17,7 @@ import type { Fields, NetRecord } from '../../src/record/record.js';
 import type { FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
 import { OptionsState, normalizeData, normalizeV5, optionsFields } from '../netflow/normalize.js';
+import { commonFields, fieldEntrySchema, fieldMap, type FieldEntry } from '../netflow/fields.js';
 import { TemplateStore } from '../netflow/templates.js';
 import { decodeV5 } from '../netflow/v5.js';
 import { decodeV9 } from '../netflow/v9.js';
@@ -24,7 +28,7 @@ import { detect } from './processor.js';
 type Json = { [k: string]: number | string | boolean };
 type Format = 'jsonl' | 'lp';
 
-const USAGE = 'usage: netvigil decode [--format jsonl|lp] FILE...\n';
+const USAGE = 'usage: netvigil decode [--format jsonl|lp] [--fields common|MAPPING.yaml]... FILE...\n';
 
 function jsonValue(v: Fields[string]): number | string | boolean | undefined {
   if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
@@ -43,14 +47,23 @@ function toJson(head: Json, fields: Fields): Json {
 
 /** Decoding state of one run: templates and options learned carry across packets and files. */
 class Session {
-  readonly store = new TemplateStore({ ttlMs: Number.MAX_SAFE_INTEGER, pendingTtlMs: Number.MAX_SAFE_INTEGER });
+  readonly store: TemplateStore;
+
+  constructor(fields: FieldEntry[]) {
+    this.store = new TemplateStore({ ttlMs: Number.MAX_SAFE_INTEGER, pendingTtlMs: Number.MAX_SAFE_INTEGER, fields: fieldMap(fields) });
+  }
+
   readonly options = new OptionsState();
   records = 0;
   /** Line protocol is meant for InfluxDB: flows ending in the same ms stay distinct points (rawseq.ts). */
   private readonly seq = new RawSeq(0);
 
+  /** Sets of the last datagram that could not be decoded (its other records were kept). */
+  setErrors: DecodeError[] = [];
+
   /** Lines (jsonl objects or line protocol) for one datagram; throws DecodeError. */
   decode(buf: Uint8Array, exporter: string, session: string, timeMs: number, format: Format): string[] {
+    this.setErrors = [];
     const version = detect(buf);
     const out: string[] = [];
     const emit = (r: NetRecord, json: Json): void => {
@@ -66,6 +79,7 @@ class Session {
       for (const r of normalizeV5(decodeV5(buf), exporter)) emit(r, toJson({ version: 5, type: 'flow', exporter, domain: r.tags['domain'] ?? '' }, r.fields));
     } else if (version === '9' || version === '10') {
       const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.store, 0) : decodeIpfix(buf, session, this.store, 0);
+      this.setErrors = m.errors;
       for (const r of m.records) if (r.tpl.def.options) this.options.apply(r, exporter);
       for (const r of m.records) {
         const head: Json = { version: Number(version), type: r.tpl.def.options ? 'options' : 'flow', exporter, domain: String(r.hdr.domain) };
@@ -74,6 +88,8 @@ class Session {
           if (format === 'jsonl') out.push(JSON.stringify(toJson(head, optionsFields(r))));
         } else {
           const rec = normalizeData(r, exporter, this.options, timeMs);
+          // tags a field mapping added (`as: tag`) print beside the record's own keys
+          for (const k in rec.tags) if (k !== 'exporter' && k !== 'version' && k !== 'domain') head[k] = rec.tags[k] as string;
           emit(rec, toJson(head, rec.fields));
         }
       }
@@ -92,9 +108,24 @@ class Session {
   }
 }
 
+/** Mapping entries from `common` (the shipped fields.yaml) or a YAML list in fields.yaml's format; else the problems. */
+function readFields(v: string): FieldEntry[] | string {
+  if (v === 'common') return commonFields();
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(v, 'utf8'));
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const r = z.array(fieldEntrySchema).safeParse(doc);
+  if (r.success) return r.data;
+  return r.error.issues.map((x) => `${x.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}: ${x.message}`).join('; ');
+}
+
 export async function runDecode(args: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
   let format: Format = 'jsonl';
   const files: string[] = [];
+  const fields: FieldEntry[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     if (a === '--format' || a.startsWith('--format=')) {
@@ -104,6 +135,14 @@ export async function runDecode(args: string[], io: { stdout: NodeJS.WritableStr
         return 2;
       }
       format = v;
+    } else if (a === '--fields' || a.startsWith('--fields=')) {
+      const v = a.includes('=') ? a.slice(9) : args[++i];
+      const entries = v === undefined ? 'expected "common" or a mapping file' : readFields(v);
+      if (typeof entries === 'string') {
+        io.stderr.write(`decode: --fields ${v ?? ''}: ${entries}\n`);
+        return 2;
+      }
+      fields.push(...entries);
     } else if (a === '-h' || a === '--help') {
       io.stdout.write(USAGE);
       return 0;
@@ -116,9 +155,18 @@ export async function runDecode(args: string[], io: { stdout: NodeJS.WritableStr
     io.stderr.write(USAGE);
     return 2;
   }
-  const s = new Session();
+  const s = new Session(fields);
   let unreadable = false;
+  // `netvigil decode ... | head`: a reader that closes the pipe early is a normal end, not a crash
+  // (Node ignores SIGPIPE, so the write fails with EPIPE, reported on a later tick)
+  let closed = false;
+  io.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') closed = true;
+    else io.stderr.write(`decode: cannot write output: ${e.message}\n`);
+  });
+  const gone = (): boolean => closed || (io.stdout as { destroyed?: boolean }).destroyed === true;
   for (const file of files) {
+    if (gone()) break;
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(await readFile(file));
@@ -143,14 +191,17 @@ export async function runDecode(args: string[], io: { stdout: NodeJS.WritableStr
       datagrams = [{ packet: 1, timeMs: 0, src: '', srcPort: 0, dst: '', dstPort: 0, payload: bytes }];
     }
     for (const d of datagrams) {
+      if (gone()) break;
       try {
         const lines = s.decode(d.payload, d.src, `${d.src}:${d.srcPort}`, d.timeMs, format);
         if (lines.length) io.stdout.write(lines.join('\n') + '\n');
+        for (const e of s.setErrors) io.stderr.write(`${file}: packet ${d.packet}: ${e.message}\n`);
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         io.stderr.write(`${file}: packet ${d.packet}: ${e.message}\n`);
       }
     }
   }
+  if (gone()) return 0;
   return !unreadable && s.records > 0 ? 0 : 1;
 }

@@ -97,6 +97,8 @@ describe('aggregation keys', () => {
     [8, 4], [12, 4], [15, 4], [27, 16], [28, 16], [62, 16], [1, 4], [1, 8], [1, 2], [2, 4], [2, 8], [4, 1], [5, 1], [6, 1],
     [6, 2], [7, 2], [11, 2], [10, 2], [10, 4], [14, 2], [14, 4], [16, 2], [16, 4], [17, 4], [58, 2], [243, 2], [34, 4],
     [48, 1], [21, 4], [22, 4], [152, 8], [153, 8], [61, 1], [10, 3], [7, 1],
+    // volume fallbacks (total, initiator/responder counters) and BGP next hops of both families
+    [85, 8], [86, 4], [231, 4], [232, 8], [298, 4], [299, 2], [18, 4], [63, 16],
   ];
   const template = fc.uniqueArray(fc.constantFrom(...POOL.keys()), { minLength: 1, maxLength: 14 }).map((ix) => ix.map((i) => POOL[i] as FieldDef));
 

@@ -11,7 +11,7 @@ import type { FieldValue, FlowRecord } from '../../src/record/record.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
 import type { DataRecord, Value } from '../netflow/compile.js';
 import { memoFor, type OptionsState } from '../netflow/normalize.js';
-import { Conv, hex, planFor, type Plan } from '../netflow/plan.js';
+import { Conv, hex, Pick, planFor, sourceValue, type Plan, type Source } from '../netflow/plan.js';
 import type { FlowSample } from '../sflow/types.js';
 
 export const DIMENSIONS = [
@@ -31,12 +31,19 @@ const ADDRESS_INDEX: readonly boolean[] = DIMENSIONS.map((d) => d === 'next_hop'
 const FIRST_FIELD_DIM = 2;
 
 export class FlowKeys {
-  /** Indexed like DIMENSIONS. */
-  readonly dims: Key[] = new Array<Key>(DIMENSIONS.length).fill('');
+  /** Indexed like DIMENSIONS, then one slot per mapped dimension (`mapped`, fields.ts). */
+  readonly dims: Key[];
+  /** Names of the user-mapped dimensions; their keys are the Record field's value (addresses as text). */
+  readonly mapped: readonly string[];
   /** Unscaled volumes and the "1 in N" they were sampled at. */
   bytes = 0;
   packets = 0;
   rate = 1;
+
+  constructor(mapped: readonly string[] = []) {
+    this.mapped = mapped;
+    this.dims = new Array<Key>(DIMENSIONS.length + mapped.length).fill('');
+  }
 }
 
 /** Decimal text of 0..65535, made once: interface indexes, protocols, ports, 16-bit ASNs. */
@@ -117,6 +124,7 @@ export function keysFromRecord(r: FlowRecord, out: FlowKeys): FlowKeys {
   d[11] = addressKey(f['next_hop']);
   d[12] = addressKey(f['src_addr']);
   d[13] = addressKey(f['dst_addr']);
+  for (let j = 0; j < out.mapped.length; j++) d[DIMENSIONS.length + j] = valueKey(f[out.mapped[j] as string]);
   const rate = f['sampling_rate'];
   out.rate = typeof rate === 'bigint' && rate > 0n ? Number(rate) : 1;
   out.bytes = volume(f['bytes']);
@@ -124,25 +132,29 @@ export function keysFromRecord(r: FlowRecord, out: FlowKeys): FlowKeys {
   return out;
 }
 
-/**
- * Per template: for each field dimension, the index of the value the Record's field would come from
- * (the first element of that schema name the field builder writes), or -1.
- */
-const dimPlans = new WeakMap<Plan, { idx: Int16Array; bytes: number; packets: number }>();
+/** Per template, for each field dimension and the volumes: where the Record's field comes from. */
+interface DimPlan {
+  /** Value index of a single-element field, -1 when absent, -2 when picked per record (`src`). */
+  idx: Int16Array;
+  src: (Source | undefined)[];
+  bytes: Source | undefined;
+  packets: Source | undefined;
+  /** Mapped dimensions, in FlowKeys.mapped order. */
+  mapped: (Source | undefined)[];
+}
+const dimPlans = new WeakMap<Plan, DimPlan>();
 
-function dimPlan(plan: Plan): { idx: Int16Array; bytes: number; packets: number } {
+function dimPlan(plan: Plan, mapped: readonly string[]): DimPlan {
   let p = dimPlans.get(plan);
-  if (p) return p;
-  const first = (name: string): number => {
-    for (let i = 0; i < plan.names.length; i++) {
-      const c = plan.convs[i] as Conv;
-      if (plan.names[i] === name && (c === Conv.Int || c === Conv.Ipv4 || c === Conv.Hex || c === Conv.Plain)) return i;
-    }
-    return -1;
-  };
+  // one collector's templates are compiled with one mapping, so a plan meets one mapped-name list
+  if (p && p.mapped.length === mapped.length) return p;
   const idx = new Int16Array(DIMENSIONS.length).fill(-1);
-  for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) idx[d] = first(DIMENSIONS[d] as string);
-  p = { idx, bytes: first('bytes'), packets: first('packets') };
+  const src: (Source | undefined)[] = DIMENSIONS.map((d) => plan.sources.get(d));
+  for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) {
+    const s = src[d];
+    if (s) idx[d] = s.pick === Pick.First ? (s.idx[0] as number) : -2;
+  }
+  p = { idx, src, bytes: plan.sources.get('bytes'), packets: plan.sources.get('packets'), mapped: mapped.map((m) => plan.sources.get(m)) };
   dimPlans.set(plan, p);
   return p;
 }
@@ -153,24 +165,25 @@ function dimPlan(plan: Plan): { idx: Int16Array; bytes: number; packets: number 
  */
 export function keysFromData(rec: DataRecord, exporter: string, state: OptionsState, out: FlowKeys): FlowKeys {
   const plan = planFor(rec.tpl);
-  const dp = dimPlan(plan);
+  const dp = dimPlan(plan, out.mapped);
   const v = rec.values;
   const memo = memoFor(rec.hdr, exporter, state);
   out.dims[0] = exporter;
   out.dims[1] = memo.version;
   for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) {
     const i = dp.idx[d] as number;
-    if (i < 0) {
-      out.dims[d] = '';
-      continue;
-    }
-    const x = v[i];
-    // IPv4 stays the uint32 the decoder read (Conv.Ipv4 is only ever an address element)
-    out.dims[d] = plan.convs[i] === Conv.Ipv4 && typeof x === 'number' ? x : valueKey(x);
+    // IPv4 stays the uint32 the decoder read: valueKey keeps numbers as they are
+    out.dims[d] = i >= 0 ? valueKey(v[i]) : i === -1 ? '' : valueKey(sourceValue(dp.src[d], v));
+  }
+  for (let j = 0; j < dp.mapped.length; j++) {
+    const src = dp.mapped[j];
+    const x = sourceValue(src, v);
+    // the Record prints a mapped IPv4 address as text, and so must its key
+    out.dims[DIMENSIONS.length + j] = src && plan.convs[src.idx[0] as number] === Conv.Ipv4 && typeof x === 'number' ? ipv4ToString(x) : valueKey(x);
   }
   out.rate = Math.max(1, Math.round(state.rateFor(plan, v, exporter, rec.hdr.domain, memo.rate, memo.ifRates)));
-  out.bytes = dp.bytes < 0 ? 0 : volume(v[dp.bytes]);
-  out.packets = dp.packets < 0 ? 0 : volume(v[dp.packets]);
+  out.bytes = volume(sourceValue(dp.bytes, v));
+  out.packets = volume(sourceValue(dp.packets, v));
   return out;
 }
 
@@ -196,6 +209,7 @@ export function keysFromSflow(s: FlowSample, exporter: string, out: FlowKeys): F
   d[11] = addressKey(p.nextHop || p.bgpNextHop || undefined);
   d[12] = addressKey(p.srcAddr);
   d[13] = addressKey(p.dstAddr);
+  for (let j = DIMENSIONS.length; j < d.length; j++) d[j] = ''; // sFlow samples carry no mapped elements
   out.rate = s.samplingRate || 1;
   out.bytes = p.frameLength ?? p.ipLength ?? 0;
   out.packets = 1;

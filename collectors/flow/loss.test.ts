@@ -69,4 +69,29 @@ describe('LossTracker', () => {
     expect(t.get('e', 'sflow5', '0/flow/1:3')).toMatchObject({ received: 1 });
     expect(t.records('flow', 0)).toHaveLength(5);
   });
+
+  it('sums each exporter over its export streams for /metrics, sFlow sample streams left out', () => {
+    const t = new LossTracker();
+    t.observe('e', '5', 0, 0, 10);
+    t.observe('e', '5', 0, 20, 10); // 10 flows lost
+    t.observe('e', '9', 7, 0, 1);
+    t.observe('e', '9', 7, 2, 1); // 1 packet lost
+    const dg = t.stream('e', 'sflow5', '0');
+    if (!dg) throw new Error('stream not tracked');
+    t.advance(dg, 1, 1);
+    t.advance(dg, 2, 1);
+    for (const [type, index] of [[0, 3], [0, 0x1000003]] as const) {
+      const s = t.child(dg, 'flow', type, index);
+      if (!s) throw new Error('sample stream not tracked');
+      t.advance(s, 1, 1);
+      t.advance(s, 5, 1); // lost samples, not counted again
+    }
+    t.observe('f', '10', 0, 0, 3);
+    expect(t.exporterTotals()).toEqual(
+      new Map([
+        ['e', { received: 20 + 2 + 2, lost: 10 + 1 }],
+        ['f', { received: 3, lost: 0 }],
+      ]),
+    );
+  });
 });

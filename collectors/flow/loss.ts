@@ -4,12 +4,14 @@
  *   NetFlow v5   flows (header flow_sequence is the first flow's number)
  *   NetFlow v9   export packets (RFC 3954 §5.1, per Source ID)
  *   IPFIX        data records before this message, per Observation Domain (RFC 7011 §3.1)
+ * unless a v9/IPFIX exporter numbers otherwise, which is learned per stream (numbering.ts).
  *   sFlow v5     datagrams per agent / sub-agent
  * All arithmetic is modulo 2^32. A jump too large to be loss, a step back further than reordering
  * can explain, or the exporter's uptime going backwards is a reset (exporter restart), not millions
  * of lost flows or a duplicate.
  */
-import { makeRecord, type HealthRecord } from '../../src/record/record.js';
+import { makeRecord, type Fields, type HealthRecord } from '../../src/record/record.js';
+import { asUnits, bestNumbering, Numbering, NUMBERING_NAMES, WINDOW, type MessageUnits } from './numbering.js';
 
 /** How far back an exporter's uptime may step (reordered datagrams) before it counts as a reboot. */
 export const UPTIME_SLACK_MS = 10_000;
@@ -32,6 +34,12 @@ export interface Stream extends StreamCounters {
   uptimeMs: number;
   /** Sub-streams (sFlow samples) by kind, then by source id: found without making text. */
   children?: Map<string, Map<number, Stream>>;
+  /** Set on an sFlow sample stream: its losses are mostly the datagram stream's, counted there. */
+  sample?: true;
+  /** v9/IPFIX: what the sequence counts, once learned; `held` are the messages it is learned from. */
+  numbering?: Numbering;
+  preferred?: Numbering;
+  held?: MessageUnits[] | undefined;
 }
 
 export interface LossOptions {
@@ -64,6 +72,42 @@ export class LossTracker {
     if (s) this.advance(s, seq, count, uptimeMs, window);
   }
 
+  /**
+   * One v9/IPFIX message. The stream's first WINDOW messages are held until their numbering is
+   * learned (`preferred` is the protocol's own rule), then replayed under it.
+   */
+  observeMessage(exporter: string, version: string, domain: number, m: MessageUnits, preferred: Numbering): void {
+    const s = this.stream(exporter, version, domain);
+    if (!s) return;
+    if (s.numbering !== undefined) return this.numbered(s, s.numbering, m);
+    s.preferred = preferred;
+    (s.held ??= []).push(m);
+    if (s.held.length < WINDOW) return;
+    this.settle(s);
+  }
+
+  private numbered(s: Stream, n: Numbering, m: MessageUnits): void {
+    const u = asUnits(m, n);
+    // ~100 datagrams of reordering, in the stream's unit
+    this.advance(s, u.seq, u.count, m.uptimeMs, n === Numbering.Messages ? 100 : 3000);
+  }
+
+  /** Picks the numbering of a stream from its held messages and replays them under it. */
+  private settle(s: Stream): void {
+    const held = s.held ?? [];
+    s.held = undefined;
+    s.numbering = bestNumbering(held, s.preferred ?? Numbering.Records);
+    for (const m of held) this.numbered(s, s.numbering, m);
+  }
+
+  /** A stream as it reads now: one still learning is settled on a copy with what it has seen. */
+  private view(s: Stream): Stream {
+    if (!s.held?.length) return s;
+    const copy: Stream = { ...s };
+    this.settle(copy);
+    return copy;
+  }
+
   /** The stream's state, created on first sight; undefined once `maxStreams` are tracked. */
   stream(exporter: string, version: string, domain: number | string): Stream | undefined {
     const key = `${exporter}|${version}|${domain}`;
@@ -82,7 +126,11 @@ export class LossTracker {
    */
   child(parent: Stream, kind: string, type: number, index: number): Stream | undefined {
     // compact sources (8-bit type, 24-bit index) as one int32; expanded samples may exceed that
-    if (type < 0 || type > 255 || index < 0 || index > 0xffffff) return this.stream(parent.exporter, parent.version, sampleDomain(parent, kind, type, index));
+    if (type < 0 || type > 255 || index < 0 || index > 0xffffff) {
+      const s = this.stream(parent.exporter, parent.version, sampleDomain(parent, kind, type, index));
+      if (s) s.sample = true;
+      return s;
+    }
     const byKind = (parent.children ??= new Map());
     let m = byKind.get(kind);
     if (!m) byKind.set(kind, (m = new Map()));
@@ -90,7 +138,10 @@ export class LossTracker {
     let s = m.get(id);
     if (!s) {
       s = this.stream(parent.exporter, parent.version, sampleDomain(parent, kind, type, index));
-      if (s) m.set(id, s);
+      if (s) {
+        s.sample = true;
+        m.set(id, s);
+      }
     }
     return s;
   }
@@ -128,23 +179,39 @@ export class LossTracker {
   }
 
   get(exporter: string, version: string, domain: number | string): StreamCounters | undefined {
-    const s = this.streams.get(`${exporter}|${version}|${domain}`);
-    return s ? { received: s.received, lost: s.lost, duplicates: s.duplicates, resets: s.resets } : undefined;
+    const found = this.streams.get(`${exporter}|${version}|${domain}`);
+    if (!found) return undefined;
+    const s = this.view(found);
+    return { received: s.received, lost: s.lost, duplicates: s.duplicates, resets: s.resets };
+  }
+
+  /**
+   * Units received and lost per exporter, summed over its export streams (for /metrics). sFlow
+   * sample streams are left out: a lost datagram already counts once in its datagram stream.
+   */
+  exporterTotals(): Map<string, { received: number; lost: number }> {
+    const out = new Map<string, { received: number; lost: number }>();
+    for (const found of this.streams.values()) {
+      if (found.sample) continue;
+      // a stream still learning its numbering reports what its held messages show
+      const s = this.view(found);
+      const t = out.get(found.exporter);
+      if (t) {
+        t.received += s.received;
+        t.lost += s.lost;
+      } else out.set(found.exporter, { received: s.received, lost: s.lost });
+    }
+    return out;
   }
 
   /** Cumulative counters per stream as `flow_loss` health records. */
   records(collector: string, now: number): HealthRecord[] {
     const out: HealthRecord[] = [];
-    for (const s of this.streams.values()) {
-      out.push(
-        makeRecord(
-          'health',
-          'flow_loss',
-          { collector, exporter: s.exporter, domain: s.domain, version: s.version },
-          { received: BigInt(s.received), lost: BigInt(s.lost), duplicates: BigInt(s.duplicates), resets: BigInt(s.resets) },
-          now,
-        ),
-      );
+    for (const found of this.streams.values()) {
+      const s = this.view(found);
+      const f: Fields = { received: BigInt(s.received), lost: BigInt(s.lost), duplicates: BigInt(s.duplicates), resets: BigInt(s.resets) };
+      if (s.numbering !== undefined) f['numbering'] = NUMBERING_NAMES[s.numbering];
+      out.push(makeRecord('health', 'flow_loss', { collector, exporter: s.exporter, domain: s.domain, version: s.version }, f, now));
     }
     return out;
   }

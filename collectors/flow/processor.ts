@@ -16,6 +16,7 @@ import { decodeSflow, normalizeSflow } from '../sflow/index.js';
 import type { Allowlist } from './cidr.js';
 import { FlowKeys, keysFromData, keysFromRecord, keysFromSflow } from './keys.js';
 import { LossTracker } from './loss.js';
+import { Numbering } from './numbering.js';
 
 export interface ProcessorHooks {
   /** Flow records (raw export), interface counters from sFlow. */
@@ -35,12 +36,16 @@ export interface ProcessorOptions {
   /** Emit every flow record as well as aggregating it (off by default: see README). */
   raw: boolean;
   maxExporters: number;
+  /** User-mapped dimension names (FlowKeys slots after the built-in ones). */
+  mapped?: readonly string[];
 }
 
 interface ExporterStats {
   datagrams: number;
   records: number;
   errors: Map<string, number>;
+  /** Receive time of the last datagram (Unix ms): an exporter gone quiet is what operators alert on. */
+  lastSeen: number;
   lastOffsetAt: number;
   /** Last exporter clock offset (export time - receive time), ms; NaN until known. */
   offsetMs: number;
@@ -70,14 +75,16 @@ export class FlowProcessor {
   readonly loss = new LossTracker();
   readonly options = new OptionsState();
   private readonly exporters = new Map<string, ExporterStats>();
-  private readonly keys = new FlowKeys();
+  private readonly keys: FlowKeys;
   private notAllowed = 0;
   private untracked = 0;
 
   constructor(
     private readonly opts: ProcessorOptions,
     private readonly hooks: ProcessorHooks,
-  ) {}
+  ) {
+    this.keys = new FlowKeys(opts.mapped);
+  }
 
   /** Settings a config reload may change in place. */
   configure(raw: boolean, allow: Allowlist | undefined): void {
@@ -93,7 +100,10 @@ export class FlowProcessor {
       return;
     }
     const st = this.statsFor(exporter);
-    if (st) st.datagrams++;
+    if (st) {
+      st.datagrams++;
+      st.lastSeen = now;
+    }
     const version = detect(buf);
     try {
       let n: number;
@@ -134,7 +144,7 @@ export class FlowProcessor {
         this.untracked++;
         return undefined;
       }
-      st = { datagrams: 0, records: 0, errors: new Map(), lastOffsetAt: -Infinity, offsetMs: NaN };
+      st = { datagrams: 0, records: 0, errors: new Map(), lastSeen: 0, lastOffsetAt: -Infinity, offsetMs: NaN };
       this.exporters.set(exporter, st);
     }
     return st;
@@ -167,8 +177,8 @@ export class FlowProcessor {
   private templated(buf: Uint8Array, version: '9' | '10', exporter: string, session: string, now: number): number {
     const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.opts.store, now) : decodeIpfix(buf, session, this.opts.store, now);
     const h = m.hdr;
-    if (version === '9') this.loss.observe(exporter, '9', h.domain, h.sequence, 1, h.sysUptimeMs, 100);
-    else this.loss.observe(exporter, '10', h.domain, h.sequence, m.dataRecords, -1, 3000);
+    const units = { seq: h.sequence, records: m.dataRecords, flows: m.dataRecords < 0 ? -1 : m.dataRecords - m.optionRecords, uptimeMs: version === '9' ? h.sysUptimeMs : -1 };
+    this.loss.observeMessage(exporter, version, h.domain, units, version === '9' ? Numbering.Messages : Numbering.Records);
     this.offset(exporter, h.exportTimeSec * 1000, now);
     let ifChanged = false;
     // options first: a sampler or boot-time record applies to flows of the same message
@@ -184,6 +194,8 @@ export class FlowProcessor {
     }
     if (ifChanged) this.hooks.interfaces(exporter, [...(this.options.interfaces.get(exporter)?.values() ?? [])]);
     if (m.parkDropped) this.countN(exporter, 'pending_full', m.parkDropped);
+    // a bad set is counted like a bad datagram; the records of the message's other sets were kept
+    for (const e of m.errors) this.countN(exporter, `${e.protocol}_${e.reason}`, 1);
     return n;
   }
 
@@ -242,6 +254,11 @@ export class FlowProcessor {
   exporterStats(exporter: string): { datagrams: number; records: number; errors: Record<string, number> } | undefined {
     const st = this.exporters.get(exporter);
     return st ? { datagrams: st.datagrams, records: st.records, errors: Object.fromEntries(st.errors) } : undefined;
+  }
+
+  /** Receive time (Unix ms) of the exporter's last datagram; undefined for an untracked exporter. */
+  lastSeen(exporter: string): number | undefined {
+    return this.exporters.get(exporter)?.lastSeen;
   }
 
   exporterNames(): string[] {

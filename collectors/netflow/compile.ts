@@ -4,6 +4,7 @@
  */
 import { DecodeError } from '../../src/errors.js';
 import { Kind, VARIABLE_LENGTH, elementFieldName, ianaElement, v9ScopeName } from './elements.js';
+import { fieldKey, kindOf, type FieldMap, type MappedField } from './fields.js';
 import { readValue } from './values.js';
 
 export interface FieldSpec {
@@ -90,14 +91,17 @@ export class CompiledTemplate {
   readonly lengths: Uint16Array;
   /** Smallest encoded record: variable-length fields count 1 byte (RFC 7011 §7). */
   readonly minLength: number;
+  /** The user mapping of each field (fields.ts), undefined where none applies. */
+  readonly mapped: (MappedField | undefined)[];
   /** Cache slot for the normalizer's per-template plan (built lazily, once). */
   plan: unknown = undefined;
   /** Straight-line decoder for templates without variable-length fields (most of them). */
   private readonly fixed: FixedDecoder | undefined;
 
-  constructor(def: TemplateDef) {
+  constructor(def: TemplateDef, fields?: FieldMap) {
     this.def = def;
     const n = def.fields.length;
+    this.mapped = new Array<MappedField | undefined>(n);
     this.names = new Array<string>(n);
     this.ianaIds = new Int32Array(n);
     this.kinds = new Uint8Array(n);
@@ -110,6 +114,13 @@ export class CompiledTemplate {
       this.names[i] = v9Scope ? v9ScopeName(f.id) : elementFieldName(f.id, f.pen);
       this.ianaIds[i] = v9Scope || f.pen !== 0 ? -1 : f.id;
       this.kinds[i] = effectiveKind(info ? info.kind : v9Scope ? Kind.Unsigned : Kind.Octets, f.length);
+      // resolved here, once per template: the record decoder never looks the mapping up
+      const m = v9Scope || !fields ? undefined : fields.get(fieldKey(f.pen, f.id));
+      if (m) {
+        this.mapped[i] = m;
+        this.names[i] = m.name;
+        this.kinds[i] = effectiveKind(kindOf(m.type, f.length), f.length);
+      }
       this.lengths[i] = f.length;
       min += f.length === VARIABLE_LENGTH ? 1 : f.length;
     }
@@ -213,8 +224,10 @@ export interface FlowMessage {
   hdr: MessageHeader;
   /** Data records (flows and options) from this message, then any parked sets its templates unlocked. */
   records: DataRecord[];
-  /** Data records carried by this message's own sets (IPFIX sequence accounting); -1 when unknown. */
+  /** Data records carried by this message's own sets (sequence accounting); -1 when unknown. */
   dataRecords: number;
+  /** Of those, options records (some exporters leave them out of their numbering). */
+  optionRecords: number;
   templates: number;
   withdrawn: number;
   /** Data sets parked for a template not yet known. */
@@ -223,4 +236,6 @@ export interface FlowMessage {
   parkDropped: number;
   /** Records decoded from previously parked sets. */
   fromPending: number;
+  /** Sets that could not be decoded (the rest of the message was kept); see `forEachSet`. */
+  errors: DecodeError[];
 }

@@ -90,9 +90,21 @@ describe('NetFlow v9', () => {
     expect(flow.fields['sampler_id']).toBe(3n);
   });
 
+  it('reads a sampling interval of 0 as unsampled unless the other interval element is positive', () => {
+    const store = new TemplateStore();
+    const tpl = set(0, v9Template(256, [[8, 4], [1, 4], [34, 4], [50, 4]]));
+    const rate = (si: number, ri: number): unknown => {
+      const m = decodeV9(v9Message({ uptime: 1, secs: 1, seq: 1, sourceId: 1 }, [tpl, set(256, new Bytes().ip4('10.0.0.1').u32(9).u32(si).u32(ri).build())]), EXP, store, 0);
+      return normalizeData(m.records[0]!, '192.0.2.1', new OptionsState(), 0).fields['sampling_rate'];
+    };
+    expect([rate(0, 0), rate(0, 100), rate(64, 0), rate(64, 100)]).toEqual([1n, 100n, 64n, 64n]);
+  });
+
   it('rejects a zero-length flowset instead of looping', () => {
     const buf = v9Message({ uptime: 1, secs: 1, seq: 1, sourceId: 1 }, [new Bytes().u16(256).u16(0).build()]);
-    expect(() => decodeV9(buf, EXP, new TemplateStore(), 0)).toThrow(/bad_set_length/);
+    const m = decodeV9(buf, EXP, new TemplateStore(), 0);
+    expect(m.errors.map((e) => e.message)).toEqual([expect.stringMatching(/bad_set_length/)]);
+    expect(m.records).toEqual([]);
   });
 });
 

@@ -3,9 +3,10 @@
  * injected. Handles templates and options templates, withdrawal (§8.1), enterprise elements (§3.2),
  * variable-length fields (§7), reduced-size encoding (§6.2) and set padding (§3.3.1).
  */
+import { DecodeError } from '../../src/errors.js';
 import { Reader } from '../../src/wire/reader.js';
 import type { FieldSpec, FlowMessage, MessageHeader, TemplateDef } from './compile.js';
-import { installTemplate, nextSet, readDataSet } from './sets.js';
+import { forEachSet, installTemplate, readData } from './sets.js';
 import type { TemplateStore } from './templates.js';
 import { MAX_TEMPLATE_FIELDS } from './v9.js';
 
@@ -19,9 +20,10 @@ export function decodeIpfix(buf: Uint8Array, exporter: string, store: TemplateSt
   const version = outer.u16('version');
   if (version !== 10) outer.fail('version', 'bad_version', `got ${version}`);
   const length = outer.u16('length');
-  // §3.1: the Length field is authoritative; a datagram shorter than it is truncated
+  // §3.1: the Length field is authoritative; a datagram shorter than it is truncated: the sets it
+  // does hold are decoded and the one cut short is reported
   if (length < 16) outer.fail('length', 'bad_length', `message length ${length}`);
-  if (length > buf.byteLength) outer.fail('length', 'truncated', `message length ${length}, datagram ${buf.byteLength}`);
+  const cut = length > buf.byteLength ? new DecodeError(P, 2, 'length', 'truncated', `message length ${length}, datagram ${buf.byteLength}`) : undefined;
   const r = new Reader(buf, P, 4, length);
   const hdr: MessageHeader = {
     version: 10,
@@ -30,13 +32,16 @@ export function decodeIpfix(buf: Uint8Array, exporter: string, store: TemplateSt
     domain: r.u32('observation_domain_id'),
     sysUptimeMs: 0,
   };
-  const msg: FlowMessage = { hdr, records: [], dataRecords: 0, templates: 0, withdrawn: 0, parked: 0, parkDropped: 0, fromPending: 0 };
-  while (r.remaining > 0) {
-    const { id, set } = nextSet(r, SET);
+  const msg: FlowMessage = { hdr, records: [], dataRecords: 0, optionRecords: 0, templates: 0, withdrawn: 0, parked: 0, parkDropped: 0, fromPending: 0, errors: [] };
+  forEachSet(r, SET, msg, (id, set) => {
     if (id === TEMPLATE_SET || id === OPTIONS_TEMPLATE_SET) readTemplates(set, exporter, hdr, store, now, msg, id === OPTIONS_TEMPLATE_SET);
-    else if (id >= 256) readData(set, id, exporter, hdr, store, now, msg);
-    else if (id < 2) r.fail('set_id', 'bad_set_id', `set id ${id} is NetFlow v9's, not IPFIX's`);
+    else if (id >= 256) readData(set, id, exporter, hdr, store, now, msg, P);
+    else if (id < 2) set.fail('set_id', 'bad_set_id', `set id ${id} is NetFlow v9's, not IPFIX's`);
     // 4..255 are reserved (§3.3.2): skipped by length
+  });
+  if (cut && !msg.errors.length) {
+    msg.errors.push(cut);
+    msg.dataRecords = -1;
   }
   return msg;
 }
@@ -77,12 +82,4 @@ function readTemplates(set: Reader, exporter: string, hdr: MessageHeader, store:
     if (def.fields.every((f) => f.length === 0)) set.fail('field_length', 'bad_template', 'every field has length 0');
     installTemplate(def, exporter, hdr, store, now, msg, P);
   }
-}
-
-function readData(set: Reader, id: number, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage): void {
-  const n = readDataSet(set, id, exporter, hdr, store, now, msg, P);
-  // the number of records in a set we cannot decode is unknown, so this message cannot advance
-  // the sequence expectation (see loss accounting)
-  if (n < 0) msg.dataRecords = -1;
-  else if (msg.dataRecords >= 0) msg.dataRecords += n;
 }

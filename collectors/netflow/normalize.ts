@@ -9,7 +9,7 @@ import type { DataRecord, MessageHeader } from './compile.js';
 import { Kind } from './elements.js';
 import type { OptionsState } from './options.js';
 import { big } from '../../src/record/bigint.js';
-import { Conv, hex, num, planFor } from './plan.js';
+import { Conv, hex, num, planFor, tagText } from './plan.js';
 import type { V5Packet } from './v5.js';
 
 export { OptionsState } from './options.js';
@@ -49,8 +49,12 @@ export function normalizeData(rec: DataRecord, exporter: string, state: OptionsS
     const c = plan.convs[i] as Conv;
     let abs: number | undefined;
     if (c === Conv.UptimeStart || c === Conv.UptimeEnd) {
-      // signed 32-bit difference survives sysUptime wrapping after 49.7 days
-      abs = hdr.version === 9 ? exportMs - ((hdr.sysUptimeMs - t) | 0) : memo.sysInitMs !== undefined ? memo.sysInitMs + t : undefined;
+      // The signed 32-bit difference from the uptime at export survives sysUptime wrapping after
+      // 49.7 days. IPFIX (RFC 7011 §B.2 IE 21/22 with IE 160) has no uptime in its header: it is
+      // export time - systemInitTime. Adding IE 22 to the init time directly would misplace flows
+      // stamped with a wrapped uptime (softflowd does this) by +2^32 ms.
+      const uptime = hdr.version === 9 ? hdr.sysUptimeMs : memo.sysInitMs !== undefined ? exportMs - memo.sysInitMs : undefined;
+      abs = uptime === undefined ? undefined : exportMs - ((uptime - t) | 0);
     } else if (c === Conv.DeltaStart || c === Conv.DeltaEnd) abs = exportMs - t / 1000;
     else abs = t;
     if (c === Conv.UptimeStart || c === Conv.AbsStart || c === Conv.DeltaStart) start = abs;
@@ -59,7 +63,11 @@ export function normalizeData(rec: DataRecord, exporter: string, state: OptionsS
   fields['sampling_rate'] = big(Math.max(1, Math.round(state.rateFor(plan, v, exporter, hdr.domain, memo.rate, memo.ifRates))));
   if (start !== undefined) fields['start_ms'] = BigInt(Math.round(start));
   if (end !== undefined) fields['end_ms'] = BigInt(Math.round(end));
-  const tags = { exporter, version: memo.version, domain: memo.domain };
+  const tags: Record<string, string> = { exporter, version: memo.version, domain: memo.domain };
+  for (const t of plan.tags) {
+    const x = tagText(plan.convs[t.idx] as Conv, v[t.idx]);
+    if (x !== undefined && x !== '') tags[t.name] = x;
+  }
   return end !== undefined
     ? makeRecord('flow', 'flow', tags, fields, end, 'exporter')
     : makeRecord('flow', 'flow', tags, fields, receivedAtMs, 'collector');

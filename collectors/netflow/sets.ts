@@ -4,6 +4,7 @@
  * before its template, e.g. after a collector restart or over UDP reordering), or park a data set
  * whose template has not arrived yet.
  */
+import { DecodeError } from '../../src/errors.js';
 import { Reader } from '../../src/wire/reader.js';
 import { decodeDataSet, type FlowMessage, type MessageHeader, type TemplateDef } from './compile.js';
 import type { TemplateStore } from './templates.js';
@@ -13,7 +14,7 @@ import type { TemplateStore } from './templates.js';
  * the 4-byte header) and returns a reader confined to the set's body. A length below 4 is refused,
  * naming the length field: it is what makes naive decoders loop forever.
  */
-export function nextSet(r: Reader, names: { id: string; length: string; set: string }): { id: number; set: Reader } {
+export function nextSet(r: Reader, names: SetNames): { id: number; set: Reader } {
   const setStart = r.pos;
   const id = r.u16(names.id);
   const len = r.u16(names.length);
@@ -25,6 +26,46 @@ export function nextSet(r: Reader, names: { id: string; length: string; set: str
   const set = r.sub(len, names.set);
   set.pos += 4;
   return { id, set };
+}
+
+type SetNames = { id: string; length: string; set: string };
+
+function isZeroFill(r: Reader): boolean {
+  for (let i = r.pos; i < r.end; i++) if (r.bytes[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Walks the sets of one message body. A bad set costs only itself: its error goes to `msg.errors`
+ * (counted by exporter and reason) and the walk goes on with the next set when the bad set's
+ * length could be trusted, so records already decoded from the same datagram are kept. A header
+ * that cannot be read, a length below 4 or one running past the message ends the walk. Trailing
+ * bytes too short for a set header, or all zero, are padding (exporters pad the datagram itself;
+ * RFC 3954 §5.3 and RFC 7011 §3.3.1 allow padding), not an error.
+ */
+export function forEachSet(r: Reader, names: SetNames, msg: FlowMessage, onSet: (id: number, set: Reader) => void): void {
+  while (r.remaining > 0) {
+    if (r.remaining < 4 || isZeroFill(r)) return;
+    let s: { id: number; set: Reader };
+    try {
+      s = nextSet(r, names);
+    } catch (e) {
+      keepError(e, msg);
+      return;
+    }
+    try {
+      onSet(s.id, s.set);
+    } catch (e) {
+      keepError(e, msg);
+    }
+  }
+}
+
+function keepError(e: unknown, msg: FlowMessage): void {
+  if (!(e instanceof DecodeError)) throw e;
+  msg.errors.push(e);
+  // a bad set hid how many records it held: this message cannot advance the sequence expectation
+  msg.dataRecords = -1;
 }
 
 export function installTemplate(def: TemplateDef, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage, protocol: string): void {
@@ -46,5 +87,14 @@ export function readDataSet(set: Reader, id: number, exporter: string, hdr: Mess
     else msg.parkDropped++;
     return -1;
   }
-  return decodeDataSet(tpl, set.view, set.bytes, set.pos, set.end, hdr, msg.records, protocol);
+  const n = decodeDataSet(tpl, set.view, set.bytes, set.pos, set.end, hdr, msg.records, protocol);
+  if (tpl.def.options) msg.optionRecords += n;
+  return n;
+}
+
+/** One data set of a message: decoded, or parked (then the message's record count is unknown). */
+export function readData(set: Reader, id: number, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage, protocol: string): void {
+  const n = readDataSet(set, id, exporter, hdr, store, now, msg, protocol);
+  if (n < 0) msg.dataRecords = -1;
+  else if (msg.dataRecords >= 0) msg.dataRecords += n;
 }

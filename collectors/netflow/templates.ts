@@ -12,6 +12,7 @@
  * counted when they expire or do not fit.
  */
 import { CompiledTemplate, type FieldSpec, type MessageHeader, type TemplateDef } from './compile.js';
+import type { FieldMap } from './fields.js';
 
 export interface TemplateStoreOptions {
   maxTemplates: number;
@@ -29,6 +30,8 @@ export interface TemplateStoreOptions {
   /** Across all sessions: spoofed or noisy sources can open any number of sessions. */
   pendingMaxTotalSets: number;
   pendingMaxTotalBytes: number;
+  /** User field mapping applied when a template is compiled (fields.ts). */
+  fields?: FieldMap;
 }
 
 export const DEFAULT_STORE_OPTIONS: TemplateStoreOptions = {
@@ -122,7 +125,7 @@ export class TemplateStore {
     }
     // delete first so Map order stays "least recently defined first" for eviction
     this.entries.delete(key);
-    this.entries.set(key, { tpl: new CompiledTemplate(def), exporter, domain, updatedAt: now });
+    this.entries.set(key, { tpl: new CompiledTemplate(def, this.opts.fields), exporter, domain, updatedAt: now });
     this.dirty = true;
     while (this.entries.size > this.opts.maxTemplates) {
       const oldest = this.entries.keys().next().value as string;

@@ -4,7 +4,7 @@
  */
 import { Reader } from '../../src/wire/reader.js';
 import type { FieldSpec, FlowMessage, MessageHeader, TemplateDef } from './compile.js';
-import { installTemplate, nextSet, readDataSet } from './sets.js';
+import { forEachSet, installTemplate, readData } from './sets.js';
 import type { TemplateStore } from './templates.js';
 
 const P = 'netflow9';
@@ -24,16 +24,13 @@ export function decodeV9(buf: Uint8Array, exporter: string, store: TemplateStore
     sequence: r.u32('sequence'),
     domain: r.u32('source_id'),
   };
-  const msg: FlowMessage = { hdr, records: [], dataRecords: 0, templates: 0, withdrawn: 0, parked: 0, parkDropped: 0, fromPending: 0 };
-  while (r.remaining > 0) {
-    // Some exporters pad the datagram itself; fewer than a set header's 4 bytes cannot be a set.
-    if (r.remaining < 4) break;
-    const { id, set } = nextSet(r, FLOWSET);
+  const msg: FlowMessage = { hdr, records: [], dataRecords: 0, optionRecords: 0, templates: 0, withdrawn: 0, parked: 0, parkDropped: 0, fromPending: 0, errors: [] };
+  forEachSet(r, FLOWSET, msg, (id, set) => {
     if (id === 0) readTemplates(set, exporter, hdr, store, now, msg, false);
     else if (id === 1) readTemplates(set, exporter, hdr, store, now, msg, true);
-    else if (id >= 256) readData(set, id, exporter, hdr, store, now, msg);
+    else if (id >= 256) readData(set, id, exporter, hdr, store, now, msg, P);
     // 2..255 are reserved (RFC 3954 §5.2): skipped by length
-  }
+  });
   return msg;
 }
 
@@ -69,9 +66,4 @@ function readTemplates(set: Reader, exporter: string, hdr: MessageHeader, store:
     if (def.fields.every((f) => f.length === 0)) set.fail('field_length', 'bad_template', 'every field has length 0');
     installTemplate(def, exporter, hdr, store, now, msg, P);
   }
-}
-
-function readData(set: Reader, id: number, exporter: string, hdr: MessageHeader, store: TemplateStore, now: number, msg: FlowMessage): void {
-  const n = readDataSet(set, id, exporter, hdr, store, now, msg, P);
-  if (n > 0) msg.dataRecords += n;
 }

@@ -69,8 +69,12 @@ export function readValue(kind: Kind, view: DataView, bytes: Uint8Array, pos: nu
       return bytes[pos] === 1;
     case Kind.Mac:
       return macToString(bytes, pos);
-    case Kind.String:
-      return utf8.decode(bytes.subarray(pos, pos + len));
+    case Kind.String: {
+      // fixed-length v9/IPFIX string fields come zero-padded (PAN-OS App-ID, interface names)
+      let n = len;
+      while (n > 0 && bytes[pos + n - 1] === 0) n--;
+      return utf8.decode(bytes.subarray(pos, pos + n));
+    }
     case Kind.DateSeconds:
       return view.getUint32(pos) * 1000;
     case Kind.DateMillis:

@@ -1,21 +1,15 @@
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { collectors } from '../../collectors/index.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import { loadConfig, mergeOverrides, overridesFromEnv, type Overrides } from '../config/load.js';
+import { loadConfig, resolveOverrides, type Overrides } from '../config/load.js';
 import { buildConfigSchema, type AppConfig } from '../config/schema.js';
+import { packageRoot } from '../version.js';
+
+export { packageRoot };
 
 export interface Io {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
-}
-
-/** The package root, whether running from dist/src or from src (tests). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
 }
 
 /** -c/--config, else $NETVIGIL_CONFIG, else the shipped default config/collector.yaml. */
@@ -29,6 +23,7 @@ export const OVERRIDE_OPTIONS = {
   'influx-db': { type: 'string' },
   'data-dir': { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   'no-file-sink': { type: 'boolean' },
   'http-listen': { type: 'string' },
   shard: { type: 'string' },
@@ -40,6 +35,7 @@ export function overridesFromFlags(v: { [k: string]: string | boolean | undefine
     influxDb: v['influx-db'] as string | undefined,
     dataDir: v['data-dir'] as string | undefined,
     logLevel: v['log-level'] as string | undefined,
+    logFormat: v['log-format'] as string | undefined,
     fileSink: v['no-file-sink'] ? false : undefined,
     httpListen: v['http-listen'] as string | undefined,
     shard: v.shard as string | undefined,
@@ -54,8 +50,10 @@ export function configSchema() {
  * Loads the config and checks the files its collector blocks name (device inventories, ...), so a
  * config is accepted whole or not at all; every problem is reported together.
  */
-export function loadAppConfig(file: string, flags: Overrides, env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const cfg = loadConfig(file, configSchema(), mergeOverrides(overridesFromEnv(env), flags), env);
+/** `extra` edits the raw config after the overrides (the demo's settings). */
+export function loadAppConfig(file: string, flags: Overrides, env: NodeJS.ProcessEnv = process.env, extra?: (raw: Record<string, unknown>) => void): AppConfig {
+  const { values, from } = resolveOverrides(env, flags);
+  const cfg = loadConfig(file, configSchema(), values, env, from, extra);
   const problems: ConfigProblem[] = [];
   for (const def of collectors) {
     const block = (cfg.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
@@ -76,6 +74,8 @@ export const OVERRIDE_HELP = `  -c, --config FILE     config file (env NETVIGIL_
       --influx-db NAME  InfluxDB database (env NETVIGIL_INFLUX_DB)
       --data-dir DIR    spool, templates and line-protocol files (env NETVIGIL_DATA_DIR)
       --log-level LVL   fatal|error|warn|info|debug|trace|silent (env NETVIGIL_LOG_LEVEL)
+      --log-format F    auto|pretty|json; auto is text on a terminal, JSON lines otherwise (env
+                        NETVIGIL_LOG_FORMAT)
       --no-file-sink    do not write line-protocol files (env NETVIGIL_FILE_SINK=off)
       --http-listen A:P serve /metrics, /healthz, /readyz and the status page on ADDRESS:PORT (env
                         NETVIGIL_HTTP_LISTEN; config http.listen)

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { CollectorDefinition } from '../collector.js';
 import { monitorConfigSchema } from '../monitor/index.js';
+import { LOG_FORMATS } from '../log.js';
 import { duration, size } from './units.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -28,17 +29,29 @@ const fileSinkSchema = z
     rotate_size: size().default(64 * 1024 * 1024),
     rotate_interval: duration().default(3_600_000),
     keep: z.number().int().min(0).default(24).describe('rotated files kept'),
+    database: z.string().min(1).optional().describe('database in each file\'s "# CONTEXT-DATABASE" header for influx -import; default: sinks.influx.database or netvigil'),
   })
   .strict();
 
 const influxSinkSchema = z
   .object({
     enabled: z.boolean().default(true),
-    url: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8086'),
+    url: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8086').describe('user:pass@ in the URL is used as username/password (1.x); not together with username'),
+    api: z.enum(['v1', 'v2']).default('v1').describe('v1: /write?db= (InfluxDB 1.x); v2: /api/v2/write?org=&bucket= (InfluxDB 1.8+, 2.x, 3.x; VictoriaMetrics takes both)'),
     database: z.string().min(1).default('netvigil'),
     username: z.string().optional(),
     password: z.string().optional().describe('use "${ENV_VAR}" or "file:/run/secrets/x", never inline'),
-    create_database: z.boolean().default(true),
+    token: z.string().optional().describe('v2: API token (Authorization: Token); use "${ENV_VAR}" or "file:..."'),
+    org: z.string().min(1).optional().describe('v2: organization (InfluxDB 2.x; 3.x and VictoriaMetrics ignore it)'),
+    bucket: z.string().min(1).optional().describe('v2: bucket (3.x: database); default: database'),
+    precision: z.enum(['s', 'ms', 'us', 'ns']).default('ms').describe('timestamp unit written and sent as precision='),
+    gzip: z.boolean().default(false).describe('gzip request bodies (Content-Encoding: gzip)'),
+    integers: z.enum(['int64', 'unsigned']).default('int64').describe('int64: values above 2^63-1 written as 2^63-1 (counted); unsigned: `u` for values >= 0 (servers with unsigned support only: 2.x, 3.x, VictoriaMetrics)'),
+    tls: z
+      .object({ ca: z.string().min(1).optional().describe('PEM file of the CA that signs the server certificate') })
+      .strict()
+      .optional(),
+    create_database: z.boolean().default(true).describe('v1: CREATE DATABASE / RETENTION POLICY at start; a 401/403 answer is a warning, writes go on'),
     retention_policy: z
       .object({
         name: z.string().min(1),
@@ -63,7 +76,20 @@ const influxSinkSchema = z
       .strict()
       .default({ max_size: 1024 * 1024 * 1024, max_age: 7 * 86_400_000 }),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    // Credentials in the URL are used; two sources for one user would leave it unclear which applies.
+    const u = URL.canParse(v.url) ? new URL(v.url) : undefined; // a bad url is reported by its own check
+    if (u && (u.username || u.password) && (v.username !== undefined || v.password !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'credentials both in url (user:pass@) and in username/password: keep one' });
+    }
+    if (v.api === 'v1' && (v.token !== undefined || v.org !== undefined || v.bucket !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['api'], message: 'token, org and bucket belong to api: v2 (the 1.x API uses database, username, password)' });
+    }
+    if (v.api === 'v2' && v.retention_policy !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['retention_policy'], message: 'retention_policy is created through the 1.x API only (api: v1)' });
+    }
+  });
 
 const httpSchema = z
   .object({
@@ -95,6 +121,7 @@ export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
   return z
     .object({
       log_level: z.enum(LOG_LEVELS).default('info'),
+      log_format: z.enum(LOG_FORMATS).default('auto').describe('auto: text on a terminal, JSON lines otherwise'),
       data_dir: z.string().default('./data').describe('spool, template store and state; relative to the working directory'),
       telemetry_interval: duration().default(10_000).describe('how often netvigil writes its own metrics'),
       shutdown_timeout: duration().default(10_000).describe('flush deadline on SIGTERM/SIGINT'),

@@ -8,6 +8,8 @@ import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Docum
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { resolveRefs } from './refs.js';
+import { keysAt, nearestKey } from './suggest.js';
+import { fromConfigText } from './units.js';
 
 type Path = readonly PropertyKey[];
 
@@ -49,6 +51,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Apply overrides (flags, environment) to the plain object before validation. */
   transform?: (raw: Record<string, unknown>) => void;
+  /** Key paths whose value `transform` set, and from where ("flag --shard"): their problems are reported there. */
+  origins?: ReadonlyMap<string, string>;
 }
 
 export function parseYaml<S extends z.ZodType>(text: string, file: string, schema: S, opts: LoadOptions = {}): z.output<S> {
@@ -71,23 +75,36 @@ export function parseYaml<S extends z.ZodType>(text: string, file: string, schem
   }
   opts.transform?.(raw);
 
-  const parsed = schema.safeParse(raw);
+  const parsed = fromConfigText(() => schema.safeParse(raw));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.code === 'unrecognized_keys') {
         for (const k of issue.keys) {
           const path = [...issue.path, k];
-          problems.push({ file, ...locate(doc, lc, issue.path, k), path: formatPath(path), message: 'unknown key (check the spelling; see config/collector.schema.json)' });
+          problems.push({ file, ...locate(doc, lc, issue.path, k), path: formatPath(path), message: unknownKey(k, keysAt(schema, issue.path)) });
         }
         continue;
       }
+      const origin = opts.origins?.get(formatPath(issue.path));
+      if (origin !== undefined) {
+        problems.push({ file: origin, path: formatPath(issue.path), message: describeIssue(issue) });
+        continue;
+      }
       const missing = issue.code === 'invalid_type' && issue.input === undefined;
-      const where = locate(doc, lc, issue.path, undefined, missing);
-      problems.push({ file, ...where, path: formatPath(issue.path), message: describeIssue(issue) + (where || missing ? '' : ' (set by a flag or environment variable)') });
+      problems.push({ file, ...locate(doc, lc, issue.path, undefined, missing), path: formatPath(issue.path), message: describeIssue(issue) });
     }
   }
-  if (problems.length) throw new ConfigError(problems);
+  // In file order, as an editor walks them; flag and environment problems after.
+  const at = (p: ConfigProblem) => (p.line === undefined ? Number.MAX_SAFE_INTEGER : p.line * 1e4 + (p.column ?? 0));
+  if (problems.length) throw new ConfigError(problems.slice().sort((a, b) => at(a) - at(b)));
   return deepFreeze((parsed as { data: z.output<S> }).data);
+}
+
+function unknownKey(key: string, valid: readonly string[]): string {
+  const near = nearestKey(key, valid);
+  if (near !== undefined) return `unknown key; did you mean "${near}"?`;
+  if (valid.length === 0 || valid.length > 16) return 'unknown key (check the spelling; see config/collector.schema.json)';
+  return `unknown key; expected one of ${valid.join(', ')}`;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

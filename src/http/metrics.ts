@@ -1,32 +1,40 @@
 /**
  * /metrics: one prom-client Registry per App (never the global default registry, so two Apps in one
- * process do not share series). Values are read on scrape from the same snapshot as the status page;
- * nothing runs between scrapes.
+ * process do not share series), followed by the process's own metrics (process-metrics.ts). Values
+ * are read on scrape from the same snapshot as the status page; nothing runs between scrapes.
  *
  * Label sets stay bounded: exporters past MAX_EXPORTER_LABELS (first come, kept for the process's
  * life) are summed under exporter="other"; reasons and devices are capped the same way.
  * Collector counters restart from zero when a collector is restarted by a reload; `Monotonic` carries
  * the old total forward so every counter we expose only grows.
+ * Units follow the Prometheus naming guide: seconds, bytes, ratios 0..1, Unix time as
+ * `_timestamp_seconds`, counters end in `_total` (`promtool check metrics` passes on the output).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { SinkState } from '../sinks/sink.js';
+import { packageVersion } from '../version.js';
+import { processMetricsText } from './process-metrics.js';
 import { buildView, type OpsSource, type StatusView } from './view.js';
 
 export const MAX_EXPORTER_LABELS = 200;
 export const MAX_REASON_LABELS = 32;
 export const MAX_DEVICE_LABELS = 2000;
 const OTHER = 'other';
+const SINK_STATES: readonly SinkState[] = ['ok', 'unavailable', 'unauthorized', 'not_found'];
 
-/** Key monitor signals: last-sample field -> metric name and help. Fixed, so the set is bounded. */
-const SIGNALS: readonly [field: string, metric: string, help: string][] = [
-  ['steal_pct', 'netvigil_vm_steal_percent', 'CPU steal over the last monitor interval, % of all CPU time'],
-  ['loop_stall_ms', 'netvigil_vm_loop_stall_milliseconds', 'worst event-loop or sampling-timer lateness in the last interval'],
-  ['clock_drift_ms', 'netvigil_vm_clock_drift_milliseconds', 'wall clock minus monotonic clock movement over the last interval'],
-  ['socket_drops', 'netvigil_vm_socket_drops', 'kernel drops on our UDP sockets in the last interval'],
-  ['psi_memory_pct', 'netvigil_vm_memory_pressure_percent', 'PSI memory some, % of the last interval'],
-  ['psi_io_pct', 'netvigil_vm_io_pressure_percent', 'PSI io some, % of the last interval'],
-  ['proc_cpu_pct', 'netvigil_process_cpu_percent', 'our CPU use, % of one core'],
-  ['proc_rss_bytes', 'netvigil_process_resident_bytes', 'our resident memory'],
-  ['exporter_offset_ms', 'netvigil_vm_exporter_clock_offset_milliseconds', 'median exporter clock offset'],
+/**
+ * Key monitor signals: last-sample field -> metric name, help, and the factor to base units (the
+ * monitor's records keep % and ms for InfluxDB). Fixed, so the set is bounded. Our own CPU and memory
+ * are prom-client's process_cpu_seconds_total and process_resident_memory_bytes.
+ */
+const SIGNALS: readonly [field: string, metric: string, help: string, scale: number][] = [
+  ['steal_pct', 'netvigil_vm_steal_ratio', 'CPU steal over the last monitor interval, share of all CPU time', 0.01],
+  ['loop_stall_ms', 'netvigil_vm_loop_stall_seconds', 'worst event-loop or sampling-timer lateness in the last interval', 0.001],
+  ['clock_drift_ms', 'netvigil_vm_clock_drift_seconds', 'wall clock minus monotonic clock movement over the last interval', 0.001],
+  ['socket_drops', 'netvigil_vm_socket_drops', 'kernel drops on our UDP sockets in the last interval', 1],
+  ['psi_memory_pct', 'netvigil_vm_memory_pressure_ratio', 'PSI memory some, share of the last interval', 0.01],
+  ['psi_io_pct', 'netvigil_vm_io_pressure_ratio', 'PSI io some, share of the last interval', 0.01],
+  ['exporter_offset_ms', 'netvigil_vm_exporter_clock_offset_seconds', 'median exporter clock offset', 0.001],
 ];
 
 /** Keeps a counter monotonic across resets of its source (collector restarts). */
@@ -76,6 +84,8 @@ export class Metrics {
 
   constructor(private readonly src: OpsSource) {
     const p = (): StatusView['pipeline'] => this.snapshot().pipeline;
+    const version = packageVersion();
+    this.gauge('netvigil_build_info', 'always 1; the running version as a label', ['version'], () => [[{ version }, 1]]);
     this.gauge('netvigil_ready', 'every sink is reachable or spooling within its bounds (1) or not (0)', [], () => [[{}, this.snapshot().ready ? 1 : 0]]);
     this.gauge('netvigil_queue_depth', 'records waiting in the pipeline queue', [], () => [[{}, p().queueDepth]]);
     this.gauge('netvigil_queue_capacity', 'pipeline queue size', [], () => [[{}, p().queueCapacity]]);
@@ -101,7 +111,8 @@ export class Metrics {
   async render(): Promise<string> {
     this.view = buildView(this.src);
     try {
-      return await this.registry.metrics();
+      const [own, proc] = await Promise.all([this.registry.metrics(), processMetricsText()]);
+      return own + proc;
     } finally {
       this.view = undefined;
     }
@@ -169,22 +180,34 @@ export class Metrics {
     this.counter('netvigil_sink_write_seconds_total', 'time spent in successful writes', ['sink'], each((s) => s.stats.latencySumMs / 1000));
     this.counter('netvigil_sink_writes_total', 'successful writes timed', ['sink'], each((s) => s.stats.latencyCount));
     this.gauge('netvigil_sink_write_latency_max_seconds', 'slowest write in the current telemetry window', ['sink'], each((s) => s.stats.windowMaxLatencyMs / 1000));
+    this.counter('netvigil_sink_clamped_values_total', 'integer values outside the written type, written as its bound', ['sink'], each((s) => s.stats.clampedValues));
+    this.counter('netvigil_sink_admin_denied_total', 'CREATE DATABASE / RETENTION POLICY refused for lack of permission', ['sink'], each((s) => s.stats.adminDenied));
+    // every state is a series (1 for the one in force) so an alert on state="unauthorized" sees it clear
+    this.gauge('netvigil_sink_state', 'delivery state of the sink (1 for the state in force)', ['sink', 'state'], () =>
+      sinks().flatMap((s) => (s.stats.state === undefined ? [] : SINK_STATES.map((st): Sample => [{ sink: s.name, state: st }, s.stats.state === st ? 1 : 0]))),
+    );
+    this.counter('netvigil_sink_write_failures_total', 'failed write attempts by kind (a retried spooled batch counts again)', ['sink', 'kind'], () =>
+      sinks().flatMap((s) => Object.entries(s.stats.failures ?? {}).map(([kind, n]): Sample => [{ sink: s.name, kind }, n])),
+    );
+    this.counter('netvigil_sink_rejected_points_by_cause_total', 'points the destination refused, by measurement, field and reason', ['sink', 'measurement', 'field', 'reason'], () =>
+      sinks().flatMap((s) => (s.stats.rejected ?? []).map((r): Sample => [{ sink: s.name, measurement: r.measurement, field: r.field, reason: r.reason }, r.points])),
+    );
   }
 
   private verdictMetrics(): void {
     const v = (): StatusView['verdict'] => this.snapshot().verdict;
     this.gauge('netvigil_vm_verdict', 'VM trust verdict: 0 ok, 1 degraded, 2 untrusted', [], () => [[{}, v().level]]);
-    this.gauge('netvigil_vm_verdict_since_seconds', 'when the current verdict began (Unix time)', [], () => [[{}, Date.parse(v().since) / 1000]]);
+    this.gauge('netvigil_vm_verdict_since_timestamp_seconds', 'when the current verdict began (Unix time)', [], () => [[{}, Date.parse(v().since) / 1000]]);
     // every reason seen stays as a series (0 when not in force), so a dashboard sees it clear
     this.gauge('netvigil_vm_verdict_reason', 'reason of the current verdict (1) or a past one (0)', ['reason'], () => {
       const now = new Set(v().reasons.map((r) => this.reasons.label(r)));
       return [...this.reasons.seen(), ...(now.has(OTHER) ? [OTHER] : [])].map((r) => [{ reason: r }, now.has(r) ? 1 : 0]);
     });
     this.counter('netvigil_vm_monitor_samples_total', 'monitor samples taken', [], () => [[{}, this.snapshot().monitor.ticks]]);
-    for (const [field, name, help] of SIGNALS) {
+    for (const [field, name, help, scale] of SIGNALS) {
       this.gauge(name, help, [], () => {
         const x = this.snapshot().signals[field];
-        return x === undefined ? [] : [[{}, x]];
+        return x === undefined ? [] : [[{}, x * scale]];
       });
     }
   }
@@ -196,6 +219,37 @@ export class Metrics {
     this.counter('netvigil_flow_decode_errors_total', 'datagrams that failed to decode, per exporter and reason', ['exporter', 'reason'], () =>
       flow().flatMap((e) => Object.entries(e.errors).map(([r, n]): Sample => [{ exporter: this.exporters.label(e.exporter), reason: this.decodeReasons.label(r) }, n])),
     );
+    // present (0) from an exporter's first datagram, so increase() sees its first error; the
+    // per-reason series above only appear with one
+    this.counter('netvigil_flow_exporter_errors_total', 'decode errors of any reason, per exporter', ['exporter'], () =>
+      flow().map((e): Sample => [{ exporter: this.exporters.label(e.exporter) }, Object.values(e.errors).reduce((a, n) => a + n, 0)]),
+    );
+    this.counter('netvigil_flow_sequence_received_total', 'units the sequence numbers account for: v5 flows, v9 packets, IPFIX records, sFlow datagrams', ['exporter'], () =>
+      flow().flatMap((e) => (e.loss ? [[{ exporter: this.exporters.label(e.exporter) }, e.loss.received] as Sample] : [])),
+    );
+    this.counter('netvigil_flow_sequence_lost_total', 'units the sequence numbers say never arrived (same units)', ['exporter'], () =>
+      flow().flatMap((e) => (e.loss ? [[{ exporter: this.exporters.label(e.exporter) }, e.loss.lost] as Sample] : [])),
+    );
+    this.gauge('netvigil_flow_loss_ratio', 'lost / (received + lost) since the flow collector started', ['exporter'], () => {
+      // from sums, so `other` is the loss of all the exporters it holds together
+      const sums = new Map<string, { received: number; lost: number }>();
+      for (const e of flow()) {
+        if (!e.loss) continue;
+        const l = this.exporters.label(e.exporter);
+        const t = sums.get(l) ?? { received: 0, lost: 0 };
+        sums.set(l, { received: t.received + e.loss.received, lost: t.lost + e.loss.lost });
+      }
+      return [...sums].map(([l, t]): Sample => [{ exporter: l }, t.received + t.lost > 0 ? t.lost / (t.received + t.lost) : 0]);
+    });
+    this.gauge('netvigil_flow_last_seen_timestamp_seconds', 'when the last datagram arrived (Unix time)', ['exporter'], () => {
+      const last = new Map<string, number>();
+      for (const e of flow()) {
+        if (!e.last_seen_ms) continue;
+        const l = this.exporters.label(e.exporter);
+        last.set(l, Math.max(last.get(l) ?? 0, e.last_seen_ms / 1000));
+      }
+      return [...last].map(([l, t]): Sample => [{ exporter: l }, t]);
+    });
     this.gauge('netvigil_flow_exporters', 'exporters seen since the flow collector started', [], () => (this.snapshot().flow ? [[{}, flow().length]] : []));
     this.gauge('netvigil_flow_templates', 'NetFlow v9/IPFIX templates held', [], () => {
       const t = this.snapshot().flow?.templates;

@@ -32,6 +32,13 @@ function bytes(n: number | undefined): string {
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
+/** Lost of expected sequence units (flows, packets, records or datagrams: per protocol). */
+function loss(l: { received: number; lost: number } | undefined): string {
+  if (!l) return '-';
+  const all = l.received + l.lost;
+  return all === 0 ? '0' : `${l.lost} of ${all} (${((100 * l.lost) / all).toFixed(2)} %)`;
+}
+
 const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d2329;background:#fafbfc}
 h1{font-size:20px;margin:0 0 .3em}h2{font-size:16px;margin:1.4em 0 .4em;border-bottom:1px solid #d0d7de}
 table{border-collapse:collapse;margin:.2em 0}th,td{padding:3px 10px;border:1px solid #d0d7de;text-align:left}
@@ -77,8 +84,15 @@ export function renderPage(v: StatusView, refreshSeconds = 10): string {
     flow
       ? `<p class="meta">templates held: <span id="templates">${esc(flow.templates?.templates ?? 0)}</span> · listening on ${esc(flow.listeners.map((l) => `${l.address}:${l.port}`).join(', '))}</p>` +
         table(
-          ['exporter', 'datagrams', 'records', 'decode errors'],
-          flow.exporters.map((e) => [e.exporter, e.datagrams, e.records, Object.entries(e.errors).map(([r, n]) => `${r}: ${n}`).join(', ') || '0']),
+          ['exporter', 'last seen', 'datagrams', 'records', 'sequence loss', 'decode errors'],
+          flow.exporters.map((e) => [
+            e.exporter,
+            e.last_seen_ms ? new Date(e.last_seen_ms).toISOString() : '-',
+            e.datagrams,
+            e.records,
+            loss(e.loss),
+            Object.entries(e.errors).map(([r, n]) => `${r}: ${n}`).join(', ') || '0',
+          ]),
           'no datagrams received yet',
         )
       : '<p class="empty">the flow collector is not running</p>'

@@ -22,7 +22,18 @@ const flowStatus = z.object({
   listeners: z.array(z.object({ address: z.string(), port: z.number(), rcvbuf: z.number().optional() })).catch([]),
   templates: z.object({ templates: z.number() }).loose().optional().catch(undefined),
   exporters: z
-    .array(z.object({ exporter: z.string(), datagrams: z.number(), records: z.number(), errors: z.record(z.string(), z.number()).catch({}) }))
+    .array(
+      z.object({
+        exporter: z.string(),
+        datagrams: z.number(),
+        records: z.number(),
+        errors: z.record(z.string(), z.number()).catch({}),
+        /** Receive time of the last datagram, Unix ms. */
+        last_seen_ms: z.number().optional().catch(undefined),
+        /** Sequence-number accounting over the exporter's streams (units per protocol: collectors/flow/loss.ts). */
+        loss: z.object({ received: z.number(), lost: z.number() }).optional().catch(undefined),
+      }),
+    )
     .catch([]),
 });
 export type FlowStatus = z.output<typeof flowStatus>;
@@ -119,6 +130,10 @@ export function notReadyReasons(view: StatusView): string[] {
     .map((s) =>
       s.stats.spoolDiskFull
         ? `sink ${s.name}: the spool disk is full; new batches are lost (counted in lost_points)`
+        : s.stats.state === 'unauthorized'
+        ? `sink ${s.name}: writes refused (401/403: check the user's write permission); data kept in the spool (${s.stats.spoolBatches ?? 0} batches)`
+        : s.stats.state === 'not_found'
+        ? `sink ${s.name}: database, retention policy or bucket not found; data kept in the spool (${s.stats.spoolBatches ?? 0} batches)`
         : s.stats.spoolBytes !== undefined
         ? `sink ${s.name}: unreachable and its spool is near its bound (${s.stats.spoolBytes} bytes in ${s.stats.spoolBatches ?? 0} batches, ${s.stats.spoolDroppedPoints ?? 0} points evicted)`
         : `sink ${s.name}: not ready`,

@@ -60,7 +60,7 @@ export const monitorConfigSchema = z.strictObject({
   /** How often signals are sampled and `vm_host` is written. */
   interval: duration().default(5000),
   /** A verdict only improves after every cause has been absent this long (hysteresis). */
-  recover_after: duration().default(30_000),
+  recover_after: duration({ zero: true }).default(30_000),
   /** How far back verdictFor(from, to) can answer; older windows get the oldest state kept. */
   history: duration().default(3_600_000),
   /**

@@ -1,8 +1,12 @@
 /**
  * Line-protocol file sink: the embedded default, so the collector runs with nothing else installed.
  * Writes to `<dir>/netvigil.lp` and rotates it to `netvigil-<UTC time>.lp` by size or age, keeping the
- * newest `keep` rotated files. The output loads into InfluxDB as is (`influx -import` or a POST to /write
- * with precision=ms).
+ * newest `keep` rotated files.
+ *
+ * Every file starts with the header `influx -import` needs (`# DML`, `# CONTEXT-DATABASE: <db>`): that
+ * importer runs every line before `# DML` as a query. Line protocol treats `#` lines as comments, so the
+ * same file POSTs to /write?precision=ms unchanged. String fields never hold a raw line feed
+ * (lineprotocol.ts), so one line is one point for the importer and every line-based tool.
  */
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +20,8 @@ export interface FileSinkOptions {
   rotateBytes: number;
   rotateIntervalMs: number;
   keep: number;
+  /** Database named in each file's `# CONTEXT-DATABASE` header (for `influx -import`). */
+  database?: string | undefined;
 }
 
 const CURRENT = 'netvigil.lp';
@@ -50,6 +56,11 @@ export class FileSink implements Sink {
     this.fh = await open(this.currentFile, 'a');
     this.size = (await this.fh.stat()).size;
     this.openedAt = Date.now();
+    if (this.size === 0) {
+      const header = Buffer.from(`# DML\n# CONTEXT-DATABASE: ${this.opts.database ?? 'netvigil'}\n# netvigil line protocol, precision ms: influx -import -path FILE -precision ms\n`);
+      await this.fh.write(header);
+      this.size = header.length;
+    }
   }
 
   write(batch: readonly NetRecord[]): Promise<void> {

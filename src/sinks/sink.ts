@@ -24,6 +24,29 @@ export interface SinkStats {
   spoolDiskFull?: boolean;
   /** Points that could not be written at all (e.g. the spool disk failed). */
   lostPoints: number;
+  /**
+   * Delivery state, for sinks with a remote end: `ok`; `unavailable` (5xx, timeout, refused:
+   * retried from the spool); `unauthorized` (401/403 on write) and `not_found` (404: database or
+   * bucket missing) also keep the data in the spool but make the sink not ready until an operator acts.
+   */
+  state?: SinkState;
+  /** Integer values outside the written type's range, written as its bound (see lineprotocol.ts). */
+  clampedValues?: number;
+  /** Rejected points by measurement, field (empty when the server named none) and reason. */
+  rejected?: RejectedCount[];
+  /** Failed write attempts by kind (each retry of a spooled batch counts again). */
+  failures?: Record<'unauthorized' | 'not_found' | 'too_large' | 'rejected' | 'unavailable', number>;
+  /** CREATE DATABASE / RETENTION POLICY refused for lack of permission (writes go on). */
+  adminDenied?: number;
+}
+
+export type SinkState = 'ok' | 'unavailable' | 'unauthorized' | 'not_found';
+
+export interface RejectedCount {
+  measurement: string;
+  field: string;
+  reason: string;
+  points: number;
 }
 
 /**

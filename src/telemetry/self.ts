@@ -69,7 +69,15 @@ export class SelfTelemetry {
       if (s.spoolDroppedPoints !== undefined) fields.spool_dropped_points = int(s.spoolDroppedPoints);
       if (s.spoolCorruptPoints !== undefined) fields.spool_corrupt_points = int(s.spoolCorruptPoints);
       if (s.spoolDiskFull !== undefined) fields.spool_disk_full = s.spoolDiskFull;
+      if (s.state !== undefined) fields.state = s.state;
+      if (s.clampedValues !== undefined) fields.clamped_values = int(s.clampedValues);
+      if (s.adminDenied !== undefined) fields.admin_denied = int(s.adminDenied);
+      for (const [kind, n] of Object.entries(s.failures ?? {})) fields[`failures_${kind}`] = int(n);
       out.push(makeRecord('health', 'netvigil_sink', { ...base, sink: sink.name }, fields, now));
+      // Rejected points by what was rejected and why (cumulative; the key set is capped by the sink).
+      for (const r of s.rejected ?? []) {
+        out.push(makeRecord('health', 'netvigil_sink_rejected', { ...base, sink: sink.name, measurement: r.measurement, field: r.field, reason: r.reason }, { points: int(r.points) }, now));
+      }
     }
     return out;
   }

@@ -1,16 +1,21 @@
 /**
  * Builds and runs the repo's Dockerfile with Debian's buildah/podman (our machines have no Docker
- * engine; see ../shared/containers/README.md). Everything is derived from the repo root so a fresh
- * clone with `../shared/` beside it works: the container confs, the local base image (made by
- * make-base.sh when missing) and a build context holding only the committed files.
+ * engine; see scripts/containers/README.md). Everything comes from the repository itself, so a lone
+ * fresh clone works: the container confs, the local base image (made by scripts/containers/make-base.sh
+ * when missing) and a build context holding only the committed files.
  */
 import { execFile } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeTmpDir } from './net.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
-export const BASE_IMAGE = 'docker.io/library/node:20-bookworm-slim';
+/** The base image the Dockerfile names (its first FROM), as podman spells it. */
+export function baseImage(): string {
+  const from = /^FROM\s+(\S+)/m.exec(readFileSync(join(REPO, 'Dockerfile'), 'utf8'))?.[1];
+  if (!from) throw new Error('Dockerfile has no FROM line');
+  return from.includes('/') ? from : `docker.io/library/${from}`;
+}
 
 export interface RunResult {
   code: number;
@@ -35,37 +40,36 @@ async function must(cmd: string, args: readonly string[], opts: Parameters<typeo
 }
 
 /**
- * The podman/buildah toolbox: `../shared/containers` beside the repo (CI's fresh clone has it there
- * too), or NETVIGIL_CONTAINERS_DIR. Its confs select runc, overlay storage and ulimits that work on
- * our VMs; every podman/buildah call of the test goes through `env`.
+ * The podman/buildah toolbox in scripts/containers: its confs select runc, overlay storage and
+ * ulimits that work on our VMs; every podman/buildah call of the test goes through `env`.
  */
 export function containerTools(): { dir: string; env: NodeJS.ProcessEnv } {
-  const dir = process.env.NETVIGIL_CONTAINERS_DIR ?? resolve(REPO, '..', 'shared', 'containers');
+  const dir = join(REPO, 'scripts', 'containers');
   return { dir, env: { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') } };
 }
 
-/** Fails with what is missing, rather than skipping: the image test is part of the suite. */
-export async function checkTools(dir: string): Promise<void> {
-  // buildah --isolation chroot, runc and make-base.sh's debootstrap need root (no rootless setup here).
-  if (process.getuid?.() !== 0) throw new Error('the image test needs root: buildah/podman run rootful with ../shared/containers');
-  for (const tool of ['buildah', 'podman', 'runc', 'git']) {
+/**
+ * Why the image test cannot run here, or undefined when it can. Only a machine that truly lacks
+ * the means skips: not root (buildah --isolation chroot, runc and debootstrap need it) or a tool
+ * missing (`bash scripts/test-deps.sh` installs them all). Anything else that goes wrong fails.
+ */
+export async function missingTools(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'the image test needs root (buildah/podman run rootful)';
+  for (const tool of ['buildah', 'podman', 'runc', 'debootstrap', 'git']) {
     const r = await runCmd('sh', ['-c', `command -v ${tool}`]);
-    if (r.code !== 0) throw new Error(`${tool} is not installed (scripts/test-deps.sh installs buildah, podman, runc)`);
+    if (r.code !== 0) return `${tool} is not installed (bash scripts/test-deps.sh installs it)`;
   }
-  for (const f of ['containers.conf', 'storage.conf', 'make-base.sh']) {
-    await stat(join(dir, f)).catch(() => {
-      throw new Error(`${join(dir, f)} is missing: the shared container toolbox must sit beside the repo (or set NETVIGIL_CONTAINERS_DIR)`);
-    });
-  }
+  if ((await runCmd('git', ['rev-parse', 'HEAD'], { cwd: REPO })).code !== 0) return 'not a git checkout (the build context is the committed tree)';
+  return undefined;
 }
 
 /**
  * The base image the Dockerfile names, made locally when absent (we cannot pull). make-base.sh is
- * idempotent and takes about a minute; it needs root and debootstrap.
+ * idempotent and takes about a minute the first time.
  */
 export async function ensureBaseImage(tools: { dir: string; env: NodeJS.ProcessEnv }): Promise<'present' | 'built'> {
-  if ((await runCmd('podman', ['image', 'exists', BASE_IMAGE], { env: tools.env })).code === 0) return 'present';
-  await must('bash', [join(tools.dir, 'make-base.sh')], { env: tools.env, timeoutMs: 600_000 });
+  if ((await runCmd('podman', ['image', 'exists', baseImage()], { env: tools.env })).code === 0) return 'present';
+  await must('bash', [join(tools.dir, 'make-base.sh')], { env: tools.env, timeoutMs: 900_000 });
   return 'built';
 }
 

@@ -1,20 +1,28 @@
 /**
- * InfluxDB sink: loss-free delivery of line-protocol batches.
+ * InfluxDB sink: loss-free delivery of line-protocol batches to the 1.x `/write` or the
+ * `/api/v2/write` API (InfluxDB 1.8+, 2.x, 3.x, VictoriaMetrics).
  *
- * Healthy: batches go straight to InfluxDB (up to maxInFlight at once).
+ * Healthy: batches go straight to the server (up to maxInFlight at once).
  * Outage: the first retryable failure sends that batch to the disk spool, and from then on every new
  * batch goes to the spool too, so replay preserves arrival order. A replay loop sends the oldest spooled
  * batch with exponential backoff and jitter until the spool is empty, then the sink is healthy again.
  * A spool left by a previous run is replayed at start.
  * Retries are idempotent because every point carries its own timestamp, fixed when it was made: a batch
- * InfluxDB stored but answered with an error is overwritten with identical points.
+ * the server stored but answered with an error is overwritten with identical points.
+ *
+ * What a failure means is decided by its kind (client.ts): 401/403 and 404 keep the data in the spool
+ * like an outage but are their own states (not ready, logged once per interval naming user and
+ * database); 413 splits the batch; 400/422 isolate the refused points (rejects.ts) and write the rest.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import type { NetRecord } from '../../record/record.js';
-import { toLines } from '../../record/lineprotocol.js';
+import { toLines, type IntegerMode, type Precision } from '../../record/lineprotocol.js';
 import { SinkError, SpoolError } from '../../errors.js';
-import { emptyStats, type Sink, type SinkStats } from '../sink.js';
-import { InfluxClient } from './client.js';
+import { emptyStats, type Sink, type SinkState, type SinkStats } from '../sink.js';
+import { InfluxClient, WriteError, type InfluxApi, type WriteFailureKind } from './client.js';
+import { Rejects } from './rejects.js';
 import { Spool, SPOOL_LOG_EVERY_MS } from './spool.js';
 
 export interface InfluxSinkOptions {
@@ -22,6 +30,16 @@ export interface InfluxSinkOptions {
   database: string;
   username?: string | undefined;
   password?: string | undefined;
+  /** `v1` (default): /write with db/rp; `v2`: /api/v2/write with org/bucket/token. */
+  api?: InfluxApi | undefined;
+  token?: string | undefined;
+  org?: string | undefined;
+  bucket?: string | undefined;
+  precision?: Precision | undefined;
+  gzip?: boolean | undefined;
+  integers?: IntegerMode | undefined;
+  /** PEM file of the CA that signed the server's certificate. */
+  tlsCaFile?: string | undefined;
   createDatabase: boolean;
   retentionPolicy?: { name: string; duration: string; replication: number; default: boolean } | undefined;
   timeoutMs: number;
@@ -31,9 +49,11 @@ export interface InfluxSinkOptions {
   spoolDir: string;
   spoolMaxBytes: number;
   spoolMaxAgeMs: number;
+  /** Repeated conditions (unauthorized, a reject reason) are logged at most once per this. Default 60 s. */
+  logIntervalMs?: number | undefined;
 }
 
-const PARTIAL_DROPPED_RE = /dropped=(\d+)/;
+const PRECISION_FILE = 'PRECISION';
 
 export class InfluxSink implements Sink {
   readonly name = 'influx';
@@ -42,34 +62,66 @@ export class InfluxSink implements Sink {
   private readonly client: InfluxClient;
   readonly spool: Spool;
   private readonly s: SinkStats = emptyStats();
+  private readonly failures: Record<WriteFailureKind, number> = { unauthorized: 0, not_found: 0, too_large: 0, rejected: 0, unavailable: 0 };
+  private readonly rejects: Rejects;
+  private clamped = 0;
+  private adminDenied = 0;
   private inFlight = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private replaying: Promise<void> | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
   private dbReady = false;
-  private reachable = true;
-  private readonly loggedReasons = new Set<string>();
+  private state: SinkState = 'ok';
+  private lastStateLog = 0;
   private spoolLossLoggedAt = -Infinity;
   private spoolLossSinceLog = 0;
 
   constructor(opts: InfluxSinkOptions, log: Logger) {
     this.opts = opts;
     this.log = log.child({ sink: 'influx' });
+    let ca: string | undefined;
+    if (opts.tlsCaFile !== undefined) {
+      try {
+        ca = readFileSync(opts.tlsCaFile, 'utf8');
+      } catch (e) {
+        throw new SinkError(`cannot read tls.ca ${opts.tlsCaFile}: ${(e as Error).message}`, false);
+      }
+    }
     this.client = new InfluxClient({
       url: opts.url,
+      api: opts.api ?? 'v1',
       database: opts.database,
+      retentionPolicy: opts.retentionPolicy?.name,
       username: opts.username,
       password: opts.password,
-      retentionPolicy: opts.retentionPolicy?.name,
+      token: opts.token,
+      org: opts.org,
+      bucket: opts.bucket,
+      precision: opts.precision ?? 'ms',
+      gzip: opts.gzip ?? false,
+      ca,
       timeoutMs: opts.timeoutMs,
     });
+    this.rejects = new Rejects(this.log, opts.logIntervalMs ?? 60_000);
     this.spool = new Spool(opts.spoolDir, { maxBytes: opts.spoolMaxBytes, maxAgeMs: opts.spoolMaxAgeMs }, this.log);
+    this.checkSpoolPrecision();
+  }
+
+  /** Spooled lines carry timestamps in the unit they were written with; replaying them under another would misdate them. */
+  private checkSpoolPrecision(): void {
+    const file = join(this.opts.spoolDir, PRECISION_FILE);
+    const want = this.opts.precision ?? 'ms';
+    const had = existsSync(file) ? readFileSync(file, 'utf8').trim() : 'ms';
+    if (had !== want && !this.spool.empty) {
+      throw new SinkError(`spool ${this.opts.spoolDir} holds batches with precision ${had}; start once with precision ${had} to drain it, or move it away`, false);
+    }
+    if (had !== want || !existsSync(file)) writeFileSync(file, want + '\n');
   }
 
   async start(): Promise<void> {
     await this.ensureDb().catch((e: unknown) => {
-      this.log.warn({ err: (e as Error).message }, 'InfluxDB not reachable at start; spooling until it is');
+      this.log.warn({ err: (e as Error).message, url: this.opts.url }, 'InfluxDB not reachable at start; spooling until it is');
     });
     if (!this.spool.empty) {
       this.log.info(this.spool.size, 'replaying spooled batches from a previous run');
@@ -78,8 +130,9 @@ export class InfluxSink implements Sink {
   }
 
   async write(batch: readonly NetRecord[]): Promise<void> {
-    const { text, lines, skipped } = toLines(batch);
-    if (skipped) this.reject(skipped, 'record without a writable field (NaN/Infinity or empty)');
+    const { text, lines, skipped, clamped } = toLines(batch, { integers: this.opts.integers ?? 'int64', precision: this.opts.precision ?? 'ms' });
+    this.clamped += clamped;
+    if (skipped) this.rejects.add('', '', 'no_writable_field', skipped, 'record without a writable field (NaN/Infinity or empty)');
     if (lines === 0) return;
     if (!this.spool.empty || this.replaying) return this.toSpool(text, lines);
     await this.acquire();
@@ -87,45 +140,94 @@ export class InfluxSink implements Sink {
       if (!this.spool.empty || this.replaying) return this.toSpool(text, lines);
       await this.send(text, lines);
     } catch (e) {
-      const err = e instanceof SinkError ? e : new SinkError(String(e), true);
-      this.s.writeErrors++;
-      if (err.retryable) {
-        this.s.retries++;
-        this.noteOutage(err);
-        this.toSpool(text, lines);
-      }
+      this.failed(e);
+      this.toSpool(text, lines);
     } finally {
       this.release();
     }
   }
 
-  /** One delivery attempt; handles bad data (not retried) and splits oversized batches. */
+  /**
+   * One delivery: resolves when every point is stored or counted as rejected; throws a retryable
+   * WriteError when the batch must be kept (spooled) and tried again.
+   */
   private async send(text: string, lines: number): Promise<void> {
-    if (!this.dbReady && this.opts.createDatabase) await this.ensureDb();
+    if (!this.dbReady) await this.ensureDb();
     const t0 = performance.now();
     try {
       await this.client.write(text);
     } catch (e) {
-      const err = e as SinkError;
-      if (err.status === 413 && lines > 1) return this.sendSplit(text);
-      if (err.status === 404 && this.opts.createDatabase) this.dbReady = false;
-      if (err.retryable) throw err;
-      // 400: InfluxDB stored the good points of the batch and tells how many it dropped.
-      const m = PARTIAL_DROPPED_RE.exec(err.message);
-      const dropped = m ? Number(m[1]) : lines;
-      this.reject(dropped, err.message);
-      this.record(lines - dropped, performance.now() - t0);
-      return;
+      const err = asWriteError(e);
+      if (err.kind === 'too_large' || err.kind === 'rejected') this.failures[err.kind]++;
+      if (err.kind === 'too_large') {
+        if (lines > 1) return this.sendLines(splitLines(text), true);
+        this.rejects.add('', '', 'too_large', 1, err.message, text);
+        return;
+      }
+      if (err.kind === 'rejected') return this.isolate(splitLines(text), err, performance.now() - t0);
+      if (err.kind === 'not_found' && this.opts.createDatabase && (this.opts.api ?? 'v1') === 'v1') this.dbReady = false;
+      throw err;
     }
-    this.reachable = true;
+    this.setState('ok');
     this.record(lines, performance.now() - t0);
   }
 
-  private async sendSplit(text: string): Promise<void> {
-    const all = text.split('\n').filter((l) => l.length > 0);
+  private sendLines(all: readonly string[], split: boolean): Promise<void> {
+    if (!split) return this.send(all.join('\n') + '\n', all.length);
     const mid = all.length >> 1;
-    await this.send(all.slice(0, mid).join('\n') + '\n', mid);
-    await this.send(all.slice(mid).join('\n') + '\n', all.length - mid);
+    return this.sendLines(all.slice(0, mid), false).then(() => this.sendLines(all.slice(mid), false));
+  }
+
+  /**
+   * The server refused some points of `lines`. A type conflict names measurement, field and type: those
+   * lines are counted and, when the server says it dropped no more than them, the rest is already stored
+   * (1.x and 2.x write the good points of a partial write). Otherwise the rest is sent again (identical
+   * points overwrite, so this is safe), and an answer we cannot attribute is bisected down to single lines.
+   * Should the server fail (5xx) in the middle of this, the whole batch is spooled and its refused
+   * points are counted once more when it is replayed: over-counted rejects, never lost points.
+   */
+  private async isolate(lines: readonly string[], err: WriteError, ms: number): Promise<void> {
+    const named = this.rejects.fromConflict(lines, err.message);
+    if (named) {
+      if (named.dropped !== undefined && named.dropped <= named.bad) return void (named.rest.length && this.record(named.rest.length, ms));
+      if (named.rest.length === 0) return;
+      return this.sendLines(named.rest, false);
+    }
+    // every point dropped (e.g. all outside the retention policy): nothing to search for
+    if (lines.length === 1 || droppedCount(err.message) === lines.length) {
+      for (const l of lines) this.rejects.fromAnswer(l, err.message);
+      return;
+    }
+    return this.sendLines(lines, true);
+  }
+
+  private failed(e: unknown): void {
+    const err = asWriteError(e);
+    this.s.writeErrors++;
+    this.s.retries++;
+    this.failures[err.kind]++;
+    if (err.kind === 'unauthorized' || err.kind === 'not_found') this.setState(err.kind, err);
+    else this.setState('unavailable', err);
+  }
+
+  private setState(next: SinkState, err?: WriteError): void {
+    const prev = this.state;
+    this.state = next;
+    const now = Date.now();
+    if (next === 'ok') {
+      if (prev !== 'ok') this.log.info({ was: prev }, 'InfluxDB accepts writes again');
+      return;
+    }
+    const every = this.opts.logIntervalMs ?? 60_000;
+    if (prev === next && now - this.lastStateLog < every) return;
+    this.lastStateLog = now;
+    const ctx = { err: err?.message, status: err?.status, user: this.client.user ?? null, target: this.client.target, spool: this.spool.size };
+    if (next === 'unauthorized') this.log.error(ctx, `InfluxDB refuses writes to ${this.client.target} for ${this.client.user ? `user ${this.client.user}` : 'these credentials'}: spooling; fix the credentials or grant WRITE`);
+    else if (next === 'not_found') {
+      const rp = /retention policy/i.test(err?.message ?? '') ? `retention policy ${this.opts.retentionPolicy?.name ?? ''} in ` : '';
+      this.log.error(ctx, `InfluxDB has no ${rp}${this.client.target}: spooling; create it or set create_database`);
+    }
+    else this.log.warn(ctx, 'InfluxDB write failed; spooling to disk and retrying');
   }
 
   private record(points: number, ms: number): void {
@@ -134,21 +236,6 @@ export class InfluxSink implements Sink {
     this.s.latencySumMs += ms;
     this.s.latencyCount++;
     if (ms > this.s.windowMaxLatencyMs) this.s.windowMaxLatencyMs = ms;
-  }
-
-  private reject(points: number, reason: string): void {
-    this.s.rejectedPoints += points;
-    // Log each distinct reason once (the first 120 characters identify it), not once per batch.
-    const key = reason.slice(0, 120);
-    if (this.loggedReasons.size < 256 && !this.loggedReasons.has(key)) {
-      this.loggedReasons.add(key);
-      this.log.error({ points, reason }, 'InfluxDB rejected points as bad data; they are not retried');
-    }
-  }
-
-  private noteOutage(err: SinkError): void {
-    if (this.reachable) this.log.warn({ err: err.message }, 'InfluxDB write failed; spooling to disk and retrying');
-    this.reachable = false;
   }
 
   private toSpool(text: string, lines: number): void {
@@ -196,10 +283,7 @@ export class InfluxSink implements Sink {
         this.spool.ack(item.entry.seq);
         attempt = 0;
       } catch (e) {
-        const err = e instanceof SinkError ? e : new SinkError(String(e), true);
-        this.s.writeErrors++;
-        this.s.retries++;
-        this.noteOutage(err);
+        this.failed(e);
         const base = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.min(attempt++, 20));
         await this.sleep(base / 2 + Math.random() * (base / 2)); // "equal jitter": spreads retries of many collectors
       }
@@ -221,13 +305,26 @@ export class InfluxSink implements Sink {
     });
   }
 
+  /**
+   * CREATE DATABASE / RETENTION POLICY (1.x). Refused for lack of permission: a write-only user, the
+   * database an administrator made. Warn once and write: the write's own answer tells if it is missing.
+   */
   private async ensureDb(): Promise<void> {
-    if (!this.opts.createDatabase) {
+    if (!this.opts.createDatabase || (this.opts.api ?? 'v1') !== 'v1') {
       this.dbReady = true;
       return;
     }
     const rp = this.opts.retentionPolicy;
-    await this.client.ensureDatabase(rp ? { name: rp.name, duration: rp.duration, replication: rp.replication, isDefault: rp.default } : undefined);
+    try {
+      await this.client.ensureDatabase(rp ? { name: rp.name, duration: rp.duration, replication: rp.replication, isDefault: rp.default } : undefined);
+    } catch (e) {
+      const err = asWriteError(e);
+      if (err.kind !== 'unauthorized') throw err;
+      if (this.adminDenied++ === 0) {
+        const why = err.status === 401 ? 'credentials refused (401)' : 'no permission';
+        this.log.warn({ err: err.message, status: err.status, user: this.client.user ?? null, target: this.client.target }, `${why} to create the database or retention policy; assuming an administrator made them, writing on`);
+      }
+    }
     this.dbReady = true;
   }
 
@@ -247,25 +344,53 @@ export class InfluxSink implements Sink {
   async stop(deadlineMs: number): Promise<void> {
     const until = Date.now() + deadlineMs;
     // Give in-flight writes and a live replay until the deadline; whatever is left stays spooled.
-    while ((this.inFlight > 0 || (this.replaying && this.reachable)) && Date.now() < until) {
+    while ((this.inFlight > 0 || (this.replaying && this.state === 'ok')) && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 20));
     }
     this.stopped = true;
     this.wake?.();
     await Promise.race([this.replaying, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())))]);
+    this.client.close();
   }
 
   stats(resetWindow = false): SinkStats {
     const sz = this.spool.size;
-    const sp = this.spool;
-    const out = { ...this.s, spoolBytes: sz.bytes, spoolBatches: sz.batches, spoolDroppedPoints: sp.droppedPoints, spoolCorruptPoints: sp.corruptPoints, spoolDiskFull: sp.diskFull };
+    const out: SinkStats = {
+      ...this.s,
+      rejectedPoints: this.rejects.total,
+      spoolBytes: sz.bytes,
+      spoolBatches: sz.batches,
+      spoolDroppedPoints: this.spool.droppedPoints,
+      spoolCorruptPoints: this.spool.corruptPoints,
+      spoolDiskFull: this.spool.diskFull,
+      state: this.state,
+      clampedValues: this.clamped,
+      rejected: this.rejects.list(),
+      failures: { ...this.failures },
+      adminDenied: this.adminDenied,
+    };
     if (resetWindow) this.s.windowMaxLatencyMs = 0;
     return out;
   }
 
+  /** Not ready when refused (401/403) or missing (404): only an operator fixes those; or when the spool nears its bound. */
   ready(): boolean {
+    if (this.state === 'unauthorized' || this.state === 'not_found') return false;
     // a full spool disk loses every batch that must be spooled; stale once writes are live again
-    if (this.spool.diskFull && !(this.reachable && this.spool.empty && !this.replaying)) return false;
-    return this.reachable || this.spool.size.bytes < this.opts.spoolMaxBytes * 0.9;
+    if (this.spool.diskFull && !(this.state === 'ok' && this.spool.empty && !this.replaying)) return false;
+    return this.state === 'ok' || this.spool.size.bytes < this.opts.spoolMaxBytes * 0.9;
   }
+}
+
+function asWriteError(e: unknown): WriteError {
+  return e instanceof WriteError ? e : new WriteError('unavailable', e instanceof Error ? e.message : String(e), undefined, { cause: e });
+}
+
+function droppedCount(msg: string): number | undefined {
+  const m = /dropped=(\d+)/.exec(msg);
+  return m ? Number(m[1]) : undefined;
+}
+
+function splitLines(text: string): string[] {
+  return text.split('\n').filter((l) => l.length > 0 && l[0] !== '#');
 }
