@@ -64,7 +64,7 @@ const snmpStatus = z.object({
 });
 export type SnmpStatus = z.output<typeof snmpStatus>;
 
-const trapStatus = z.object({ received: z.number() });
+const trapStatus = z.object({ received: z.number(), rejected: z.record(z.string(), z.number()).catch({}) });
 
 const monitorStatus = z.object({
   running: z.boolean().catch(false),
@@ -90,7 +90,7 @@ export interface StatusView {
   collectors: string[];
   flow: FlowStatus | null;
   snmp: SnmpStatus | null;
-  snmptrap: { received: number } | null;
+  snmptrap: { received: number; rejected: Record<string, number> } | null;
   interfaces: { device: string; snmp: number; flow: number }[];
 }
 
