@@ -11,6 +11,7 @@ import type { Collector, CollectorDefinition, HostSignals } from './collector.js
 import type { AppConfig } from './config/schema.js';
 import { createEnricher } from './enrich/enrich.js';
 import { OpsServer } from './http/server.js';
+import { lockDataDir } from './datadir-lock.js';
 import { InterfaceTable } from './enrich/interfaces.js';
 import type { Logger } from './log.js';
 import { createMonitor, type ResourceMonitor } from './monitor/index.js';
@@ -49,6 +50,7 @@ export class App {
   private readonly telemetry: SelfTelemetry;
   private telemetryTimer: NodeJS.Timeout | undefined;
   private http: OpsServer | undefined;
+  private unlock: (() => void) | undefined;
 
   constructor(config: AppConfig, opts: AppOptions) {
     this.config = config;
@@ -144,6 +146,7 @@ export class App {
   }
 
   async start(): Promise<void> {
+    this.unlock = lockDataDir(this.dataDir);
     for (const s of this.sinks) await s.start();
     this.pipeline.start();
     if (this.config.monitor.enabled) this.monitor.start();
@@ -281,6 +284,7 @@ export class App {
     this.monitor.stop();
     this.emitTelemetry(); // final counters, so the last interval is not lost
     await this.pipeline.stop(Math.max(500, until - Date.now()));
+    this.unlock?.();
     this.log.info(this.pipeline.stats(), 'netvigil stopped');
   }
 }

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runDoctor, type Check } from '../src/monitor/doctor.js';
+import { HostFs } from '../src/monitor/hostfs.js';
+import { kernelSyncState, readSyncState, runningSyncDaemons } from '../src/monitor/timesync.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures/monitor');
 
@@ -85,6 +87,28 @@ describe('netvigil doctor on fixture trees', () => {
     expect(r.report.summary.fail).toBe(1);
   });
 
+  it('Firecracker microVM (this machine\'s files, ACPI headers included): named by its ACPI OEM ID, a stale /.dockerenv is not a container', async () => {
+    const r = await checks('firecracker');
+    expect(r.by('virtualization')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^firecracker guest .*acpi DSDT oem "FIRECK".*no DMI tables/) });
+    // the image the disk was built from left /.dockerenv; root is ext4 on a block device, pid 1 is in no engine's cgroup
+    expect(r.by('container').detail).toMatch(/^none \(ignored \/\.dockerenv without any other container sign \(root filesystem ext4/);
+  });
+
+  it('believes /.dockerenv when the root filesystem is overlay, and says why', async () => {
+    const { mkdtempSync, cpSync, writeFileSync, rmSync } = await import('node:fs');
+    const root = mkdtempSync(join((await import('node:os')).tmpdir(), 'netvigil-docker-'));
+    try {
+      cpSync(join(FIXTURES, 'firecracker'), root, { recursive: true });
+      // generated: the /proc/mounts line docker's overlay2 driver produces
+      writeFileSync(join(root, 'proc', 'mounts'), 'overlay / overlay rw,relatime,lowerdir=/var/lib/docker/overlay2/l/A:/var/lib/docker/overlay2/l/B,upperdir=/var/lib/docker/overlay2/x/diff,workdir=/var/lib/docker/overlay2/x/work 0 0\n');
+      const r = await doctor(['--json', '--sample', '0'], root);
+      const report = JSON.parse(r.stdout) as { checks: Check[] };
+      expect(report.checks.find((c) => c.name === 'container')?.detail).toBe('docker (/.dockerenv, root filesystem overlay)');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('prints a readable report with what to do, and rejects bad arguments', async () => {
     const r = await doctor(['--sample', '0'], join(FIXTURES, 'container'));
     expect(r.code).toBe(1);
@@ -110,5 +134,20 @@ describe('netvigil doctor on this machine', () => {
     expect(report.checks.find((c) => c.name === 'cpu steal')?.detail).toMatch(/over 500 ms/);
     expect(r.code).toBe(report.checks.some((c) => c.status === 'fail') ? 1 : 0);
     for (const c of report.checks) expect(['ok', 'warn', 'fail']).toContain(c.status);
+  });
+
+  it('says "unsynced", not "unknown", when no daemon runs and the kernel (adjtimex) says unsynchronised', async () => {
+    const daemons = runningSyncDaemons(new HostFs('/'));
+    const kernel = await kernelSyncState(2000);
+    const sync = await readSyncState(new HostFs('/'), 2000, { kernel: true });
+    const r = await doctor(['--json', '--sample', '0']);
+    const line = (JSON.parse(r.stdout) as { checks: Check[] }).checks.find((c) => c.name === 'time sync');
+    if (sync.source === 'chrony' || sync.source === 'timesyncd') return; // a daemon answered: its own verdict stands
+    if (daemons.length === 0 && kernel?.synced === false) {
+      expect(sync).toMatchObject({ source: 'none', synced: false });
+      expect(line).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^unsynced: no time sync daemon running .*adjtimex/) });
+    } else {
+      expect(line?.detail).not.toMatch(/^unsynced/);
+    }
   });
 });

@@ -2,6 +2,7 @@
  * The trap/inform receiver fed by Debian's snmptrap and snmpinform (v1, v2c, v3 authPriv) on a
  * loopback high port. snmpinform exits 0 only when the inform was acknowledged.
  */
+import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snmptrapCollector, snmptrapConfigSchema } from '../collectors/snmptrap/index.js';
 import type { Collector } from '../src/collector.js';
@@ -120,5 +121,45 @@ describe('snmptrap rejection report', () => {
     } finally {
       await c2.stop();
     }
+  });
+});
+
+describe('snmptrap sender allowlist and malformed messages', () => {
+  it('drops senders outside `allow` unparsed (an inform gets no acknowledgement) and counts them and garbage', async () => {
+    const p3 = await freeUdpPort();
+    const h3 = harness(tmp.dir, tmp.dir);
+    // 127.0.0.1 is not in the list: every test packet comes from a sender that was not invited
+    const c3 = snmptrapCollector.create(snmptrapConfigSchema.parse({ address: '127.0.0.1', port: p3, allow: ['192.0.2.0/24', '2001:db8::/32'], report_interval: '1h' }), h3.ctx);
+    await c3.start();
+    try {
+      await runTool('snmptrap', ['-v2c', '-c', 'public', `127.0.0.1:${p3}`, '', '1.3.6.1.6.3.1.1.5.3'], tmp.dir);
+      await expect(runTool('snmpinform', ['-v2c', '-c', 'public', '-t', '1', '-r', '0', `127.0.0.1:${p3}`, '', '1.3.6.1.6.3.1.1.5.3'], tmp.dir)).rejects.toThrow();
+      const status = () => c3.status?.() as { rejected: Record<string, number> };
+      await waitFor('two not_allowed', () => status().rejected['not_allowed'] === 2, 5000);
+      expect(h3.records.filter((r) => r.kind === 'trap')).toEqual([]);
+    } finally {
+      await c3.stop();
+    }
+    const stats = h3.records.filter((r) => r.measurement === 'snmptrap_stats');
+    expect(stats.at(-1)?.fields).toMatchObject({ received: 0n, rejected: 2n, not_allowed: 2n, malformed: 0n });
+  });
+
+  it('counts a datagram that is not SNMP as malformed and keeps receiving', async () => {
+    const p4 = await freeUdpPort();
+    const h4 = harness(tmp.dir, tmp.dir);
+    const c4 = snmptrapCollector.create(snmptrapConfigSchema.parse({ address: '127.0.0.1', port: p4, allow: ['127.0.0.0/8'], report_interval: '1h' }), h4.ctx);
+    await c4.start();
+    try {
+      const sock = createSocket('udp4');
+      // generated garbage: a BER SEQUENCE header whose length runs past the datagram, then noise
+      await new Promise<void>((res, rej) => sock.send(Buffer.from('30820fff0201010406', 'hex'), p4, '127.0.0.1', (e) => (e ? rej(e) : res())));
+      sock.close();
+      await waitFor('malformed counted', () => (c4.status?.() as { rejected: Record<string, number> }).rejected['malformed'] === 1, 5000);
+      await runTool('snmptrap', ['-v2c', '-c', 'public', `127.0.0.1:${p4}`, '', '1.3.6.1.6.3.1.1.5.3'], tmp.dir);
+      await waitFor('trap after garbage', () => h4.records.find((r) => r.kind === 'trap'), 5000);
+    } finally {
+      await c4.stop();
+    }
+    expect(h4.records.filter((r) => r.measurement === 'snmptrap_stats').at(-1)?.fields).toMatchObject({ received: 1n, malformed: 1n, rejected: 1n });
   });
 });

@@ -9,8 +9,8 @@
  * active timeout), which keeps a late or clock-skewed exporter from reopening closed intervals.
  */
 import { makeRecord, type FlowRecord } from '../../src/record/record.js';
-import { DIMENSIONS, keyText, type Dimension, type FlowKeys, type Key, type TalkerKey } from './keys.js';
-import { TalkerTable } from './talkers.js';
+import { DIMENSIONS, FlowKeys, keyText, type Dimension, type Key, type TalkerKey } from './keys.js';
+import { TalkerTable, type TalkerSnapshot } from './talkers.js';
 
 export { DIMENSIONS, TALKER_KEYS, type Dimension, type TalkerKey } from './keys.js';
 
@@ -39,6 +39,16 @@ interface Sum {
 /** One level of the series tree: dimension key -> next level, or -> Sum at the last dimension. */
 type Level = Map<Key, Level | Sum>;
 
+/** An interval's sums as plain data, for the checkpoint (checkpoint.ts). */
+export interface AggregateSnapshot {
+  /** Per series: its keys in the order of the configured dimensions, then bytes, packets, flows. */
+  series: { keys: Key[]; bytes: number; packets: number; flows: number }[];
+  other: { bytes: number; packets: number; flows: number } | null;
+  talkers: TalkerSnapshot[];
+  /** Per talker table: talkers already written for this interval by an earlier flush. */
+  written: Key[][];
+}
+
 export class Aggregator {
   private readonly opts: AggregateOptions;
   /**
@@ -52,6 +62,8 @@ export class Aggregator {
   /** DIMENSIONS index of each configured dimension and talker key. */
   private readonly dimIdx: number[];
   private readonly talkerIdx: number[];
+  /** Per talker table: talkers a flush of this interval wrote already (a retained flush, a resume). */
+  private written: Set<Key>[];
   /** Counted flows since the last flush (for stats). */
   flowsIn = 0;
   overflowed = 0;
@@ -67,6 +79,7 @@ export class Aggregator {
     });
     this.talkerIdx = opts.topBy.map((d) => DIMENSIONS.indexOf(d));
     this.talkers = opts.topBy.map(() => new TalkerTable(opts.maxTalkers));
+    this.written = opts.topBy.map(() => new Set());
   }
 
   private seriesFor(k: FlowKeys): Sum {
@@ -124,29 +137,76 @@ export class Aggregator {
     for (let j = 0; j < t.length; j++) (this.talkers[j] as TalkerTable).add(k.dims[t[j] as number] as Key, bytes, packets);
   }
 
-  private *allSeries(level: Level = this.tree): Generator<Sum> {
-    for (const v of level.values()) {
-      if (v instanceof Map) yield* this.allSeries(v);
-      else yield v;
+  private *allSeries(level: Level = this.tree, path: Key[] = []): Generator<[Sum, Key[]]> {
+    for (const [k, v] of level) {
+      if (v instanceof Map) yield* this.allSeries(v, [...path, k]);
+      else yield [v, [...path, k]];
     }
+  }
+
+  snapshot(): AggregateSnapshot {
+    const series: AggregateSnapshot['series'] = [];
+    for (const [s, keys] of this.allSeries()) series.push({ keys, bytes: s.bytes, packets: s.packets, flows: s.flows });
+    const o = this.other;
+    return {
+      series,
+      other: o ? { bytes: o.bytes, packets: o.packets, flows: o.flows } : null,
+      talkers: this.talkers.map((t) => t.snapshot()),
+      written: this.written.map((w) => [...w]),
+    };
+  }
+
+  /**
+   * Adds a checkpoint's sums to this interval (same dimensions and talker keys, or the caller must
+   * not call it): series are re-created in their order, so the budget assigns them as before.
+   */
+  restore(snap: AggregateSnapshot): void {
+    const k = new FlowKeys();
+    const add = (sum: Sum, v: { bytes: number; packets: number; flows: number }): void => {
+      sum.bytes += v.bytes;
+      sum.packets += v.packets;
+      sum.flows += v.flows;
+    };
+    for (const s of snap.series) {
+      s.keys.forEach((key, j) => (k.dims[this.dimIdx[j] as number] = key));
+      add(this.seriesFor(k), s);
+    }
+    if (snap.other) add(this.otherOrNew(this.dimIdx.length ? null : []), snap.other);
+    snap.talkers.forEach((t, j) => this.talkers[j]?.restore(t));
+    snap.written.forEach((w, j) => {
+      for (const key of w) this.written[j]?.add(key);
+    });
   }
 
   /**
    * Closes the interval: `flow_agg` per dimension tuple and `flow_top` per talker key (top N by
    * bytes, then one "other" row with the rest), all stamped with the interval start.
    */
-  flush(intervalStart: number, collector: string): FlowRecord[] {
+  flush(intervalStart: number, collector: string, retain = false): FlowRecord[] {
     const out: FlowRecord[] = [];
     const fields = (s: { bytes: number; packets: number; flows: number }) => ({ bytes: BigInt(Math.round(s.bytes)), packets: BigInt(Math.round(s.packets)), flows: BigInt(Math.round(s.flows)) });
-    for (const s of this.allSeries()) out.push(makeRecord('flow', 'flow_agg', { collector, ...s.tags }, fields(s), intervalStart, 'collector'));
+    for (const [s] of this.allSeries()) out.push(makeRecord('flow', 'flow_agg', { collector, ...s.tags }, fields(s), intervalStart, 'collector'));
     if (this.other) out.push(makeRecord('flow', 'flow_agg', { collector, ...this.other.tags }, fields(this.other), intervalStart, 'collector'));
     this.opts.topBy.forEach((by, k) => {
       const table = this.talkers[k] as TalkerTable;
-      const { top, other } = table.top(this.opts.topN);
-      top.forEach((t, i) => out.push(makeRecord('flow', 'flow_top', { collector, by, talker: t.talker }, { ...fields(t), rank: BigInt(i + 1) }, intervalStart, 'collector')));
-      if (other.flows > 0) out.push(makeRecord('flow', 'flow_top', { collector, by, talker: OTHER }, fields(other), intervalStart, 'collector'));
-      table.reset();
+      const written = this.written[k] as Set<Key>;
+      const { top, other } = table.top(this.opts.topN, written);
+      top.forEach((t, i) => {
+        out.push(makeRecord('flow', 'flow_top', { collector, by, talker: t.talker }, { ...fields(t), rank: BigInt(i + 1) }, intervalStart, 'collector'));
+        if (retain) written.add(t.key);
+      });
+      // '' (never a talker) marks an "other" row written before: rewritten even if now empty
+      if (other.flows > 0 || written.has('')) {
+        out.push(makeRecord('flow', 'flow_top', { collector, by, talker: OTHER }, fields(other), intervalStart, 'collector'));
+        if (retain) written.add('');
+      }
+      if (!retain) {
+        table.reset();
+        written.clear();
+      }
     });
+    // retain: the sums stay (for the checkpoint of a stopping collector, see collector.ts)
+    if (retain) return out;
     this.tree = new Map();
     this.series = 0;
     this.other = undefined;

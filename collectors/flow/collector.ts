@@ -1,6 +1,7 @@
 /**
  * The UDP flow collector: sockets -> FlowProcessor -> aggregator, with timers for interval flushes,
- * stats/loss records, template expiry, and state persisted in the data directory (state.ts).
+ * stats/loss records, template expiry, and state persisted in the data directory (state.ts), the
+ * open interval included (checkpoint.ts).
  */
 import type { RemoteInfo } from 'node:dgram';
 import type { Collector, CollectorContext } from '../../src/collector.js';
@@ -12,11 +13,17 @@ import { fieldEntries, flowConfigSchema, mappedDimensions, type FlowConfig } fro
 import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
 import { loadState, saveState } from './state.js';
+import { RawSeq } from './rawseq.js';
+import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointShape } from './checkpoint.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
 
 function aggregatorFor(cfg: FlowConfig, mapped: readonly string[]): Aggregator {
   return new Aggregator({ dimensions: cfg.dimensions, mapped, maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
+}
+
+function shapeOf(cfg: FlowConfig): CheckpointShape {
+  return { interval: cfg.interval, dimensions: [...cfg.dimensions], topBy: [...cfg.top_by], maxSeries: cfg.max_series, topN: cfg.top_n, maxTalkers: cfg.max_talkers };
 }
 
 export class FlowCollector implements Collector {
@@ -33,6 +40,10 @@ export class FlowCollector implements Collector {
   private lastLabel = -Infinity;
   private stopped = false;
   private saving: Promise<void> = Promise.resolve();
+  /** Aggregator.flowsIn at the last checkpoint: an idle interval is not rewritten every few seconds. */
+  private checkpointed = -1;
+  /** Keeps raw flow points of one exporter that end in the same ms apart (rawseq.ts). */
+  readonly rawSeq = new RawSeq(Date.now());
   /** Mapped dimension names, fixed at start like the mapping templates are compiled with. */
   private readonly mapped: readonly string[];
 
@@ -55,7 +66,10 @@ export class FlowCollector implements Collector {
     this.processor = new FlowProcessor(
       { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped },
       {
-        emit: (r) => ctx.emitter.emit(r),
+        emit: (r) => {
+          if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
+          ctx.emitter.emit(r);
+        },
         aggregate: (k) => this.aggregator.add(k),
         interfaces: (exporter, list) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
         clockOffset: (exporter, ms) => ctx.signals.exporterClockOffset(exporter, ms),
@@ -77,8 +91,51 @@ export class FlowCollector implements Collector {
     } catch (e) {
       this.ctx.emitter.error(e);
     }
-    await this.openSockets();
+    let cp: Checkpoint | undefined;
+    try {
+      cp = readCheckpoint(this.ctx.dataDir);
+    } catch (e) {
+      this.ctx.emitter.error(e);
+    }
     this.startTimers();
+    if (cp) this.resume(cp, Date.now());
+    await this.openSockets();
+  }
+
+  /**
+   * Takes over what the last run left of its aggregation (checkpoint.ts): the current interval's
+   * sums are continued, so the next flush rewrites the interval's points with both runs' flows; the
+   * sums of an interval that ended while no process ran are written now, under their own label.
+   */
+  private resume(cp: Checkpoint, now: number): void {
+    this.lastLabel = Math.max(this.lastLabel, cp.lastLabel);
+    const info = { interval_start: new Date(cp.intervalStart).toISOString(), flushed_at_stop: cp.flushed, saved_ms_ago: now - cp.savedAt, series: cp.agg.series.length };
+    if (cp.intervalStart === this.intervalStart && sameShape(cp.shape, shapeOf(this.cfg))) {
+      this.aggregator.restore(cp.agg);
+      this.lastLabel = cp.label - 1; // the next flush writes the same points again, with the sums of both runs
+      this.ctx.log.info(info, 'aggregation interval continued from the checkpoint of the previous run');
+      return;
+    }
+    if (cp.flushed) return; // written at stop, and this run starts a new interval or a new shape
+    // the old run's shape: its non-built-in dimensions were mapped ones (keys are restored by name)
+    const mapped = cp.shape.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d));
+    const a = new Aggregator({ dimensions: cp.shape.dimensions, mapped, maxSeries: cp.shape.maxSeries, topN: cp.shape.topN, topBy: cp.shape.topBy as FlowConfig['top_by'], maxTalkers: cp.shape.maxTalkers });
+    a.restore(cp.agg);
+    for (const r of a.flush(cp.label, this.name)) this.ctx.emitter.emit(r);
+    this.lastLabel = Math.max(this.lastLabel, cp.label);
+    this.ctx.log.warn(info, 'the previous run ended without writing its last interval: written now from its checkpoint');
+  }
+
+  private checkpoint(now: number, flushed: boolean): Checkpoint {
+    const label = flushed ? this.lastLabel : this.nextLabel();
+    return { v: 1, shape: shapeOf(this.cfg), intervalStart: this.intervalStart, label, lastLabel: this.lastLabel, flushed, savedAt: now, agg: this.aggregator.snapshot() };
+  }
+
+  private periodicCheckpoint(): void {
+    if (this.aggregator.flowsIn === this.checkpointed) return;
+    this.checkpointed = this.aggregator.flowsIn;
+    const cp = this.checkpoint(Date.now(), false);
+    this.saving = this.saving.then(() => writeCheckpoint(this.ctx.dataDir, cp)).catch((e: unknown) => this.ctx.emitter.error(e));
   }
 
   private async openSockets(): Promise<void> {
@@ -121,7 +178,9 @@ export class FlowCollector implements Collector {
     // parked data sets must expire on their own clock, not only at stats time
     const expiry = setInterval(() => this.store.expire(Date.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
     expiry.unref();
-    this.timers.push(first, stats, expiry);
+    const cp = setInterval(() => this.periodicCheckpoint(), CHECKPOINT_EVERY_MS);
+    cp.unref();
+    this.timers.push(first, stats, expiry, cp);
   }
 
   private stopTimers(): void {
@@ -136,12 +195,21 @@ export class FlowCollector implements Collector {
    * so a boundary flush rounds to the nearest boundary; a second flush in one interval (reload, then
    * stop) or a clock stepped back gets the last label plus 1 ms.
    */
-  private flush(now: number, atBoundary = false): void {
+  private flush(now: number, atBoundary = false, retain = false): void {
     const iv = this.cfg.interval;
-    const label = this.intervalStart > this.lastLabel ? this.intervalStart : this.lastLabel + 1;
+    const label = this.nextLabel();
     this.lastLabel = label;
-    this.intervalStart = (atBoundary ? Math.round(now / iv) : Math.floor(now / iv)) * iv;
-    for (const r of this.aggregator.flush(label, this.name)) this.ctx.emitter.emit(r);
+    // retain (stop): the sums and the interval stay for the checkpoint a restart continues
+    if (!retain) this.intervalStart = (atBoundary ? Math.round(now / iv) : Math.floor(now / iv)) * iv;
+    for (const r of this.aggregator.flush(label, this.name, retain)) this.ctx.emitter.emit(r);
+    this.checkpointed = -1;
+    // the closed interval's checkpoint is replaced at once: a start after a crash writes it again
+    // only while its points may not have left the pipeline yet (the pipeline holds them longer)
+    if (!retain) this.periodicCheckpoint();
+  }
+
+  private nextLabel(): number {
+    return this.intervalStart > this.lastLabel ? this.intervalStart : this.lastLabel + 1;
   }
 
   /** Loss and stats records, template/pending expiry, state persistence. */
@@ -157,6 +225,7 @@ export class FlowCollector implements Collector {
       templates_evicted: st.evicted,
       templates_refused: st.refused,
       agg_overflow: this.aggregator.overflowed,
+      raw_late: this.rawSeq.late,
     };
     for (const [port, granted] of this.rcvbufs) extra[`rcvbuf_${port}`] = granted;
     for (const r of this.processor.statsRecords(now, extra)) this.ctx.emitter.emit(r);
@@ -199,10 +268,16 @@ export class FlowCollector implements Collector {
     this.stopped = true;
     this.stopTimers();
     await this.closeSockets();
+    await this.saving; // a periodic checkpoint still being written must not land after the final one
     const now = Date.now();
-    this.flush(now);
+    this.flush(now, false, true);
     this.housekeeping(now);
     await this.saving;
+    try {
+      writeCheckpointSync(this.ctx.dataDir, this.checkpoint(now, true));
+    } catch (e) {
+      this.ctx.emitter.error(e);
+    }
   }
 
   status(): unknown {

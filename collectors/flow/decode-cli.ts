@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { DecodeError } from '../../src/errors.js';
 import { toLine } from '../../src/record/lineprotocol.js';
+import { RawSeq } from './rawseq.js';
 import type { Fields, NetRecord } from '../../src/record/record.js';
 import type { FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
@@ -54,6 +55,8 @@ class Session {
 
   readonly options = new OptionsState();
   records = 0;
+  /** Line protocol is meant for InfluxDB: flows ending in the same ms stay distinct points (rawseq.ts). */
+  private readonly seq = new RawSeq(0);
 
   /** Sets of the last datagram that could not be decoded (its other records were kept). */
   setErrors: DecodeError[] = [];
@@ -67,6 +70,7 @@ class Session {
       this.records++;
       if (format === 'jsonl') out.push(JSON.stringify(json));
       else {
+        if (r.kind === 'flow' && r.measurement === 'flow') this.seq.stamp(r);
         const l = toLine(r);
         if (l !== undefined) out.push(l);
       }

@@ -1,12 +1,14 @@
 /**
  * The trap/inform receiver collector (v1, v2c, v3). Each notification becomes one `snmp_trap`
- * record; messages from unknown communities or users are counted per sender and reason and reported
- * once per `report_interval` (log line + `snmptrap_rejected` health record), never per packet.
+ * record; messages from senders outside `allow`, unknown communities or users, or that do not
+ * decode are counted per sender and reason and reported once per `report_interval` (log line +
+ * `snmptrap_rejected` health record), never per packet; `snmptrap_stats` carries the totals.
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defineCollector, duration, type Collector, type CollectorContext } from '../../src/collector.js';
 import { makeRecord } from '../../src/record/record.js';
+import { Allowlist, isCidr } from '../../src/wire/cidr.js';
 import { v3UserSchema } from '../snmp/credentials.js';
 import { MibResolver } from '../snmp/mibs.js';
 import { trapRecord } from './normalize.js';
@@ -16,6 +18,8 @@ export const snmptrapConfigSchema = z.strictObject({
   address: z.string().min(1).default('0.0.0.0'),
   /** 162 needs root or CAP_NET_BIND_SERVICE; 1162 works unprivileged (point devices at it). */
   port: z.number().int().min(1).max(65535).default(162),
+  /** Sender allowlist (CIDRs); empty or absent = everyone. Others are dropped unparsed and counted. */
+  allow: z.array(z.string().refine(isCidr, { message: 'expected an IP address or CIDR' })).default([]),
   /** v1/v2c communities accepted; others are counted and reported as `unknown_community`. */
   communities: z.array(z.string().min(1)).default(['public']),
   accept_any_community: z.boolean().default(false),
@@ -29,11 +33,17 @@ export const snmptrapConfigSchema = z.strictObject({
 });
 export type SnmptrapConfig = z.output<typeof snmptrapConfigSchema>;
 
+const MAX_REJECT_KEYS = 1000;
+/** Every reason a notification is refused (receiver.ts), each a field of `snmptrap_stats`. */
+const REASONS = ['not_allowed', 'unknown_community', 'unknown_user', 'wrong_auth', 'wrong_priv', 'malformed', 'invalid'] as const;
+
 class SnmptrapCollector implements Collector {
   private receiver: TrapReceiver | undefined;
   private readonly rejected = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private received = 0;
+  /** Rejections since start, by reason (not_allowed, unknown_community, ..., malformed). */
+  private readonly rejectedTotal = new Map<string, number>();
 
   constructor(
     private readonly config: SnmptrapConfig,
@@ -44,7 +54,8 @@ class SnmptrapCollector implements Collector {
     const c = this.config;
     const { resolver, problems } = MibResolver.load(c.mib_dirs.map((d) => resolve(this.ctx.configDir, d)));
     for (const p of problems) this.ctx.log.warn({ file: p.file }, `snmptrap: ${p.message}`);
-    const opts = { address: c.address, port: c.port, communities: c.communities, acceptAnyCommunity: c.accept_any_community, users: c.users, ...(c.engine_id ? { engineId: c.engine_id } : {}) };
+    const allow = c.allow.length ? new Allowlist(c.allow) : undefined;
+    const opts = { address: c.address, port: c.port, communities: c.communities, acceptAnyCommunity: c.accept_any_community, users: c.users, allow, ...(c.engine_id ? { engineId: c.engine_id } : {}) };
     this.receiver = new TrapReceiver(
       opts,
       (n) => {
@@ -53,15 +64,18 @@ class SnmptrapCollector implements Collector {
         this.ctx.emitter.emit(trapRecord(n, device, resolver, Date.now()));
       },
       (r) => {
-        const key = `${r.sender}\u0000${r.reason}`;
+        // per-sender detail is bounded: spoofed sources must not grow the map without limit
+        const sender = this.rejected.size < MAX_REJECT_KEYS ? r.sender : 'other';
+        const key = `${sender}\u0000${r.reason}`;
         this.rejected.set(key, (this.rejected.get(key) ?? 0) + 1);
+        this.rejectedTotal.set(r.reason, (this.rejectedTotal.get(r.reason) ?? 0) + 1);
       },
     );
     await this.receiver.start();
     this.ctx.signals.udpSocket('snmptrap', c.address.includes(':') ? 'udp6' : 'udp4', c.port);
     this.timer = setInterval(() => this.report(), c.report_interval);
     this.timer.unref();
-    this.ctx.log.info({ address: c.address, port: c.port, users: c.users.map((u) => u.user) }, 'snmptrap: listening');
+    this.ctx.log.info({ address: c.address, port: c.port, users: c.users.map((u) => u.user), allow: c.allow.length ? c.allow : 'any sender' }, 'snmptrap: listening');
   }
 
   private report(): void {
@@ -71,6 +85,10 @@ class SnmptrapCollector implements Collector {
       this.ctx.emitter.emit(makeRecord('health', 'snmptrap_rejected', { sender, reason }, { count: BigInt(count) }));
     }
     this.rejected.clear();
+    const fields: Record<string, bigint> = { received: BigInt(this.received), rejected: 0n };
+    for (const reason of REASONS) fields[reason] = BigInt(this.rejectedTotal.get(reason) ?? 0);
+    for (const n of this.rejectedTotal.values()) fields.rejected = (fields.rejected ?? 0n) + BigInt(n);
+    this.ctx.emitter.emit(makeRecord('health', 'snmptrap_stats', {}, fields));
   }
 
   async stop(): Promise<void> {
@@ -81,7 +99,7 @@ class SnmptrapCollector implements Collector {
   }
 
   status(): unknown {
-    return { address: this.config.address, port: this.config.port, received: this.received, pending_rejections: Object.fromEntries(this.rejected) };
+    return { address: this.config.address, port: this.config.port, allow: this.config.allow, received: this.received, rejected: Object.fromEntries(this.rejectedTotal), pending_rejections: Object.fromEntries(this.rejected) };
   }
 }
 

@@ -3,7 +3,8 @@
  * typed; they leave this module as `Notification`. Informs are acknowledged by net-snmp itself
  * (RFC 3416 4.2.7) before our callback runs.
  */
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
+import type { Allowlist } from '../../src/wire/cidr.js';
 import snmp from 'net-snmp';
 import { toUser } from '../snmp/netsnmp.js';
 import type { V3User } from '../snmp/credentials.js';
@@ -17,6 +18,8 @@ export interface ReceiverOptions {
   acceptAnyCommunity: boolean;
   users: readonly V3User[];
   engineId?: string;
+  /** Senders outside it are dropped before net-snmp parses (or acknowledges) anything. */
+  allow?: Allowlist | undefined;
 }
 
 export interface Rejection {
@@ -40,6 +43,7 @@ interface RawPdu {
 interface RawReceiver {
   getAuthorizer(): { addCommunity(c: string): void; addUser(u: unknown): void };
   close(cb?: () => void): void;
+  listener?: { sockets?: Record<string, Socket> };
 }
 
 const PDU_TRAP_V1 = 164;
@@ -58,8 +62,10 @@ function toNotification(pdu: RawPdu, rinfo: { address: string; port: number }): 
 }
 
 /** Why net-snmp refused a message, in words a log reader can act on. */
-function reasonOf(err: { message?: string }): string {
+function reasonOf(err: { message?: string; name?: string; error?: { message?: string } }): string {
   const m = err.message ?? '';
+  // a message that does not even decode (BER, or a PDU net-snmp cannot take apart)
+  if (err.name === 'ProcessingError') return /community|user|digest|auth|decrypt|priv/i.test(err.error?.message ?? '') ? reasonOf(err.error ?? {}) : 'malformed';
   if (/community/i.test(m)) return 'unknown_community';
   if (/user/i.test(m)) return 'unknown_user';
   if (/digest|auth/i.test(m)) return 'wrong_auth';
@@ -121,6 +127,7 @@ export class TrapReceiver {
         if (data) this.onTrap(toNotification(data.pdu, data.rinfo));
       }) as RawReceiver;
       this.receiver = r;
+      this.guard(r);
       const auth = r.getAuthorizer();
       for (const c of o.communities) auth.addCommunity(c);
       for (const u of o.users) auth.addUser(toUser({ version: 'v3', ...u }));
@@ -131,6 +138,25 @@ export class TrapReceiver {
         resolve();
       }, 50);
     });
+  }
+
+  /**
+   * Puts the allowlist in front of net-snmp: its sockets' message handler is wrapped, so a sender
+   * outside the list gets no inform acknowledgement or v3 discovery report and costs no decoding.
+   */
+  private guard(r: RawReceiver): void {
+    const allow = this.opts.allow;
+    if (!allow) return;
+    const sockets = Object.values(r.listener?.sockets ?? {});
+    if (!sockets.length) throw new Error('snmptrap: net-snmp receiver has no sockets to guard; refusing to run without the allowlist');
+    for (const sock of sockets) {
+      const handlers = sock.listeners('message') as ((msg: Buffer, rinfo: { address: string; port: number }) => void)[];
+      sock.removeAllListeners('message');
+      sock.on('message', (msg: Buffer, rinfo: { address: string; port: number }) => {
+        if (!allow.allows(rinfo.address)) return this.onReject({ sender: rinfo.address, reason: 'not_allowed' }, undefined);
+        for (const h of handlers) h(msg, rinfo);
+      });
+    }
   }
 
   stop(): Promise<void> {

@@ -176,6 +176,8 @@ export class Metrics {
     this.counter('netvigil_sink_spool_dropped_points_total', 'points evicted from the spool by its bounds', ['sink'], each((s) => s.stats.spoolDroppedPoints));
     this.gauge('netvigil_sink_spool_bytes', 'bytes in the disk spool', ['sink'], each((s) => s.stats.spoolBytes));
     this.gauge('netvigil_sink_spool_batches', 'batches in the disk spool', ['sink'], each((s) => s.stats.spoolBatches));
+    this.counter('netvigil_sink_spool_corrupt_points_total', 'points of spooled batches found truncated or corrupt at replay', ['sink'], each((s) => s.stats.spoolCorruptPoints));
+    this.gauge('netvigil_sink_spool_disk_full', "the spool's disk refused the last write for lack of space (1) or not (0)", ['sink'], each((s) => (s.stats.spoolDiskFull === undefined ? undefined : s.stats.spoolDiskFull ? 1 : 0)));
     // a mean latency is rate(seconds_total) / rate(writes_total); a summary type cannot be fed totals
     this.counter('netvigil_sink_write_seconds_total', 'time spent in successful writes', ['sink'], each((s) => s.stats.latencySumMs / 1000));
     this.counter('netvigil_sink_writes_total', 'successful writes timed', ['sink'], each((s) => s.stats.latencyCount));
@@ -269,5 +271,8 @@ export class Metrics {
       const t = this.snapshot().snmptrap;
       return t ? [[{}, t.received]] : [];
     });
+    this.counter('netvigil_snmptrap_rejected_total', 'notifications refused, by reason (not_allowed, unknown_community, malformed, ...)', ['reason'], () =>
+      Object.entries(this.snapshot().snmptrap?.rejected ?? {}).map(([reason, n]) => [{ reason }, n] as Sample),
+    );
   }
 }

@@ -5,7 +5,7 @@
  * SSH tunnel, so there is no authentication, and the page carries a CSP that forbids any script.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import { Metrics } from './metrics.js';
 import { renderPage } from './page.js';
@@ -16,6 +16,11 @@ const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 } as const;
+
+/** Open connections at most; past it the oldest one without a request in progress is closed. */
+export const MAX_CONNECTIONS = 64;
+/** A client must have sent its request headers by then (slowloris: headers dribbled byte by byte). */
+export const HEADERS_TIMEOUT_MS = 2000;
 
 /** "127.0.0.1:9108", "[::1]:9108", "localhost:9108" -> host and port (the schema checked the shape). */
 export function parseListen(listen: string): { host: string; port: number } {
@@ -28,24 +33,56 @@ export function parseListen(listen: string): { host: string; port: number } {
 export class OpsServer {
   private readonly server: Server;
   private readonly metrics: Metrics;
+  /** Open sockets, oldest first (a Set keeps insertion order), and those with a request in progress. */
+  private readonly open = new Set<Socket>();
+  private readonly busy = new Set<Socket>();
+  /** Connections closed to make room for new ones since start. */
+  shed = 0;
+  private shedLoggedAt = -Infinity;
 
   constructor(
     private readonly src: OpsSource,
     private readonly log: Logger,
   ) {
     this.metrics = new Metrics(src);
-    this.server = createServer((req, res) => {
+    // Timeouts are checked every connectionsCheckingInterval (30 s by default in Node): slow
+    // clients would hold their sockets far past headersTimeout without a tighter check.
+    this.server = createServer({ connectionsCheckingInterval: 250, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 5000, keepAliveTimeout: 5000 }, (req, res) => {
+      const sock = req.socket;
+      this.busy.add(sock);
+      res.once('close', () => this.busy.delete(sock));
       this.handle(req, res).catch((e: unknown) => {
         this.log.error({ err: (e as Error).message, url: req.url }, 'http handler failed');
         if (!res.headersSent) this.send(res, req, 500, 'text/plain; charset=utf-8', 'internal error\n');
         else res.destroy();
       });
     });
-    // Probes and scrapes are short; a slow client must not hold a socket for long.
-    this.server.requestTimeout = 10_000;
-    this.server.headersTimeout = 5_000;
-    this.server.keepAliveTimeout = 5_000;
-    this.server.maxConnections = 64;
+    // A hard cap (server.maxConnections) would turn 64 slow clients away and the probe with them:
+    // instead a new connection evicts the oldest one that is only sending headers or idling, so
+    // /healthz gets an answer whatever a few slow or hostile clients do.
+    this.server.on('connection', (sock: Socket) => {
+      this.open.add(sock);
+      sock.once('close', () => {
+        this.open.delete(sock);
+        this.busy.delete(sock);
+      });
+      if (this.open.size > MAX_CONNECTIONS) this.evictOne(sock);
+    });
+  }
+
+  private evictOne(keep: Socket): void {
+    for (const s of this.open) {
+      if (s === keep || this.busy.has(s)) continue;
+      this.open.delete(s);
+      s.destroy();
+      this.shed++;
+      const now = Date.now();
+      if (now - this.shedLoggedAt >= 60_000) {
+        this.shedLoggedAt = now;
+        this.log.warn({ max_connections: MAX_CONNECTIONS, shed_total: this.shed }, 'too many HTTP connections: closed the oldest idle or slow one');
+      }
+      return;
+    }
   }
 
   /** Binds `listen`; rejects with a message naming the address when it is taken or not ours. */

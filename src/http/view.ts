@@ -64,7 +64,7 @@ const snmpStatus = z.object({
 });
 export type SnmpStatus = z.output<typeof snmpStatus>;
 
-const trapStatus = z.object({ received: z.number() });
+const trapStatus = z.object({ received: z.number(), rejected: z.record(z.string(), z.number()).catch({}) });
 
 const monitorStatus = z.object({
   running: z.boolean().catch(false),
@@ -90,7 +90,7 @@ export interface StatusView {
   collectors: string[];
   flow: FlowStatus | null;
   snmp: SnmpStatus | null;
-  snmptrap: { received: number } | null;
+  snmptrap: { received: number; rejected: Record<string, number> } | null;
   interfaces: { device: string; snmp: number; flow: number }[];
 }
 
@@ -128,7 +128,9 @@ export function notReadyReasons(view: StatusView): string[] {
   return view.sinks
     .filter((s) => !s.ready)
     .map((s) =>
-      s.stats.state === 'unauthorized'
+      s.stats.spoolDiskFull
+        ? `sink ${s.name}: the spool disk is full; new batches are lost (counted in lost_points)`
+        : s.stats.state === 'unauthorized'
         ? `sink ${s.name}: writes refused (401/403: check the user's write permission); data kept in the spool (${s.stats.spoolBatches ?? 0} batches)`
         : s.stats.state === 'not_found'
         ? `sink ${s.name}: database, retention policy or bucket not found; data kept in the spool (${s.stats.spoolBatches ?? 0} batches)`

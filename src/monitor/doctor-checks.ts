@@ -59,6 +59,8 @@ function virtualization(v: Virtualization): Check[] {
   if (v.container) {
     const what = `${v.container.kind} (${v.container.evidence.join(', ')})`;
     out.push(c('container', 'ok', what, "sysctls and NIC below may be the host's: check them there too"));
+  } else if (v.ignored) {
+    out.push(c('container', 'ok', `none (ignored ${v.ignored.join('; ')})`));
   }
   return out;
 }
@@ -88,7 +90,11 @@ function clock(i: DoctorInput, inVm: boolean): Check[] {
   }
   const s = i.sync;
   if (s.synced === true) out.push(c('time sync', 'ok', s.detail));
-  else if (s.synced === false) out.push(c('time sync', 'fail', s.detail, 'fix NTP (chronyc sources -v): every timestamp this host writes is off'));
+  else if (s.source === 'none') {
+    // a guest clock fed by the hypervisor (kvm-clock) may be close, but nothing here checks it
+    const fix = inVm ? 'run chrony (with the hypervisor PTP clock /dev/ptp_kvm as a refclock if offered, else NTP servers)' : 'run chrony or systemd-timesyncd';
+    out.push(c('time sync', 'warn', `unsynced: ${s.detail}`, fix));
+  } else if (s.synced === false) out.push(c('time sync', 'fail', s.detail, 'fix NTP (chronyc sources -v): every timestamp this host writes is off'));
   else {
     const fix = inVm
       ? 'run chrony (with the hypervisor PTP clock /dev/ptp_kvm as a refclock if offered) or make sure the host syncs this guest'

@@ -21,9 +21,10 @@ export class HostFs {
     return join(this.root, p);
   }
 
-  read(p: string): string | undefined {
+  /** `latin1` keeps one character per byte, for binary headers (ACPI tables). */
+  read(p: string, encoding: 'utf8' | 'latin1' = 'utf8'): string | undefined {
     try {
-      return readFileSync(this.path(p), 'utf8');
+      return readFileSync(this.path(p), encoding);
     } catch {
       return undefined;
     }

@@ -10,7 +10,30 @@ export interface Virtualization {
   /** DMI vendor and product, when the firmware tables exist. */
   machine?: string;
   container?: Detected;
+  /** Container markers that were present but not believed, with why (a stale /.dockerenv). */
+  ignored?: string[];
 }
+
+/**
+ * OEM IDs (bytes 10-15 of every ACPI table header, ACPI 6.5 §5.2.6) hypervisors write. Firecracker
+ * has no DMI tables at all, but its ACPI tables say FIRECK (table IDs FCVM....).
+ */
+const ACPI_OEMS: ReadonlyArray<[RegExp, string]> = [
+  [/^FIRECK/, 'firecracker'],
+  [/^CLOUDH/, 'cloud-hypervisor'],
+  [/^BOCHS/, 'kvm (QEMU)'],
+  [/^AMAZON/, 'kvm (AWS Nitro)'],
+  [/^Google/, 'kvm (Google Compute Engine)'],
+  [/^VRTUAL/, 'hyper-v'],
+  [/^VMWARE/, 'vmware'],
+  [/^VBOX/, 'virtualbox'],
+  [/^Xen/, 'xen'],
+];
+
+/** Root filesystems container engines mount (overlay2, aufs, rootless podman). */
+const CONTAINER_ROOT_FS = new Set(['overlay', 'aufs', 'fuse-overlayfs']);
+/** Engines bind-mount these files from their own state directories into every container. */
+const ENGINE_BIND = /^\S+ \S+ \S+ (\S*(?:docker|containers|kubelet|libpod|lxc)\S*) \/etc\/(?:hostname|hosts|resolv\.conf) /m;
 
 /** DMI vendor/product strings hypervisors put in the guest's firmware tables. */
 const DMI_PATTERNS: ReadonlyArray<[RegExp, string]> = [
@@ -61,6 +84,17 @@ export function detectVirtualization(fs: HostFs, env: Readonly<Record<string, st
     vmKind ??= xenType;
     vmEvidence.push(`/sys/hypervisor/type=${xenType}`);
   }
+  for (const table of ['DSDT', 'FACP', 'APIC']) {
+    const head = fs.read(`/sys/firmware/acpi/tables/${table}`, 'latin1')?.slice(10, 16);
+    if (!head) continue;
+    const hit = ACPI_OEMS.find(([re]) => re.test(head));
+    if (hit) {
+      vmKind ??= hit[1];
+      vmEvidence.push(`acpi ${table} oem "${head.trim()}"`);
+    }
+    break;
+  }
+  if (/\bvirtio_mmio\.device=/.test(fs.read('/proc/cmdline') ?? '')) vmEvidence.push('virtio-mmio devices on the kernel command line');
   const clocks = (fs.readLine('/sys/devices/system/clocksource/clocksource0/available_clocksource') ?? '').split(/\s+/);
   for (const c of clocks) {
     const k = CLOCKSOURCE_HINTS[c];
@@ -76,10 +110,17 @@ export function detectVirtualization(fs: HostFs, env: Readonly<Record<string, st
 
   const cEvidence: string[] = [];
   let cKind: string | undefined;
-  if (fs.exists('/.dockerenv')) {
-    cKind = 'docker';
-    cEvidence.push('/.dockerenv');
-  }
+  // /.dockerenv stays behind in images turned into VM disks (this is how a Firecracker rootfs is
+  // often built): only believed when something else says container too
+  const dockerenv = fs.exists('/.dockerenv');
+  const corroborating: string[] = [];
+  const mounts = fs.read('/proc/mounts') ?? '';
+  const rootFs = [...mounts.matchAll(/^\S+ \/ (\S+) /gm)].at(-1)?.[1];
+  if (rootFs && CONTAINER_ROOT_FS.has(rootFs)) corroborating.push(`root filesystem ${rootFs}`);
+  const bind = ENGINE_BIND.exec(fs.read('/proc/self/mountinfo') ?? '');
+  if (bind) corroborating.push(`/etc files bind-mounted from ${bind[1]}`);
+  const pid1Env = /(?:^|\0)container=([^\0]+)/.exec(fs.read('/proc/1/environ') ?? '');
+  if (pid1Env) corroborating.push(`pid 1 env container=${pid1Env[1]}`);
   if (fs.exists('/run/.containerenv')) {
     cKind ??= 'podman';
     cEvidence.push('/run/.containerenv');
@@ -98,6 +139,17 @@ export function detectVirtualization(fs: HostFs, env: Readonly<Record<string, st
     cKind ??= m[1] === 'kubepods' ? 'kubernetes' : m[1];
     cEvidence.push(`/proc/1/cgroup mentions ${m[1]}`);
   }
-  if (cEvidence.length > 0) out.container = { kind: cKind ?? 'container', evidence: cEvidence };
+  if (dockerenv) {
+    if (cEvidence.length > 0 || corroborating.length > 0) {
+      cKind = env.KUBERNETES_SERVICE_HOST ? 'kubernetes' : 'docker';
+      cEvidence.unshift('/.dockerenv');
+    } else {
+      out.ignored = [`/.dockerenv without any other container sign (root filesystem ${rootFs ?? 'unknown'}, /proc/1/cgroup ${pid1 ? 'without an engine path' : 'unreadable'})`];
+    }
+  }
+  if (cEvidence.length > 0 || (dockerenv && corroborating.length > 0)) {
+    cEvidence.push(...corroborating);
+    out.container = { kind: cKind ?? pid1Env?.[1] ?? 'container', evidence: cEvidence };
+  }
   return out;
 }

@@ -18,6 +18,10 @@ export interface SinkStats {
   spoolBatches?: number;
   /** Points lost because the spool bound (bytes or age) was exceeded. */
   spoolDroppedPoints?: number;
+  /** Points of spooled batches found truncated or corrupt at replay (removed, not sent). */
+  spoolCorruptPoints?: number;
+  /** The spool's disk refused the last write for lack of space (the sink is not ready). */
+  spoolDiskFull?: boolean;
   /** Points that could not be written at all (e.g. the spool disk failed). */
   lostPoints: number;
   /**

@@ -6,6 +6,10 @@
 import { int, makeRecord, type NetRecord } from '../record/record.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import type { Sink } from '../sinks/sink.js';
+import { hostname } from 'node:os';
+
+/** This process: host, pid and start second, so each run is told apart. */
+const RUN = `${hostname()}:${process.pid}:${Math.floor(Date.now() / 1000)}`;
 
 export interface TelemetrySources {
   pipeline(): PipelineStats;
@@ -37,6 +41,8 @@ export class SelfTelemetry {
         records_out: int(p.recordsOut),
         batches: int(p.batches),
         uptime_s: (now - this.startedAt) / 1000,
+        // two writers under one tag set (no or the same `instance`) show as two values of `run`
+        run: RUN,
       }, now),
     ];
     for (const [name, c] of Object.entries(p.collectors)) {
@@ -61,6 +67,8 @@ export class SelfTelemetry {
       if (s.spoolBytes !== undefined) fields.spool_bytes = int(s.spoolBytes);
       if (s.spoolBatches !== undefined) fields.spool_batches = int(s.spoolBatches);
       if (s.spoolDroppedPoints !== undefined) fields.spool_dropped_points = int(s.spoolDroppedPoints);
+      if (s.spoolCorruptPoints !== undefined) fields.spool_corrupt_points = int(s.spoolCorruptPoints);
+      if (s.spoolDiskFull !== undefined) fields.spool_disk_full = s.spoolDiskFull;
       if (s.state !== undefined) fields.state = s.state;
       if (s.clampedValues !== undefined) fields.clamped_values = int(s.clampedValues);
       if (s.adminDenied !== undefined) fields.admin_denied = int(s.adminDenied);

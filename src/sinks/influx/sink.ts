@@ -23,7 +23,7 @@ import { SinkError, SpoolError } from '../../errors.js';
 import { emptyStats, type Sink, type SinkState, type SinkStats } from '../sink.js';
 import { InfluxClient, WriteError, type InfluxApi, type WriteFailureKind } from './client.js';
 import { Rejects } from './rejects.js';
-import { Spool } from './spool.js';
+import { Spool, SPOOL_LOG_EVERY_MS } from './spool.js';
 
 export interface InfluxSinkOptions {
   url: string;
@@ -74,6 +74,8 @@ export class InfluxSink implements Sink {
   private dbReady = false;
   private state: SinkState = 'ok';
   private lastStateLog = 0;
+  private spoolLossLoggedAt = -Infinity;
+  private spoolLossSinceLog = 0;
 
   constructor(opts: InfluxSinkOptions, log: Logger) {
     this.opts = opts;
@@ -102,7 +104,7 @@ export class InfluxSink implements Sink {
       timeoutMs: opts.timeoutMs,
     });
     this.rejects = new Rejects(this.log, opts.logIntervalMs ?? 60_000);
-    this.spool = new Spool(opts.spoolDir, { maxBytes: opts.spoolMaxBytes, maxAgeMs: opts.spoolMaxAgeMs });
+    this.spool = new Spool(opts.spoolDir, { maxBytes: opts.spoolMaxBytes, maxAgeMs: opts.spoolMaxAgeMs }, this.log);
     this.checkSpoolPrecision();
   }
 
@@ -242,7 +244,14 @@ export class InfluxSink implements Sink {
       this.spool.expire();
     } catch (e) {
       this.s.lostPoints += lines;
-      this.log.error({ err: (e as Error).message, points: lines }, 'spool write failed: points lost');
+      // A full disk fails every batch: one line per interval with the points lost since the last
+      this.spoolLossSinceLog += lines;
+      const now = Date.now();
+      if (now - this.spoolLossLoggedAt >= SPOOL_LOG_EVERY_MS) {
+        this.log.error({ err: (e as Error).message, points: this.spoolLossSinceLog, disk_full: this.spool.diskFull }, 'spool write failed: points lost');
+        this.spoolLossLoggedAt = now;
+        this.spoolLossSinceLog = 0;
+      }
     }
     this.kickReplay();
   }
@@ -352,6 +361,8 @@ export class InfluxSink implements Sink {
       spoolBytes: sz.bytes,
       spoolBatches: sz.batches,
       spoolDroppedPoints: this.spool.droppedPoints,
+      spoolCorruptPoints: this.spool.corruptPoints,
+      spoolDiskFull: this.spool.diskFull,
       state: this.state,
       clampedValues: this.clamped,
       rejected: this.rejects.list(),
@@ -365,6 +376,8 @@ export class InfluxSink implements Sink {
   /** Not ready when refused (401/403) or missing (404): only an operator fixes those; or when the spool nears its bound. */
   ready(): boolean {
     if (this.state === 'unauthorized' || this.state === 'not_found') return false;
+    // a full spool disk loses every batch that must be spooled; stale once writes are live again
+    if (this.spool.diskFull && !(this.state === 'ok' && this.spool.empty && !this.replaying)) return false;
     return this.state === 'ok' || this.spool.size.bytes < this.opts.spoolMaxBytes * 0.9;
   }
 }
