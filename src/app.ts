@@ -89,6 +89,7 @@ export class App {
             createDatabase: influx.create_database,
             retentionPolicy: influx.retention_policy,
             timeoutMs: influx.timeout,
+            hangThresholdMs: Math.min(influx.hang_threshold, influx.timeout),
             maxInFlight: influx.max_in_flight,
             retryInitialMs: influx.retry.initial,
             retryMaxMs: influx.retry.max,
@@ -282,8 +283,11 @@ export class App {
     this.running.clear();
     if (this.config.monitor.enabled) this.monitor.tick(); // judge the last partial interval too
     this.monitor.stop();
-    this.emitTelemetry(); // final counters, so the last interval is not lost
-    await this.pipeline.stop(Math.max(500, until - Date.now()));
+    // final counters once the queue is flushed, so they cover the whole run
+    await this.pipeline.stop(Math.max(500, until - Date.now()), () => {
+      this.writeHeartbeat();
+      return this.telemetry.collect();
+    });
     this.unlock?.();
     this.log.info(this.pipeline.stats(), 'netvigil stopped');
   }

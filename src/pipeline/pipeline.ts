@@ -3,8 +3,9 @@
  *
  * Back-pressure: at most `concurrency` batches are in the sinks at once; while they are busy the
  * queue fills and, at capacity, its overflow policy drops records (counted, visible as queue depth and
- * drops in self-telemetry). Sinks with a spool take batches at disk speed during an outage, so the
- * queue overflows only if the disk cannot keep up.
+ * drops in self-telemetry). Sinks with a spool take batches at disk speed during an outage (and a
+ * hung server holds a batch only for the sink's hang threshold), so the queue overflows only if the
+ * disk cannot keep up.
  */
 import type { Emitter } from '../collector.js';
 import type { Logger } from '../log.js';
@@ -34,6 +35,8 @@ export interface PipelineStats {
   queueHighWater: number;
   droppedQueueFull: number;
   droppedAfterStop: number;
+  /** Records still queued when the shutdown deadline passed although the sinks were spooling (a disk too slow). */
+  droppedAtStop: number;
   /** Batches a sink failed to accept (its own stats say why). */
   sinkFailures: number;
   recordsOut: number;
@@ -61,6 +64,7 @@ export class Pipeline {
   private batches = 0;
   private sinkFailures = 0;
   private droppedAfterStop = 0;
+  private droppedAtStop = 0;
 
   constructor(opts: PipelineOptions, sinks: readonly Sink[], enrich: (r: NetRecord) => void, log: Logger) {
     this.opts = opts;
@@ -161,19 +165,45 @@ export class Pipeline {
     }
   }
 
+  /** Drains until `until` (epoch ms); true when nothing is left in the queue or the sinks. */
+  private async drainUntil(until: number): Promise<boolean> {
+    let t: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((r) => (t = setTimeout(() => r(false), Math.max(0, until - Date.now()))));
+    const done = await Promise.race([this.drain().then(() => true), late]);
+    clearTimeout(t);
+    return done;
+  }
+
   /** Pushes records straight in (self-telemetry), bypassing per-collector counting. */
   inject(r: NetRecord): void {
     if (this.accepting) this.push(r);
   }
 
-  /** Flush what is queued to the sinks, then stop them; spends at most deadlineMs. */
-  async stop(deadlineMs: number): Promise<void> {
+  /**
+   * Flush what is queued to the sinks, then stop them; spends at most deadlineMs. The sinks get 60 %
+   * of it to deliver over the network; then they abandon() it and take the rest at disk speed (their
+   * spools), so every record in memory reaches a sink or, should even the disk be too slow, is counted
+   * in droppedAtStop. `final` makes the last records (self-telemetry) once the queue is empty, so
+   * they hold the counts of the whole run.
+   */
+  async stop(deadlineMs: number, final?: () => NetRecord[]): Promise<void> {
     const until = Date.now() + deadlineMs;
+    const reserve = Math.min(1000, deadlineMs * 0.1); // for the sinks' own stop
     if (this.timer) clearInterval(this.timer);
     this.holding = false;
-    await Promise.race([this.drain(), new Promise((r) => setTimeout(r, deadlineMs * 0.6).unref())]);
+    if (!(await this.drainUntil(Date.now() + deadlineMs * 0.6))) {
+      this.log.warn({ queued: this.queue.length, batches_in_sinks: this.workers }, 'shutdown: sinks still busy; the rest goes to their spools');
+      for (const s of this.sinks) s.abandon?.();
+    }
+    await this.drainUntil(until - reserve);
+    for (const r of final?.() ?? []) this.push(r);
+    await this.drainUntil(until - reserve / 2);
     this.accepting = false;
-    if (this.queue.length) this.log.warn({ records: this.queue.length }, 'shutdown deadline reached with records still queued');
+    if (this.queue.length) {
+      this.droppedAtStop += this.queue.length;
+      this.log.error({ records: this.queue.length }, 'shutdown deadline reached with records still queued: lost (counted in dropped_at_stop)');
+      this.queue.take(this.queue.length);
+    }
     await Promise.all(this.sinks.map((s) => s.stop(Math.max(100, until - Date.now())).catch((e: unknown) => this.logError(`sink:${s.name}`, e))));
   }
 
@@ -186,6 +216,7 @@ export class Pipeline {
       queueHighWater: this.queue.highWater,
       droppedQueueFull: this.queue.dropped,
       droppedAfterStop: this.droppedAfterStop,
+      droppedAtStop: this.droppedAtStop,
       sinkFailures: this.sinkFailures,
       recordsOut: this.recordsOut,
       batches: this.batches,

@@ -37,6 +37,7 @@ export class SelfTelemetry {
         queue_high_water: int(p.queueHighWater),
         dropped_queue_full: int(p.droppedQueueFull),
         dropped_after_stop: int(p.droppedAfterStop),
+        dropped_at_stop: int(p.droppedAtStop),
         sink_failures: int(p.sinkFailures),
         records_out: int(p.recordsOut),
         batches: int(p.batches),

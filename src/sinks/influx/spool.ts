@@ -12,10 +12,10 @@
  * Bounded by total bytes and by age; what the bound evicts is counted (points) and logged (at most
  * once a minute, with the totals since the last line), never dropped silently.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { SpoolError } from '../../errors.js';
+import { SinkError, SpoolError } from '../../errors.js';
 import { frame, unframe } from './spool-frame.js';
 
 const SUFFIX = '.lp';
@@ -222,4 +222,17 @@ export class Spool {
     this.log?.warn({ ...this.pendingEvicted, bound, total_points: this.droppedPoints }, 'spool bound reached: oldest batches evicted, their points lost');
     this.pendingEvicted = { points: 0, batches: 0 };
   }
+}
+
+/**
+ * Spooled lines carry timestamps in the unit they were written with; replaying them under another
+ * would misdate them. The unit is kept in `<dir>/PRECISION`.
+ */
+export function checkSpoolPrecision(dir: string, want: string, spoolEmpty: boolean): void {
+  const file = join(dir, 'PRECISION');
+  const had = existsSync(file) ? readFileSync(file, 'utf8').trim() : 'ms';
+  if (had !== want && !spoolEmpty) {
+    throw new SinkError(`spool ${dir} holds batches with precision ${had}; start once with precision ${had} to drain it, or move it away`, false);
+  }
+  if (had !== want || !existsSync(file)) writeFileSync(file, want + '\n');
 }
