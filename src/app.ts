@@ -15,6 +15,7 @@ import { lockDataDir } from './datadir-lock.js';
 import { InterfaceTable } from './enrich/interfaces.js';
 import type { Logger } from './log.js';
 import { createMonitor, type ResourceMonitor } from './monitor/index.js';
+import { LossLedger } from './pipeline/loss.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { FileSink } from './sinks/file.js';
 import { InfluxSink } from './sinks/influx/sink.js';
@@ -30,6 +31,7 @@ export interface AppOptions {
 }
 
 export const HEALTH_FILE = 'health.json';
+export const LOSS_FILE = 'lost.json';
 
 interface Running {
   def: CollectorDefinition;
@@ -44,6 +46,8 @@ export class App {
   readonly monitor: ResourceMonitor;
   readonly pipeline: Pipeline;
   readonly sinks: Sink[] = [];
+  /** What will never reach a destination, by reason and measurement; kept in <data_dir>/lost.json. */
+  readonly loss: LossLedger;
   private readonly log: Logger;
   private readonly opts: AppOptions;
   private readonly running = new Map<string, Running>();
@@ -58,6 +62,7 @@ export class App {
     this.log = opts.log;
     this.dataDir = resolve(config.data_dir);
     mkdirSync(this.dataDir, { recursive: true });
+    this.loss = new LossLedger(join(this.dataDir, LOSS_FILE));
 
     const file = config.sinks.file;
     if (file?.enabled) {
@@ -96,6 +101,7 @@ export class App {
             spoolDir: resolve(influx.spool.dir ?? join(this.dataDir, 'spool', 'influx')),
             spoolMaxBytes: influx.spool.max_size,
             spoolMaxAgeMs: influx.spool.max_age,
+            loss: this.loss,
           },
           this.log,
         ),
@@ -120,6 +126,7 @@ export class App {
         concurrency: p.concurrency,
         // one monitor interval plus slack: by then the sample covering the newest record has run
         verdict: { source: this.monitor, holdMs: config.monitor.enabled ? config.monitor.interval + 1000 : 0 },
+        loss: this.loss,
       },
       this.sinks,
       createEnricher(this.interfaces, { instance: config.instance }),
@@ -129,7 +136,7 @@ export class App {
     monitorEmit = (r) => monitorEmitter.emit(r);
     const tags: Record<string, string> = {}; // `instance` comes with enrichment, on every record
     if (config.shard !== '0/1') tags.shard = config.shard;
-    this.telemetry = new SelfTelemetry({ pipeline: () => this.pipeline.stats(), sinks: this.sinks, tags });
+    this.telemetry = new SelfTelemetry({ pipeline: () => this.pipeline.stats(), sinks: this.sinks, loss: () => this.loss.list(), tags });
   }
 
   get shard(): { index: number; count: number } {
@@ -288,7 +295,8 @@ export class App {
       this.writeHeartbeat();
       return this.telemetry.collect();
     });
+    this.loss.flush();
     this.unlock?.();
-    this.log.info(this.pipeline.stats(), 'netvigil stopped');
+    this.log.info({ ...this.pipeline.stats(), lost: this.loss.list() }, 'netvigil stopped');
   }
 }

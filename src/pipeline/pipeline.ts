@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { NetRecord } from '../record/record.js';
 import type { Sink } from '../sinks/sink.js';
 import { stampVerdict, type VerdictSource } from '../enrich/verdict.js';
+import type { LossLedger } from './loss.js';
 import { BoundedQueue, type OverflowPolicy } from './queue.js';
 
 export interface PipelineOptions {
@@ -22,6 +23,8 @@ export interface PipelineOptions {
   concurrency: number;
   /** Stamps `vm_verdict` at dispatch; a batch waits up to `holdMs` for the monitor to settle its window. */
   verdict?: { source: VerdictSource; holdMs: number };
+  /** Where records the pipeline drops are counted by reason and measurement. */
+  loss?: LossLedger;
 }
 
 export interface CollectorCounters {
@@ -71,7 +74,7 @@ export class Pipeline {
     this.sinks = sinks;
     this.enrich = enrich;
     this.log = log.child({ component: 'pipeline' });
-    this.queue = new BoundedQueue(opts.queueSize, opts.overflow);
+    this.queue = new BoundedQueue<NetRecord>(opts.queueSize, opts.overflow, (r) => opts.loss?.add('queue_full', r.measurement, 1));
   }
 
   /** The narrow emitter handed to one collector. */
@@ -82,6 +85,7 @@ export class Pipeline {
       emit: (r) => {
         if (!this.accepting) {
           this.droppedAfterStop++;
+          this.opts.loss?.add('after_stop', r.measurement, 1);
           return;
         }
         c.records++;
@@ -202,7 +206,7 @@ export class Pipeline {
     if (this.queue.length) {
       this.droppedAtStop += this.queue.length;
       this.log.error({ records: this.queue.length }, 'shutdown deadline reached with records still queued: lost (counted in dropped_at_stop)');
-      this.queue.take(this.queue.length);
+      for (const r of this.queue.take(this.queue.length)) this.opts.loss?.add('at_stop', r.measurement, 1);
     }
     await Promise.all(this.sinks.map((s) => s.stop(Math.max(100, until - Date.now())).catch((e: unknown) => this.logError(`sink:${s.name}`, e))));
   }

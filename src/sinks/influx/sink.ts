@@ -27,6 +27,7 @@ import { asWriteError, InfluxClient, WriteError, type InfluxApi, type WriteFailu
 import { droppedCount, Rejects, splitLines } from './rejects.js';
 import { checkSpoolPrecision, Spool, SPOOL_LOG_EVERY_MS } from './spool.js';
 import { DeliveryState } from './state.js';
+import type { LossLedger } from '../../pipeline/loss.js';
 
 export interface InfluxSinkOptions {
   url: string;
@@ -54,6 +55,8 @@ export interface InfluxSinkOptions {
   spoolDir: string;
   spoolMaxBytes: number;
   spoolMaxAgeMs: number;
+  /** Where points the spool loses are counted by reason and measurement. */
+  loss?: LossLedger | undefined;
   /** Repeated conditions (unauthorized, a reject reason) are logged at most once per this. Default 60 s. */
   logIntervalMs?: number | undefined;
 }
@@ -111,7 +114,8 @@ export class InfluxSink implements Sink {
     });
     this.rejects = new Rejects(this.log, opts.logIntervalMs ?? 60_000);
     this.delivery = new DeliveryState(this.log, opts.logIntervalMs ?? 60_000, { user: this.client.user, target: this.client.target, retentionPolicy: opts.retentionPolicy?.name, spool: () => this.spool.size });
-    this.spool = new Spool(opts.spoolDir, { maxBytes: opts.spoolMaxBytes, maxAgeMs: opts.spoolMaxAgeMs }, this.log);
+    const loss = opts.loss;
+    this.spool = new Spool(opts.spoolDir, { maxBytes: opts.spoolMaxBytes, maxAgeMs: opts.spoolMaxAgeMs }, this.log, loss && ((why, text, points) => (text === undefined ? loss.add(why, '', points) : loss.addLines(why, text))));
     checkSpoolPrecision(opts.spoolDir, opts.precision ?? 'ms', this.spool.empty);
   }
 
@@ -236,6 +240,7 @@ export class InfluxSink implements Sink {
       this.spool.expire();
     } catch (e) {
       this.s.lostPoints += lines;
+      this.opts.loss?.addLines('spool_write_failed', text);
       // A full disk fails every batch: one line per interval with the points lost since the last
       this.spoolLossSinceLog += lines;
       const now = Date.now();

@@ -36,6 +36,12 @@ export interface SpoolLimits {
   maxAgeMs: number;
 }
 
+/**
+ * Told about every batch the spool loses: evicted by a bound (with its text, so the loss can be
+ * counted by measurement) or found corrupt (text undefined: what it held is unknown).
+ */
+export type SpoolLossHook = (reason: 'spool_evicted' | 'spool_expired' | 'spool_corrupt', text: string | undefined, points: number) => void;
+
 function errCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException).code;
 }
@@ -61,7 +67,10 @@ export class Spool {
   private pendingEvicted = { points: 0, batches: 0 };
   private lastEvictLog = -Infinity;
 
-  constructor(dir: string, limits: SpoolLimits, log?: Logger) {
+  private readonly onLost: SpoolLossHook | undefined;
+
+  constructor(dir: string, limits: SpoolLimits, log?: Logger, onLost?: SpoolLossHook) {
+    this.onLost = onLost;
     this.dir = dir;
     this.limits = limits;
     this.log = log;
@@ -110,6 +119,7 @@ export class Spool {
     const data = frame(Buffer.from(text, 'utf8'), points);
     if (data.length > this.limits.maxBytes) {
       this.evicted(points, 1, 'batch larger than spool.max_size');
+      this.onLost?.('spool_evicted', text, points);
       return;
     }
     while (this.entries.length && this.bytes + data.length > this.limits.maxBytes) this.evictOldest('spool.max_size');
@@ -201,14 +211,28 @@ export class Spool {
   private dropCorrupt(reason: string): void {
     const e = this.remove();
     if (!e) return;
+    this.onLost?.('spool_corrupt', undefined, e.points);
     this.corruptBatches++;
     this.corruptPoints += e.points;
     this.log?.error({ file: e.file, points: e.points, reason }, 'spool file truncated or corrupt: removed, its points counted as lost');
   }
 
   private evictOldest(bound: string): void {
+    const head = this.entries[0];
+    // read only when someone counts by measurement; an unreadable file is counted as unknown
+    let text: string | undefined;
+    if (head && this.onLost) {
+      try {
+        const u = unframe(readFileSync(head.file), head.points);
+        if (u.ok) text = u.text;
+      } catch {
+        /* counted as unknown below */
+      }
+    }
     const e = this.remove();
-    if (e) this.evicted(e.points, 1, bound);
+    if (!e) return;
+    this.evicted(e.points, 1, bound);
+    this.onLost?.(bound === 'spool.max_age' ? 'spool_expired' : 'spool_evicted', text, e.points);
   }
 
   private evicted(points: number, batches: number, bound: string): void {
