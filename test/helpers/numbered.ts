@@ -27,13 +27,14 @@ export class NumberedFlows {
   async send(count: number, gapMs = 2): Promise<void> {
     for (let left = count; left > 0; ) {
       const n = Math.min(this.perDatagram, left);
-      const uptime = Date.now() - this.boot;
+      const now = Date.now(); // one reading: header time and uptime must agree
+      const uptime = now - this.boot;
       const flows = [];
       for (let i = 0; i < n; i++) {
         const id = ++this.sent;
         flows.push({ src: `10.${(id >> 16) & 255}.${(id >> 8) & 255}.${id & 255}`, dst: '192.0.2.1', packets: 1, bytes: id, first: uptime - 20, last: uptime - 10, srcPort: 1024 + (id % 60_000), dstPort: 443, proto: 6 });
       }
-      const d = buildV5({ uptime, secs: Math.floor(Date.now() / 1000), nsecs: (Date.now() % 1000) * 1e6, seq: this.seq }, flows);
+      const d = buildV5({ uptime, secs: Math.floor(now / 1000), nsecs: (now % 1000) * 1e6, seq: this.seq }, flows);
       this.seq += n;
       await new Promise<void>((res, rej) => this.sock.send(d, this.port, '127.0.0.1', (e) => (e ? rej(e) : res())));
       left -= n;
