@@ -260,6 +260,8 @@ export class InfluxSink implements Sink {
     }
     this.replaying = this.replayLoop().finally(() => {
       this.replaying = undefined;
+      // a batch spooled between the loop's last look and here saw `replaying` set and started none
+      if (!this.spool.empty && !this.stopped) this.kickReplay();
     });
   }
 
