@@ -22,7 +22,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { countByMeasurement, LossLedger } from '../src/pipeline/loss.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
+import { int, makeRecord, type NetRecord } from '../src/record/record.js';
+import { emptyStats, type Sink } from '../src/sinks/sink.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { freeTcpPort, freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 import { compareIds, NumberedFlows, startRun, storedFlowIds } from './helpers/numbered.js';
@@ -76,6 +80,48 @@ describe('loss ledger', () => {
     } finally {
       await tmp.cleanup();
     }
+  });
+});
+
+/**
+ * A sink that never finishes a write and cannot spool: a TEST DOUBLE for a destination and disk too
+ * slow for the shutdown deadline, which no real part here produces on demand.
+ */
+class NeverSink implements Sink {
+  readonly name = 'never';
+  got = 0;
+  async start(): Promise<void> {}
+  write(batch: readonly NetRecord[]): Promise<void> {
+    this.got += batch.length;
+    return new Promise(() => {});
+  }
+  async stop(): Promise<void> {}
+  stats() {
+    return emptyStats();
+  }
+  ready(): boolean {
+    return true;
+  }
+}
+
+describe('the pipeline counts what it drops in the ledger, by measurement', () => {
+  it('queue_full, at_stop and after_stop', async () => {
+    const loss = new LossLedger();
+    const sink = new NeverSink();
+    const pipe = new Pipeline({ queueSize: 100, overflow: 'drop_oldest', batchSize: 10, flushIntervalMs: 5, concurrency: 1, loss }, [sink], () => {}, pino({ level: 'silent' }));
+    pipe.start();
+    const e = pipe.emitterFor('c');
+    for (let i = 0; i < 10; i++) e.emit(makeRecord('health', 'a', {}, { i: int(i) }, i));
+    await sleep(30); // the first batch is now stuck in the sink
+    for (let i = 0; i < 120; i++) e.emit(makeRecord('health', i < 60 ? 'a' : 'b', {}, { i: int(i) }, i));
+    await pipe.stop(300, () => [makeRecord('health', 'final', {}, { i: int(0) }, 0)]);
+    e.emit(makeRecord('health', 'a', {}, { i: int(0) }, 0));
+    const by = Object.fromEntries(loss.list().map((l) => [`${l.reason}/${l.measurement}`, l.points]));
+    // 120 into a queue of 100 (drop_oldest): the 20 oldest, all `a`, and one more `a` for the final
+    // record; the 100 left (39 a, 60 b, final) at the deadline
+    expect(by).toEqual({ 'queue_full/a': 21, 'at_stop/a': 39, 'at_stop/b': 60, 'at_stop/final': 1, 'after_stop/a': 1 });
+    expect(sink.got + loss.total()).toBe(10 + 120 + 1 + 1);
+    expect(pipe.stats().droppedAtStop).toBe(100);
   });
 });
 
