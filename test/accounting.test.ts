@@ -27,6 +27,7 @@ import { countByMeasurement, LossLedger } from '../src/pipeline/loss.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { int, makeRecord, type NetRecord } from '../src/record/record.js';
 import { emptyStats, type Sink } from '../src/sinks/sink.js';
+import { Spool } from '../src/sinks/influx/spool.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { freeTcpPort, freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 import { compareIds, NumberedFlows, startRun, storedFlowIds } from './helpers/numbered.js';
@@ -122,6 +123,31 @@ describe('the pipeline counts what it drops in the ledger, by measurement', () =
     expect(by).toEqual({ 'queue_full/a': 21, 'at_stop/a': 39, 'at_stop/b': 60, 'at_stop/final': 1, 'after_stop/a': 1 });
     expect(sink.got + loss.total()).toBe(10 + 120 + 1 + 1);
     expect(pipe.stats().droppedAtStop).toBe(100);
+  });
+});
+
+describe('the spool counts what it loses in the ledger, by measurement', () => {
+  it('spool_evicted (max_size), spool_expired (max_age), spool_corrupt (measurement unknown)', async () => {
+    const tmp = await makeTmpDir('netvigil-spool-loss-');
+    try {
+      const loss = new LossLedger();
+      const hook = (why: 'spool_evicted' | 'spool_expired' | 'spool_corrupt', text: string | undefined, points: number) => (text === undefined ? loss.add(why, '', points) : loss.addLines(why, text));
+      const lines = (m: string, n: number, from: number) => Array.from({ length: n }, (_, i) => `${m} v=${from + i}i ${from + i}\n`).join('');
+      const batches: [string, number, number][] = [[lines('flow', 3, 0), 3, 0], [lines('flow_agg', 2, 3), 2, 0], [lines('flow', 3, 5), 3, 10], [lines('flow', 3, 8), 3, 20]];
+      const scratch = new Spool(join(tmp.dir, 'scratch'), { maxBytes: 1 << 20, maxAgeMs: 1000 });
+      for (const [t, n, at] of batches) scratch.append(t, n, at);
+      // room for exactly these four: a fifth evicts the oldest (3 flow)
+      const s = new Spool(join(tmp.dir, 'spool'), { maxBytes: scratch.size.bytes + 1, maxAgeMs: 1000 }, undefined, hook);
+      for (const [t, n, at] of batches) s.append(t, n, at);
+      s.append(lines('flow', 3, 1), 3, 30); // as large as the oldest
+      s.expire(1005); // older than 1 s at 1005 ms: the flow_agg batch created at 0
+      writeFileSync(s.peek()?.entry.file ?? '', 'garbage'); // the next one is changed on disk
+      s.peek();
+      expect(Object.fromEntries(loss.list().map((l) => [`${l.reason}/${l.measurement}`, l.points]))).toEqual({ 'spool_evicted/flow': 3, 'spool_expired/flow_agg': 2, 'spool_corrupt/': 3 });
+      expect(s.size.points).toBe(6);
+    } finally {
+      await tmp.cleanup();
+    }
   });
 });
 
