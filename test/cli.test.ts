@@ -143,6 +143,9 @@ describe('netvigil run', () => {
       let log = '';
       p.stderr.on('data', (d: Buffer) => (log += d.toString()));
       const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+      // `ms` of running, counted from the start-up line: on a loaded machine loading the modules
+      // alone can take a second, and a SIGTERM before the handlers exist kills the process
+      await waitFor('the run to start', () => log.includes('SIGTERM/SIGINT to stop') || undefined, 20_000);
       await new Promise((r) => setTimeout(r, ms));
       p.kill('SIGTERM');
       expect(await exited).toBe(0);
