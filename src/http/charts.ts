@@ -17,6 +17,8 @@ const PAD = { l: 58, r: 8, t: 8, b: 22 };
 export interface Series {
   name: string;
   points: readonly (readonly [number, number])[];
+  /** Shown after the current value in the legend, e.g. a running total. */
+  note?: string;
 }
 
 export function fmtNum(n: number): string {
@@ -37,7 +39,7 @@ function timeAxis(t0: number, t1: number, x: (t: number) => number): string {
   let out = '';
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
     const px = x(t).toFixed(1);
-    out += `<line x1="${px}" x2="${px}" y1="${PAD.t}" y2="${H - PAD.b}" class="grid"/><text x="${px}" y="${H - 6}" text-anchor="middle">${step < 60_000 ? new Date(t).toISOString().slice(14, 19) : hhmm(t)}</text>`;
+    out += `<line x1="${px}" x2="${px}" y1="${PAD.t}" y2="${H - PAD.b}" class="grid"/><text x="${px}" y="${H - 6}" text-anchor="middle">${step < 60_000 ? new Date(t).toISOString().slice(11, 19) : hhmm(t)}</text>`;
   }
   return out;
 }
@@ -59,7 +61,7 @@ export function lineChart(id: string, title: string, unit: string, series: reado
   const legend = series
     .map((s, i) => {
       const last = s.points.at(-1)?.[1];
-      return `<li><span class="sw" style="background:${PALETTE[i % PALETTE.length]}"></span>${esc(s.name)}: <b>${esc(last === undefined ? '-' : fmtNum(last))}</b> ${esc(unit)} now</li>`;
+      return `<li><span class="sw" style="background:${PALETTE[i % PALETTE.length]}"></span>${esc(s.name)}: <strong>${esc(last === undefined ? '-' : fmtNum(last))}</strong> ${esc(unit)} now${s.note ? ` · ${esc(s.note)}` : ''}</li>`;
     })
     .join('');
   return `<figure id="${esc(id)}" class="chart"><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">

@@ -45,7 +45,7 @@ function verdictChanges(points: readonly HistoryPoint[]): string {
     const key = `${p.level}|${p.reasons.join(',')}`;
     if (key === prev) continue;
     prev = key;
-    rows.push(`<li><time>${esc(new Date(p.t).toISOString().slice(11, 19))}</time> <b>${esc(VERDICTS[p.level] ?? 'untrusted')}</b>${p.reasons.length ? `: ${esc(p.reasons.join(', '))}` : ''}</li>`);
+    rows.push(`<li><time>${esc(new Date(p.t).toISOString().slice(11, 19))}</time> <strong>${esc(VERDICTS[p.level] ?? 'untrusted')}</strong>${p.reasons.length ? `: ${esc(p.reasons.join(', '))}` : ''}</li>`);
   }
   return `<ul id="verdict-changes" class="legend">${rows.slice(-8).join('')}</ul>`;
 }
@@ -54,7 +54,7 @@ function talkerTable(h: HistoryView, by: string, title: string): string {
   const rows = (h.talkers?.rows ?? []).filter((r) => r.by === by).slice(0, TOP);
   const total = rows.reduce((a, r) => a + r.bytes, 0);
   const body = rows.map((r) => `<tr><td>${esc(r.talker)}</td><td>${esc(r.bytes)}</td><td>${esc(r.packets)}</td><td>${esc(total ? ((100 * r.bytes) / total).toFixed(1) : '0')} %</td></tr>`).join('');
-  return `<div><h3>${esc(title)}</h3>${rows.length ? `<table id="talkers-${esc(by)}"><thead><tr><th>address</th><th>bytes</th><th>packets</th><th>share of top ${TOP}</th></tr></thead><tbody>${body}</tbody></table>` : '<p class="empty">no interval closed yet</p>'}</div>`;
+  return `<div><h3>${esc(title)}</h3>${rows.length ? `<table id="talkers-${esc(by)}"><thead><tr><th>address</th><th>bytes</th><th>packets</th><th>share of rows shown</th></tr></thead><tbody>${body}</tbody></table>` : '<p class="empty">no interval closed yet</p>'}</div>`;
 }
 
 function interfaceTable(h: HistoryView): string {
@@ -69,9 +69,11 @@ function interfaceTable(h: HistoryView): string {
 export function renderLive(h: HistoryView, now = Date.now()): string {
   const pts = h.points;
   const first = pts[0]?.t ?? now;
-  const t0 = Math.max(now - SPAN_MS, Math.min(first, now - 5 * 60_000));
+  // a collector started minutes ago gets its minutes spread over the width, not squeezed to the right
+  const t0 = Math.max(now - SPAN_MS, Math.min(first - h.stepMs, now - 60_000));
   const names = exporterNames(pts);
-  const ingest: Series[] = names.map((e) => ({ name: e, points: rate(pts, (p) => p.exporters[e]?.records) }));
+  const newest = pts.at(-1);
+  const ingest: Series[] = names.map((e) => ({ name: e, points: rate(pts, (p) => p.exporters[e]?.records), note: `${newest?.exporters[e]?.records ?? 0} records since start` }));
   const loss: Series[] = [
     ...names.map((e) => ({ name: `${e} lost + decode errors`, points: rate(pts, (p) => (p.exporters[e] ? p.exporters[e].lost + p.exporters[e].errors : undefined)) })),
     { name: 'pipeline drops + sink lost', points: rate(pts, (p) => p.dropped) },
