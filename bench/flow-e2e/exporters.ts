@@ -34,8 +34,9 @@ export interface BuiltCapture {
   traffic: TrafficSummary;
 }
 
-export function mixDir(m: Mix): string {
-  return join(process.env['FLOW_REAL_CACHE'] ?? join(tmpdir(), 'netvigil-flow-real'), `${m.kind}-${m.conversations}-seed${m.seed}-g${GENERATION}`);
+/** `cache`: FLOW_REAL_CACHE, else netvigil-flow-real in the temp dir. */
+export function mixDir(m: Mix, cache = process.env['FLOW_REAL_CACHE'] ?? join(tmpdir(), 'netvigil-flow-real')): string {
+  return join(cache, `${m.kind}-${m.conversations}-seed${m.seed}-g${GENERATION}`);
 }
 
 interface Proc {
@@ -121,8 +122,8 @@ async function record(e: Exporter, traffic: string, dir: string): Promise<string
  * The traffic file and the capture of each wanted exporter, built when not cached. A capture is
  * checked with capture.ts (sequence numbers without a gap, every datagram decodable) before use.
  */
-export async function buildCaptures(mix: Mix, exporters: readonly Exporter[], log: (s: string) => void = () => undefined): Promise<BuiltCapture[]> {
-  const dir = mixDir(mix);
+export async function buildCaptures(mix: Mix, exporters: readonly Exporter[], log: (s: string) => void = () => undefined, cache?: string): Promise<BuiltCapture[]> {
+  const dir = mixDir(mix, cache);
   mkdirSync(dir, { recursive: true });
   const trafficFile = join(dir, 'traffic.pcap');
   const summaryFile = join(dir, 'traffic.json');
