@@ -24,6 +24,7 @@ interface Node {
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
   children?: number[];
+  positionTicks?: { line: number; ticks: number }[];
 }
 interface Profile {
   nodes: Node[];
@@ -36,39 +37,60 @@ const root = join(here, '..', '..', '..');
 
 function label(n: Node): string {
   const f = n.callFrame;
-  const file = f.url ? relative(root, fileURLToPath(f.url.startsWith('file:') ? f.url : `file://${f.url}`)).replace(/^dist\//, '') : '';
+  const file = f.url.startsWith('file:') ? relative(root, fileURLToPath(f.url)).replace(/^dist\//, '') : f.url;
   return `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`;
 }
 
-/** Self and total (inclusive) µs per function label, and the busy total. */
-export function summarise(p: Profile): { self: Map<string, number>; total: Map<string, number>; busy: number } {
+export interface Summary {
+  self: Map<string, number>;
+  total: Map<string, number>;
+  /** Sample ticks per source line, per function label. */
+  lines: Map<string, Map<number, number>>;
+  busy: number;
+  /** µs under the datagram handler (the socket's `message` callback, collector.ts onMessage). */
+  path: number;
+  gc: number;
+}
+
+/**
+ * Self and total (inclusive) µs per function label within the datagram handler's subtree (so
+ * start-up and module loading stay out), plus the busy total of the whole process (idle out).
+ */
+export function summarise(p: Profile, under = /^onMessage collectors\/flow\/collector/): Summary {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   p.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
-  const self = new Map<string, number>();
-  const total = new Map<string, number>();
-  let busy = 0;
-  const walk = (id: number, onStack: Set<string>): number => {
+  const out: Summary = { self: new Map(), total: new Map(), lines: new Map(), busy: 0, path: 0, gc: 0 };
+  const walk = (id: number, inside: boolean, onStack: Set<string>): number => {
     const n = byId.get(id);
     if (!n) return 0;
     const name = label(n);
     const mine = selfUs.get(id) ?? 0;
     if (name.startsWith('(idle)')) return 0;
-    busy += mine;
-    self.set(name, (self.get(name) ?? 0) + mine);
-    const fresh = !onStack.has(name);
+    out.busy += mine;
+    if (name.startsWith('(garbage collector)')) out.gc += mine;
+    const entering = !inside && under.test(name);
+    const counted = inside || entering;
+    const fresh = counted && !onStack.has(name);
+    if (counted) {
+      out.self.set(name, (out.self.get(name) ?? 0) + mine);
+      const lines = out.lines.get(name) ?? new Map<number, number>();
+      for (const t of n.positionTicks ?? []) lines.set(t.line, (lines.get(t.line) ?? 0) + t.ticks);
+      out.lines.set(name, lines);
+    }
     if (fresh) onStack.add(name);
     let sum = mine;
-    for (const c of n.children ?? []) sum += walk(c, onStack);
+    for (const c of n.children ?? []) sum += walk(c, counted, onStack);
     // recursion: a function's total counts once, at its outermost frame
     if (fresh) {
-      total.set(name, (total.get(name) ?? 0) + sum);
+      out.total.set(name, (out.total.get(name) ?? 0) + sum);
       onStack.delete(name);
     }
+    if (entering) out.path += sum;
     return sum;
   };
-  walk(p.nodes[0]!.id, new Set());
-  return { self, total, busy };
+  walk(p.nodes[0]!.id, false, new Set());
+  return out;
 }
 
 function top(m: Map<string, number>, busy: number, n: number, only?: (k: string) => boolean): string[] {
@@ -104,11 +126,16 @@ async function main(): Promise<void> {
       const s = summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile);
       const mine = (k: string): boolean => / (collectors|src)\//.test(k);
       console.log(`\n### ${c.exporter}: ${done.sent} datagrams at ${Math.round(done.rate)}/s, ${loss1.units - loss0.units} of ${done.records} records counted; event loop p99 ${loop?.p99.toFixed(1)} ms, max ${loop?.max.toFixed(1)} ms`);
-      console.log(`busy ${(s.busy / 1e6).toFixed(2)} s of CPU samples (warm-up included); profile: ${join(dir, file)}`);
-      console.log('self time:');
-      for (const l of top(s.self, s.busy, 25)) console.log(`  ${l}`);
-      console.log("total time (netvigil's own functions, callees included):");
-      for (const l of top(s.total, s.busy, 25, mine)) console.log(`  ${l}`);
+      console.log(`datagram path ${(s.path / 1e6).toFixed(2)} s of ${(s.busy / 1e6).toFixed(2)} s busy; garbage collector ${(s.gc / 1e6).toFixed(2)} s; profile: ${join(dir, file)}`);
+      console.log('self time, % of the datagram path:');
+      for (const l of top(s.self, s.path, 25)) console.log(`  ${l}`);
+      console.log('total time (callees included), % of the datagram path:');
+      for (const l of top(s.total, s.path, 20, mine)) console.log(`  ${l}`);
+      console.log('hottest lines of the top functions (sample ticks):');
+      for (const [name] of [...s.self].sort((a, b) => b[1] - a[1]).slice(0, 5)) {
+        const lines = [...(s.lines.get(name) ?? new Map<number, number>())].sort((a, b) => b[1] - a[1]).slice(0, 5);
+        console.log(`  ${name}: ${lines.map(([l, t]) => `line ${l} x${t}`).join(', ')}`);
+      }
     }
   } finally {
     await sender.close();
