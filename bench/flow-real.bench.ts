@@ -73,13 +73,20 @@ function exporters(k: string, d: string, quick: string): Exporter[] {
 
 const fmtRate = (r: SearchResult): string => (r.rate === 0 ? 'no loss-free rate' : r.senderBound ? `>= ${Math.round(r.rate)} (sender-bound)` : `${Math.round(r.rate)}, lost at ${Math.round(r.failedAt)}`);
 
+/** Receivers alive now: stopped by PID on SIGINT/SIGTERM, so no pmacct or nfcapd outlives the bench. */
+const live = new Set<Target>();
+const onSignal = (): void => {
+  void Promise.all([...live].map((t) => t.close())).finally(() => process.exit(130));
+};
+
 async function runInput(sender: PinnedChild, inp: Input): Promise<BenchResult[]> {
   const send = async (r: Omit<SendRun, 'type' | 'burst'>): Promise<SendDone> => (await sender.request({ type: 'send', burst: BURST, ...r }, 120_000)) as SendDone;
   const targets: Target[] = [];
+  const add = (t: Target): void => void (targets.push(t), live.add(t));
   try {
-    targets.push(await netvigilTarget(here, process.env['FLOW_E2E_COLLECTOR'] ?? '{}'));
-    targets.push(await pmacctTarget(inp.pmacct, RCVBUF, send, inp.capture, inp.protocol));
-    targets.push(nfdumpTarget(inp.nfdump, RCVBUF));
+    add(await netvigilTarget(here, process.env['FLOW_E2E_COLLECTOR'] ?? '{}'));
+    add(await pmacctTarget(inp.pmacct, RCVBUF, send, inp.capture, inp.protocol));
+    add(nfdumpTarget(inp.nfdump, RCVBUF));
     const everyone = (): number[] => targets.flatMap((t) => t.pids());
     // warm-up, not counted: a fresh Node receiver compiles its hot path during its first thousands
     // of datagrams; pmacct's tail is pushed through so it does not count in the first trial
@@ -97,7 +104,10 @@ async function runInput(sender: PinnedChild, inp: Input): Promise<BenchResult[]>
     const fixedLoop = await targets[0]?.loop?.();
     return rows(inp, found, fixed, searchLoop, fixedLoop);
   } finally {
-    for (const t of targets) await t.close();
+    for (const t of targets) {
+      await t.close();
+      live.delete(t);
+    }
   }
 }
 
@@ -139,6 +149,7 @@ export default async function run(): Promise<BenchResult[]> {
   }
   const sender = new PinnedChild(1, join(here, 'sender.js'), []);
   const out: BenchResult[] = [];
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     const ready = await sender.next();
     if (ready.type !== 'ready') throw new Error(`sender did not start: ${JSON.stringify(ready)}`);
@@ -147,6 +158,7 @@ export default async function run(): Promise<BenchResult[]> {
       out.push(...(await runInput(sender, inp)));
     }
   } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await sender.close();
   }
   const load = loadavg()[0]?.toFixed(2) ?? '?';

@@ -24,6 +24,8 @@ export interface Mix {
   kind: MixKind;
   conversations: number;
   seed: number;
+  /** One conversation in N over IPv6 (16 when absent; 0 none, 1 all). */
+  ipv6Every?: number;
 }
 
 export interface BuiltCapture {
@@ -36,7 +38,8 @@ export interface BuiltCapture {
 
 /** `cache`: FLOW_REAL_CACHE, else netvigil-flow-real in the temp dir. */
 export function mixDir(m: Mix, cache = process.env['FLOW_REAL_CACHE'] ?? join(tmpdir(), 'netvigil-flow-real')): string {
-  return join(cache, `${m.kind}-${m.conversations}-seed${m.seed}-g${GENERATION}`);
+  const v6 = m.ipv6Every === undefined || m.ipv6Every === 16 ? '' : `-v6every${m.ipv6Every}`;
+  return join(cache, `${m.kind}-${m.conversations}-seed${m.seed}${v6}-g${GENERATION}`);
 }
 
 interface Proc {
@@ -129,7 +132,7 @@ export async function buildCaptures(mix: Mix, exporters: readonly Exporter[], lo
   const summaryFile = join(dir, 'traffic.json');
   if (!existsSync(summaryFile)) {
     const t0 = Date.now();
-    const s = writeTraffic(trafficFile, mix.kind, mix.conversations, mix.seed);
+    const s = writeTraffic(trafficFile, mix.kind, mix.conversations, mix.seed, mix.ipv6Every ?? 16);
     writeFileSync(summaryFile, JSON.stringify(s));
     log(`traffic ${mix.kind} x ${mix.conversations} (seed ${mix.seed}): ${s.packets} packets in ${Date.now() - t0} ms -> ${trafficFile}`);
   }

@@ -5,7 +5,7 @@
  * traffic may be shipped or replayed here.
  *
  * Two mixes:
- *   `mix`     — N conversations (TCP 70%, UDP 24%, ICMP/ICMPv6 6%; every 16th over IPv6, so 6.25% of
+ *   `mix`     — N conversations (TCP 70%, UDP 24%, ICMP/ICMPv6 6%; every 16th over IPv6 by default, so 6.25% of
  *               conversations and of flow records), clients spread over 10.0.0.0/8 and
  *               2001:db8:c::/48, servers from a pool of 4096 in 198.18.0.0/15 (RFC 2544's
  *               benchmarking range) and 2001:db8:5::/48; TCP with handshake, data both ways and FIN.
@@ -108,8 +108,7 @@ const TCP_PORTS = [443, 443, 443, 80, 22, 25, 993, 3306, 5432, 8080, 8443];
 const UDP_PORTS = [53, 53, 53, 123, 443, 514, 161, 5060];
 
 /** The packets of conversation `i`, starting at `t`. */
-function conversation(kind: MixKind, i: number, t: number, r: () => number): Pkt[] {
-  const six = i % 16 === 5;
+function conversation(kind: MixKind, i: number, t: number, r: () => number, six: boolean): Pkt[] {
   const client = six ? v6(0xc, kind === 'hosts' ? i : Math.floor(r() * 0xffffffff)) : v4(0x0a000000 + (kind === 'hosts' ? Math.imul(i, 0x9e3779b1) & 0xffffff : Math.floor(r() * 0xffffff)));
   const s = Math.floor(r() * 4096);
   const server = six ? v6(0x5, s + 1) : v4(0xc6120000 + s * 31 + 1);
@@ -167,7 +166,7 @@ export interface TrafficSummary {
  * Writes the mix to `file`. Conversations start spread over `seconds` of capture time from a fixed
  * epoch (2026-01-01), so the file is the same for the same seed wherever it is built.
  */
-export function writeTraffic(file: string, kind: MixKind, conversations: number, seed: number, seconds = 120): TrafficSummary {
+export function writeTraffic(file: string, kind: MixKind, conversations: number, seed: number, ipv6Every = 16, seconds = 120): TrafficSummary {
   const r = rng(seed);
   const t0 = 1767225600;
   const fd = openSync(file, 'w');
@@ -210,8 +209,10 @@ export function writeTraffic(file: string, kind: MixKind, conversations: number,
   const step = seconds / conversations;
   for (let i = 0; i < conversations; i++) {
     const t = t0 + i * step;
-    if (i % 16 === 5) six++;
-    for (const p of conversation(kind, i, t, r)) pending.push(p);
+    // 0: none over IPv6, 1: all (to price an IPv6 record against an IPv4 one)
+    const v6 = ipv6Every > 0 && i % ipv6Every === 5 % ipv6Every;
+    if (v6) six++;
+    for (const p of conversation(kind, i, t, r, v6)) pending.push(p);
     // a conversation lasts under 4 s (at most 20 packets 0.2 s apart)
     if (i % 2048 === 2047) flush(t - 4);
   }
