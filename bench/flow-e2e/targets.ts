@@ -88,6 +88,8 @@ export function nfdumpTarget(daemon: 'nfcapd' | 'sfcapd', rcvbuf: number): Targe
     begin: async () => {
       await d?.stop();
       d = await Nfcapd.start(daemon, rcvbuf);
+      // its start-up work is not part of the trial's CPU
+      await waitQuiet(d.pid ? [d.pid] : [], 2000);
     },
     taken: async (final) => {
       if (!final || !d) return { units: 0, errors: 0 };
