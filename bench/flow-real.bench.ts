@@ -10,7 +10,7 @@
  * conversation its own client (1 M distinct hosts), and the generated datagrams of flow-e2e
  * run through the same receivers as the last, secondary row.
  *
- * `npm run bench -- flow-real` (~25 min); `npm run bench -- flow-real --quick` (a smoke test, < 1 min
+ * `npm run bench -- flow-real` (~20 min); `npm run bench -- flow-real --quick` (a smoke test, < 1 min
  * once the captures are cached). Environment: FLOW_REAL_EXPORTERS (all of exporters.ts),
  * FLOW_REAL_CONVERSATIONS (20000), FLOW_REAL_SEED (1), FLOW_REAL_HOSTS (1000000; 0 skips that mix),
  * FLOW_REAL_HOSTS_EXPORTERS (softflowd-v9), FLOW_REAL_GENERATED (v9; empty skips), FLOW_REAL_RATE
@@ -34,13 +34,13 @@ const env = (k: string, d: number, quick: number): number => {
   return Number.isFinite(v) && v >= 0 && process.env[k] !== undefined && process.env[k] !== '' ? v : QUICK ? quick : d;
 };
 const list = (k: string, d: string, quick: string): string[] => (process.env[k] ?? (QUICK ? quick : d)).split(',').filter(Boolean);
-const STEPS = env('FLOW_E2E_STEPS', 7, 3);
+const STEPS = env('FLOW_E2E_STEPS', 7, 2);
 const SECONDS = env('FLOW_E2E_SECONDS', 1, 0.5);
 const MAX_RATE = env('FLOW_E2E_MAX_RATE', 400_000, 400_000);
 const MIN_RATE = env('FLOW_E2E_MIN_RATE', 2000, 2000);
 const BURST = env('FLOW_E2E_BURST', 32, 32);
 const RATE = env('FLOW_REAL_RATE', 20_000, 5000);
-const FIXED_SECONDS = QUICK ? 1 : 3;
+const FIXED_SECONDS = QUICK ? 0.5 : 3;
 const WARMUP = QUICK ? 3000 : 15_000;
 const RCVBUF = 32 * 1024 * 1024;
 const SEED = env('FLOW_REAL_SEED', 1, 1);
