@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRmemMax } from '../collectors/flow/listener.js';
 import { buildCaptures, EXPORTERS, type BuiltCapture, type Exporter, type Mix } from './flow-e2e/exporters.js';
-import { PinnedChild, type SendDone, type SendRun } from './flow-e2e/ipc.js';
+import { PinnedChild, type LoopDelay, type SendDone, type SendRun } from './flow-e2e/ipc.js';
 import { searchAll, type SearchResult } from './flow-e2e/search.js';
 import { netvigilTarget, nfdumpTarget, pmacctTarget, trial, type Measured, type Target } from './flow-e2e/targets.js';
 import type { BenchResult } from './types.js';
@@ -111,12 +111,12 @@ async function runInput(sender: PinnedChild, inp: Input): Promise<BenchResult[]>
   }
 }
 
-function rows(inp: Input, found: SearchResult[], fixed: Measured[], searchLoop: { p99: number; max: number } | undefined, fixedLoop: { p99: number; max: number } | undefined): BenchResult[] {
+function rows(inp: Input, found: SearchResult[], fixed: Measured[], searchLoop: LoopDelay | undefined, fixedLoop: LoopDelay | undefined): BenchResult[] {
   const [nv, pm, nf] = found as [SearchResult, SearchResult, SearchResult];
   const perDgram = (r: SearchResult): string => `${((r.rate * inp.perDatagram) / 1e3).toFixed(0)} k records/s`;
   const at = (m: Measured | undefined): string => (m ? `${m.cpuUsPerDatagram.toFixed(1)} µs CPU/datagram at ${RATE}/s${m.ok ? '' : ` (LOSSY: ${m.detail})`}, RSS ${(m.rss / 2 ** 20).toFixed(0)} MiB` : '');
   const unit = 'datagrams/s loss-free';
-  const loop = (l: { p99: number; max: number } | undefined, what: string): string => (l ? `event loop ${what} p99 ${l.p99.toFixed(1)} ms max ${l.max.toFixed(1)} ms` : '');
+  const loop = (l: LoopDelay | undefined, what: string): string => (l ? `event loop ${what} p99 ${l.p99.toFixed(1)} ms max ${l.max.toFixed(1)} ms (longest GC ${l.gcMax.toFixed(1)} ms, ${l.gcOver10} over 10 ms)` : '');
   const out: BenchResult[] = [
     { name: `${inp.label} netvigil`, value: nv.rate, unit, baseline: { name: inp.pmacct, value: pm.rate }, note: [perDgram(nv), fmtRate(nv), at(fixed[0]), loop(fixedLoop, `at ${RATE}/s`), loop(searchLoop, 'over the search')].join('; ') },
     { name: `${inp.label} netvigil vs ${inp.nfdump}`, value: nv.rate, unit, baseline: { name: inp.nfdump, value: nf.rate } },

@@ -49,6 +49,9 @@ export interface LoopDelay {
   type: 'loop';
   p99: number;
   max: number;
+  /** Longest GC pause in the same window, and how many took over 10 ms (PerformanceObserver 'gc'). */
+  gcMax: number;
+  gcOver10: number;
 }
 export type ReceiverRequest = { type: 'counts' } | { type: 'stop' } | { type: 'loop' };
 export type ChildMessage = SendDone | Counts | LoopDelay | { type: 'ready'; port?: number } | { type: 'error'; message: string };

@@ -13,7 +13,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { collectors } from '../../collectors/index.js';
 import type { Collector, CollectorContext } from '../../src/collector.js';
@@ -109,11 +109,21 @@ const rx = mode === 'netvigil' ? await netvigil() : await countOnly();
 // pauses of the loop that reads the socket: a pause longer than the socket buffer lasts is loss
 const delay = monitorEventLoopDelay({ resolution: 1 });
 delay.enable();
+// GC pauses in the same window, to tell a collector pause from the host taking the core away
+let gcMax = 0;
+let gcOver10 = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcMax = Math.max(gcMax, e.duration);
+    if (e.duration > 10) gcOver10++;
+  }
+}).observe({ entryTypes: ['gc'] });
 process.on('message', (m: ReceiverRequest) => {
   if (m.type === 'counts') process.send?.(rx.counts());
   else if (m.type === 'loop') {
-    process.send?.({ type: 'loop', p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 });
+    process.send?.({ type: 'loop', p99: delay.percentile(99) / 1e6, max: delay.max / 1e6, gcMax, gcOver10 });
     delay.reset();
+    gcMax = gcOver10 = 0;
   } else {
     void rx.stop().then((c) => {
       process.send?.(c, () => process.exit(0));
