@@ -116,7 +116,7 @@ function rows(inp: Input, found: SearchResult[], fixed: Measured[], searchLoop: 
   const perDgram = (r: SearchResult): string => `${((r.rate * inp.perDatagram) / 1e3).toFixed(0)} k records/s`;
   const at = (m: Measured | undefined): string => (m ? `${m.cpuUsPerDatagram.toFixed(1)} µs CPU/datagram at ${RATE}/s${m.ok ? '' : ` (LOSSY: ${m.detail})`}, RSS ${(m.rss / 2 ** 20).toFixed(0)} MiB` : '');
   const unit = 'datagrams/s loss-free';
-  const loop = (l: LoopDelay | undefined, what: string): string => (l ? `event loop ${what} p99 ${l.p99.toFixed(1)} ms max ${l.max.toFixed(1)} ms (longest GC ${l.gcMax.toFixed(1)} ms, ${l.gcOver10} over 10 ms)` : '');
+  const loop = (l: LoopDelay | undefined, what: string): string => (l ? `event loop ${what} p99 ${l.p99.toFixed(1)} ms max ${l.max.toFixed(1)} ms (longest GC ${l.gcMax.toFixed(1)} ms ${l.gcMaxKind}, ${l.gcOver10} over 10 ms)` : '');
   const out: BenchResult[] = [
     { name: `${inp.label} netvigil`, value: nv.rate, unit, baseline: { name: inp.pmacct, value: pm.rate }, note: [perDgram(nv), fmtRate(nv), at(fixed[0]), loop(fixedLoop, `at ${RATE}/s`), loop(searchLoop, 'over the search')].join('; ') },
     { name: `${inp.label} netvigil vs ${inp.nfdump}`, value: nv.rate, unit, baseline: { name: inp.nfdump, value: nf.rate } },

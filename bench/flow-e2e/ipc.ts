@@ -51,6 +51,8 @@ export interface LoopDelay {
   max: number;
   /** Longest GC pause in the same window, and how many took over 10 ms (PerformanceObserver 'gc'). */
   gcMax: number;
+  /** major / minor / incremental / weak callbacks */
+  gcMaxKind: string;
   gcOver10: number;
 }
 export type ReceiverRequest = { type: 'counts' } | { type: 'stop' } | { type: 'loop' };
