@@ -181,7 +181,7 @@ export function keysFromData(rec: DataRecord, exporter: string, state: OptionsSt
     // the Record prints a mapped IPv4 address as text, and so must its key
     out.dims[DIMENSIONS.length + j] = src && plan.convs[src.idx[0] as number] === Conv.Ipv4 && typeof x === 'number' ? ipv4ToString(x) : valueKey(x);
   }
-  out.rate = Math.max(1, Math.round(state.rateFor(plan, v, exporter, rec.hdr.domain, memo.rate, memo.ifRates)));
+  out.rate = Math.max(1, Math.round(state.rateFor(plan, v, memo.rates)));
   out.bytes = volume(sourceValue(dp.bytes, v));
   out.packets = volume(sourceValue(dp.packets, v));
   return out;

@@ -23,9 +23,8 @@ export function memoFor(hdr: MessageHeader, exporter: string, state: OptionsStat
     exporter,
     version: String(hdr.version),
     domain: String(hdr.domain),
-    rate: state.domainRate(exporter, hdr.domain),
+    rates: state.domainRates(exporter, hdr.domain),
     sysInitMs: init,
-    ifRates: state.hasInterfaceRates(exporter, hdr.domain),
   });
 }
 
@@ -60,7 +59,7 @@ export function normalizeData(rec: DataRecord, exporter: string, state: OptionsS
     if (c === Conv.UptimeStart || c === Conv.AbsStart || c === Conv.DeltaStart) start = abs;
     else end = abs;
   }
-  fields['sampling_rate'] = big(Math.max(1, Math.round(state.rateFor(plan, v, exporter, hdr.domain, memo.rate, memo.ifRates))));
+  fields['sampling_rate'] = big(Math.max(1, Math.round(state.rateFor(plan, v, memo.rates))));
   if (start !== undefined) fields['start_ms'] = BigInt(Math.round(start));
   if (end !== undefined) fields['end_ms'] = BigInt(Math.round(end));
   const tags: Record<string, string> = { exporter, version: memo.version, domain: memo.domain };
