@@ -9,7 +9,7 @@
  * active timeout), which keeps a late or clock-skewed exporter from reopening closed intervals.
  */
 import { makeRecord, type FlowRecord } from '../../src/record/record.js';
-import { DIMENSIONS, FlowKeys, keyText, type Dimension, type Key, type TalkerKey } from './keys.js';
+import { addressKey, DIMENSIONS, FlowKeys, isAddressDim, keyText, type Dimension, type Key, type TalkerKey } from './keys.js';
 import { TalkerTable, type TalkerSnapshot } from './talkers.js';
 
 export { DIMENSIONS, TALKER_KEYS, type Dimension, type TalkerKey } from './keys.js';
@@ -168,7 +168,11 @@ export class Aggregator {
       sum.flows += v.flows;
     };
     for (const s of snap.series) {
-      s.keys.forEach((key, j) => (k.dims[this.dimIdx[j] as number] = key));
+      s.keys.forEach((key, j) => {
+        const d = this.dimIdx[j] as number;
+        // a checkpoint of an earlier version holds IPv6 addresses as text
+        k.dims[d] = typeof key === 'string' && isAddressDim(d) ? addressKey(key) : key;
+      });
       add(this.seriesFor(k), s);
     }
     if (snap.other) add(this.otherOrNew(this.dimIdx.length ? null : []), snap.other);

@@ -9,6 +9,7 @@
  */
 import type { FieldValue, FlowRecord } from '../../src/record/record.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
+import { ip6KeyFromText, ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import type { DataRecord, Value } from '../netflow/compile.js';
 import { memoFor, type OptionsState } from '../netflow/normalize.js';
 import { Conv, hex, Pick, planFor, sourceValue, type Plan, type Source } from '../netflow/plan.js';
@@ -27,6 +28,7 @@ export type Key = number | string;
 
 /** Address dimensions, by DIMENSIONS index: their numeric keys are IPv4 addresses. */
 const ADDRESS_INDEX: readonly boolean[] = DIMENSIONS.map((d) => d === 'next_hop' || d === 'src_addr' || d === 'dst_addr');
+export const isAddressDim = (d: number): boolean => ADDRESS_INDEX[d] === true;
 /** DIMENSIONS from here on are Record fields (exporter and version are tags). */
 const FIRST_FIELD_DIM = 2;
 
@@ -51,7 +53,7 @@ const SMALL_TEXT: readonly string[] = Array.from({ length: 65536 }, (_, i) => St
 
 /** Tag text of dimension `d`'s key: what the Record's field would have printed. */
 export function keyText(d: number, k: Key): string {
-  if (typeof k === 'string') return k;
+  if (typeof k === 'string') return isIp6Key(k) ? ip6KeyText(k) : k;
   if (ADDRESS_INDEX[d]) return ipv4ToString(k);
   return Number.isInteger(k) && k >= 0 && k < 65536 ? (SMALL_TEXT[k] as string) : String(k);
 }
@@ -99,10 +101,11 @@ export function parseIpv4(s: string): number {
   return out * 256 + part;
 }
 
-function addressKey(v: FieldValue | undefined): Key {
+/** Key of address text: IPv4 as uint32, IPv6 as its byte key (src/wire/ip6key.ts), else the text. */
+export function addressKey(v: FieldValue | undefined): Key {
   if (typeof v !== 'string') return valueKey(v);
   const n = parseIpv4(v);
-  return n >= 0 ? n : v;
+  return n >= 0 ? n : (ip6KeyFromText(v) ?? v);
 }
 
 /** Keys of any flow Record (v5, sFlow, raw). Fills and returns `out`. */
@@ -179,7 +182,8 @@ export function keysFromData(rec: DataRecord, exporter: string, state: OptionsSt
     const src = dp.mapped[j];
     const x = sourceValue(src, v);
     // the Record prints a mapped IPv4 address as text, and so must its key
-    out.dims[DIMENSIONS.length + j] = src && plan.convs[src.idx[0] as number] === Conv.Ipv4 && typeof x === 'number' ? ipv4ToString(x) : valueKey(x);
+    const c = src ? plan.convs[src.idx[0] as number] : undefined;
+    out.dims[DIMENSIONS.length + j] = c === Conv.Ipv4 && typeof x === 'number' ? ipv4ToString(x) : c === Conv.Ipv6 && typeof x === 'string' ? ip6KeyText(x) : valueKey(x);
   }
   out.rate = Math.max(1, Math.round(state.rateFor(plan, v, memo.rates)));
   out.bytes = volume(sourceValue(dp.bytes, v));

@@ -2,9 +2,10 @@
  * Per-interval volume by talker (source or destination address) for `flow_top`. Real traffic has
  * tens of thousands of distinct addresses per interval, so this is on the hot path. IPv4 talkers
  * (uint32) go through an open-addressing table on typed arrays: no string is made or hashed per
- * flow, and nothing is allocated. Text talkers (IPv6) use a Map. Either way a talker gets a slot,
+ * flow, and nothing is allocated. IPv6 talkers (byte keys, src/wire/ip6key.ts) use a Map. Either way a talker gets a slot,
  * and volumes live in typed arrays indexed by slot that survive from one interval to the next.
  */
+import { ip6KeyFromText, ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
 import type { Key } from './keys.js';
 
@@ -192,7 +193,7 @@ export class TalkerTable {
     }
     const top: TalkerSum[] = heap.map((i) => {
       const k = this.keys[i] as Key;
-      return { talker: typeof k === 'number' ? ipv4ToString(k) : k, key: k, bytes: by[i] as number, packets: this.packets[i] as number, flows: this.flows[i] as number };
+      return { talker: typeof k === 'number' ? ipv4ToString(k) : isIp6Key(k) ? ip6KeyText(k) : k, key: k, bytes: by[i] as number, packets: this.packets[i] as number, flows: this.flows[i] as number };
     });
     const other = { ...this.rest };
     for (let i = 0; i < size; i++) {
@@ -235,7 +236,8 @@ export class TalkerTable {
     const packets = f64(s.packets);
     const flows = f64(s.flows);
     s.keys.forEach((k, j) => {
-      const i = typeof k === 'number' ? this.v4slot(k | 0) : this.textSlot(k);
+      // a checkpoint of an earlier version holds IPv6 talkers as text: same talker, same slot
+      const i = typeof k === 'number' ? this.v4slot(k | 0) : this.textSlot(isIp6Key(k) ? k : (ip6KeyFromText(k) ?? k));
       const b = bytes[j] ?? 0;
       const p = packets[j] ?? 0;
       const f = flows[j] ?? 0;

@@ -5,6 +5,7 @@
  */
 import { makeRecord, type Fields, type FlowRecord } from '../../src/record/record.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
+import { ip6KeyText } from '../../src/wire/ip6key.js';
 import type { DataRecord, MessageHeader } from './compile.js';
 import { Kind } from './elements.js';
 import type { OptionsState } from './options.js';
@@ -107,6 +108,7 @@ export function optionsFields(rec: DataRecord): Fields {
     if (v === undefined) continue;
     if (v instanceof Uint8Array) f[name] = hex(v);
     else if (tpl.kinds[i] === Kind.Ipv4) f[name] = ipv4ToString(v as number);
+    else if (tpl.kinds[i] === Kind.Ipv6) f[name] = ip6KeyText(v as string);
     else if (typeof v === 'number' && Number.isInteger(v) && tpl.kinds[i] !== Kind.Float) f[name] = BigInt(v);
     else f[name] = typeof v === 'string' ? v.replace(/\0+$/, '') : v;
   }
