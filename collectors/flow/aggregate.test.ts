@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeRecord, type FlowRecord } from '../../src/record/record.js';
+import { ip6Key, ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
 import { Aggregator, DIMENSIONS, OTHER, type Dimension } from './aggregate.js';
 import { FlowKeys, keysFromRecord } from './keys.js';
@@ -46,8 +47,11 @@ describe('Aggregator', () => {
 });
 
 describe('TalkerTable', () => {
-  it('matches a plain Map through growth and rehashing, IPv4 numbers and IPv6 text alike (property)', () => {
-    const talker = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 300 }), fc.constantFrom('2001:db8::1', '2001:db8::2', 'fe80::1'));
+  it('matches a plain Map through growth and rehashing, IPv4 numbers, IPv6 keys and text alike (property)', () => {
+    // IPv6 byte keys: random ones (growth of the IPv6 index) and a small pool (repeats)
+    const v6 = (b: Uint8Array): string => ip6Key(b, 0);
+    const pool = fc.integer({ min: 0, max: 40 }).map((i) => v6(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, i >> 8, i & 255])));
+    const talker = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 300 }), fc.constantFrom('2001:db8::1', '2001:db8::2', 'fe80::1'), fc.uint8Array({ minLength: 16, maxLength: 16 }).map(v6), pool);
     fc.assert(
       fc.property(fc.array(fc.tuple(talker, fc.nat(10_000)), { maxLength: 3000 }), fc.integer({ min: 1, max: 2500 }), (adds, max) => {
         const t = new TalkerTable(max);
@@ -55,7 +59,7 @@ describe('TalkerTable', () => {
         let rest = 0;
         for (const [k, bytes] of adds) {
           t.add(k, bytes, 1);
-          const text = typeof k === 'number' ? ipv4ToString(k) : k;
+          const text = typeof k === 'number' ? ipv4ToString(k) : isIp6Key(k) ? ip6KeyText(k) : k;
           if (want.has(text) || want.size < max) want.set(text, (want.get(text) ?? 0) + bytes);
           else rest += bytes;
         }
@@ -87,6 +91,19 @@ describe('TalkerTable', () => {
     const out = a.flush(0, 'flow');
     expect(out.filter((r) => r.measurement === 'flow_agg').map((r) => [r.tags['src_addr'], r.fields['bytes']])).toEqual([['198.51.100.7', 15n]]);
     expect(out.filter((r) => r.measurement === 'flow_top').map((r) => [r.tags['talker'], r.fields['bytes']])).toEqual([['198.51.100.7', 15n]]);
+  });
+
+  it('counts one IPv6 address once whether it came as a decoded byte key or as Record text', () => {
+    const a = new Aggregator({ dimensions: ['src_addr'], maxSeries: 10, topN: 5, topBy: ['src_addr'], maxTalkers: 10 });
+    a.add(keys(flow('a', { in_if: 1, proto: 6, src: '2001:db8::7', bytes: 10, packets: 1, rate: 1 })));
+    const k = new FlowKeys();
+    k.dims[DIMENSIONS.indexOf('src_addr')] = ip6Key(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]), 0);
+    k.bytes = 5;
+    k.packets = 1;
+    a.add(k);
+    const out = a.flush(0, 'flow');
+    expect(out.filter((r) => r.measurement === 'flow_agg').map((r) => [r.tags['src_addr'], r.fields['bytes']])).toEqual([['2001:db8::7', 15n]]);
+    expect(out.filter((r) => r.measurement === 'flow_top').map((r) => [r.tags['talker'], r.fields['bytes']])).toEqual([['2001:db8::7', 15n]]);
   });
 });
 

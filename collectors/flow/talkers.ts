@@ -7,6 +7,7 @@
  */
 import { ip6KeyFromText, ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
+import { Ip6Index } from './ip6index.js';
 import type { Key } from './keys.js';
 
 export interface TalkerSum {
@@ -37,6 +38,7 @@ export class TalkerTable {
   private v4keys: Int32Array;
   private v4slots: Int32Array;
   private v4mask: number;
+  private readonly v6 = new Ip6Index();
   private readonly text = new Map<string, number>();
   private keys: Key[] = [];
   private bytes = new Float64Array(1024);
@@ -61,7 +63,7 @@ export class TalkerTable {
     let i: number;
     if (typeof talker === 'number') i = this.v4slot(talker | 0);
     else if (talker === '') return;
-    else i = this.textSlot(talker);
+    else i = isIp6Key(talker) ? this.v6slot(talker) : this.textSlot(talker);
     if (i === NO_SLOT) {
       this.rest.bytes += bytes;
       this.rest.packets += packets;
@@ -113,6 +115,14 @@ export class TalkerTable {
       this.v4keys[h] = k;
       this.v4slots[h] = s;
     }
+  }
+
+  private v6slot(talker: string): number {
+    const s = this.v6.find(talker);
+    if (s >= 0) return s;
+    const n = this.newSlot(talker);
+    if (n !== NO_SLOT) this.v6.insert(talker, n);
+    return n;
   }
 
   private textSlot(talker: string): number {
@@ -207,7 +217,7 @@ export class TalkerTable {
 
   /** Slot of a talker already in the table, or NO_SLOT. */
   private find(k: Key): number {
-    if (typeof k === 'string') return this.text.get(k) ?? NO_SLOT;
+    if (typeof k === 'string') return isIp6Key(k) ? this.v6.find(k) : (this.text.get(k) ?? NO_SLOT);
     const key = k | 0;
     for (let h = Math.imul(key, 0x9e3779b1) >>> 0; ; h++) {
       h &= this.v4mask;
@@ -237,7 +247,8 @@ export class TalkerTable {
     const flows = f64(s.flows);
     s.keys.forEach((k, j) => {
       // a checkpoint of an earlier version holds IPv6 talkers as text: same talker, same slot
-      const i = typeof k === 'number' ? this.v4slot(k | 0) : this.textSlot(isIp6Key(k) ? k : (ip6KeyFromText(k) ?? k));
+      const k6 = typeof k === 'string' ? (isIp6Key(k) ? k : ip6KeyFromText(k)) : undefined;
+      const i = typeof k === 'number' ? this.v4slot(k | 0) : k6 !== undefined ? this.v6slot(k6) : this.textSlot(k);
       const b = bytes[j] ?? 0;
       const p = packets[j] ?? 0;
       const f = flows[j] ?? 0;
@@ -264,6 +275,7 @@ export class TalkerTable {
     this.v4slots.fill(0);
     this.keys = [];
     this.text.clear();
+    this.v6.clear();
     this.rest.bytes = this.rest.packets = this.rest.flows = 0;
   }
 }
