@@ -107,6 +107,30 @@ describe('TalkerTable', () => {
   });
 });
 
+describe('TalkerTable snapshot', () => {
+  const v6 = (last: number): string => ip6Key(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last]), 0);
+  const f64 = (xs: number[]): string => Buffer.from(Float64Array.from(xs).buffer).toString('base64');
+
+  it('survives JSON with IPv4, IPv6 and text talkers, volumes and rest intact', () => {
+    const t = new TalkerTable(3);
+    t.add(0xc0000201, 10, 1);
+    t.add(v6(7), 20, 2);
+    t.add('not-an-address', 30, 3);
+    t.add(0xc0000202, 40, 4); // beyond the bound: rest
+    const back = new TalkerTable(3);
+    back.restore(JSON.parse(JSON.stringify(t.snapshot())) as ReturnType<TalkerTable['snapshot']>);
+    expect(back.top(10)).toEqual(t.top(10));
+    expect(back.top(10).top.map((s) => s.talker)).toEqual(['not-an-address', '2001:db8::7', '192.0.2.1']);
+  });
+
+  it('reads the earlier form (keys in slot order, IPv6 as text) into the same talkers', () => {
+    const t = new TalkerTable(10);
+    t.add(v6(7), 5, 1);
+    t.restore({ keys: [0xc0000201, '2001:db8::7'], bytes: f64([10, 20]), packets: f64([1, 2]), flows: f64([1, 1]), rest: { bytes: 0, packets: 0, flows: 0 } });
+    expect(t.top(10).top.map((s) => [s.talker, s.bytes])).toEqual([['2001:db8::7', 25], ['192.0.2.1', 10]]);
+  });
+});
+
 describe('Aggregator checkpoint and resume', () => {
   /** What InfluxDB keeps: one point per measurement, tag set and time; a later write replaces it. */
   function store(into: Map<string, FlowRecord>, recs: readonly FlowRecord[]): void {

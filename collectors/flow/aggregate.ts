@@ -10,7 +10,7 @@
  */
 import { makeRecord, type FlowRecord } from '../../src/record/record.js';
 import { addressKey, DIMENSIONS, FlowKeys, isAddressDim, keyText, type Dimension, type Key, type TalkerKey } from './keys.js';
-import { TalkerTable, type TalkerSnapshot } from './talkers.js';
+import { encodeTalkers, TalkerTable, type TalkerCopy, type TalkerSnapshot } from './talkers.js';
 
 export { DIMENSIONS, TALKER_KEYS, type Dimension, type TalkerKey } from './keys.js';
 
@@ -145,13 +145,19 @@ export class Aggregator {
   }
 
   snapshot(): AggregateSnapshot {
+    const { talkers, ...rest } = this.copy();
+    return { ...rest, talkers: talkers.map(encodeTalkers) };
+  }
+
+  /** The snapshot with the talker tables copied but not yet encoded (checkpoint.ts encodes them off the receive path). */
+  copy(): Omit<AggregateSnapshot, 'talkers'> & { talkers: TalkerCopy[] } {
     const series: AggregateSnapshot['series'] = [];
     for (const [s, keys] of this.allSeries()) series.push({ keys, bytes: s.bytes, packets: s.packets, flows: s.flows });
     const o = this.other;
     return {
       series,
       other: o ? { bytes: o.bytes, packets: o.packets, flows: o.flows } : null,
-      talkers: this.talkers.map((t) => t.snapshot()),
+      talkers: this.talkers.map((t) => t.copy()),
       written: this.written.map((w) => [...w]),
     };
   }

@@ -14,7 +14,7 @@ import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
-import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointShape } from './checkpoint.js';
+import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
 
@@ -134,7 +134,8 @@ export class FlowCollector implements Collector {
   private periodicCheckpoint(): void {
     if (this.aggregator.flowsIn === this.checkpointed) return;
     this.checkpointed = this.aggregator.flowsIn;
-    const cp = this.checkpoint(Date.now(), false);
+    // copied now (a memcpy of the talker volumes), encoded and written piecewise (checkpoint.ts)
+    const cp: CheckpointCopy = { v: 1, shape: shapeOf(this.cfg), intervalStart: this.intervalStart, label: this.nextLabel(), lastLabel: this.lastLabel, flushed: false, savedAt: Date.now(), agg: this.aggregator.copy() };
     this.saving = this.saving.then(() => writeCheckpoint(this.ctx.dataDir, cp)).catch((e: unknown) => this.ctx.emitter.error(e));
   }
 

@@ -23,13 +23,54 @@ export interface TalkerSum {
 const NO_SLOT = -1;
 const NONE: ReadonlySet<Key> = new Set();
 
-/** Volumes as base64 of their Float64Array bytes: 100 k talkers as number arrays cost ~30 ms. */
+/**
+ * Volumes and IPv4 talkers as base64 of Float64Array bytes: JSON of 100 k talkers as number arrays
+ * held the event loop for 25-100 ms every checkpoint (1 M-host softflowd capture, 2 full tables).
+ */
 export interface TalkerSnapshot {
-  keys: Key[];
+  /** Talkers in slot order, as checkpoints before `v4`/`text` held them (read, never written). */
+  keys?: Key[];
+  /** Per slot: the IPv4 talker (uint32), or -1 where `text` holds the slot's talker. */
+  v4?: string;
+  /** [slot, talker] of the talkers that are not IPv4 (IPv6 byte keys, other text). */
+  text?: [number, string][];
   bytes: string;
   packets: string;
   flows: string;
   rest: { bytes: number; packets: number; flows: number };
+}
+
+/** A table's content as `copy()` takes it: the encoding to a TalkerSnapshot can wait for a later tick. */
+export interface TalkerCopy {
+  keys: Key[];
+  bytes: Float64Array;
+  packets: Float64Array;
+  flows: Float64Array;
+  rest: { bytes: number; packets: number; flows: number };
+}
+
+export const b64 = (a: Float64Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+
+/** A copy's talkers split as the checkpoint holds them: IPv4 per slot (-1: see `text`), the others by slot. */
+export function splitKeys(keys: readonly Key[]): { v4: Float64Array; text: [number, string][] } {
+  const n = keys.length;
+  const v4 = new Float64Array(n);
+  const text: [number, string][] = [];
+  for (let i = 0; i < n; i++) {
+    const k = keys[i] as Key;
+    if (typeof k === 'number') v4[i] = k;
+    else {
+      v4[i] = -1;
+      text.push([i, k]);
+    }
+  }
+  return { v4, text };
+}
+
+/** The checkpoint form of a copy: IPv4 talkers and volumes as base64 of Float64Array bytes. */
+export function encodeTalkers(c: TalkerCopy): TalkerSnapshot {
+  const { v4, text } = splitKeys(c.keys);
+  return { v4: b64(v4), text, bytes: b64(c.bytes), packets: b64(c.packets), flows: b64(c.flows), rest: c.rest };
 }
 
 export class TalkerTable {
@@ -229,9 +270,13 @@ export class TalkerTable {
 
   /** The table's content as plain data (checkpoint.ts), talkers in slot order. */
   snapshot(): TalkerSnapshot {
+    return encodeTalkers(this.copy());
+  }
+
+  /** A copy of the table, cheap enough for the receive path (memcpy of the volumes); encode later. */
+  copy(): TalkerCopy {
     const n = this.keys.length;
-    const b64 = (a: Float64Array): string => Buffer.from(a.buffer, a.byteOffset, n * 8).toString('base64');
-    return { keys: this.keys.slice(), bytes: b64(this.bytes), packets: b64(this.packets), flows: b64(this.flows), rest: { ...this.rest } };
+    return { keys: this.keys.slice(), bytes: this.bytes.slice(0, n), packets: this.packets.slice(0, n), flows: this.flows.slice(0, n), rest: { ...this.rest } };
   }
 
   /** Adds a snapshot's volumes to the table (talkers beyond the bound go to the rest). */
@@ -245,7 +290,13 @@ export class TalkerTable {
     const bytes = f64(s.bytes);
     const packets = f64(s.packets);
     const flows = f64(s.flows);
-    s.keys.forEach((k, j) => {
+    const v4 = s.v4 === undefined ? undefined : f64(s.v4);
+    const text = new Map(s.text ?? []);
+    const count = s.keys?.length ?? v4?.length ?? 0;
+    for (let j = 0; j < count; j++) {
+      const x = v4?.[j] ?? -1;
+      const k: Key | undefined = s.keys ? s.keys[j] : x >= 0 ? x : text.get(j);
+      if (k === undefined) continue;
       // a checkpoint of an earlier version holds IPv6 talkers as text: same talker, same slot
       const k6 = typeof k === 'string' ? (isIp6Key(k) ? k : ip6KeyFromText(k)) : undefined;
       const i = typeof k === 'number' ? this.v4slot(k | 0) : k6 !== undefined ? this.v6slot(k6) : this.textSlot(k);
@@ -256,12 +307,12 @@ export class TalkerTable {
         this.rest.bytes += b;
         this.rest.packets += p;
         this.rest.flows += f;
-        return;
+        continue;
       }
       this.bytes[i] = (this.bytes[i] ?? 0) + b;
       this.packets[i] = (this.packets[i] ?? 0) + p;
       this.flows[i] = (this.flows[i] ?? 0) + f;
-    });
+    }
     this.rest.bytes += s.rest.bytes;
     this.rest.packets += s.rest.packets;
     this.rest.flows += s.rest.flows;
