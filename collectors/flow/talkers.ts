@@ -226,7 +226,8 @@ export class TalkerTable {
           [heap[c], heap[p]] = [heap[p] as number, heap[c] as number];
           c = p;
         }
-      } else if (lighter(heap[0] as number, i)) {
+      } else if ((by[i] as number) > (by[heap[0] as number] as number)) {
+        // a later slot with equal bytes is lighter, so only strictly more bytes displaces the root
         heap[0] = i;
         down(0);
       }
@@ -246,13 +247,22 @@ export class TalkerTable {
       const k = this.keys[i] as Key;
       return { talker: typeof k === 'number' ? ipv4ToString(k) : isIp6Key(k) ? ip6KeyText(k) : k, key: k, bytes: by[i] as number, packets: this.packets[i] as number, flows: this.flows[i] as number };
     });
-    const other = { ...this.rest };
+    // everything, then the kept rows taken out: one pass without a set lookup per talker (flush runs
+    // once per interval, cold, over up to max_talkers slots while datagrams queue in the socket)
+    let bytes = 0;
+    let packets = 0;
+    let flows = 0;
     for (let i = 0; i < size; i++) {
-      if (kept.has(i)) continue;
-      other.bytes += by[i] as number;
-      other.packets += this.packets[i] as number;
-      other.flows += this.flows[i] as number;
+      bytes += by[i] as number;
+      packets += this.packets[i] as number;
+      flows += this.flows[i] as number;
     }
+    for (const i of kept) {
+      bytes -= by[i] as number;
+      packets -= this.packets[i] as number;
+      flows -= this.flows[i] as number;
+    }
+    const other = { bytes: this.rest.bytes + bytes, packets: this.rest.packets + packets, flows: this.rest.flows + flows };
     return { top, other };
   }
 
