@@ -211,8 +211,8 @@ export function keysFromSflow(s: FlowSample, exporter: string, out: FlowKeys): F
   d[9] = p.tos ?? '';
   d[10] = p.srcVlan ?? p.vlan ?? '';
   d[11] = addressKey(p.nextHop || p.bgpNextHop || undefined);
-  d[12] = addressKey(p.srcAddr);
-  d[13] = addressKey(p.dstAddr);
+  d[12] = p.srcKey ?? addressKey(p.srcAddr);
+  d[13] = p.dstKey ?? addressKey(p.dstAddr);
   for (let j = DIMENSIONS.length; j < d.length; j++) d[j] = ''; // sFlow samples carry no mapped elements
   out.rate = s.samplingRate || 1;
   out.bytes = p.frameLength ?? p.ipLength ?? 0;
