@@ -145,10 +145,10 @@ interface DimPlan {
   /** Mapped dimensions, in FlowKeys.mapped order. */
   mapped: (Source | undefined)[];
 }
-const dimPlans = new WeakMap<Plan, DimPlan>();
 
 function dimPlan(plan: Plan, mapped: readonly string[]): DimPlan {
-  let p = dimPlans.get(plan);
+  // kept on the plan (one property load per record, not a WeakMap lookup)
+  let p = plan.keysPlan as DimPlan | undefined;
   // one collector's templates are compiled with one mapping, so a plan meets one mapped-name list
   if (p && p.mapped.length === mapped.length) return p;
   const idx = new Int16Array(DIMENSIONS.length).fill(-1);
@@ -158,7 +158,7 @@ function dimPlan(plan: Plan, mapped: readonly string[]): DimPlan {
     if (s) idx[d] = s.pick === Pick.First ? (s.idx[0] as number) : -2;
   }
   p = { idx, src, bytes: plan.sources.get('bytes'), packets: plan.sources.get('packets'), mapped: mapped.map((m) => plan.sources.get(m)) };
-  dimPlans.set(plan, p);
+  plan.keysPlan = p;
   return p;
 }
 
@@ -176,7 +176,8 @@ export function keysFromData(rec: DataRecord, exporter: string, state: OptionsSt
   for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) {
     const i = dp.idx[d] as number;
     // IPv4 stays the uint32 the decoder read: valueKey keeps numbers as they are
-    out.dims[d] = i >= 0 ? valueKey(v[i]) : i === -1 ? '' : valueKey(sourceValue(dp.src[d], v));
+    const x = i >= 0 ? v[i] : i === -1 ? '' : sourceValue(dp.src[d], v);
+    out.dims[d] = typeof x === 'number' || typeof x === 'string' ? x : valueKey(x);
   }
   for (let j = 0; j < dp.mapped.length; j++) {
     const src = dp.mapped[j];
