@@ -9,7 +9,7 @@
  *
  *   npm run build && node --expose-gc dist/bench/flow-pauses.js [capture.pcap] [max_talkers]
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -51,7 +51,7 @@ function memory(): number {
 async function main(): Promise<void> {
   const file = process.argv[2] || join(process.env['FLOW_REAL_CACHE'] ?? join(tmpdir(), 'netvigil-flow-real'), 'hosts-1000000-seed1-g1', 'softflowd-v9.pcap');
   const maxTalkers = Number(process.argv[3] ?? 100_000);
-  const dir = tmpdir();
+  const dir = mkdtempSync(join(tmpdir(), 'netvigil-flow-pauses-'));
   const ctx: CollectorContext = {
     emitter: { emit: () => undefined, error: (e) => process.stderr.write(`flow-pauses: ${String(e)}\n`) },
     log: pino({ level: 'silent' }),
@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     fill();
   }
   ring = undefined;
+  rmSync(dir, { recursive: true, force: true });
   console.log(`${n} datagrams, max_talkers ${maxTalkers}: heap + array buffers ${before.toFixed(1)} -> ${memory().toFixed(1)} MiB${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for a steady figure)'}`);
 }
 
