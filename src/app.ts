@@ -10,6 +10,8 @@ import { collectors as definitions } from '../collectors/index.js';
 import type { Collector, CollectorDefinition, HostSignals } from './collector.js';
 import type { AppConfig } from './config/schema.js';
 import { createEnricher } from './enrich/enrich.js';
+import { History } from './http/history.js';
+import type { NetRecord } from './record/record.js';
 import { OpsServer } from './http/server.js';
 import { lockDataDir } from './datadir-lock.js';
 import { InterfaceTable } from './enrich/interfaces.js';
@@ -54,6 +56,8 @@ export class App {
   private readonly telemetry: SelfTelemetry;
   private telemetryTimer: NodeJS.Timeout | undefined;
   private http: OpsServer | undefined;
+  /** The status page's last hour, one point per telemetry interval (1 s to 60 s); only with `http`. */
+  readonly history: History | undefined;
   private unlock: (() => void) | undefined;
 
   constructor(config: AppConfig, opts: AppOptions) {
@@ -63,6 +67,7 @@ export class App {
     this.dataDir = resolve(config.data_dir);
     mkdirSync(this.dataDir, { recursive: true });
     this.loss = new LossLedger(join(this.dataDir, LOSS_FILE));
+    if (config.http.enabled) this.history = new History(Math.min(60_000, Math.max(1000, config.telemetry_interval)));
 
     const file = config.sinks.file;
     if (file?.enabled) {
@@ -129,7 +134,7 @@ export class App {
         loss: this.loss,
       },
       this.sinks,
-      createEnricher(this.interfaces, { instance: config.instance }),
+      this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance })),
       this.log,
     );
     const monitorEmitter = this.pipeline.emitterFor('monitor');
@@ -137,6 +142,15 @@ export class App {
     const tags: Record<string, string> = {}; // `instance` comes with enrichment, on every record
     if (config.shard !== '0/1') tags.shard = config.shard;
     this.telemetry = new SelfTelemetry({ pipeline: () => this.pipeline.stats(), sinks: this.sinks, loss: () => this.loss.list(), tags });
+  }
+
+  private enrichAndObserve(enrich: (r: NetRecord) => void): (r: NetRecord) => void {
+    if (!this.history) return enrich;
+    const h = this.history;
+    return (r) => {
+      enrich(r);
+      h.observe(r);
+    };
   }
 
   get shard(): { index: number; count: number } {

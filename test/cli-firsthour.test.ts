@@ -11,12 +11,12 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, EXIT_MEANINGS } from '../src/commands/exit-codes.js';
+import { CLI, cli } from './helpers/cli.js';
 import { buildV5 } from './helpers/flow-build.js';
 import { startInfluxd } from './helpers/influxd.js';
 import { freeTcpPort, freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 let tmp: { dir: string; cleanup: () => Promise<void> };
 
 beforeAll(async () => {
@@ -24,10 +24,6 @@ beforeAll(async () => {
 });
 afterAll(async () => tmp?.cleanup());
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 /** A `netvigil run` in its own process group, its stderr collected. */
 function start(args: string[], cwd = tmp.dir) {

@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { configJsonSchema } from '../src/config/jsonschema.js';
 import { createLogger } from '../src/log.js';
+import { CLI, cli } from './helpers/cli.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { freeTcpPort, makeTmpDir, waitFor } from './helpers/net.js';
 
-// The CLI is exercised as users run it: the built binary in a child process (`npm test` builds first).
-const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
 let tmp: { dir: string; cleanup: () => Promise<void> };
 
 beforeAll(async () => {
@@ -17,10 +16,6 @@ beforeAll(async () => {
 });
 afterAll(async () => tmp?.cleanup());
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 describe('netvigil CLI', () => {
   it('prints help for itself and each command', () => {
@@ -143,6 +138,9 @@ describe('netvigil run', () => {
       let log = '';
       p.stderr.on('data', (d: Buffer) => (log += d.toString()));
       const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+      // `ms` of running, counted from the start-up line: on a loaded machine loading the modules
+      // alone can take a second, and a SIGTERM before the handlers exist kills the process
+      await waitFor('the run to start', () => log.includes('SIGTERM/SIGINT to stop') || undefined, 20_000);
       await new Promise((r) => setTimeout(r, ms));
       p.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -11,18 +11,10 @@ import { configSchema, loadAppConfig } from '../src/commands/common.js';
 import { parseYaml } from '../src/config/yaml.js';
 import { duration, parseDuration } from '../src/config/units.js';
 import { keysAt, nearestKey } from '../src/config/suggest.js';
-import { ConfigError, type ConfigProblem } from '../src/errors.js';
+import { configProblems } from './helpers/cli.js';
 import { makeTmpDir } from './helpers/net.js';
 
-function problems(fn: () => unknown): readonly ConfigProblem[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('durations', () => {
   it('parses single and compound terms to milliseconds', () => {

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadYamlFile, parseYaml } from '../src/config/yaml.js';
-import { ConfigError } from '../src/errors.js';
 import { duration, size } from '../src/config/units.js';
+import { configProblems } from './helpers/cli.js';
 import { makeTmpDir } from './helpers/net.js';
 
 const schema = z
@@ -17,15 +17,7 @@ const schema = z
   })
   .strict();
 
-function problemsOf(fn: () => unknown): ConfigError['problems'] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemsOf = configProblems;
 
 describe('YAML config loading', () => {
   it('parses, applies defaults and units, and freezes the result', () => {

@@ -1,10 +1,13 @@
 /**
- * Every query of the provisioned dashboards returns data from what a real collector wrote: one App
- * in-process with the stack's flow dimensions, polling snmpsim's recorded Cisco 3750 over SNMP,
- * receiving NetFlow v5 and sFlow counter datagrams over loopback from that switch's address, the
- * monitor on, writing to a real influxd. Then each template variable, panel target and annotation
- * query runs with Grafana's substitutions: once with one real value per variable (taken from the
- * variable's own query) and once with "All".
+ * Every query of the provisioned dashboards and alert rules returns data from what real collectors
+ * wrote: two App instances in-process at once (`instance: a` and `b`, as two collectors writing to
+ * one database), each with the stack's flow dimensions, polling snmpsim's recorded Cisco 3750 over
+ * SNMP, receiving the same NetFlow v5 and sFlow counter datagrams over loopback from that switch's
+ * address, the monitor on, writing to a real influxd. Instance b also gets one datagram from a
+ * second exporter that then falls silent, polls a device that never answers, and has a series
+ * budget of 2, so the silence, device-down and overflow alerts have something real to fire for.
+ * Each template variable, panel target and annotation query runs with Grafana's substitutions:
+ * once with one real value per variable (taken from the variable's own query) and once with "All".
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSocket, type Socket } from 'node:dgram';
@@ -17,7 +20,7 @@ import { configSchema } from '../src/commands/common.js';
 import { parseConfigText } from '../src/config/load.js';
 import { counterSample, datagram, genericCounters } from '../collectors/sflow/testutil.js';
 import { buildV5 } from './helpers/flow-build.js';
-import { formatSelection, loadDashboards, querySites, substitute, type Dashboard } from './helpers/grafana.js';
+import { formatSelection, loadAlertRules, loadDashboards, querySites, substitute, type Dashboard } from './helpers/grafana.js';
 import { startInfluxd, type Influxd, type InfluxSeries } from './helpers/influxd.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 import { CISCO_COMMUNITY, startSnmpsim, type Snmpsim } from './helpers/snmpsim.js';
@@ -42,8 +45,8 @@ function busyWait(ms: number): void {
 const send = (sock: Socket, b: Uint8Array, port: number): Promise<void> =>
   new Promise((r, j) => sock.send(b, port, '127.0.0.1', (e) => (e ? j(e) : r())));
 
-/** Exporter traffic from 127.0.0.1 (snmpsim's address, so flows get its interface names). */
-async function sendTraffic(sock: Socket, port: number): Promise<void> {
+/** Exporter traffic from 127.0.0.1 (snmpsim's address, so flows get its interface names), to every port. */
+async function sendTraffic(sock: Socket, ports: number[]): Promise<void> {
   const t0 = Date.now();
   let seq = 0;
   let tick = 0;
@@ -53,13 +56,15 @@ async function sendTraffic(sock: Socket, port: number): Promise<void> {
       { src: '10.1.0.1', dst: '10.2.0.1', input: 60, output: 70, packets: 10, bytes: 15_000, srcPort: 1234, dstPort: 443, proto: 6, srcAs: 64500, dstAs: 64501 },
       { src: '10.1.0.2', dst: '10.2.0.2', input: 60, output: 70, packets: 4, bytes: 2_000, srcPort: 5353, dstPort: 53, proto: 17, srcAs: 64502, dstAs: 64501 },
     ].map((f) => ({ ...f, first: uptime - 900, last: uptime - 100 }));
-    await send(sock, buildV5({ uptime, secs: Math.floor(Date.now() / 1000), seq }, flows), port);
+    for (const port of ports) await send(sock, buildV5({ uptime, secs: Math.floor(Date.now() / 1000), seq }, flows), port);
     // one datagram (2 flows) never sent: a real gap for flow_loss
     seq += tick === 5 ? 4 : 2;
     // sFlow counter sample for the same switch's ifIndex 60: raw counters that grow like traffic
     const octets = BigInt(1_000_000 + tick * 125_000);
     const counters = genericCounters({ ifIndex: 60, inOctets: octets, outOctets: octets / 2n, inUcast: 1000 + tick * 100, outUcast: 500 + tick * 50, inErrors: tick, inDiscards: 0 });
-    await send(sock, datagram({ agent: '127.0.0.1', sequence: tick + 1, uptimeMs: uptime, samples: [counterSample({ sequence: tick + 1, sourceIndex: 60, records: [counters] })] }), port);
+    for (const port of ports) await send(sock, datagram({ agent: '127.0.0.1', sequence: tick + 1, uptimeMs: uptime, samples: [counterSample({ sequence: tick + 1, sourceIndex: 60, records: [counters] })] }), port);
+    // a datagram cut short: a real decode error for the decode-error panel
+    if (tick === 2) for (const port of ports) await send(sock, buildV5({ uptime, secs: Math.floor(Date.now() / 1000), seq }, flows).subarray(0, 30), port);
     if (tick === 4) busyWait(1300); // above the 1000 ms untrusted threshold even with the 100 ms watch period
     tick++;
     await new Promise((r) => setTimeout(r, 500));
@@ -68,17 +73,21 @@ async function sendTraffic(sock: Socket, port: number): Promise<void> {
 
 beforeAll(async () => {
   [influx, sim, tmp] = await Promise.all([startInfluxd(), startSnmpsim(), makeTmpDir()]);
-  const deployFlow = (parse(readFileSync(join(import.meta.dirname, '..', 'deploy', 'netvigil', 'collector.yaml'), 'utf8')) as { collectors: { flow: { dimensions: string[] } } }).collectors.flow;
-  const flowPort = await freeUdpPort();
-  writeFileSync(
-    join(tmp.dir, 'devices.yaml'),
-    `devices:\n  - name: sw3750\n    address: 127.0.0.1\n    port: ${sim.port}\n    version: v2c\n    credentials: { community: ${CISCO_COMMUNITY} }\n    profiles: [system, interfaces]\n    interval: 2s\n    timeout: 2s\n`,
-  );
+  const deployFlow = (parse(readFileSync(join(import.meta.dirname, '..', 'deploy', 'netvigil', 'collector.yaml'), 'utf8')) as { collectors: { flow: { dimensions: string[]; max_series: number } } }).collectors.flow;
+  const ports = await Promise.all([freeUdpPort(), freeUdpPort(), freeUdpPort(), freeUdpPort(), freeUdpPort()]);
+  const [portA, portB, trapA, trapB, deadPort] = ports as [number, number, number, number, number];
+  const device = (name: string, port: number, timeout: string): string =>
+    `  - name: ${name}\n    address: 127.0.0.1\n    port: ${port}\n    version: v2c\n    credentials: { community: ${CISCO_COMMUNITY} }\n    profiles: [system, interfaces]\n    interval: 2s\n    timeout: ${timeout}\n`;
+  writeFileSync(join(tmp.dir, 'devices-a.yaml'), `devices:\n${device('sw3750', sim.port, '2s')}`);
+  // b also polls a port nobody answers on: a device that is really down
+  writeFileSync(join(tmp.dir, 'devices-b.yaml'), `devices:\n${device('sw3750', sim.port, '2s')}${device('sw-down', deadPort, '500ms').replace('127.0.0.1', '127.0.0.3')}`);
   // clock_step_ms degraded at 0: the detector then reports the sub-millisecond disagreement between
   // Date.now() and the monotonic clock that every real sample shows, so vm_clock_step has real
   // records without stepping this machine's clock (root, and it would disturb every other test).
-  const cfg = parseConfigText(
-    `data_dir: ${tmp.dir}/data
+  const config = (instance: string, flowPort: number, trapPort: number, maxSeries: number) =>
+    parseConfigText(
+      `data_dir: ${tmp.dir}/data-${instance}
+instance: ${instance}
 telemetry_interval: 1s
 pipeline: { flush_interval: 200ms }
 sinks:
@@ -88,27 +97,34 @@ monitor:
   recover_after: 1s
   thresholds: { clock_step_ms: { degraded: 0, untrusted: null } }
 collectors:
-  snmp: { devices: devices.yaml }
+  snmp: { devices: devices-${instance}.yaml }
+  snmptrap: { address: 127.0.0.1, port: ${trapPort}, report_interval: 1s }
   flow:
     listen: [{ address: 127.0.0.1, port: ${flowPort} }]
     interval: 2s
     stats_interval: 1s
     dimensions: [${deployFlow.dimensions.join(', ')}]
+    max_series: ${maxSeries}
 `,
-    join(tmp.dir, 'collector.yaml'),
-    configSchema(),
-  );
-  const app = new App(cfg, { log: pino({ level: 'silent' }), configDir: tmp.dir });
-  await app.start();
+      join(tmp.dir, `collector-${instance}.yaml`),
+      configSchema(),
+    );
+  const apps = [new App(config('a', portA, trapA, deployFlow.max_series), { log: pino({ level: 'silent' }), configDir: tmp.dir }), new App(config('b', portB, trapB, 2), { log: pino({ level: 'silent' }), configDir: tmp.dir })];
+  for (const app of apps) await app.start();
   const sock = createSocket('udp4');
+  const other = createSocket('udp4');
   try {
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-    await waitFor('SNMP interface table for 127.0.0.1', () => app.interfaces.lookup('127.0.0.1', 60), 30_000);
-    await sendTraffic(sock, flowPort);
+    await new Promise<void>((r) => other.bind(0, '127.0.0.2', r));
+    for (const app of apps) await waitFor('SNMP interface table for 127.0.0.1', () => app.interfaces.lookup('127.0.0.1', 60), 30_000);
+    // one datagram from a second exporter, then nothing: silent for the rest of the run
+    await send(other, buildV5({ uptime: 5000, secs: Math.floor(Date.now() / 1000), seq: 0 }, [{ src: '10.9.0.1', dst: '10.9.0.2', input: 1, output: 2, packets: 1, bytes: 100, srcPort: 1, dstPort: 2, proto: 17, first: 4000, last: 4500 }]), portB);
+    await sendTraffic(sock, [portA, portB]);
     await new Promise((r) => setTimeout(r, 1500));
   } finally {
     sock.close();
-    await app.stop(5000);
+    other.close();
+    await Promise.all(apps.map((a) => a.stop(5000)));
   }
 }, 90_000);
 
@@ -158,12 +174,76 @@ describe('every dashboard query returns data from a real collector run', () => {
 
   it('the AS, interface-name and loss panels see what was sent', async () => {
     // every datagram carried one flow of each AS, and one datagram (2 flows) was skipped
-    const loss = await influx.query(DB, `SELECT last("received"), last("lost") FROM "flow_loss" WHERE "version" = '5' AND time > now() - 1h`);
+    const loss = await influx.query(DB, `SELECT last("received"), last("lost") FROM "flow_loss" WHERE "version" = '5' AND "exporter" = '127.0.0.1' AND "instance" = 'a' AND time > now() - 1h`);
     const [received, lost] = (loss[0]?.values[0]?.slice(1) ?? []) as number[];
     expect(lost).toBe(2);
     expect(received).toBeGreaterThanOrEqual(2 * 10);
-    const as = await influx.query(DB, `SELECT sum("bytes") FROM "flow_agg" WHERE "in_if_name" = 'Vl60' AND time > now() - 1h GROUP BY "src_as"`);
+    const as = await influx.query(DB, `SELECT sum("bytes") FROM "flow_agg" WHERE "in_if_name" = 'Vl60' AND "instance" = 'a' AND time > now() - 1h GROUP BY "src_as"`);
     const datagrams = (received ?? 0) / 2;
     expect(Object.fromEntries(as.map((s) => [s.tags?.src_as, s.values[0]?.[1]]))).toEqual({ 64500: datagrams * 15_000, 64502: datagrams * 2_000 });
+  });
+});
+
+/** Measurements whose fields are per-process counters or samples: two instances must not mix. */
+const PER_PROCESS = /FROM "(vm_\w+|netvigil_\w+|flow_loss|flow_stats|snmptrap_stats)"/;
+
+describe('two instances writing at once', () => {
+  it('every panel over per-process counters shows each instance apart', async () => {
+    let checked = 0;
+    for (const { dash } of loadDashboards()) {
+      for (const r of await runDashboard(dash, 'all')) {
+        if (r.where.startsWith('annotation')) {
+          // events, not aggregates: each row names its instance (a tag of the annotation)
+          const col = r.series[0]?.columns.indexOf('instance') ?? -1;
+          expect(new Set(r.series.flatMap((x) => x.values.map((row) => row[col]))), r.query).toEqual(new Set(['a', 'b']));
+          continue;
+        }
+        if (r.where.startsWith('variable') || !PER_PROCESS.test(r.query) || !hasValues(r.series)) continue;
+        checked++;
+        // a difference or derivative over one series per instance: never two counters interleaved
+        expect(new Set(r.series.map((x) => x.tags?.instance)), `${r.where}: ${r.query}`).toEqual(new Set(['a', 'b']));
+      }
+    }
+    expect(checked).toBeGreaterThan(15);
+  });
+
+  it('each instance counts the same datagrams once, on its own series', async () => {
+    // b got one more datagram (the silent exporter) and its overflow; a's and b's 127.0.0.1 counts match
+    const rows = await influx.query(DB, `SELECT last("datagrams") FROM "flow_stats" WHERE "exporter" = '127.0.0.1' AND "reason" = '' AND time > now() - 1h GROUP BY "instance"`);
+    const byInstance = Object.fromEntries(rows.map((x) => [x.tags?.instance, x.values[0]?.[1]]));
+    expect(byInstance.a).toBeGreaterThan(20);
+    expect(byInstance.b).toBe(byInstance.a);
+  });
+});
+
+describe('alert rules', () => {
+  const rules = loadAlertRules();
+  const firing = async (uid: string): Promise<string[]> => {
+    const rule = rules.find((r) => r.uid === uid);
+    if (!rule) throw new Error(`no rule ${uid}`);
+    const query = substitute(rule.query, { timeFilter: `time > now() - ${rule.fromSeconds}s`, interval: '1m', intervalMs: 60_000, vars: {} });
+    const series = await influx.query(DB, query);
+    expect(series.length, `${uid}: ${query}`).toBeGreaterThan(0);
+    // B: the last non-null value of each series; C: the threshold
+    return series
+      .filter((x) => {
+        const last = x.values.map((row) => row[1]).filter((v) => v !== null).at(-1) as number | undefined;
+        return last !== undefined && (rule.op === 'gt' ? last > rule.threshold : last < rule.threshold);
+      })
+      .map((x) => Object.entries(x.tags ?? {}).sort().map(([k, v]) => `${k}=${v}`).join(','))
+      .sort();
+  };
+
+  it('there are the six rules, each a query, a last-value reduction and a threshold', () => {
+    expect(rules.map((r) => r.uid).sort()).toEqual(['netvigil-exporter-silent', 'netvigil-flow-loss', 'netvigil-series-overflow', 'netvigil-snmp-device-down', 'netvigil-spool-growing', 'netvigil-verdict-untrusted']);
+  });
+
+  it('fire for what really happened, and only for it', async () => {
+    expect(await firing('netvigil-exporter-silent')).toEqual(['exporter=127.0.0.2,instance=b']);
+    expect(await firing('netvigil-flow-loss')).toEqual(['domain=0,exporter=127.0.0.1,instance=a,version=5', 'domain=0,exporter=127.0.0.1,instance=b,version=5']);
+    expect(await firing('netvigil-verdict-untrusted')).toEqual(['instance=a', 'instance=b']);
+    expect(await firing('netvigil-spool-growing')).toEqual([]);
+    expect(await firing('netvigil-snmp-device-down')).toEqual(['device=sw-down,instance=b']);
+    expect(await firing('netvigil-series-overflow')).toEqual(['instance=b']);
   });
 });

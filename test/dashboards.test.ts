@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { parse } from 'yaml';
 import { runValidate } from '../src/commands/validate.js';
-import { allPanels, formatSelection, groupByTags, loadDashboards, querySites, referencedVariables, substitute } from './helpers/grafana.js';
+import { allPanels, formatSelection, groupByTags, loadAlertRules, loadDashboards, querySites, referencedVariables, substitute } from './helpers/grafana.js';
 
 const DEPLOY = join(import.meta.dirname, '..', 'deploy');
 const readYaml = (p: string): unknown => parse(readFileSync(join(DEPLOY, p), 'utf8'));
@@ -189,5 +189,28 @@ describe('compose stack', () => {
         else process.env[k] = v;
       }
     }
+  });
+});
+
+describe('instances and alert rules', () => {
+  it('every query over per-process counters or samples groups by instance', () => {
+    const perProcess = /FROM "(vm_\w+|netvigil_\w+|flow_loss|flow_stats|snmptrap_stats)"/;
+    const sites = dashboards.flatMap(({ dash }) => querySites(dash)).filter((x) => !x.where.startsWith('variable') && !x.where.startsWith('annotation') && perProcess.test(x.query));
+    expect(sites.length).toBeGreaterThan(15);
+    for (const x of sites) expect(groupByTags(x.query), `${x.where}: ${x.query}`).toContain('instance');
+  });
+
+  it('the alert rules use the provisioned data source, $timeFilter and a severity, in the mounted folder', () => {
+    const file = obj(readYaml('grafana/provisioning/alerting/netvigil.yaml'));
+    const rules = arr(obj(arr(file.groups)[0]).rules).map(obj);
+    expect(rules.length).toBe(loadAlertRules().length);
+    for (const r of rules) {
+      const [a] = arr(r.data).map(obj);
+      expect(a?.datasourceUid, String(r.uid)).toBe(ds.uid);
+      expect(String(obj(a?.model).query)).toMatch(/^SELECT .+ FROM .+\$timeFilter GROUP BY "instance"/);
+      expect(obj(r.labels).severity).toMatch(/^(critical|warning|info)$/);
+      expect(String(obj(r.annotations).summary)).not.toBe('');
+    }
+    expect(arr(obj(services.grafana).volumes)).toContain('./grafana/provisioning:/etc/grafana/provisioning:ro');
   });
 });

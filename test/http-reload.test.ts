@@ -83,7 +83,9 @@ describe('netvigil run: SIGHUP', () => {
       return j.flow?.listeners[0]?.port === portB && j.snmptrap ? j : undefined;
     }, 10_000, 100);
     expect([...applied.collectors].sort()).toEqual(['flow', 'snmptrap']);
-    expect(proc.output()).toMatch(/"changes":\["reloaded flow","started snmptrap"\].*"msg":"config reloaded"/);
+    // the status shows the new collectors as soon as they run; the log line follows when reload() resolves
+    const reloaded = await waitFor('the reload in the log', () => proc.output().split('\n').find((l) => l.includes('"msg":"config reloaded"')), 10_000, 50);
+    expect(reloaded).toMatch(/"changes":\["reloaded flow","started snmptrap"\]/);
     await sendTo(portB);
     await waitFor('a datagram on the new port', async () => datagrams(await status(base)) === 2);
 

@@ -12,7 +12,7 @@ export const PROTOCOLS = ['v9', 'ipfix', 'sflow'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export interface Replay {
-  protocol: Protocol;
+  protocol: Protocol | 'v5';
   /** Sent once at the start of every run (v9/IPFIX template); none for sFlow. */
   preamble: Buffer[];
   ring: Buffer[];
@@ -23,6 +23,9 @@ export interface Replay {
   /** Byte offset of the header sequence number, and what one datagram advances it by. */
   seqOffset: number;
   seqStep: number;
+  /** Per ring datagram, when they differ (captures): flow records, and the sequence advance. */
+  records?: number[];
+  seqSteps?: number[];
 }
 
 const RING = 1024;

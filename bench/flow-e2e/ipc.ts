@@ -15,6 +15,11 @@ export interface SendRun {
   rate: number;
   /** Datagrams sent back to back before yielding to the event loop. */
   burst: number;
+  /** Replay this capture file (capture.ts) instead of the generated datagrams of `protocol`. */
+  capture?: string;
+  /** Go on in the ring where the last run of this replay stopped, as the exporter would; by default
+   * a run starts at the ring's first datagram (the templates, for a receiver started fresh). */
+  resume?: boolean;
 }
 export interface SendDone {
   type: 'sent';
@@ -22,6 +27,9 @@ export interface SendDone {
   seconds: number;
   /** Achieved datagrams/s (below the target when the sender itself is the limit). */
   rate: number;
+  /** Flow records and pmacct `packets` in the datagrams sent (ring datagrams only). */
+  records: number;
+  packets: number;
 }
 
 /** What a receiver has taken in so far (cumulative since it started). */
@@ -31,11 +39,24 @@ export interface Counts {
   /** Flow records decoded and aggregated (netvigil); datagrams x records per datagram (count-only). */
   records: number;
   errors: number;
+  /** Decode errors by reason (netvigil), when there are any. */
+  reasons?: Record<string, number>;
   /** On stop: flows in the flow_agg records the collector emitted (proves aggregation happened). */
   aggregated?: number;
 }
-export type ReceiverRequest = { type: 'counts' } | { type: 'stop' };
-export type ChildMessage = SendDone | Counts | { type: 'ready'; port?: number } | { type: 'error'; message: string };
+/** Event-loop delay since the last `loop` request (perf_hooks.monitorEventLoopDelay, ms). */
+export interface LoopDelay {
+  type: 'loop';
+  p99: number;
+  max: number;
+  /** Longest GC pause in the same window, and how many took over 10 ms (PerformanceObserver 'gc'). */
+  gcMax: number;
+  /** major / minor / incremental / weak callbacks */
+  gcMaxKind: string;
+  gcOver10: number;
+}
+export type ReceiverRequest = { type: 'counts' } | { type: 'stop' } | { type: 'loop' };
+export type ChildMessage = SendDone | Counts | LoopDelay | { type: 'ready'; port?: number } | { type: 'error'; message: string };
 
 /**
  * `taskset -c <core> cmd args`, under `nice -n $FLOW_E2E_NICE` when set: on a machine shared with
@@ -53,9 +74,10 @@ export class PinnedChild {
   private waiting: ((m: ChildMessage) => void)[] = [];
   private readonly exited: Promise<void>;
 
-  constructor(core: number, script: string, args: string[]) {
+  /** `nodeArgs`: flags for node itself (e.g. --cpu-prof). */
+  constructor(core: number, script: string, args: string[], nodeArgs: string[] = []) {
     // taskset (and nice) exec node, which finds the IPC channel from the inherited descriptor
-    const [cmd, argv] = pinned(core, process.execPath, [script, ...args]);
+    const [cmd, argv] = pinned(core, process.execPath, [...nodeArgs, script, ...args]);
     this.proc = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.proc.on('message', (m: ChildMessage) => this.waiting.shift()?.(m));
     this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));

@@ -26,7 +26,7 @@ const PIPE = 64 * 1024 * 1024;
 export const FLUSH_DATAGRAMS = 600;
 
 /** A free loopback port: bind 0, read it, release it (pmacct needs a number in its config). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const s = createSocket('udp4');
   await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
   const port = s.address().port;

@@ -49,9 +49,8 @@ function processTable(): Map<number, [number, number]> {
   return out;
 }
 
-/** CPU jiffies used by the given processes and all their descendants (pmacct forks its plugins). */
-function treeCpu(roots: readonly number[]): number {
-  const table = processTable();
+/** The given processes and all their descendants (pmacct forks its plugins). */
+export function treePids(roots: readonly number[], table = processTable()): Set<number> {
   const inTree = new Set(roots);
   // parents precede children in pid order almost always; iterate until no new member appears
   for (let grew = true; grew; ) {
@@ -62,8 +61,28 @@ function treeCpu(roots: readonly number[]): number {
       grew = true;
     }
   }
+  return inTree;
+}
+
+/** CPU jiffies (1/100 s) used by the given processes and all their descendants. */
+export function treeCpu(roots: readonly number[]): number {
+  const table = processTable();
   let sum = 0;
-  for (const pid of inTree) sum += table.get(pid)?.[1] ?? 0;
+  for (const pid of treePids(roots, table)) sum += table.get(pid)?.[1] ?? 0;
+  return sum;
+}
+
+/** Resident memory of the processes and their descendants, in bytes (VmRSS, proc(5)). */
+export function treeRss(roots: readonly number[]): number {
+  let sum = 0;
+  for (const pid of treePids(roots)) {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      sum += Number(m?.[1] ?? 0) * 1024;
+    } catch {
+      // exited
+    }
+  }
   return sum;
 }
 

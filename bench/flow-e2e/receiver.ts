@@ -13,6 +13,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { collectors } from '../../collectors/index.js';
 import type { Collector, CollectorContext } from '../../src/collector.js';
@@ -80,12 +81,16 @@ async function netvigil(): Promise<Receiver> {
     // aggregated (the aggregator runs synchronously inside the socket handler), decode errors
     const st = c.status?.() as { listeners: { port: number }[]; exporters: { datagrams: number; records: number; errors: Record<string, number> }[] };
     let datagrams = 0, records = 0, errors = 0;
+    const reasons: Record<string, number> = {};
     for (const e of st.exporters) {
       datagrams += e.datagrams;
       records += e.records;
-      for (const k in e.errors) errors += e.errors[k] ?? 0;
+      for (const k in e.errors) {
+        errors += e.errors[k] ?? 0;
+        reasons[k] = (reasons[k] ?? 0) + (e.errors[k] ?? 0);
+      }
     }
-    return { type: 'counts', datagrams, records, errors };
+    return { type: 'counts', datagrams, records, errors, ...(errors ? { reasons } : {}) };
   };
   const st = c.status?.() as { listeners: { port: number }[] };
   return {
@@ -101,9 +106,28 @@ async function netvigil(): Promise<Receiver> {
 }
 
 const rx = mode === 'netvigil' ? await netvigil() : await countOnly();
+// pauses of the loop that reads the socket: a pause longer than the socket buffer lasts is loss
+const delay = monitorEventLoopDelay({ resolution: 1 });
+delay.enable();
+// GC pauses in the same window, to tell a collector pause from the host taking the core away
+let gcMax = 0;
+let gcMaxKind = '';
+let gcOver10 = 0;
+const KINDS: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks' };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (e.duration > gcMax) [gcMax, gcMaxKind] = [e.duration, KINDS[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1] ?? '?'];
+    if (e.duration > 10) gcOver10++;
+  }
+}).observe({ entryTypes: ['gc'] });
 process.on('message', (m: ReceiverRequest) => {
   if (m.type === 'counts') process.send?.(rx.counts());
-  else {
+  else if (m.type === 'loop') {
+    process.send?.({ type: 'loop', p99: delay.percentile(99) / 1e6, max: delay.max / 1e6, gcMax, gcMaxKind, gcOver10 });
+    delay.reset();
+    gcMax = gcOver10 = 0;
+    gcMaxKind = '';
+  } else {
     void rx.stop().then((c) => {
       process.send?.(c, () => process.exit(0));
     });

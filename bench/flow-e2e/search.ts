@@ -61,12 +61,25 @@ class Search {
     return best;
   }
 
+  /**
+   * Where to look next: below the lowest loss, counting here also the lossy trials the sender could
+   * not run at rate (at the rate it did reach). They never lower the result (bad() leaves them
+   * out), but without them a receiver that loses at a rate the sender cannot reach on a busy
+   * machine would be tried at that same rate trial after trial.
+   */
+  private ceiling(): number {
+    const good = this.good();
+    let c = this.bad();
+    for (const r of this.runs) if (!r.ok && r.disturbed && r.achieved > good * 1.03) c = Math.min(c, r.achieved);
+    return c;
+  }
+
   get done(): boolean {
-    return this.bad() / Math.max(this.good(), this.opts.lo) < 1.03;
+    return this.ceiling() / Math.max(this.good(), this.opts.lo) < 1.03;
   }
 
   next(): number {
-    return Math.sqrt(Math.max(this.good(), this.opts.lo) * this.bad());
+    return Math.sqrt(Math.max(this.good(), this.opts.lo) * this.ceiling());
   }
 
   record(target: number, r: TrialResult): void {

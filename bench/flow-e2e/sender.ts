@@ -6,6 +6,7 @@
  * its parent goes away (IPC disconnect), so it can never outlive the bench.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { captureReplay } from './capture.js';
 import { buildReplay, PROTOCOLS, type Replay } from './datagrams.js';
 import type { SendDone, SendRun } from './ipc.js';
 
@@ -13,6 +14,22 @@ import type { SendDone, SendRun } from './ipc.js';
 const replays = new Map<string, Replay>();
 /** Sequence numbers carry on across runs, as an exporter's would (per protocol and source). */
 const seqs = new Map<string, number>();
+/** Where in its ring each replay stopped (used by `resume` runs). */
+const positions = new Map<string, number>();
+
+/**
+ * One socket per source and destination, kept across runs: an exporter keeps its source port, and
+ * a collector may scope templates by it (a new port is a restarted exporter, whose v9/IPFIX data
+ * waits for fresh templates).
+ */
+const sockets = new Map<string, Promise<Socket>>();
+
+function socketFor(port: number, source: string): Promise<Socket> {
+  const k = `${source}>${port}`;
+  let s = sockets.get(k);
+  if (!s) sockets.set(k, (s = connect(port, source)));
+  return s;
+}
 
 async function connect(port: number, source: string): Promise<Socket> {
   const s = createSocket({ type: 'udp4', sendBufferSize: 4 * 1024 * 1024 });
@@ -25,14 +42,16 @@ async function connect(port: number, source: string): Promise<Socket> {
 }
 
 async function send(run: SendRun): Promise<SendDone> {
-  if (!PROTOCOLS.includes(run.protocol)) throw new Error(`unknown protocol ${String(run.protocol)}`);
-  const key = `${run.protocol}/${run.source}`;
+  if (!run.capture && !PROTOCOLS.includes(run.protocol)) throw new Error(`unknown protocol ${String(run.protocol)}`);
+  const key = `${run.capture ?? run.protocol}/${run.source}`;
   let r = replays.get(key);
-  if (!r) replays.set(key, (r = buildReplay(run.protocol, run.source)));
-  const sock = await connect(run.port, run.source);
+  if (!r) replays.set(key, (r = run.capture ? captureReplay(run.capture, run.source) : buildReplay(run.protocol, run.source)));
+  const sock = await socketFor(run.port, run.source);
   let seq = seqs.get(key) ?? 0;
   let sent = 0;
-  let ring = 0;
+  let ring = run.resume ? (positions.get(key) ?? 0) : 0;
+  let records = 0;
+  let packets = 0;
   const t0 = process.hrtime.bigint();
   // token bucket holding at most one burst: after a stall (this core is shared too) the sender
   // carries on at the target rate instead of catching up at full speed, since a catch-up burst
@@ -51,11 +70,13 @@ async function send(run: SendRun): Promise<SendDone> {
         if (sent < r.preamble.length) b = r.preamble[sent] as Buffer;
         else {
           b = r.ring[ring] as Buffer;
-          ring = ring + 1 === r.ring.length ? 0 : ring + 1;
           // a send is copied into the socket synchronously unless the send buffer is full; then only
           // the sequence number of a queued datagram could change, never its size or records
           b.writeUInt32BE(seq >>> 0, r.seqOffset);
-          seq += r.seqStep;
+          seq += r.seqSteps?.[ring] ?? r.seqStep;
+          records += r.records?.[ring] ?? r.recordsPer;
+          packets += r.packets[ring] ?? 0;
+          ring = ring + 1 === r.ring.length ? 0 : ring + 1;
         }
         sock.send(b);
       }
@@ -66,8 +87,8 @@ async function send(run: SendRun): Promise<SendDone> {
   });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   seqs.set(key, seq);
-  await new Promise<void>((resolve) => sock.close(() => resolve()));
-  return { type: 'sent', sent, seconds: secs, rate: sent / secs };
+  positions.set(key, ring);
+  return { type: 'sent', sent, seconds: secs, rate: sent / secs, records, packets };
 }
 
 process.on('message', (m: SendRun) => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeRecord, type FlowRecord } from '../../src/record/record.js';
+import { ip6Key, ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
 import { Aggregator, DIMENSIONS, OTHER, type Dimension } from './aggregate.js';
 import { FlowKeys, keysFromRecord } from './keys.js';
@@ -37,6 +38,43 @@ describe('Aggregator', () => {
     );
   });
 
+  it('flushLater gives the records flush gives, flow_top computed over later turns of the loop (property)', async () => {
+    const rec = fc.record({ in_if: fc.nat(20), proto: fc.constantFrom(6, 17, 1), src: fc.constantFrom('10.0.0.1', '10.0.0.2', '2001:db8::3', '10.0.0.4', '2001:db8::5'), bytes: fc.nat(1_000_000), packets: fc.nat(1000), rate: fc.integer({ min: 1, max: 1000 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom('a', 'b'), rec), { maxLength: 300 }), fc.integer({ min: 2, max: 12 }), fc.nat(4), fc.integer({ min: 1, max: 5 }), async (flows, maxSeries, topN, maxTalkers) => {
+        const opts = { dimensions: ['exporter', 'in_if', 'proto'] as Dimension[], maxSeries, topN, topBy: ['src_addr', 'dst_addr'] as const, maxTalkers };
+        const a = new Aggregator({ ...opts, topBy: [...opts.topBy] });
+        const b = new Aggregator({ ...opts, topBy: [...opts.topBy] });
+        for (const [e, f] of flows) {
+          a.add(keys(flow(e, f)));
+          b.add(keys(flow(e, f)));
+        }
+        const later = b.flushLater(5000, 'flow');
+        // the tables are free for the next interval before the rows are computed
+        b.add(keys(flow('a', { in_if: 1, proto: 6, src: '10.9.9.9', bytes: 1, packets: 1, rate: 1 })));
+        expect([...later.now, ...(await later.talkers)]).toEqual(a.flush(5000, 'flow'));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('flushLater agrees with flush across several slices of a large talker table', async () => {
+    const opts = { dimensions: ['proto'] as Dimension[], maxSeries: 10, topN: 20, topBy: ['src_addr' as const], maxTalkers: 50_000 };
+    const a = new Aggregator(opts);
+    const b = new Aggregator(opts);
+    const k = new FlowKeys();
+    for (let i = 0; i < 60_000; i++) {
+      k.dims[DIMENSIONS.indexOf('proto')] = i % 3;
+      k.dims[DIMENSIONS.indexOf('src_addr')] = 0x0a000000 + ((i * 7919) % 45_000);
+      k.bytes = (i * 31) % 1000;
+      k.packets = 1;
+      a.add(k);
+      b.add(k);
+    }
+    const later = b.flushLater(0, 'flow');
+    expect([...later.now, ...(await later.talkers)]).toEqual(a.flush(0, 'flow'));
+  });
+
   it('with no dimensions keeps one total series', () => {
     const a = new Aggregator({ dimensions: [], maxSeries: 10, topN: 0, topBy: [], maxTalkers: 1 });
     a.add(keys(flow('a', { in_if: 1, proto: 6, src: '10.0.0.1', bytes: 10, packets: 1, rate: 2 })));
@@ -46,8 +84,11 @@ describe('Aggregator', () => {
 });
 
 describe('TalkerTable', () => {
-  it('matches a plain Map through growth and rehashing, IPv4 numbers and IPv6 text alike (property)', () => {
-    const talker = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 300 }), fc.constantFrom('2001:db8::1', '2001:db8::2', 'fe80::1'));
+  it('matches a plain Map through growth and rehashing, IPv4 numbers, IPv6 keys and text alike (property)', () => {
+    // IPv6 byte keys: random ones (growth of the IPv6 index) and a small pool (repeats)
+    const v6 = (b: Uint8Array): string => ip6Key(b, 0);
+    const pool = fc.integer({ min: 0, max: 40 }).map((i) => v6(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, i >> 8, i & 255])));
+    const talker = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 300 }), fc.constantFrom('2001:db8::1', '2001:db8::2', 'fe80::1'), fc.uint8Array({ minLength: 16, maxLength: 16 }).map(v6), pool);
     fc.assert(
       fc.property(fc.array(fc.tuple(talker, fc.nat(10_000)), { maxLength: 3000 }), fc.integer({ min: 1, max: 2500 }), (adds, max) => {
         const t = new TalkerTable(max);
@@ -55,7 +96,7 @@ describe('TalkerTable', () => {
         let rest = 0;
         for (const [k, bytes] of adds) {
           t.add(k, bytes, 1);
-          const text = typeof k === 'number' ? ipv4ToString(k) : k;
+          const text = typeof k === 'number' ? ipv4ToString(k) : isIp6Key(k) ? ip6KeyText(k) : k;
           if (want.has(text) || want.size < max) want.set(text, (want.get(text) ?? 0) + bytes);
           else rest += bytes;
         }
@@ -87,6 +128,43 @@ describe('TalkerTable', () => {
     const out = a.flush(0, 'flow');
     expect(out.filter((r) => r.measurement === 'flow_agg').map((r) => [r.tags['src_addr'], r.fields['bytes']])).toEqual([['198.51.100.7', 15n]]);
     expect(out.filter((r) => r.measurement === 'flow_top').map((r) => [r.tags['talker'], r.fields['bytes']])).toEqual([['198.51.100.7', 15n]]);
+  });
+
+  it('counts one IPv6 address once whether it came as a decoded byte key or as Record text', () => {
+    const a = new Aggregator({ dimensions: ['src_addr'], maxSeries: 10, topN: 5, topBy: ['src_addr'], maxTalkers: 10 });
+    a.add(keys(flow('a', { in_if: 1, proto: 6, src: '2001:db8::7', bytes: 10, packets: 1, rate: 1 })));
+    const k = new FlowKeys();
+    k.dims[DIMENSIONS.indexOf('src_addr')] = ip6Key(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]), 0);
+    k.bytes = 5;
+    k.packets = 1;
+    a.add(k);
+    const out = a.flush(0, 'flow');
+    expect(out.filter((r) => r.measurement === 'flow_agg').map((r) => [r.tags['src_addr'], r.fields['bytes']])).toEqual([['2001:db8::7', 15n]]);
+    expect(out.filter((r) => r.measurement === 'flow_top').map((r) => [r.tags['talker'], r.fields['bytes']])).toEqual([['2001:db8::7', 15n]]);
+  });
+});
+
+describe('TalkerTable snapshot', () => {
+  const v6 = (last: number): string => ip6Key(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last]), 0);
+  const f64 = (xs: number[]): string => Buffer.from(Float64Array.from(xs).buffer).toString('base64');
+
+  it('survives JSON with IPv4, IPv6 and text talkers, volumes and rest intact', () => {
+    const t = new TalkerTable(3);
+    t.add(0xc0000201, 10, 1);
+    t.add(v6(7), 20, 2);
+    t.add('not-an-address', 30, 3);
+    t.add(0xc0000202, 40, 4); // beyond the bound: rest
+    const back = new TalkerTable(3);
+    back.restore(JSON.parse(JSON.stringify(t.snapshot())) as ReturnType<TalkerTable['snapshot']>);
+    expect(back.top(10)).toEqual(t.top(10));
+    expect(back.top(10).top.map((s) => s.talker)).toEqual(['not-an-address', '2001:db8::7', '192.0.2.1']);
+  });
+
+  it('reads the earlier form (keys in slot order, IPv6 as text) into the same talkers', () => {
+    const t = new TalkerTable(10);
+    t.add(v6(7), 5, 1);
+    t.restore({ keys: [0xc0000201, '2001:db8::7'], bytes: f64([10, 20]), packets: f64([1, 2]), flows: f64([1, 1]), rest: { bytes: 0, packets: 0, flows: 0 } });
+    expect(t.top(10).top.map((s) => [s.talker, s.bytes])).toEqual([['2001:db8::7', 25], ['192.0.2.1', 10]]);
   });
 });
 

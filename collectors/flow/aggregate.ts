@@ -9,8 +9,9 @@
  * active timeout), which keeps a late or clock-skewed exporter from reopening closed intervals.
  */
 import { makeRecord, type FlowRecord } from '../../src/record/record.js';
-import { DIMENSIONS, FlowKeys, keyText, type Dimension, type Key, type TalkerKey } from './keys.js';
-import { TalkerTable, type TalkerSnapshot } from './talkers.js';
+import { addressKey, DIMENSIONS, FlowKeys, isAddressDim, keyText, type Dimension, type Key, type TalkerKey } from './keys.js';
+import { encodeTalkers, TalkerTable, type TalkerCopy, type TalkerSnapshot } from './talkers.js';
+import { topOfCopy } from './toptalkers.js';
 
 export { DIMENSIONS, TALKER_KEYS, type Dimension, type TalkerKey } from './keys.js';
 
@@ -28,6 +29,8 @@ export interface AggregateOptions {
 }
 
 export const OTHER = 'other';
+
+const sumFields = (s: { bytes: number; packets: number; flows: number }) => ({ bytes: BigInt(Math.round(s.bytes)), packets: BigInt(Math.round(s.packets)), flows: BigInt(Math.round(s.flows)) });
 
 interface Sum {
   tags: Record<string, string>;
@@ -145,13 +148,19 @@ export class Aggregator {
   }
 
   snapshot(): AggregateSnapshot {
+    const { talkers, ...rest } = this.copy();
+    return { ...rest, talkers: talkers.map(encodeTalkers) };
+  }
+
+  /** The snapshot with the talker tables copied but not yet encoded (checkpoint.ts encodes them off the receive path). */
+  copy(): Omit<AggregateSnapshot, 'talkers'> & { talkers: TalkerCopy[] } {
     const series: AggregateSnapshot['series'] = [];
     for (const [s, keys] of this.allSeries()) series.push({ keys, bytes: s.bytes, packets: s.packets, flows: s.flows });
     const o = this.other;
     return {
       series,
       other: o ? { bytes: o.bytes, packets: o.packets, flows: o.flows } : null,
-      talkers: this.talkers.map((t) => t.snapshot()),
+      talkers: this.talkers.map((t) => t.copy()),
       written: this.written.map((w) => [...w]),
     };
   }
@@ -168,7 +177,11 @@ export class Aggregator {
       sum.flows += v.flows;
     };
     for (const s of snap.series) {
-      s.keys.forEach((key, j) => (k.dims[this.dimIdx[j] as number] = key));
+      s.keys.forEach((key, j) => {
+        const d = this.dimIdx[j] as number;
+        // a checkpoint of an earlier version holds IPv6 addresses as text
+        k.dims[d] = typeof key === 'string' && isAddressDim(d) ? addressKey(key) : key;
+      });
       add(this.seriesFor(k), s);
     }
     if (snap.other) add(this.otherOrNew(this.dimIdx.length ? null : []), snap.other);
@@ -179,12 +192,38 @@ export class Aggregator {
   }
 
   /**
+   * Closes the interval like `flush`, with the `flow_top` rows computed from copies of the talker
+   * tables over the next turns of the event loop (toptalkers.ts): `now` holds the `flow_agg` rows,
+   * `talkers` resolves to the `flow_top` rows. The tables are free for the next interval at once.
+   * With talkers an earlier flush of this interval wrote (a resumed checkpoint) it is `flush`.
+   */
+  flushLater(intervalStart: number, collector: string): { now: FlowRecord[]; talkers: Promise<FlowRecord[]> } {
+    if (this.written.some((w) => w.size > 0)) return { now: this.flush(intervalStart, collector), talkers: Promise.resolve([]) };
+    const copies = this.talkers.map((t) => t.copy());
+    const topBy = this.opts.topBy;
+    const topN = this.opts.topN;
+    for (const t of this.talkers) t.reset();
+    const now = this.flush(intervalStart, collector);
+    const talkers = (async (): Promise<FlowRecord[]> => {
+      const out: FlowRecord[] = [];
+      for (let k = 0; k < copies.length; k++) {
+        const by = topBy[k] as string;
+        const { top, other } = await topOfCopy(copies[k] as TalkerCopy, topN);
+        top.forEach((t, i) => out.push(makeRecord('flow', 'flow_top', { collector, by, talker: t.talker }, { ...sumFields(t), rank: BigInt(i + 1) }, intervalStart, 'collector')));
+        if (other.flows > 0) out.push(makeRecord('flow', 'flow_top', { collector, by, talker: OTHER }, sumFields(other), intervalStart, 'collector'));
+      }
+      return out;
+    })();
+    return { now, talkers };
+  }
+
+  /**
    * Closes the interval: `flow_agg` per dimension tuple and `flow_top` per talker key (top N by
    * bytes, then one "other" row with the rest), all stamped with the interval start.
    */
   flush(intervalStart: number, collector: string, retain = false): FlowRecord[] {
     const out: FlowRecord[] = [];
-    const fields = (s: { bytes: number; packets: number; flows: number }) => ({ bytes: BigInt(Math.round(s.bytes)), packets: BigInt(Math.round(s.packets)), flows: BigInt(Math.round(s.flows)) });
+    const fields = sumFields;
     for (const [s] of this.allSeries()) out.push(makeRecord('flow', 'flow_agg', { collector, ...s.tags }, fields(s), intervalStart, 'collector'));
     if (this.other) out.push(makeRecord('flow', 'flow_agg', { collector, ...this.other.tags }, fields(this.other), intervalStart, 'collector'));
     this.opts.topBy.forEach((by, k) => {

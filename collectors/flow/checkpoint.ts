@@ -16,6 +16,7 @@ import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AggregateSnapshot } from './aggregate.js';
+import { b64, splitKeys, type TalkerCopy } from './talkers.js';
 
 export const CHECKPOINT_FILE = 'aggregate.json';
 export const CHECKPOINT_EVERY_MS = 5000;
@@ -44,7 +45,7 @@ const schema = z.object({
   agg: z.object({
     series: z.array(sums.extend({ keys: z.array(key) })),
     other: sums.nullable(),
-    talkers: z.array(z.object({ keys: z.array(key), bytes: z.string(), packets: z.string(), flows: z.string(), rest: sums })),
+    talkers: z.array(z.object({ keys: z.array(key).optional(), v4: z.string().optional(), text: z.array(z.tuple([z.number(), z.string()])).optional(), bytes: z.string(), packets: z.string(), flows: z.string(), rest: sums })),
     written: z.array(z.array(key)),
   }),
 });
@@ -84,12 +85,38 @@ export function writeCheckpointSync(dir: string, cp: Checkpoint): void {
   renameSync(`${file}.tmp`, file);
 }
 
-/** Every few seconds while running: off the event loop's critical path. */
-export async function writeCheckpoint(dir: string, cp: Checkpoint): Promise<void> {
+/** A checkpoint whose talker tables are copied but not yet encoded (Aggregator.copy). */
+export type CheckpointCopy = Omit<Checkpoint, 'agg'> & { agg: Omit<AggregateSnapshot, 'talkers'> & { talkers: TalkerCopy[] } };
+
+const nextTick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Every few seconds while running, the same JSON as writeCheckpointSync written in pieces: with
+ * two full 100 k-talker tables, encoding and stringifying the whole checkpoint at once held the
+ * event loop for 25-100 ms (the socket buffer has to absorb every datagram meanwhile). Here each
+ * talker table is encoded in its own turn of the loop and each large string is written by itself,
+ * so receiving runs between the pieces.
+ */
+export async function writeCheckpoint(dir: string, cp: CheckpointCopy): Promise<void> {
   const file = join(dir, CHECKPOINT_FILE);
   const fh = await open(`${file}.tmp`, 'w');
   try {
-    await fh.writeFile(JSON.stringify(cp));
+    const { agg, ...head } = cp;
+    const { talkers, ...sums } = agg;
+    await fh.write(`${JSON.stringify(head).slice(0, -1)},"agg":${JSON.stringify(sums).slice(0, -1)},"talkers":[`);
+    for (let i = 0; i < talkers.length; i++) {
+      const t = talkers[i] as TalkerCopy;
+      await nextTick();
+      const { v4, text } = splitKeys(t.keys);
+      await fh.write(`${i ? ',' : ''}{"rest":${JSON.stringify(t.rest)},"text":${JSON.stringify(text)}`);
+      // one array per turn of the loop; base64 needs no JSON escaping, so it is written as it is
+      for (const [k, a] of [['v4', v4], ['bytes', t.bytes], ['packets', t.packets], ['flows', t.flows]] as const) {
+        await nextTick();
+        await fh.write(`,"${k}":"${b64(a)}"`);
+      }
+      await fh.write('}');
+    }
+    await fh.write(']}}');
     await fh.sync();
   } finally {
     await fh.close();

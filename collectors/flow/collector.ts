@@ -14,7 +14,7 @@ import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
-import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointShape } from './checkpoint.js';
+import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
 
@@ -40,6 +40,8 @@ export class FlowCollector implements Collector {
   private lastLabel = -Infinity;
   private stopped = false;
   private saving: Promise<void> = Promise.resolve();
+  /** flow_top rows of closed intervals still being computed (Aggregator.flushLater). */
+  private pendingTop: Promise<void> = Promise.resolve();
   /** Aggregator.flowsIn at the last checkpoint: an idle interval is not rewritten every few seconds. */
   private checkpointed = -1;
   /** Keeps raw flow points of one exporter that end in the same ms apart (rawseq.ts). */
@@ -134,7 +136,8 @@ export class FlowCollector implements Collector {
   private periodicCheckpoint(): void {
     if (this.aggregator.flowsIn === this.checkpointed) return;
     this.checkpointed = this.aggregator.flowsIn;
-    const cp = this.checkpoint(Date.now(), false);
+    // copied now (a memcpy of the talker volumes), encoded and written piecewise (checkpoint.ts)
+    const cp: CheckpointCopy = { v: 1, shape: shapeOf(this.cfg), intervalStart: this.intervalStart, label: this.nextLabel(), lastLabel: this.lastLabel, flushed: false, savedAt: Date.now(), agg: this.aggregator.copy() };
     this.saving = this.saving.then(() => writeCheckpoint(this.ctx.dataDir, cp)).catch((e: unknown) => this.ctx.emitter.error(e));
   }
 
@@ -201,7 +204,18 @@ export class FlowCollector implements Collector {
     this.lastLabel = label;
     // retain (stop): the sums and the interval stay for the checkpoint a restart continues
     if (!retain) this.intervalStart = (atBoundary ? Math.round(now / iv) : Math.floor(now / iv)) * iv;
-    for (const r of this.aggregator.flush(label, this.name, retain)) this.ctx.emitter.emit(r);
+    if (retain) for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(r);
+    else {
+      // flow_top over the next turns of the loop, so receiving never waits for the talker scan
+      const { now: rows, talkers } = this.aggregator.flushLater(label, this.name);
+      for (const r of rows) this.ctx.emitter.emit(r);
+      this.pendingTop = this.pendingTop
+        .then(() => talkers)
+        .then((top) => {
+          for (const r of top) this.ctx.emitter.emit(r);
+        })
+        .catch((e: unknown) => this.ctx.emitter.error(e));
+    }
     this.checkpointed = -1;
     // the closed interval's checkpoint is replaced at once: a start after a crash writes it again
     // only while its points may not have left the pipeline yet (the pipeline holds them longer)
@@ -269,6 +283,7 @@ export class FlowCollector implements Collector {
     this.stopTimers();
     await this.closeSockets();
     await this.saving; // a periodic checkpoint still being written must not land after the final one
+    await this.pendingTop; // the last closed interval's flow_top rows, before the final flush's
     const now = Date.now();
     this.flush(now, false, true);
     this.housekeeping(now);

@@ -9,6 +9,7 @@
  */
 import type { FieldValue, FlowRecord } from '../../src/record/record.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
+import { ip6KeyFromText, ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import type { DataRecord, Value } from '../netflow/compile.js';
 import { memoFor, type OptionsState } from '../netflow/normalize.js';
 import { Conv, hex, Pick, planFor, sourceValue, type Plan, type Source } from '../netflow/plan.js';
@@ -27,6 +28,7 @@ export type Key = number | string;
 
 /** Address dimensions, by DIMENSIONS index: their numeric keys are IPv4 addresses. */
 const ADDRESS_INDEX: readonly boolean[] = DIMENSIONS.map((d) => d === 'next_hop' || d === 'src_addr' || d === 'dst_addr');
+export const isAddressDim = (d: number): boolean => ADDRESS_INDEX[d] === true;
 /** DIMENSIONS from here on are Record fields (exporter and version are tags). */
 const FIRST_FIELD_DIM = 2;
 
@@ -51,7 +53,7 @@ const SMALL_TEXT: readonly string[] = Array.from({ length: 65536 }, (_, i) => St
 
 /** Tag text of dimension `d`'s key: what the Record's field would have printed. */
 export function keyText(d: number, k: Key): string {
-  if (typeof k === 'string') return k;
+  if (typeof k === 'string') return isIp6Key(k) ? ip6KeyText(k) : k;
   if (ADDRESS_INDEX[d]) return ipv4ToString(k);
   return Number.isInteger(k) && k >= 0 && k < 65536 ? (SMALL_TEXT[k] as string) : String(k);
 }
@@ -99,10 +101,11 @@ export function parseIpv4(s: string): number {
   return out * 256 + part;
 }
 
-function addressKey(v: FieldValue | undefined): Key {
+/** Key of address text: IPv4 as uint32, IPv6 as its byte key (src/wire/ip6key.ts), else the text. */
+export function addressKey(v: FieldValue | undefined): Key {
   if (typeof v !== 'string') return valueKey(v);
   const n = parseIpv4(v);
-  return n >= 0 ? n : v;
+  return n >= 0 ? n : (ip6KeyFromText(v) ?? v);
 }
 
 /** Keys of any flow Record (v5, sFlow, raw). Fills and returns `out`. */
@@ -142,10 +145,10 @@ interface DimPlan {
   /** Mapped dimensions, in FlowKeys.mapped order. */
   mapped: (Source | undefined)[];
 }
-const dimPlans = new WeakMap<Plan, DimPlan>();
 
 function dimPlan(plan: Plan, mapped: readonly string[]): DimPlan {
-  let p = dimPlans.get(plan);
+  // kept on the plan (one property load per record, not a WeakMap lookup)
+  let p = plan.keysPlan as DimPlan | undefined;
   // one collector's templates are compiled with one mapping, so a plan meets one mapped-name list
   if (p && p.mapped.length === mapped.length) return p;
   const idx = new Int16Array(DIMENSIONS.length).fill(-1);
@@ -155,7 +158,7 @@ function dimPlan(plan: Plan, mapped: readonly string[]): DimPlan {
     if (s) idx[d] = s.pick === Pick.First ? (s.idx[0] as number) : -2;
   }
   p = { idx, src, bytes: plan.sources.get('bytes'), packets: plan.sources.get('packets'), mapped: mapped.map((m) => plan.sources.get(m)) };
-  dimPlans.set(plan, p);
+  plan.keysPlan = p;
   return p;
 }
 
@@ -173,15 +176,17 @@ export function keysFromData(rec: DataRecord, exporter: string, state: OptionsSt
   for (let d = FIRST_FIELD_DIM; d < DIMENSIONS.length; d++) {
     const i = dp.idx[d] as number;
     // IPv4 stays the uint32 the decoder read: valueKey keeps numbers as they are
-    out.dims[d] = i >= 0 ? valueKey(v[i]) : i === -1 ? '' : valueKey(sourceValue(dp.src[d], v));
+    const x = i >= 0 ? v[i] : i === -1 ? '' : sourceValue(dp.src[d], v);
+    out.dims[d] = typeof x === 'number' || typeof x === 'string' ? x : valueKey(x);
   }
   for (let j = 0; j < dp.mapped.length; j++) {
     const src = dp.mapped[j];
     const x = sourceValue(src, v);
     // the Record prints a mapped IPv4 address as text, and so must its key
-    out.dims[DIMENSIONS.length + j] = src && plan.convs[src.idx[0] as number] === Conv.Ipv4 && typeof x === 'number' ? ipv4ToString(x) : valueKey(x);
+    const c = src ? plan.convs[src.idx[0] as number] : undefined;
+    out.dims[DIMENSIONS.length + j] = c === Conv.Ipv4 && typeof x === 'number' ? ipv4ToString(x) : c === Conv.Ipv6 && typeof x === 'string' ? ip6KeyText(x) : valueKey(x);
   }
-  out.rate = Math.max(1, Math.round(state.rateFor(plan, v, exporter, rec.hdr.domain, memo.rate, memo.ifRates)));
+  out.rate = Math.max(1, Math.round(state.rateFor(plan, v, memo.rates)));
   out.bytes = volume(sourceValue(dp.bytes, v));
   out.packets = volume(sourceValue(dp.packets, v));
   return out;
@@ -207,8 +212,8 @@ export function keysFromSflow(s: FlowSample, exporter: string, out: FlowKeys): F
   d[9] = p.tos ?? '';
   d[10] = p.srcVlan ?? p.vlan ?? '';
   d[11] = addressKey(p.nextHop || p.bgpNextHop || undefined);
-  d[12] = addressKey(p.srcAddr);
-  d[13] = addressKey(p.dstAddr);
+  d[12] = p.srcKey ?? addressKey(p.srcAddr);
+  d[13] = p.dstKey ?? addressKey(p.dstAddr);
   for (let j = DIMENSIONS.length; j < d.length; j++) d[j] = ''; // sFlow samples carry no mapped elements
   out.rate = s.samplingRate || 1;
   out.bytes = p.frameLength ?? p.ipLength ?? 0;

@@ -2,10 +2,12 @@
  * Per-interval volume by talker (source or destination address) for `flow_top`. Real traffic has
  * tens of thousands of distinct addresses per interval, so this is on the hot path. IPv4 talkers
  * (uint32) go through an open-addressing table on typed arrays: no string is made or hashed per
- * flow, and nothing is allocated. Text talkers (IPv6) use a Map. Either way a talker gets a slot,
+ * flow, and nothing is allocated. IPv6 talkers (byte keys, src/wire/ip6key.ts) use a Map. Either way a talker gets a slot,
  * and volumes live in typed arrays indexed by slot that survive from one interval to the next.
  */
+import { ip6KeyFromText, ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
+import { Ip6Index } from './ip6index.js';
 import type { Key } from './keys.js';
 
 export interface TalkerSum {
@@ -21,13 +23,54 @@ export interface TalkerSum {
 const NO_SLOT = -1;
 const NONE: ReadonlySet<Key> = new Set();
 
-/** Volumes as base64 of their Float64Array bytes: 100 k talkers as number arrays cost ~30 ms. */
+/**
+ * Volumes and IPv4 talkers as base64 of Float64Array bytes: JSON of 100 k talkers as number arrays
+ * held the event loop for 25-100 ms every checkpoint (1 M-host softflowd capture, 2 full tables).
+ */
 export interface TalkerSnapshot {
-  keys: Key[];
+  /** Talkers in slot order, as checkpoints before `v4`/`text` held them (read, never written). */
+  keys?: Key[];
+  /** Per slot: the IPv4 talker (uint32), or -1 where `text` holds the slot's talker. */
+  v4?: string;
+  /** [slot, talker] of the talkers that are not IPv4 (IPv6 byte keys, other text). */
+  text?: [number, string][];
   bytes: string;
   packets: string;
   flows: string;
   rest: { bytes: number; packets: number; flows: number };
+}
+
+/** A table's content as `copy()` takes it: the encoding to a TalkerSnapshot can wait for a later tick. */
+export interface TalkerCopy {
+  keys: Key[];
+  bytes: Float64Array;
+  packets: Float64Array;
+  flows: Float64Array;
+  rest: { bytes: number; packets: number; flows: number };
+}
+
+export const b64 = (a: Float64Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+
+/** A copy's talkers split as the checkpoint holds them: IPv4 per slot (-1: see `text`), the others by slot. */
+export function splitKeys(keys: readonly Key[]): { v4: Float64Array; text: [number, string][] } {
+  const n = keys.length;
+  const v4 = new Float64Array(n);
+  const text: [number, string][] = [];
+  for (let i = 0; i < n; i++) {
+    const k = keys[i] as Key;
+    if (typeof k === 'number') v4[i] = k;
+    else {
+      v4[i] = -1;
+      text.push([i, k]);
+    }
+  }
+  return { v4, text };
+}
+
+/** The checkpoint form of a copy: IPv4 talkers and volumes as base64 of Float64Array bytes. */
+export function encodeTalkers(c: TalkerCopy): TalkerSnapshot {
+  const { v4, text } = splitKeys(c.keys);
+  return { v4: b64(v4), text, bytes: b64(c.bytes), packets: b64(c.packets), flows: b64(c.flows), rest: c.rest };
 }
 
 export class TalkerTable {
@@ -36,6 +79,7 @@ export class TalkerTable {
   private v4keys: Int32Array;
   private v4slots: Int32Array;
   private v4mask: number;
+  private readonly v6 = new Ip6Index();
   private readonly text = new Map<string, number>();
   private keys: Key[] = [];
   private bytes = new Float64Array(1024);
@@ -60,7 +104,7 @@ export class TalkerTable {
     let i: number;
     if (typeof talker === 'number') i = this.v4slot(talker | 0);
     else if (talker === '') return;
-    else i = this.textSlot(talker);
+    else i = isIp6Key(talker) ? this.v6slot(talker) : this.textSlot(talker);
     if (i === NO_SLOT) {
       this.rest.bytes += bytes;
       this.rest.packets += packets;
@@ -112,6 +156,14 @@ export class TalkerTable {
       this.v4keys[h] = k;
       this.v4slots[h] = s;
     }
+  }
+
+  private v6slot(talker: string): number {
+    const s = this.v6.find(talker);
+    if (s >= 0) return s;
+    const n = this.newSlot(talker);
+    if (n !== NO_SLOT) this.v6.insert(talker, n);
+    return n;
   }
 
   private textSlot(talker: string): number {
@@ -174,7 +226,8 @@ export class TalkerTable {
           [heap[c], heap[p]] = [heap[p] as number, heap[c] as number];
           c = p;
         }
-      } else if (lighter(heap[0] as number, i)) {
+      } else if ((by[i] as number) > (by[heap[0] as number] as number)) {
+        // a later slot with equal bytes is lighter, so only strictly more bytes displaces the root
         heap[0] = i;
         down(0);
       }
@@ -192,21 +245,30 @@ export class TalkerTable {
     }
     const top: TalkerSum[] = heap.map((i) => {
       const k = this.keys[i] as Key;
-      return { talker: typeof k === 'number' ? ipv4ToString(k) : k, key: k, bytes: by[i] as number, packets: this.packets[i] as number, flows: this.flows[i] as number };
+      return { talker: typeof k === 'number' ? ipv4ToString(k) : isIp6Key(k) ? ip6KeyText(k) : k, key: k, bytes: by[i] as number, packets: this.packets[i] as number, flows: this.flows[i] as number };
     });
-    const other = { ...this.rest };
+    // everything, then the kept rows taken out: one pass without a set lookup per talker (flush runs
+    // once per interval, cold, over up to max_talkers slots while datagrams queue in the socket)
+    let bytes = 0;
+    let packets = 0;
+    let flows = 0;
     for (let i = 0; i < size; i++) {
-      if (kept.has(i)) continue;
-      other.bytes += by[i] as number;
-      other.packets += this.packets[i] as number;
-      other.flows += this.flows[i] as number;
+      bytes += by[i] as number;
+      packets += this.packets[i] as number;
+      flows += this.flows[i] as number;
     }
+    for (const i of kept) {
+      bytes -= by[i] as number;
+      packets -= this.packets[i] as number;
+      flows -= this.flows[i] as number;
+    }
+    const other = { bytes: this.rest.bytes + bytes, packets: this.rest.packets + packets, flows: this.rest.flows + flows };
     return { top, other };
   }
 
   /** Slot of a talker already in the table, or NO_SLOT. */
   private find(k: Key): number {
-    if (typeof k === 'string') return this.text.get(k) ?? NO_SLOT;
+    if (typeof k === 'string') return isIp6Key(k) ? this.v6.find(k) : (this.text.get(k) ?? NO_SLOT);
     const key = k | 0;
     for (let h = Math.imul(key, 0x9e3779b1) >>> 0; ; h++) {
       h &= this.v4mask;
@@ -218,9 +280,13 @@ export class TalkerTable {
 
   /** The table's content as plain data (checkpoint.ts), talkers in slot order. */
   snapshot(): TalkerSnapshot {
+    return encodeTalkers(this.copy());
+  }
+
+  /** A copy of the table, cheap enough for the receive path (memcpy of the volumes); encode later. */
+  copy(): TalkerCopy {
     const n = this.keys.length;
-    const b64 = (a: Float64Array): string => Buffer.from(a.buffer, a.byteOffset, n * 8).toString('base64');
-    return { keys: this.keys.slice(), bytes: b64(this.bytes), packets: b64(this.packets), flows: b64(this.flows), rest: { ...this.rest } };
+    return { keys: this.keys.slice(), bytes: this.bytes.slice(0, n), packets: this.packets.slice(0, n), flows: this.flows.slice(0, n), rest: { ...this.rest } };
   }
 
   /** Adds a snapshot's volumes to the table (talkers beyond the bound go to the rest). */
@@ -234,8 +300,16 @@ export class TalkerTable {
     const bytes = f64(s.bytes);
     const packets = f64(s.packets);
     const flows = f64(s.flows);
-    s.keys.forEach((k, j) => {
-      const i = typeof k === 'number' ? this.v4slot(k | 0) : this.textSlot(k);
+    const v4 = s.v4 === undefined ? undefined : f64(s.v4);
+    const text = new Map(s.text ?? []);
+    const count = s.keys?.length ?? v4?.length ?? 0;
+    for (let j = 0; j < count; j++) {
+      const x = v4?.[j] ?? -1;
+      const k: Key | undefined = s.keys ? s.keys[j] : x >= 0 ? x : text.get(j);
+      if (k === undefined) continue;
+      // a checkpoint of an earlier version holds IPv6 talkers as text: same talker, same slot
+      const k6 = typeof k === 'string' ? (isIp6Key(k) ? k : ip6KeyFromText(k)) : undefined;
+      const i = typeof k === 'number' ? this.v4slot(k | 0) : k6 !== undefined ? this.v6slot(k6) : this.textSlot(k);
       const b = bytes[j] ?? 0;
       const p = packets[j] ?? 0;
       const f = flows[j] ?? 0;
@@ -243,12 +317,12 @@ export class TalkerTable {
         this.rest.bytes += b;
         this.rest.packets += p;
         this.rest.flows += f;
-        return;
+        continue;
       }
       this.bytes[i] = (this.bytes[i] ?? 0) + b;
       this.packets[i] = (this.packets[i] ?? 0) + p;
       this.flows[i] = (this.flows[i] ?? 0) + f;
-    });
+    }
     this.rest.bytes += s.rest.bytes;
     this.rest.packets += s.rest.packets;
     this.rest.flows += s.rest.flows;
@@ -262,6 +336,7 @@ export class TalkerTable {
     this.v4slots.fill(0);
     this.keys = [];
     this.text.clear();
+    this.v6.clear();
     this.rest.bytes = this.rest.packets = this.rest.flows = 0;
   }
 }

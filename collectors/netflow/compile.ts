@@ -6,6 +6,7 @@ import { DecodeError } from '../../src/errors.js';
 import { Kind, VARIABLE_LENGTH, elementFieldName, ianaElement, v9ScopeName } from './elements.js';
 import { fieldKey, kindOf, type FieldMap, type MappedField } from './fields.js';
 import { readValue } from './values.js';
+import type { DomainRates } from './options.js';
 
 export interface FieldSpec {
   /** Element id without the enterprise bit (RFC 7011 §3.2), or the v9 scope type for v9 scope fields. */
@@ -44,7 +45,7 @@ export interface MessageHeader {
    * Normalization's per-message cache (tag text, the domain's sampling rate), filled by the first
    * record normalized: ~30 records share one header, so this work is done once per datagram.
    */
-  memo?: { exporter: string; version: string; domain: string; rate: number; sysInitMs: number | undefined; ifRates: boolean };
+  memo?: { exporter: string; version: string; domain: string; rates: DomainRates; sysInitMs: number | undefined };
 }
 
 export interface DataRecord {

@@ -5,6 +5,7 @@
  */
 import { makeRecord, type Fields, type FlowRecord } from '../../src/record/record.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
+import { ip6KeyText } from '../../src/wire/ip6key.js';
 import type { DataRecord, MessageHeader } from './compile.js';
 import { Kind } from './elements.js';
 import type { OptionsState } from './options.js';
@@ -23,9 +24,8 @@ export function memoFor(hdr: MessageHeader, exporter: string, state: OptionsStat
     exporter,
     version: String(hdr.version),
     domain: String(hdr.domain),
-    rate: state.domainRate(exporter, hdr.domain),
+    rates: state.domainRates(exporter, hdr.domain),
     sysInitMs: init,
-    ifRates: state.hasInterfaceRates(exporter, hdr.domain),
   });
 }
 
@@ -60,7 +60,7 @@ export function normalizeData(rec: DataRecord, exporter: string, state: OptionsS
     if (c === Conv.UptimeStart || c === Conv.AbsStart || c === Conv.DeltaStart) start = abs;
     else end = abs;
   }
-  fields['sampling_rate'] = big(Math.max(1, Math.round(state.rateFor(plan, v, exporter, hdr.domain, memo.rate, memo.ifRates))));
+  fields['sampling_rate'] = big(Math.max(1, Math.round(state.rateFor(plan, v, memo.rates))));
   if (start !== undefined) fields['start_ms'] = BigInt(Math.round(start));
   if (end !== undefined) fields['end_ms'] = BigInt(Math.round(end));
   const tags: Record<string, string> = { exporter, version: memo.version, domain: memo.domain };
@@ -108,6 +108,7 @@ export function optionsFields(rec: DataRecord): Fields {
     if (v === undefined) continue;
     if (v instanceof Uint8Array) f[name] = hex(v);
     else if (tpl.kinds[i] === Kind.Ipv4) f[name] = ipv4ToString(v as number);
+    else if (tpl.kinds[i] === Kind.Ipv6) f[name] = ip6KeyText(v as string);
     else if (typeof v === 'number' && Number.isInteger(v) && tpl.kinds[i] !== Kind.Float) f[name] = BigInt(v);
     else f[name] = typeof v === 'string' ? v.replace(/\0+$/, '') : v;
   }

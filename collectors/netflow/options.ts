@@ -35,16 +35,32 @@ function boundedSet<K, V>(m: Map<K, V>, k: K, v: V): boolean {
   return true;
 }
 
+/**
+ * One exporter domain's sampling rates, numbers-keyed, resolved once per message (normalize.ts
+ * `memoFor`) so that a flow record costs at most one Map lookup by a number, not a string key built
+ * per record. The object is updated in place, so a message's memo sees options learned later.
+ */
+export interface DomainRates {
+  /** The domain-wide rate (options without a sampler id or interface scope), 1 when none. */
+  all: number;
+  /** By sampler / selector id (IE 48 / 302, RFC 3954 §8 FLOW_SAMPLER_ID). */
+  bySampler: Map<number, number>;
+  /** By ingress ifIndex, from options scoped to an interface (v9 scope 2, IPFIX IE 10/14/252). */
+  byIf: Map<number, number>;
+}
+
+const NO_RATES: DomainRates = Object.freeze({ all: 1, bySampler: new Map<number, number>(), byIf: new Map<number, number>() });
+
 /** What options data taught us, per exporter address and domain. Owned by one collector instance. */
 export class OptionsState {
-  /** `${exporter}|${domain}|${samplerId or *}` -> rate. */
+  /** `${exporter}|${domain}|${samplerId or *}` or `...|if<ifIndex>` -> rate: the persisted form. */
   readonly sampling = new Map<string, number>();
+  /** `${exporter}|${domain}` -> the same rates, numbers-keyed, for the per-record path. */
+  private readonly rates = new Map<string, DomainRates>();
   /** `${exporter}|${domain}` -> exporter boot time, epoch ms (IE 160). */
   readonly sysInit = new Map<string, number>();
   /** exporter -> ifIndex -> info (IE 82/83 keyed by IE 10/14/252 or the v9 interface scope). */
   readonly interfaces = new Map<string, Map<number, InterfaceInfo>>();
-  /** `${exporter}|${domain}` that have per-interface rates (`...|if<ifIndex>` keys in `sampling`). */
-  private readonly ifRated = new Set<string>();
   /** Set when anything changed since the last `serialize()` (the collector persists it). */
   dirty = false;
 
@@ -57,14 +73,11 @@ export class OptionsState {
     const tpl = rec.tpl;
     if (rate !== undefined) {
       const id = plan.samplerIdx >= 0 ? num(v[plan.samplerIdx]) : undefined;
-      if (boundedSet(this.sampling, `${exporter}|${dom}|${id ?? '*'}`, rate)) this.dirty = true;
+      if (this.setRate(`${exporter}|${dom}`, id ?? '*', rate)) this.dirty = true;
       // scoped to one interface (v9 scope 2, or an IPFIX scope ingressInterface): that interface's
       // flows get this rate; the domain-wide rate above is the fallback for the others
       const ifScope = id === undefined ? scopedInterface(rec) : undefined;
-      if (ifScope !== undefined && boundedSet(this.sampling, `${exporter}|${dom}|if${ifScope}`, rate)) {
-        this.ifRated.add(`${exporter}|${dom}`);
-        this.dirty = true;
-      }
+      if (ifScope !== undefined && this.setRate(`${exporter}|${dom}`, `if${ifScope}`, rate)) this.dirty = true;
     }
     let name: string | undefined;
     let descr: string | undefined;
@@ -97,28 +110,45 @@ export class OptionsState {
     return true;
   }
 
-  rateFor(plan: Plan, v: Value[], exporter: string, domain: number, domainRate: number, ifRates = false): number {
+  /** Stores a rate under `${exporter}|${domain}` and `which` (`*`, a sampler id, `if<ifIndex>`). */
+  private setRate(ed: string, which: number | string, rate: number): boolean {
+    if (!boundedSet(this.sampling, `${ed}|${which}`, rate)) return false;
+    let r = this.rates.get(ed);
+    if (!r) this.rates.set(ed, (r = { all: 1, bySampler: new Map(), byIf: new Map() }));
+    if (which === '*') r.all = rate;
+    else if (typeof which === 'number') r.bySampler.set(which, rate);
+    else r.byIf.set(Number(which.slice(2)), rate);
+    return true;
+  }
+
+  /** The domain's rates (shared, updated in place; a frozen empty set when options taught none). */
+  domainRates(exporter: string, domain: number): DomainRates {
+    return this.rates.get(`${exporter}|${domain}`) ?? this.noRates(exporter, domain);
+  }
+
+  /** No rates yet: a live entry, so a message memo made before the options still sees them later. */
+  private noRates(exporter: string, domain: number): DomainRates {
+    if (this.rates.size >= MAX_ENTRIES) return NO_RATES;
+    const r: DomainRates = { all: 1, bySampler: new Map(), byIf: new Map() };
+    this.rates.set(`${exporter}|${domain}`, r);
+    return r;
+  }
+
+  /** Sampling rate of one flow record: its own, its sampler's, its ingress interface's, the domain's. */
+  rateFor(plan: Plan, v: Value[], rates: DomainRates): number {
     const own = ownRate(plan, v);
     if (own !== undefined) return own;
-    if (plan.samplerIdx >= 0) {
-      const r = this.sampling.get(`${exporter}|${domain}|${num(v[plan.samplerIdx]) ?? '*'}`);
+    if (plan.samplerIdx >= 0 && rates.bySampler.size) {
+      const id = num(v[plan.samplerIdx]);
+      const r = id === undefined ? undefined : rates.bySampler.get(id);
       if (r !== undefined) return r;
     }
-    if (ifRates && plan.inIfIdx >= 0) {
-      const r = this.sampling.get(`${exporter}|${domain}|if${num(v[plan.inIfIdx]) ?? ''}`);
+    if (plan.inIfIdx >= 0 && rates.byIf.size) {
+      const i = num(v[plan.inIfIdx]);
+      const r = i === undefined ? undefined : rates.byIf.get(i);
       if (r !== undefined) return r;
     }
-    return domainRate;
-  }
-
-  /** Whether options data gave this exporter domain per-interface rates (checked once per message). */
-  hasInterfaceRates(exporter: string, domain: number): boolean {
-    return this.ifRated.has(`${exporter}|${domain}`);
-  }
-
-  /** The rate options data set for a whole exporter domain (no sampler id), or 1. */
-  domainRate(exporter: string, domain: number): number {
-    return this.sampling.get(`${exporter}|${domain}|*`) ?? 1;
+    return rates.all;
   }
 
   serialize(): OptionsFile {
@@ -140,10 +170,11 @@ export class OptionsState {
     const pairs = (v: unknown): [string, number][] =>
       Array.isArray(v) ? v.filter((p): p is [string, number] => Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'number' && Number.isFinite(p[1])) : [];
     for (const [k, r] of pairs(f.sampling)) {
-      if (r < 1 || !boundedSet(this.sampling, k, r)) continue;
-      n++;
-      const m = /^(.*)\|if\d+$/.exec(k);
-      if (m?.[1]) this.ifRated.add(m[1]);
+      // `${exporter}|${domain}|${which}`: which is '*', a sampler id or if<ifIndex>
+      const m = /^(.*\|\d+)\|(\*|\d+|if\d+)$/.exec(k);
+      if (r < 1 || !m?.[1] || !m[2]) continue;
+      const which = m[2] === '*' || m[2].startsWith('if') ? m[2] : Number(m[2]);
+      if (this.setRate(m[1], which, r)) n++;
     }
     for (const [k, t] of pairs(f.sysInit)) if (boundedSet(this.sysInit, k, t)) n++;
     for (const e of Array.isArray(f.interfaces) ? (f.interfaces as unknown[]) : []) {

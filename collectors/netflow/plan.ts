@@ -7,6 +7,7 @@
 import type { Fields } from '../../src/record/record.js';
 import { big } from '../../src/record/bigint.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
+import { IP6_ZERO_KEY, ip6KeyText } from '../../src/wire/ip6key.js';
 import type { CompiledTemplate, Value } from './compile.js';
 import { Kind } from './elements.js';
 
@@ -22,6 +23,8 @@ export enum Conv {
   DeltaEnd = 8,
   Skip = 9,
   Ipv4 = 10,
+  /** An IPv6 key (src/wire/ip6key.ts) printed as text. */
+  Ipv6 = 11,
 }
 
 /** IANA element id -> agreed schema name (everything else keeps its snake_case IANA name). */
@@ -89,6 +92,8 @@ export interface Plan {
   build: (v: Value[]) => Fields;
   /** Indexes of time elements (their conv says which end and how). */
   timeIdx: number[];
+  /** The flow keys' per-template plan (collectors/flow/keys.ts), made by its first record. */
+  keysPlan?: unknown;
 }
 
 export function planFor(tpl: CompiledTemplate): Plan {
@@ -105,6 +110,7 @@ export function planFor(tpl: CompiledTemplate): Plan {
     if (time !== undefined) convs[i] = time;
     else if (kind === Kind.List) convs[i] = Conv.Skip;
     else if (kind === Kind.Ipv4) convs[i] = Conv.Ipv4;
+    else if (kind === Kind.Ipv6) convs[i] = Conv.Ipv6;
     else if (kind === Kind.Octets) convs[i] = Conv.Hex;
     else if (kind === Kind.Unsigned || kind === Kind.Signed || kind >= Kind.DateSeconds && kind <= Kind.DateNanos) convs[i] = Conv.Int;
     else convs[i] = Conv.Plain;
@@ -135,12 +141,13 @@ export function planFor(tpl: CompiledTemplate): Plan {
     hasRate: Object.values(rateIdx).some((i) => i >= 0),
     build: compileBuild(names, convs, sources, new Set(tpl.mapped.flatMap((m) => (m?.role === 'tag' ? [m.name] : [])))),
     timeIdx,
+    keysPlan: undefined,
   };
   tpl.plan = plan;
   return plan;
 }
 
-const isValue = (c: Conv): boolean => c === Conv.Int || c === Conv.Ipv4 || c === Conv.Hex || c === Conv.Plain;
+const isValue = (c: Conv): boolean => c === Conv.Int || c === Conv.Ipv4 || c === Conv.Ipv6 || c === Conv.Hex || c === Conv.Plain;
 
 function schemaSources(tpl: CompiledTemplate, names: string[], convs: Uint8Array, at: (id: number) => number): Map<string, Source> {
   const sources = new Map<string, Source>();
@@ -179,9 +186,9 @@ export function addCounters(a: Value, b: Value): Value {
   return s <= BigInt(MAX_SAFE) ? Number(s) : s;
 }
 
-/** Zero or absent: the unused family of a dual-stack template (0.0.0.0 is read as 0, :: as text). */
+/** Zero or absent: the unused family of a dual-stack template (0.0.0.0 is read as 0, :: as a key). */
 export function isZero(x: Value): boolean {
-  if (x === undefined || x === 0 || x === 0n || x === '::') return true;
+  if (x === undefined || x === 0 || x === 0n || x === IP6_ZERO_KEY) return true;
   if (x instanceof Uint8Array) return x.every((b) => b === 0);
   return false;
 }
@@ -197,11 +204,12 @@ export function sourceValue(src: Source | undefined, v: Value[]): Value {
   return undefined;
 }
 
-type Helpers = { big: (v: number) => bigint; ip: (v: number) => string; hex: (b: Uint8Array) => string; zero: (x: Value) => boolean; add: (a: Value, b: Value) => Value };
+type Helpers = { big: (v: number) => bigint; ip: (v: number) => string; ip6: (k: string) => string; hex: (b: Uint8Array) => string; zero: (x: Value) => boolean; add: (a: Value, b: Value) => Value };
 
 function convExpr(c: Conv): string | undefined {
   if (c === Conv.Int) return "typeof x === 'bigint' ? x : h.big(x)";
   if (c === Conv.Ipv4) return 'h.ip(x)';
+  if (c === Conv.Ipv6) return 'h.ip6(x)';
   if (c === Conv.Hex) return 'h.hex(x)';
   if (c === Conv.Plain) return 'x';
   return undefined;
@@ -244,7 +252,7 @@ function compileBuild(names: string[], convs: Uint8Array, sources: ReadonlyMap<s
   }
   src += 'return f;';
   const factory = new Function('h', `return function buildFields(v) {\n${src}\n};`) as (h: Helpers) => (v: Value[]) => Fields;
-  return factory({ big, ip: ipv4ToString, hex, zero: isZero, add: addCounters });
+  return factory({ big, ip: ipv4ToString, ip6: ip6KeyText, hex, zero: isZero, add: addCounters });
 }
 
 export function num(v: Value): number | undefined {
@@ -289,6 +297,7 @@ export function ownRate(plan: Plan, v: Value[]): number | undefined {
 export function tagText(c: Conv, x: Value): string | undefined {
   if (x === undefined) return undefined;
   if (c === Conv.Ipv4 && typeof x === 'number') return ipv4ToString(x);
+  if (c === Conv.Ipv6 && typeof x === 'string') return ip6KeyText(x);
   if (x instanceof Uint8Array) return hex(x);
   return typeof x === 'string' ? x.replace(/\0+$/, '') : String(x);
 }

@@ -2,7 +2,8 @@
  * Reading one element value by its abstract type (RFC 7011 §6.1), with reduced-size integers
  * (§6.2). Callers have checked that `len` bytes are there.
  */
-import { ipv6ToString, macToString } from '../../src/wire/reader.js';
+import { ip6Key } from '../../src/wire/ip6key.js';
+import { macToString } from '../../src/wire/reader.js';
 import type { Value } from './compile.js';
 import { Kind } from './elements.js';
 
@@ -88,7 +89,8 @@ export function readValue(kind: Kind, view: DataView, bytes: Uint8Array, pos: nu
     case Kind.Ipv4:
       return view.getUint32(pos);
     case Kind.Ipv6:
-      return ipv6ToString(bytes, pos);
+      // a key, not text: text is made only where it is written (src/wire/ip6key.ts)
+      return ip6Key(bytes, pos);
     case Kind.List:
       return undefined;
     default:

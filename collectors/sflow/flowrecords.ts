@@ -1,3 +1,4 @@
+import { ip6Key } from '../../src/wire/ip6key.js';
 import { Reader, ipv4ToString, ipv6ToString, macToString } from '../../src/wire/reader.js';
 import { parseHeader } from './header.js';
 import { SampledPacket } from './types.js';
@@ -99,14 +100,20 @@ function readFlowRecord(r: Reader, tag: number, p: SampledPacket): void {
       const proto = r.u32('sampled_ip.protocol');
       let src: string;
       let dst: string;
+      let srcKey: number | string;
+      let dstKey: number | string;
       if (v6) {
         r.need(32, 'sampled_ipv6.addr');
         src = ipv6ToString(r.bytes, r.pos);
         dst = ipv6ToString(r.bytes, r.pos + 16);
+        srcKey = ip6Key(r.bytes, r.pos);
+        dstKey = ip6Key(r.bytes, r.pos + 16);
         r.pos += 32;
       } else {
-        src = ipv4ToString(r.u32('sampled_ipv4.src_ip'));
-        dst = ipv4ToString(r.u32('sampled_ipv4.dst_ip'));
+        srcKey = r.u32('sampled_ipv4.src_ip');
+        dstKey = r.u32('sampled_ipv4.dst_ip');
+        src = ipv4ToString(srcKey);
+        dst = ipv4ToString(dstKey);
       }
       const srcPort = r.u32('sampled_ip.src_port');
       const dstPort = r.u32('sampled_ip.dst_port');
@@ -118,6 +125,8 @@ function readFlowRecord(r: Reader, tag: number, p: SampledPacket): void {
         p.proto = proto;
         p.srcAddr = src;
         p.dstAddr = dst;
+        p.srcKey = srcKey;
+        p.dstKey = dstKey;
         p.srcPort = srcPort;
         p.dstPort = dstPort;
         p.tcpFlags = flags;

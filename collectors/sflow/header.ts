@@ -1,3 +1,4 @@
+import { ip6Key } from '../../src/wire/ip6key.js';
 import { ipv4ToString, ipv6ToString, macToString, type Reader } from '../../src/wire/reader.js';
 import type { SampledPacket } from './types.js';
 
@@ -121,8 +122,12 @@ function parseIpv4(r: Reader, p: SampledPacket): void {
   p.ttl = b[start + 8] ?? 0;
   const proto = b[start + 9] ?? 0;
   p.proto = proto;
-  p.srcAddr = ipv4ToString(v.getUint32(start + 12));
-  p.dstAddr = ipv4ToString(v.getUint32(start + 16));
+  const src = v.getUint32(start + 12);
+  const dst = v.getUint32(start + 16);
+  p.srcKey = src;
+  p.dstKey = dst;
+  p.srcAddr = ipv4ToString(src);
+  p.dstAddr = ipv4ToString(dst);
   const ihl = (vihl & 15) * 4;
   if (ihl < 20 || start + ihl > r.end) return;
   r.pos = start + ihl;
@@ -142,6 +147,8 @@ function parseIpv6(r: Reader, p: SampledPacket): void {
   p.ipLength = r.view.getUint16(start + 4);
   let next = b[start + 6] ?? 0;
   p.ttl = b[start + 7] ?? 0;
+  p.srcKey = ip6Key(b, start + 8);
+  p.dstKey = ip6Key(b, start + 24);
   p.srcAddr = ipv6ToString(b, start + 8);
   p.dstAddr = ipv6ToString(b, start + 24);
   r.pos = start + 40;

@@ -49,6 +49,12 @@ export class SampledPacket {
   ipVersion: number | undefined = undefined;
   srcAddr: string | undefined = undefined;
   dstAddr: string | undefined = undefined;
+  /**
+   * The same addresses as aggregation keys, set with the text: IPv4 as uint32, IPv6 as a byte key
+   * (src/wire/ip6key.ts), so the flow path never parses the text back.
+   */
+  srcKey: number | string | undefined = undefined;
+  dstKey: number | string | undefined = undefined;
   proto: number | undefined = undefined;
   tos: number | undefined = undefined;
   ttl: number | undefined = undefined;

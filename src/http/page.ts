@@ -1,16 +1,15 @@
 /**
- * The read-only status page: one self-contained HTML document (inline CSS, no script, no external
- * asset), refreshed by a meta tag. Exporter names, device names and SNMP errors come from the network
+ * The read-only status page: one self-contained HTML document (inline CSS and SVG, no script, no
+ * external asset), refreshed by a meta tag; the last hour's charts come from live.ts. Exporter names, device names and SNMP errors come from the network
  * or the inventory, so every value goes through `esc` — the template literals below never interpolate
  * anything else.
  */
+import { esc } from './charts.js';
+import type { HistoryView } from './history.js';
+import { renderLive, LIVE_CSS } from './live.js';
 import type { StatusView } from './view.js';
 
-const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function esc(v: unknown): string {
-  return String(v ?? '').replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
-}
+export { esc };
 
 /** Rows beyond this are summarized: a page with 10,000 exporters would help nobody. */
 const MAX_ROWS = 500;
@@ -47,17 +46,20 @@ th{background:#eef1f4}td{font-variant-numeric:tabular-nums}.empty{color:#57606a;
 .ok{background:#1a7f37}.degraded{background:#bf8700}.untrusted{background:#cf222e}
 .meta{color:#57606a}dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:.3em 0}dt{color:#57606a}dd{margin:0}`;
 
-export function renderPage(v: StatusView, refreshSeconds = 10): string {
+export function renderPage(v: StatusView, refreshSeconds = 10, history?: HistoryView): string {
   const verdictClass = ['ok', 'degraded', 'untrusted'][v.verdict.level] ?? 'untrusted';
   const p = v.pipeline;
   const flow = v.flow;
   const snmp = v.snmp;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${esc(refreshSeconds)}">
-<meta name="viewport" content="width=device-width,initial-scale=1"><title>netvigil status</title><style>${CSS}</style></head>
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>netvigil status</title><style>${CSS}
+${LIVE_CSS}</style></head>
 <body>
 <h1>netvigil</h1>
 <p class="meta">as of ${esc(v.time)} · ${v.ready ? 'ready' : 'NOT READY'} · collectors: ${esc(v.collectors.join(', ') || 'none')} · <a href="/status.json">status.json</a> · <a href="/metrics">metrics</a></p>
+
+${history ? renderLive(history) : ''}
 
 <h2>VM trust verdict</h2>
 <p id="verdict"><span class="v ${verdictClass}">${esc(v.verdict.verdict)}</span> since ${esc(v.verdict.since)}${

@@ -39,6 +39,7 @@ export class OpsServer {
   /** Connections closed to make room for new ones since start. */
   shed = 0;
   private shedLoggedAt = -Infinity;
+  private sampler: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly src: OpsSource,
@@ -107,6 +108,11 @@ export class OpsServer {
       });
     });
     this.server.on('error', (e) => this.log.error({ err: e.message }, 'http server error'));
+    const history = this.src.history;
+    if (history) {
+      history.sample(buildView(this.src));
+      this.sampler = setInterval(() => history.sample(buildView(this.src)), history.stepMs).unref();
+    }
     const bound = this.port ?? port;
     this.log.info({ listen, port: bound }, 'serving /metrics, /healthz, /readyz and the status page');
     return bound;
@@ -118,6 +124,7 @@ export class OpsServer {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sampler);
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // keep-alive sockets of a scraper would otherwise hold close() open until they time out
@@ -147,7 +154,7 @@ export class OpsServer {
         return;
       case '/':
       case '/status':
-        this.send(res, req, 200, 'text/html; charset=utf-8', renderPage(buildView(this.src)));
+        this.send(res, req, 200, 'text/html; charset=utf-8', renderPage(buildView(this.src), 10, this.src.history?.view()));
         return;
       case '/status.json':
         this.send(res, req, 200, 'application/json; charset=utf-8', JSON.stringify(buildView(this.src), null, 1) + '\n');

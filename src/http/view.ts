@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { VerdictWindow } from '../monitor/index.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import type { Sink, SinkStats } from '../sinks/sink.js';
+import type { History } from './history.js';
 
 /** What the HTTP surface reads from the App; nothing here writes. */
 export interface OpsSource {
@@ -16,6 +17,8 @@ export interface OpsSource {
   readonly interfaces: { summary(): { device: string; snmp: number; flow: number }[] };
   collectorStatus(): Record<string, unknown>;
   ready(): boolean;
+  /** The status page's last hour (fed by the App's enrichment step and sampled by the server). */
+  readonly history?: History | undefined;
 }
 
 const flowStatus = z.object({

@@ -8,6 +8,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 
 export interface DsRef {
   type?: string;
@@ -161,4 +162,35 @@ export function groupByTags(query: string): string[] {
     .map((p) => p.trim())
     .filter((p) => p && !/^time\(/i.test(p))
     .map((p) => p.replace(/^"|"$/g, ''));
+}
+
+export interface AlertRule {
+  uid: string;
+  title: string;
+  /** query A (InfluxQL) and its time range, seconds back from now */
+  query: string;
+  fromSeconds: number;
+  /** threshold C on the last value of each series (reduce B) */
+  op: 'gt' | 'lt';
+  threshold: number;
+}
+
+interface RuleFile {
+  groups: { rules: { uid: string; title: string; condition: string; data: { refId: string; datasourceUid: string; relativeTimeRange?: { from: number }; model: Record<string, unknown> }[] }[] }[];
+}
+
+/** The provisioned alert rules, read as Grafana does: A the query, B reduce(A), C threshold(B). */
+export function loadAlertRules(file = join(DASHBOARD_DIR, '..', 'provisioning', 'alerting', 'netvigil.yaml')): AlertRule[] {
+  const doc = parseYaml(readFileSync(file, 'utf8')) as RuleFile;
+  return doc.groups.flatMap((g) =>
+    g.rules.map((r) => {
+      const [a, b, c] = r.data;
+      if (r.condition !== 'C' || a?.refId !== 'A' || b?.model.type !== 'reduce' || b.model.expression !== 'A' || c?.model.type !== 'threshold' || c.model.expression !== 'B') {
+        throw new Error(`alert rule ${r.uid}: expected A query, B reduce(A), C threshold(B), condition C`);
+      }
+      const ev = (c.model.conditions as { evaluator: { type: string; params: number[] } }[])[0]?.evaluator;
+      if (!ev || (ev.type !== 'gt' && ev.type !== 'lt')) throw new Error(`alert rule ${r.uid}: threshold type ${ev?.type}`);
+      return { uid: r.uid, title: r.title, query: String(a.model.query), fromSeconds: a.relativeTimeRange?.from ?? 600, op: ev.type, threshold: ev.params[0] ?? 0 };
+    }),
+  );
 }
