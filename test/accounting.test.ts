@@ -6,7 +6,7 @@
  *
  * Faults, from a fixed seed: the collector SIGTERMed or SIGKILLed at random moments (restarts inside
  * an aggregation interval), influxd SIGSTOPped (hung) or SIGKILLed and restarted, and the spool on a
- * 512 KiB tmpfs that a long InfluxDB outage fills (needs root for mount; without it that fault is
+ * 256 KiB tmpfs that a long InfluxDB outage fills (needs root for mount; without it that fault is
  * left out and the test says so). Sending pauses 150 ms before each signal so the socket buffer is
  * read: datagrams the kernel still held when the socket closed would be lost before the collector
  * received them, which no collector can count.
@@ -164,7 +164,7 @@ beforeAll(async () => {
   const dir = join(tmp.dir, 'tmpfs');
   mkdirSync(dir);
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'pipe' });
     tmpfs = dir;
   } catch (e) {
     cannotMount = (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
@@ -215,7 +215,11 @@ collectors:
       for (let run = 0; run < RUNS; run++) {
         const r = await startRun(cfg, tmp.dir);
         runIds.push([flows.sent + 1, String(run)]);
-        const dur = 3000 + rand() * 5000;
+        // every random choice of the run drawn now, in one order: the schedule is the seed's alone
+        const pick = { dur: rand(), kind: rand(), kind2: rand(), at: rand(), len: rand(), sig: rand(), down: rand() };
+        const kind = run === 4 ? 'long' : pick.kind < 0.45 ? 'hang' : pick.kind2 < 0.7 ? 'kill' : 'none';
+        // the long InfluxDB outage (11 s) has traffic all through it, to fill the spool's tmpfs
+        const dur = kind === 'long' ? 12_000 : 3000 + pick.dur * 5000;
         const until = Date.now() + dur;
         const sending = (async () => {
           while (Date.now() < until) {
@@ -231,11 +235,10 @@ collectors:
           }
         })();
         // one influxd fault in most runs; run 4 is a long outage that fills the tmpfs spool
-        const kind = run === 4 ? 'long' : rand() < 0.45 ? 'hang' : rand() < 0.7 ? 'kill' : 'none';
         const fault = (async () => {
           if (kind === 'none') return;
-          await sleep(kind === 'long' ? 500 : rand() * dur * 0.8);
-          const len = kind === 'long' ? 11_000 : 1000 + rand() * 3500;
+          await sleep(kind === 'long' ? 500 : pick.at * dur * 0.8);
+          const len = kind === 'long' ? 11_000 : 1000 + pick.len * 3500;
           if (kind === 'hang') {
             faults.influxd_hang++;
             ev('hang');
@@ -257,7 +260,7 @@ collectors:
         await sending;
         if (kind === 'long') await fault; // the outage spans the whole run
         await sleep(150);
-        const sig = rand() < 0.5 ? 'SIGKILL' : 'SIGTERM';
+        const sig = pick.sig < 0.5 ? 'SIGKILL' : 'SIGTERM';
         if (sig === 'SIGKILL') {
           const t = Date.now();
           const from = idBefore(t - W) + 1;
@@ -271,7 +274,7 @@ collectors:
         logs.push(r.err());
         if (sig === 'SIGTERM') expect(exit, r.err().slice(-3000)).toEqual({ code: 0, signal: null });
         await fault;
-        await sleep(rand() * 1000);
+        await sleep(pick.down * 1000);
       }
       if (influxDown) await influx.start();
       influx.resume();
@@ -348,7 +351,7 @@ collectors:
     const cleanWrong = segments.filter((g) => !g.dirty && g.sent !== g.stored);
     const dirtyOver = segments.filter((g) => g.dirty && g.stored > g.sent);
     if (tmpfs) faults.spool_disk_full = (lost.spool_write_failed ?? 0) > 0 ? 1 : 0;
-    const figures = { seed: SEED, faults, sent, stored: stored.length, counted_lost: lost, unaccounted, sigkill_bound: bound, missing_outside_kill_windows: missingOutside, agg: { sent_bytes: sentSum, stored_bytes: aggStored, missing: sentSum - aggStored, bound: aggBound, flow_agg_points_lost: aggLost, segments: segments.length, sigkill_segments: segments.filter((g) => g.dirty).length, clean_segments_wrong: cleanWrong }, disk_full: tmpfs ? 'tmpfs 512 KiB' : `left out: ${cannotMount}` };
+    const figures = { seed: SEED, faults, sent, stored: stored.length, counted_lost: lost, unaccounted, sigkill_bound: bound, missing_outside_kill_windows: missingOutside, agg: { sent_bytes: sentSum, stored_bytes: aggStored, missing: sentSum - aggStored, bound: aggBound, flow_agg_points_lost: aggLost, segments: segments.length, sigkill_segments: segments.filter((g) => g.dirty).length, clean_segments_wrong: cleanWrong }, disk_full: tmpfs ? 'tmpfs 256 KiB' : `left out: ${cannotMount}` };
     // the figures and, to diagnose a failure, the missing flows, faults and each run's log
     writeFileSync(join(tmpdir(), 'netvigil-accounting.json'), JSON.stringify({ figures, missing_outside: ranges(outside), kills, runs: runIds, events, logs }, null, 1));
     console.log(JSON.stringify(figures));
