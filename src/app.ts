@@ -17,6 +17,7 @@ import { lockDataDir } from './datadir-lock.js';
 import { InterfaceTable } from './enrich/interfaces.js';
 import type { Logger } from './log.js';
 import { createMonitor, type ResourceMonitor } from './monitor/index.js';
+import { LossLedger } from './pipeline/loss.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { FileSink } from './sinks/file.js';
 import { InfluxSink } from './sinks/influx/sink.js';
@@ -32,6 +33,7 @@ export interface AppOptions {
 }
 
 export const HEALTH_FILE = 'health.json';
+export const LOSS_FILE = 'lost.json';
 
 interface Running {
   def: CollectorDefinition;
@@ -46,6 +48,8 @@ export class App {
   readonly monitor: ResourceMonitor;
   readonly pipeline: Pipeline;
   readonly sinks: Sink[] = [];
+  /** What will never reach a destination, by reason and measurement; kept in <data_dir>/lost.json. */
+  readonly loss: LossLedger;
   private readonly log: Logger;
   private readonly opts: AppOptions;
   private readonly running = new Map<string, Running>();
@@ -62,6 +66,7 @@ export class App {
     this.log = opts.log;
     this.dataDir = resolve(config.data_dir);
     mkdirSync(this.dataDir, { recursive: true });
+    this.loss = new LossLedger(join(this.dataDir, LOSS_FILE));
     if (config.http.enabled) this.history = new History(Math.min(60_000, Math.max(1000, config.telemetry_interval)));
 
     const file = config.sinks.file;
@@ -94,12 +99,14 @@ export class App {
             createDatabase: influx.create_database,
             retentionPolicy: influx.retention_policy,
             timeoutMs: influx.timeout,
+            hangThresholdMs: Math.min(influx.hang_threshold, influx.timeout),
             maxInFlight: influx.max_in_flight,
             retryInitialMs: influx.retry.initial,
             retryMaxMs: influx.retry.max,
             spoolDir: resolve(influx.spool.dir ?? join(this.dataDir, 'spool', 'influx')),
             spoolMaxBytes: influx.spool.max_size,
             spoolMaxAgeMs: influx.spool.max_age,
+            loss: this.loss,
           },
           this.log,
         ),
@@ -124,6 +131,7 @@ export class App {
         concurrency: p.concurrency,
         // one monitor interval plus slack: by then the sample covering the newest record has run
         verdict: { source: this.monitor, holdMs: config.monitor.enabled ? config.monitor.interval + 1000 : 0 },
+        loss: this.loss,
       },
       this.sinks,
       this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance })),
@@ -133,7 +141,7 @@ export class App {
     monitorEmit = (r) => monitorEmitter.emit(r);
     const tags: Record<string, string> = {}; // `instance` comes with enrichment, on every record
     if (config.shard !== '0/1') tags.shard = config.shard;
-    this.telemetry = new SelfTelemetry({ pipeline: () => this.pipeline.stats(), sinks: this.sinks, tags });
+    this.telemetry = new SelfTelemetry({ pipeline: () => this.pipeline.stats(), sinks: this.sinks, loss: () => this.loss.list(), tags });
   }
 
   private enrichAndObserve(enrich: (r: NetRecord) => void): (r: NetRecord) => void {
@@ -296,9 +304,13 @@ export class App {
     this.running.clear();
     if (this.config.monitor.enabled) this.monitor.tick(); // judge the last partial interval too
     this.monitor.stop();
-    this.emitTelemetry(); // final counters, so the last interval is not lost
-    await this.pipeline.stop(Math.max(500, until - Date.now()));
+    // final counters once the queue is flushed, so they cover the whole run
+    await this.pipeline.stop(Math.max(500, until - Date.now()), () => {
+      this.writeHeartbeat();
+      return this.telemetry.collect();
+    });
+    this.loss.flush();
     this.unlock?.();
-    this.log.info(this.pipeline.stats(), 'netvigil stopped');
+    this.log.info({ ...this.pipeline.stats(), lost: this.loss.list() }, 'netvigil stopped');
   }
 }

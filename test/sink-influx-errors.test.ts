@@ -170,7 +170,7 @@ describe('InfluxDB sink: errors classified against a real influxd with auth', ()
     expect(logged).toHaveLength(1); // one example per reason per interval
     expect(String(logged[0]?.example)).toMatch(/^if,src=t /);
     // the same counts as self-telemetry records (what dashboards and /metrics read)
-    const pipeline = { queueDepth: 0, queueCapacity: 1, queueHighWater: 0, droppedQueueFull: 0, droppedAfterStop: 0, sinkFailures: 0, recordsOut: 0, batches: 0, collectors: {} };
+    const pipeline = { queueDepth: 0, queueCapacity: 1, queueHighWater: 0, droppedQueueFull: 0, droppedAfterStop: 0, droppedAtStop: 0, sinkFailures: 0, recordsOut: 0, batches: 0, collectors: {} };
     const recs = new SelfTelemetry({ pipeline: () => pipeline, sinks: [sink] }).collect();
     const rejected = recs.filter((r) => r.measurement === 'netvigil_sink_rejected').map((r) => [r.tags.field, r.tags.reason, r.fields.points]);
     expect(rejected).toEqual([

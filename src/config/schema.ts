@@ -62,6 +62,9 @@ const influxSinkSchema = z
       .strict()
       .optional(),
     timeout: duration().default(10_000),
+    hang_threshold: duration()
+      .default(2_000)
+      .describe('a write unanswered this long is abandoned and its batch spooled (a hung server holds the pipeline no longer); replays wait the whole timeout'),
     max_in_flight: z.number().int().min(1).max(16).default(2),
     retry: z
       .object({ initial: duration().default(500), max: duration().default(30_000) })

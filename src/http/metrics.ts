@@ -93,6 +93,7 @@ export class Metrics {
     this.counter('netvigil_records_dropped_total', 'records dropped by the pipeline, by reason', ['reason'], () => [
       [{ reason: 'queue_full' }, p().droppedQueueFull],
       [{ reason: 'after_stop' }, p().droppedAfterStop],
+      [{ reason: 'at_stop' }, p().droppedAtStop],
     ]);
     this.counter('netvigil_records_in_total', 'records received from each collector', ['collector'], () => Object.entries(p().collectors).map(([c, v]) => [{ collector: c }, v.records]));
     this.counter('netvigil_collector_errors_total', 'errors reported by each collector', ['collector'], () => Object.entries(p().collectors).map(([c, v]) => [{ collector: c }, v.errors]));

@@ -3,14 +3,16 @@
  *
  * Back-pressure: at most `concurrency` batches are in the sinks at once; while they are busy the
  * queue fills and, at capacity, its overflow policy drops records (counted, visible as queue depth and
- * drops in self-telemetry). Sinks with a spool take batches at disk speed during an outage, so the
- * queue overflows only if the disk cannot keep up.
+ * drops in self-telemetry). Sinks with a spool take batches at disk speed during an outage (and a
+ * hung server holds a batch only for the sink's hang threshold), so the queue overflows only if the
+ * disk cannot keep up.
  */
 import type { Emitter } from '../collector.js';
 import type { Logger } from '../log.js';
 import type { NetRecord } from '../record/record.js';
 import type { Sink } from '../sinks/sink.js';
 import { stampVerdict, type VerdictSource } from '../enrich/verdict.js';
+import type { LossLedger } from './loss.js';
 import { BoundedQueue, type OverflowPolicy } from './queue.js';
 
 export interface PipelineOptions {
@@ -21,6 +23,8 @@ export interface PipelineOptions {
   concurrency: number;
   /** Stamps `vm_verdict` at dispatch; a batch waits up to `holdMs` for the monitor to settle its window. */
   verdict?: { source: VerdictSource; holdMs: number };
+  /** Where records the pipeline drops are counted by reason and measurement. */
+  loss?: LossLedger;
 }
 
 export interface CollectorCounters {
@@ -34,6 +38,8 @@ export interface PipelineStats {
   queueHighWater: number;
   droppedQueueFull: number;
   droppedAfterStop: number;
+  /** Records still queued when the shutdown deadline passed although the sinks were spooling (a disk too slow). */
+  droppedAtStop: number;
   /** Batches a sink failed to accept (its own stats say why). */
   sinkFailures: number;
   recordsOut: number;
@@ -61,13 +67,14 @@ export class Pipeline {
   private batches = 0;
   private sinkFailures = 0;
   private droppedAfterStop = 0;
+  private droppedAtStop = 0;
 
   constructor(opts: PipelineOptions, sinks: readonly Sink[], enrich: (r: NetRecord) => void, log: Logger) {
     this.opts = opts;
     this.sinks = sinks;
     this.enrich = enrich;
     this.log = log.child({ component: 'pipeline' });
-    this.queue = new BoundedQueue(opts.queueSize, opts.overflow);
+    this.queue = new BoundedQueue<NetRecord>(opts.queueSize, opts.overflow, (r) => opts.loss?.add('queue_full', r.measurement, 1));
   }
 
   /** The narrow emitter handed to one collector. */
@@ -78,6 +85,7 @@ export class Pipeline {
       emit: (r) => {
         if (!this.accepting) {
           this.droppedAfterStop++;
+          this.opts.loss?.add('after_stop', r.measurement, 1);
           return;
         }
         c.records++;
@@ -161,19 +169,45 @@ export class Pipeline {
     }
   }
 
+  /** Drains until `until` (epoch ms); true when nothing is left in the queue or the sinks. */
+  private async drainUntil(until: number): Promise<boolean> {
+    let t: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((r) => (t = setTimeout(() => r(false), Math.max(0, until - Date.now()))));
+    const done = await Promise.race([this.drain().then(() => true), late]);
+    clearTimeout(t);
+    return done;
+  }
+
   /** Pushes records straight in (self-telemetry), bypassing per-collector counting. */
   inject(r: NetRecord): void {
     if (this.accepting) this.push(r);
   }
 
-  /** Flush what is queued to the sinks, then stop them; spends at most deadlineMs. */
-  async stop(deadlineMs: number): Promise<void> {
+  /**
+   * Flush what is queued to the sinks, then stop them; spends at most deadlineMs. The sinks get 60 %
+   * of it to deliver over the network; then they abandon() it and take the rest at disk speed (their
+   * spools), so every record in memory reaches a sink or, should even the disk be too slow, is counted
+   * in droppedAtStop. `final` makes the last records (self-telemetry) once the queue is empty, so
+   * they hold the counts of the whole run.
+   */
+  async stop(deadlineMs: number, final?: () => NetRecord[]): Promise<void> {
     const until = Date.now() + deadlineMs;
+    const reserve = Math.min(1000, deadlineMs * 0.1); // for the sinks' own stop
     if (this.timer) clearInterval(this.timer);
     this.holding = false;
-    await Promise.race([this.drain(), new Promise((r) => setTimeout(r, deadlineMs * 0.6).unref())]);
+    if (!(await this.drainUntil(Date.now() + deadlineMs * 0.6))) {
+      this.log.warn({ queued: this.queue.length, batches_in_sinks: this.workers }, 'shutdown: sinks still busy; the rest goes to their spools');
+      for (const s of this.sinks) s.abandon?.();
+    }
+    await this.drainUntil(until - reserve);
+    for (const r of final?.() ?? []) this.push(r);
+    await this.drainUntil(until - reserve / 2);
     this.accepting = false;
-    if (this.queue.length) this.log.warn({ records: this.queue.length }, 'shutdown deadline reached with records still queued');
+    if (this.queue.length) {
+      this.droppedAtStop += this.queue.length;
+      this.log.error({ records: this.queue.length }, 'shutdown deadline reached with records still queued: lost (counted in dropped_at_stop)');
+      for (const r of this.queue.take(this.queue.length)) this.opts.loss?.add('at_stop', r.measurement, 1);
+    }
     await Promise.all(this.sinks.map((s) => s.stop(Math.max(100, until - Date.now())).catch((e: unknown) => this.logError(`sink:${s.name}`, e))));
   }
 
@@ -186,6 +220,7 @@ export class Pipeline {
       queueHighWater: this.queue.highWater,
       droppedQueueFull: this.queue.dropped,
       droppedAfterStop: this.droppedAfterStop,
+      droppedAtStop: this.droppedAtStop,
       sinkFailures: this.sinkFailures,
       recordsOut: this.recordsOut,
       batches: this.batches,

@@ -15,9 +15,12 @@ export class BoundedQueue<T> {
   dropped = 0;
   highWater = 0;
 
-  constructor(capacity: number, policy: OverflowPolicy) {
+  private readonly onDrop: ((item: T) => void) | undefined;
+
+  constructor(capacity: number, policy: OverflowPolicy, onDrop?: (item: T) => void) {
     this.capacity = Math.max(1, capacity);
     this.policy = policy;
+    this.onDrop = onDrop;
     this.buf = new Array<T | undefined>(this.capacity);
   }
 
@@ -29,7 +32,11 @@ export class BoundedQueue<T> {
   push(item: T): boolean {
     if (this.len === this.capacity) {
       this.dropped++;
-      if (this.policy === 'drop_newest') return false;
+      if (this.policy === 'drop_newest') {
+        this.onDrop?.(item);
+        return false;
+      }
+      this.onDrop?.(this.buf[this.head] as T);
       this.buf[this.head] = undefined;
       this.head = (this.head + 1) % this.capacity;
       this.len--;

@@ -58,6 +58,11 @@ export interface Sink {
   readonly name: string;
   start(): Promise<void>;
   write(batch: readonly NetRecord[]): Promise<void>;
+  /**
+   * Stop waiting for a remote end (the shutdown deadline is near): writes in flight and later ones
+   * resolve as soon as their batches are on local disk. Sinks without a remote end omit it.
+   */
+  abandon?(): void;
   /** Flush and release resources; spend at most deadlineMs. */
   stop(deadlineMs: number): Promise<void>;
   /** Counters; `resetWindow` starts a new window for windowed values (max latency). */

@@ -5,6 +5,7 @@
  */
 import { int, makeRecord, type NetRecord } from '../record/record.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
+import type { LossCount } from '../pipeline/loss.js';
 import type { Sink } from '../sinks/sink.js';
 import { hostname } from 'node:os';
 
@@ -14,6 +15,8 @@ const RUN = `${hostname()}:${process.pid}:${Math.floor(Date.now() / 1000)}`;
 export interface TelemetrySources {
   pipeline(): PipelineStats;
   sinks: readonly Sink[];
+  /** The loss ledger (cumulative over the data directory's life, not this run). */
+  loss?: () => LossCount[];
   /** Extra tags on every self-telemetry record (e.g. instance, shard). */
   tags?: Record<string, string>;
 }
@@ -37,6 +40,7 @@ export class SelfTelemetry {
         queue_high_water: int(p.queueHighWater),
         dropped_queue_full: int(p.droppedQueueFull),
         dropped_after_stop: int(p.droppedAfterStop),
+        dropped_at_stop: int(p.droppedAtStop),
         sink_failures: int(p.sinkFailures),
         records_out: int(p.recordsOut),
         batches: int(p.batches),
@@ -78,6 +82,11 @@ export class SelfTelemetry {
       for (const r of s.rejected ?? []) {
         out.push(makeRecord('health', 'netvigil_sink_rejected', { ...base, sink: sink.name, measurement: r.measurement, field: r.field, reason: r.reason }, { points: int(r.points) }, now));
       }
+    }
+    for (const l of this.src.loss?.() ?? []) {
+      const tags: Record<string, string> = { ...base, reason: l.reason };
+      if (l.measurement) tags.measurement = l.measurement;
+      out.push(makeRecord('health', 'netvigil_lost', tags, { points: int(l.points) }, now));
     }
     return out;
   }

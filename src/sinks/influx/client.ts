@@ -52,6 +52,10 @@ export class WriteError extends SinkError {
   }
 }
 
+export function asWriteError(e: unknown): WriteError {
+  return e instanceof WriteError ? e : new WriteError('unavailable', e instanceof Error ? e.message : String(e), undefined, { cause: e });
+}
+
 export function kindOf(status: number): WriteFailureKind {
   if (status === 401 || status === 403) return 'unauthorized';
   if (status === 404) return 'not_found';
@@ -98,7 +102,8 @@ export class InfluxClient {
     return this.opts.api === 'v2' ? `bucket ${this.opts.bucket ?? this.opts.database}${this.opts.org ? ` (org ${this.opts.org})` : ''}` : `database ${this.opts.database}`;
   }
 
-  async write(text: string): Promise<void> {
+  /** `signal` abandons the request (the sink spools the batch): a hung server must not hold it. */
+  async write(text: string, signal?: AbortSignal): Promise<void> {
     // 1.x spells microseconds `u` and reads an unknown `us` as nanoseconds (measured on 1.6); v2 spells it `us`
     const q: Record<string, string> = { precision: this.opts.api === 'v1' && this.opts.precision === 'us' ? 'u' : this.opts.precision };
     let path: string;
@@ -117,7 +122,7 @@ export class InfluxClient {
       body = await gzip(body);
       headers['content-encoding'] = 'gzip';
     }
-    const res = await this.request('POST', path, q, body, headers);
+    const res = await this.request('POST', path, q, body, headers, signal);
     if (res.status === 204 || res.status === 200) return;
     const msg = answerText(res.body, res.status);
     // influxd 1.x answers a missing retention policy with 500: operator-fixable like a missing database
@@ -128,19 +133,19 @@ export class InfluxClient {
    * 1.x only: CREATE DATABASE (idempotent) and create or alter the retention policy. A WriteError of
    * kind `unauthorized` means the user may write but not administer.
    */
-  async ensureDatabase(rp?: { name: string; duration: string; replication: number; isDefault: boolean }): Promise<void> {
+  async ensureDatabase(rp?: { name: string; duration: string; replication: number; isDefault: boolean }, signal?: AbortSignal): Promise<void> {
     const db = quoteIdent(this.opts.database);
-    await this.query(`CREATE DATABASE ${db}`);
+    await this.query(`CREATE DATABASE ${db}`, signal);
     if (!rp) return;
-    const shown = await this.query(`SHOW RETENTION POLICIES ON ${db}`);
+    const shown = await this.query(`SHOW RETENTION POLICIES ON ${db}`, signal);
     const exists = shown.some((s) => s.values?.some((v) => v[0] === rp.name));
     const spec = `ON ${db} DURATION ${rp.duration} REPLICATION ${rp.replication}${rp.isDefault ? ' DEFAULT' : ''}`;
-    await this.query(`${exists ? 'ALTER' : 'CREATE'} RETENTION POLICY ${quoteIdent(rp.name)} ${spec}`);
+    await this.query(`${exists ? 'ALTER' : 'CREATE'} RETENTION POLICY ${quoteIdent(rp.name)} ${spec}`, signal);
   }
 
-  private async query(q: string): Promise<{ values?: unknown[][] }[]> {
+  private async query(q: string, signal?: AbortSignal): Promise<{ values?: unknown[][] }[]> {
     const body = Buffer.from(new URLSearchParams({ q }).toString());
-    const res = await this.request('POST', '/query', {}, body, { 'content-type': 'application/x-www-form-urlencoded' });
+    const res = await this.request('POST', '/query', {}, body, { 'content-type': 'application/x-www-form-urlencoded' }, signal);
     if (res.status !== 200) throw new WriteError(kindOf(res.status), answerText(res.body, res.status), res.status);
     let parsed: { results?: { error?: string; series?: { values?: unknown[][] }[] }[] };
     try {
@@ -154,7 +159,7 @@ export class InfluxClient {
     return r?.series ?? [];
   }
 
-  private request(method: string, path: string, query: Record<string, string>, body: Buffer, headers: http.OutgoingHttpHeaders): Promise<{ status: number; body: string }> {
+  private request(method: string, path: string, query: Record<string, string>, body: Buffer, headers: http.OutgoingHttpHeaders, signal?: AbortSignal): Promise<{ status: number; body: string }> {
     const url = new URL(this.base.href);
     url.pathname = this.basePath + path;
     url.search = new URLSearchParams(query).toString();
@@ -162,7 +167,7 @@ export class InfluxClient {
     if (this.authHeader !== undefined) all.authorization = this.authHeader;
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method, headers: all, agent: this.agent }, (res) => {
+      const req = mod.request(url, { method, headers: all, agent: this.agent, ...(signal ? { signal } : {}) }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -184,6 +189,8 @@ export class InfluxClient {
 }
 
 function netError(e: Error): WriteError {
+  // an abort carries the sink's reason (hang_threshold, shutdown) as its cause
+  if (e.name === 'AbortError' && e.cause instanceof Error) return new WriteError('unavailable', e.cause.message, undefined, { cause: e });
   const code = (e as NodeJS.ErrnoException).code;
   return new WriteError('unavailable', e.message + (code && !e.message.includes(code) ? ` (${code})` : ''), undefined, { cause: e });
 }

@@ -165,3 +165,13 @@ export class Rejects {
     return [...this.counts.values()].map((c) => ({ ...c }));
   }
 }
+
+/** `dropped=N` of a 1.x partial-write answer. */
+export function droppedCount(msg: string): number | undefined {
+  const m = /dropped=(\d+)/.exec(msg);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function splitLines(text: string): string[] {
+  return text.split('\n').filter((l) => l.length > 0 && l[0] !== '#');
+}

@@ -4,7 +4,10 @@
  *
  * Healthy: batches go straight to the server (up to maxInFlight at once).
  * Outage: the first retryable failure sends that batch to the disk spool, and from then on every new
- * batch goes to the spool too, so replay preserves arrival order. A replay loop sends the oldest spooled
+ * batch goes to the spool too, so replay preserves arrival order. A write the server has not answered
+ * within hangThresholdMs counts as such a failure: it is abandoned and its batch spooled, so a hung
+ * server (one that keeps the connection but answers nothing) holds the pipeline for that long, not
+ * for the whole timeout. A replay loop sends the oldest spooled
  * batch with exponential backoff and jitter until the spool is empty, then the sink is healthy again.
  * A spool left by a previous run is replayed at start.
  * Retries are idempotent because every point carries its own timestamp, fixed when it was made: a batch
@@ -14,16 +17,17 @@
  * like an outage but are their own states (not ready, logged once per interval naming user and
  * database); 413 splits the batch; 400/422 isolate the refused points (rejects.ts) and write the rest.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Logger } from '../../log.js';
 import type { NetRecord } from '../../record/record.js';
 import { toLines, type IntegerMode, type Precision } from '../../record/lineprotocol.js';
-import { SinkError, SpoolError } from '../../errors.js';
-import { emptyStats, type Sink, type SinkState, type SinkStats } from '../sink.js';
-import { InfluxClient, WriteError, type InfluxApi, type WriteFailureKind } from './client.js';
-import { Rejects } from './rejects.js';
-import { Spool, SPOOL_LOG_EVERY_MS } from './spool.js';
+import { SinkError, type SpoolError } from '../../errors.js';
+import { emptyStats, type Sink, type SinkStats } from '../sink.js';
+import { asWriteError, InfluxClient, WriteError, type InfluxApi, type WriteFailureKind } from './client.js';
+import { droppedCount, Rejects, splitLines } from './rejects.js';
+import { checkSpoolPrecision, Spool, SPOOL_LOG_EVERY_MS } from './spool.js';
+import { DeliveryState } from './state.js';
+import type { LossLedger } from '../../pipeline/loss.js';
 
 export interface InfluxSinkOptions {
   url: string;
@@ -43,17 +47,19 @@ export interface InfluxSinkOptions {
   createDatabase: boolean;
   retentionPolicy?: { name: string; duration: string; replication: number; default: boolean } | undefined;
   timeoutMs: number;
+  /** A live write unanswered for this long is abandoned and its batch spooled. Default: timeoutMs. */
+  hangThresholdMs?: number | undefined;
   maxInFlight: number;
   retryInitialMs: number;
   retryMaxMs: number;
   spoolDir: string;
   spoolMaxBytes: number;
   spoolMaxAgeMs: number;
+  /** Where points the spool loses are counted by reason and measurement. */
+  loss?: LossLedger | undefined;
   /** Repeated conditions (unauthorized, a reject reason) are logged at most once per this. Default 60 s. */
   logIntervalMs?: number | undefined;
 }
-
-const PRECISION_FILE = 'PRECISION';
 
 export class InfluxSink implements Sink {
   readonly name = 'influx';
@@ -69,11 +75,14 @@ export class InfluxSink implements Sink {
   private inFlight = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private replaying: Promise<void> | undefined;
+  /** Requests in flight (live and replay), aborted when the sink stops waiting for the network. */
+  private readonly requests = new Set<AbortController>();
+  /** Shutdown has passed its network grace: every batch goes to the spool. */
+  private abandoned = false;
   private stopped = false;
   private wake: (() => void) | undefined;
   private dbReady = false;
-  private state: SinkState = 'ok';
-  private lastStateLog = 0;
+  private readonly delivery: DeliveryState;
   private spoolLossLoggedAt = -Infinity;
   private spoolLossSinceLog = 0;
 
@@ -104,23 +113,15 @@ export class InfluxSink implements Sink {
       timeoutMs: opts.timeoutMs,
     });
     this.rejects = new Rejects(this.log, opts.logIntervalMs ?? 60_000);
-    this.spool = new Spool(opts.spoolDir, { maxBytes: opts.spoolMaxBytes, maxAgeMs: opts.spoolMaxAgeMs }, this.log);
-    this.checkSpoolPrecision();
-  }
-
-  /** Spooled lines carry timestamps in the unit they were written with; replaying them under another would misdate them. */
-  private checkSpoolPrecision(): void {
-    const file = join(this.opts.spoolDir, PRECISION_FILE);
-    const want = this.opts.precision ?? 'ms';
-    const had = existsSync(file) ? readFileSync(file, 'utf8').trim() : 'ms';
-    if (had !== want && !this.spool.empty) {
-      throw new SinkError(`spool ${this.opts.spoolDir} holds batches with precision ${had}; start once with precision ${had} to drain it, or move it away`, false);
-    }
-    if (had !== want || !existsSync(file)) writeFileSync(file, want + '\n');
+    this.delivery = new DeliveryState(this.log, opts.logIntervalMs ?? 60_000, { user: this.client.user, target: this.client.target, retentionPolicy: opts.retentionPolicy?.name, spool: () => this.spool.size });
+    const loss = opts.loss;
+    this.spool = new Spool(opts.spoolDir, { maxBytes: opts.spoolMaxBytes, maxAgeMs: opts.spoolMaxAgeMs }, this.log, loss && ((why, text, points) => (text === undefined ? loss.add(why, '', points) : loss.addLines(why, text))));
+    checkSpoolPrecision(opts.spoolDir, opts.precision ?? 'ms', this.spool.empty);
   }
 
   async start(): Promise<void> {
-    await this.ensureDb().catch((e: unknown) => {
+    // a hung server must not hold the start longer than it may hold a write
+    await this.ensureDb(AbortSignal.timeout(this.opts.hangThresholdMs ?? this.opts.timeoutMs)).catch((e: unknown) => {
       this.log.warn({ err: (e as Error).message, url: this.opts.url }, 'InfluxDB not reachable at start; spooling until it is');
     });
     if (!this.spool.empty) {
@@ -134,11 +135,11 @@ export class InfluxSink implements Sink {
     this.clamped += clamped;
     if (skipped) this.rejects.add('', '', 'no_writable_field', skipped, 'record without a writable field (NaN/Infinity or empty)');
     if (lines === 0) return;
-    if (!this.spool.empty || this.replaying) return this.toSpool(text, lines);
+    if (this.abandoned || !this.spool.empty || this.replaying) return this.toSpool(text, lines);
     await this.acquire();
     try {
-      if (!this.spool.empty || this.replaying) return this.toSpool(text, lines);
-      await this.send(text, lines);
+      if (this.abandoned || !this.spool.empty || this.replaying) return this.toSpool(text, lines);
+      await this.send(text, lines, this.opts.hangThresholdMs ?? this.opts.timeoutMs);
     } catch (e) {
       this.failed(e);
       this.toSpool(text, lines);
@@ -149,33 +150,48 @@ export class InfluxSink implements Sink {
 
   /**
    * One delivery: resolves when every point is stored or counted as rejected; throws a retryable
-   * WriteError when the batch must be kept (spooled) and tried again.
+   * WriteError when the batch must be kept (spooled) and tried again: also when no answer came within
+   * `hangMs` or the sink abandoned its requests (shutdown). The server may still store an abandoned
+   * batch; its replay then overwrites identical points.
    */
-  private async send(text: string, lines: number): Promise<void> {
-    if (!this.dbReady) await this.ensureDb();
+  private async send(text: string, lines: number, hangMs: number): Promise<void> {
+    const ac = new AbortController();
+    this.requests.add(ac);
+    const t = setTimeout(() => ac.abort(new Error(`no answer within hang_threshold (${hangMs} ms)`)), hangMs);
+    try {
+      await this.deliver(text, lines, ac.signal);
+    } finally {
+      clearTimeout(t);
+      this.requests.delete(ac);
+    }
+  }
+
+  private async deliver(text: string, lines: number, signal: AbortSignal): Promise<void> {
+    if (!this.dbReady) await this.ensureDb(signal);
+    signal.throwIfAborted();
     const t0 = performance.now();
     try {
-      await this.client.write(text);
+      await this.client.write(text, signal);
     } catch (e) {
       const err = asWriteError(e);
       if (err.kind === 'too_large' || err.kind === 'rejected') this.failures[err.kind]++;
       if (err.kind === 'too_large') {
-        if (lines > 1) return this.sendLines(splitLines(text), true);
+        if (lines > 1) return this.sendLines(splitLines(text), true, signal);
         this.rejects.add('', '', 'too_large', 1, err.message, text);
         return;
       }
-      if (err.kind === 'rejected') return this.isolate(splitLines(text), err, performance.now() - t0);
+      if (err.kind === 'rejected') return this.isolate(splitLines(text), err, performance.now() - t0, signal);
       if (err.kind === 'not_found' && this.opts.createDatabase && (this.opts.api ?? 'v1') === 'v1') this.dbReady = false;
       throw err;
     }
-    this.setState('ok');
+    this.delivery.set('ok');
     this.record(lines, performance.now() - t0);
   }
 
-  private sendLines(all: readonly string[], split: boolean): Promise<void> {
-    if (!split) return this.send(all.join('\n') + '\n', all.length);
+  private sendLines(all: readonly string[], split: boolean, signal: AbortSignal): Promise<void> {
+    if (!split) return this.deliver(all.join('\n') + '\n', all.length, signal);
     const mid = all.length >> 1;
-    return this.sendLines(all.slice(0, mid), false).then(() => this.sendLines(all.slice(mid), false));
+    return this.sendLines(all.slice(0, mid), false, signal).then(() => this.sendLines(all.slice(mid), false, signal));
   }
 
   /**
@@ -186,19 +202,19 @@ export class InfluxSink implements Sink {
    * Should the server fail (5xx) in the middle of this, the whole batch is spooled and its refused
    * points are counted once more when it is replayed: over-counted rejects, never lost points.
    */
-  private async isolate(lines: readonly string[], err: WriteError, ms: number): Promise<void> {
+  private async isolate(lines: readonly string[], err: WriteError, ms: number, signal: AbortSignal): Promise<void> {
     const named = this.rejects.fromConflict(lines, err.message);
     if (named) {
       if (named.dropped !== undefined && named.dropped <= named.bad) return void (named.rest.length && this.record(named.rest.length, ms));
       if (named.rest.length === 0) return;
-      return this.sendLines(named.rest, false);
+      return this.sendLines(named.rest, false, signal);
     }
     // every point dropped (e.g. all outside the retention policy): nothing to search for
     if (lines.length === 1 || droppedCount(err.message) === lines.length) {
       for (const l of lines) this.rejects.fromAnswer(l, err.message);
       return;
     }
-    return this.sendLines(lines, true);
+    return this.sendLines(lines, true, signal);
   }
 
   private failed(e: unknown): void {
@@ -206,28 +222,8 @@ export class InfluxSink implements Sink {
     this.s.writeErrors++;
     this.s.retries++;
     this.failures[err.kind]++;
-    if (err.kind === 'unauthorized' || err.kind === 'not_found') this.setState(err.kind, err);
-    else this.setState('unavailable', err);
-  }
-
-  private setState(next: SinkState, err?: WriteError): void {
-    const prev = this.state;
-    this.state = next;
-    const now = Date.now();
-    if (next === 'ok') {
-      if (prev !== 'ok') this.log.info({ was: prev }, 'InfluxDB accepts writes again');
-      return;
-    }
-    const every = this.opts.logIntervalMs ?? 60_000;
-    if (prev === next && now - this.lastStateLog < every) return;
-    this.lastStateLog = now;
-    const ctx = { err: err?.message, status: err?.status, user: this.client.user ?? null, target: this.client.target, spool: this.spool.size };
-    if (next === 'unauthorized') this.log.error(ctx, `InfluxDB refuses writes to ${this.client.target} for ${this.client.user ? `user ${this.client.user}` : 'these credentials'}: spooling; fix the credentials or grant WRITE`);
-    else if (next === 'not_found') {
-      const rp = /retention policy/i.test(err?.message ?? '') ? `retention policy ${this.opts.retentionPolicy?.name ?? ''} in ` : '';
-      this.log.error(ctx, `InfluxDB has no ${rp}${this.client.target}: spooling; create it or set create_database`);
-    }
-    else this.log.warn(ctx, 'InfluxDB write failed; spooling to disk and retrying');
+    if (err.kind === 'unauthorized' || err.kind === 'not_found') this.delivery.set(err.kind, err);
+    else this.delivery.set('unavailable', err);
   }
 
   private record(points: number, ms: number): void {
@@ -244,6 +240,7 @@ export class InfluxSink implements Sink {
       this.spool.expire();
     } catch (e) {
       this.s.lostPoints += lines;
+      this.opts.loss?.addLines('spool_write_failed', text);
       // A full disk fails every batch: one line per interval with the points lost since the last
       this.spoolLossSinceLog += lines;
       const now = Date.now();
@@ -263,6 +260,8 @@ export class InfluxSink implements Sink {
     }
     this.replaying = this.replayLoop().finally(() => {
       this.replaying = undefined;
+      // a batch spooled between the loop's last look and here saw `replaying` set and started none
+      if (!this.spool.empty && !this.stopped) this.kickReplay();
     });
   }
 
@@ -279,7 +278,8 @@ export class InfluxSink implements Sink {
       }
       if (!item) break;
       try {
-        await this.send(item.text, item.entry.points);
+        // nothing waits on a replay: it may take the whole timeout
+        await this.send(item.text, item.entry.points, this.opts.timeoutMs);
         this.spool.ack(item.entry.seq);
         attempt = 0;
       } catch (e) {
@@ -309,14 +309,14 @@ export class InfluxSink implements Sink {
    * CREATE DATABASE / RETENTION POLICY (1.x). Refused for lack of permission: a write-only user, the
    * database an administrator made. Warn once and write: the write's own answer tells if it is missing.
    */
-  private async ensureDb(): Promise<void> {
+  private async ensureDb(signal?: AbortSignal): Promise<void> {
     if (!this.opts.createDatabase || (this.opts.api ?? 'v1') !== 'v1') {
       this.dbReady = true;
       return;
     }
     const rp = this.opts.retentionPolicy;
     try {
-      await this.client.ensureDatabase(rp ? { name: rp.name, duration: rp.duration, replication: rp.replication, isDefault: rp.default } : undefined);
+      await this.client.ensureDatabase(rp ? { name: rp.name, duration: rp.duration, replication: rp.replication, isDefault: rp.default } : undefined, signal);
     } catch (e) {
       const err = asWriteError(e);
       if (err.kind !== 'unauthorized') throw err;
@@ -341,14 +341,30 @@ export class InfluxSink implements Sink {
     this.slotWaiters.shift()?.();
   }
 
+  /**
+   * Stop waiting for the network (the shutdown deadline is near): requests in flight are aborted and
+   * their batches spooled, and every later batch goes straight to the spool. Data is never abandoned.
+   */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    const n = this.requests.size;
+    for (const ac of this.requests) ac.abort(new Error('abandoned at shutdown; the batch is spooled'));
+    if (n) this.log.warn({ requests: n }, 'shutdown deadline: abandoning InfluxDB writes in flight, their batches go to the spool');
+  }
+
   async stop(deadlineMs: number): Promise<void> {
     const until = Date.now() + deadlineMs;
-    // Give in-flight writes and a live replay until the deadline; whatever is left stays spooled.
-    while ((this.inFlight > 0 || (this.replaying && this.state === 'ok')) && Date.now() < until) {
+    // In-flight writes and a live replay get 80 % of the deadline, then are abandoned: their
+    // batches are spooled (disk speed), so nothing in memory outlives the deadline.
+    const grace = until - deadlineMs * 0.2;
+    while ((this.inFlight > 0 || (this.replaying && this.delivery.current === 'ok')) && Date.now() < grace) {
       await new Promise((r) => setTimeout(r, 20));
     }
+    this.abandon();
     this.stopped = true;
     this.wake?.();
+    while (this.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     await Promise.race([this.replaying, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())))]);
     this.client.close();
   }
@@ -363,7 +379,7 @@ export class InfluxSink implements Sink {
       spoolDroppedPoints: this.spool.droppedPoints,
       spoolCorruptPoints: this.spool.corruptPoints,
       spoolDiskFull: this.spool.diskFull,
-      state: this.state,
+      state: this.delivery.current,
       clampedValues: this.clamped,
       rejected: this.rejects.list(),
       failures: { ...this.failures },
@@ -375,22 +391,9 @@ export class InfluxSink implements Sink {
 
   /** Not ready when refused (401/403) or missing (404): only an operator fixes those; or when the spool nears its bound. */
   ready(): boolean {
-    if (this.state === 'unauthorized' || this.state === 'not_found') return false;
+    if (this.delivery.current === 'unauthorized' || this.delivery.current === 'not_found') return false;
     // a full spool disk loses every batch that must be spooled; stale once writes are live again
-    if (this.spool.diskFull && !(this.state === 'ok' && this.spool.empty && !this.replaying)) return false;
-    return this.state === 'ok' || this.spool.size.bytes < this.opts.spoolMaxBytes * 0.9;
+    if (this.spool.diskFull && !(this.delivery.current === 'ok' && this.spool.empty && !this.replaying)) return false;
+    return this.delivery.current === 'ok' || this.spool.size.bytes < this.opts.spoolMaxBytes * 0.9;
   }
-}
-
-function asWriteError(e: unknown): WriteError {
-  return e instanceof WriteError ? e : new WriteError('unavailable', e instanceof Error ? e.message : String(e), undefined, { cause: e });
-}
-
-function droppedCount(msg: string): number | undefined {
-  const m = /dropped=(\d+)/.exec(msg);
-  return m ? Number(m[1]) : undefined;
-}
-
-function splitLines(text: string): string[] {
-  return text.split('\n').filter((l) => l.length > 0 && l[0] !== '#');
 }

@@ -12,10 +12,10 @@
  * Bounded by total bytes and by age; what the bound evicts is counted (points) and logged (at most
  * once a minute, with the totals since the last line), never dropped silently.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { SpoolError } from '../../errors.js';
+import { SinkError, SpoolError } from '../../errors.js';
 import { frame, unframe } from './spool-frame.js';
 
 const SUFFIX = '.lp';
@@ -35,6 +35,12 @@ export interface SpoolLimits {
   maxBytes: number;
   maxAgeMs: number;
 }
+
+/**
+ * Told about every batch the spool loses: evicted by a bound (with its text, so the loss can be
+ * counted by measurement) or found corrupt (text undefined: what it held is unknown).
+ */
+export type SpoolLossHook = (reason: 'spool_evicted' | 'spool_expired' | 'spool_corrupt', text: string | undefined, points: number) => void;
 
 function errCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException).code;
@@ -61,7 +67,10 @@ export class Spool {
   private pendingEvicted = { points: 0, batches: 0 };
   private lastEvictLog = -Infinity;
 
-  constructor(dir: string, limits: SpoolLimits, log?: Logger) {
+  private readonly onLost: SpoolLossHook | undefined;
+
+  constructor(dir: string, limits: SpoolLimits, log?: Logger, onLost?: SpoolLossHook) {
+    this.onLost = onLost;
     this.dir = dir;
     this.limits = limits;
     this.log = log;
@@ -110,6 +119,7 @@ export class Spool {
     const data = frame(Buffer.from(text, 'utf8'), points);
     if (data.length > this.limits.maxBytes) {
       this.evicted(points, 1, 'batch larger than spool.max_size');
+      this.onLost?.('spool_evicted', text, points);
       return;
     }
     while (this.entries.length && this.bytes + data.length > this.limits.maxBytes) this.evictOldest('spool.max_size');
@@ -201,14 +211,28 @@ export class Spool {
   private dropCorrupt(reason: string): void {
     const e = this.remove();
     if (!e) return;
+    this.onLost?.('spool_corrupt', undefined, e.points);
     this.corruptBatches++;
     this.corruptPoints += e.points;
     this.log?.error({ file: e.file, points: e.points, reason }, 'spool file truncated or corrupt: removed, its points counted as lost');
   }
 
   private evictOldest(bound: string): void {
+    const head = this.entries[0];
+    // read only when someone counts by measurement; an unreadable file is counted as unknown
+    let text: string | undefined;
+    if (head && this.onLost) {
+      try {
+        const u = unframe(readFileSync(head.file), head.points);
+        if (u.ok) text = u.text;
+      } catch {
+        /* counted as unknown below */
+      }
+    }
     const e = this.remove();
-    if (e) this.evicted(e.points, 1, bound);
+    if (!e) return;
+    this.evicted(e.points, 1, bound);
+    this.onLost?.(bound === 'spool.max_age' ? 'spool_expired' : 'spool_evicted', text, e.points);
   }
 
   private evicted(points: number, batches: number, bound: string): void {
@@ -222,4 +246,17 @@ export class Spool {
     this.log?.warn({ ...this.pendingEvicted, bound, total_points: this.droppedPoints }, 'spool bound reached: oldest batches evicted, their points lost');
     this.pendingEvicted = { points: 0, batches: 0 };
   }
+}
+
+/**
+ * Spooled lines carry timestamps in the unit they were written with; replaying them under another
+ * would misdate them. The unit is kept in `<dir>/PRECISION`.
+ */
+export function checkSpoolPrecision(dir: string, want: string, spoolEmpty: boolean): void {
+  const file = join(dir, 'PRECISION');
+  const had = existsSync(file) ? readFileSync(file, 'utf8').trim() : 'ms';
+  if (had !== want && !spoolEmpty) {
+    throw new SinkError(`spool ${dir} holds batches with precision ${had}; start once with precision ${had} to drain it, or move it away`, false);
+  }
+  if (had !== want || !existsSync(file)) writeFileSync(file, want + '\n');
 }
