@@ -150,4 +150,11 @@ describe('netvigil doctor on this machine', () => {
       expect(line?.detail).not.toMatch(/^unsynced/);
     }
   });
+
+  it('refuses a --sample without a unit (2 would sample 2 ms), takes 0 and a unit', async () => {
+    const bare = await doctor(['--json', '--sample', '2'], join(FIXTURES, 'container'));
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/--sample needs a duration with a unit like 2s or 500ms .*got "2"/);
+    expect((await doctor(['--json', '--sample', '0'], join(FIXTURES, 'container'))).code).not.toBe(2);
+  });
 });

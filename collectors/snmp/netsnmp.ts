@@ -1,8 +1,10 @@
 /**
  * The only module that touches net-snmp's session API. Its types are loose (Counter64 typed as bigint
  * but delivered as a Buffer, callbacks that may never fire after a socket error), so everything
- * crossing this boundary is converted to our own types, and every request carries our own deadline
- * (see ../../../shared/notes/snmp.md, items 1, 5, 6 and 13).
+ * crossing this boundary is converted to our own types, and every request carries our own deadline:
+ * Counter64 comes as a Buffer of 1-9 bytes (BigInt, never Number); socket errors are swallowed, so a
+ * callback may never fire; the library's 5 s timeout and 1 retry make a dead device cost 10 s; its
+ * API is callbacks only, wrapped here once with that deadline.
  */
 import { createCipheriv } from 'node:crypto';
 import snmp from 'net-snmp';

@@ -40,8 +40,9 @@ function parseArgs(args: string[], root: string): DoctorArgs | string {
       out.wantRcvbuf = v;
     } else if (flag === '--sample') {
       const raw = value() ?? '';
-      const v = parseDuration(/^\d+$/.test(raw) ? Number(raw) : raw);
-      if (v === undefined) return '--sample needs a duration like 2s (0 skips the live sample)';
+      // a bare number is ambiguous (2 read as 2 ms sampled nothing); only 0 needs no unit
+      const v = raw === '0' ? 0 : /^\d+$/.test(raw) ? undefined : parseDuration(raw);
+      if (v === undefined) return `--sample needs a duration with a unit like 2s or 500ms (0 skips the live sample), got ${JSON.stringify(raw)}`;
       out.sampleMs = v;
     } else return `unknown argument ${JSON.stringify(a)}`;
   }
