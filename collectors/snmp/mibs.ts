@@ -2,7 +2,7 @@
  * MIB name <-> OID resolution through net-snmp's module store: its base modules, the MIBs it bundles
  * (IANAifType-MIB, IF-MIB under net-snmp/lib/mibs) and every file in the directories the user names.
  *
- * net-snmp's loader has two sharp edges (shared/notes/snmp.md item 11): modules must be loaded in
+ * net-snmp's loader has two sharp edges (seen with net-snmp 3.29): modules must be loaded in
  * dependency order, and one failed load can leave the store unusable. So files are loaded in passes
  * (a file whose imports are not there yet is retried after the others), and after a failure the store
  * is rebuilt from the files that did load. A broken file is reported by name and skipped.

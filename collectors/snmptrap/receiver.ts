@@ -83,7 +83,7 @@ export class TrapReceiver {
   ) {}
 
   /**
-   * net-snmp swallows socket errors (shared/notes/snmp.md item 5), so a port in use or 162 without
+   * net-snmp swallows socket errors (it emits them under the wrong event name), so a port in use or 162 without
    * privilege would fail silently: bind the same address ourselves first to get a real error.
    */
   private probe(): Promise<void> {
