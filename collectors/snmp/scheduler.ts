@@ -2,9 +2,9 @@
  * Per-device poll loops. Each device has its own timer on a fixed grid (start + phase + k*interval)
  * with a random phase so a thousand devices do not fire together (agents and our one event loop
  * drop bursts: 200 polls at once against snmpsim took a 2.7 s median). A global semaphore caps
- * concurrent polls; a dead device backs off exponentially and, while it has not answered, polls in a separate, smaller lane
- * so that many dead devices (each holding a slot for its whole timeout) cannot starve the live
- * ones. No device ever waits on another's timer.
+ * concurrent polls; a dead device backs off exponentially and, while it has not answered, polls
+ * in a separate, smaller lane so that many dead devices (each holding a slot for its whole
+ * timeout) cannot starve the live ones. No device ever waits on another's timer.
  */
 
 export class Semaphore {
