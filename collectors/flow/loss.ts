@@ -89,6 +89,7 @@ export class LossTracker {
     const s = this.stream(exporter, version, domain);
     if (!s) return;
     if (s.numbering !== undefined) return this.numbered(s, s.numbering, m);
+    this.changes++; // held, not yet counted: still a change to save
     s.preferred = preferred;
     (s.held ??= []).push(m);
     if (s.held.length < WINDOW) return;
@@ -113,7 +114,9 @@ export class LossTracker {
   private view(s: Stream): Stream {
     if (!s.held?.length) return s;
     const copy: Stream = { ...s };
+    const changes = this.changes; // reading is no change: it must not make the state be saved again
     this.settle(copy);
+    this.changes = changes;
     return copy;
   }
 

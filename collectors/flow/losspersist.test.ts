@@ -84,6 +84,14 @@ describe('loss state across a restart', () => {
     t.advance(parent, 7, 1, 9_000, 100);
     const child = t.child(parent, 'flow', 0, 3);
     if (child) t.advance(child, 40, 1, 9_000, 100);
+    // reading a stream still learning settles a copy: that is no change to save
+    const learning = new LossTracker();
+    learning.observeMessage('e', '10', 2, { seq: 20, records: 20, flows: 20, uptimeMs: -1 }, Numbering.Records);
+    const seen = learning.changes;
+    expect(seen).toBeGreaterThan(0);
+    learning.records('flow', 0);
+    lossState(learning, 0);
+    expect(learning.changes).toBe(seen);
     const r = await restart(t, 1_001_000);
     // two messages missed while down, then one more: 40 records in the learned unit
     r.t.observeMessage('e', '10', 1, { seq: seq + 60, records: 20, flows: 20, uptimeMs: -1 }, Numbering.Records);
