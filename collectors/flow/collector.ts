@@ -14,6 +14,7 @@ import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
+import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync } from './losspersist.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
@@ -44,6 +45,9 @@ export class FlowCollector implements Collector {
   private pendingTop: Promise<void> = Promise.resolve();
   /** Aggregator.flowsIn at the last checkpoint: an idle interval is not rewritten every few seconds. */
   private checkpointed = -1;
+  /** LossTracker.changes at the last save of the loss state (losspersist.ts). */
+  private lossSaved = -1;
+  private lossSavedAt = 0;
   /** Keeps raw flow points of one exporter that end in the same ms apart (rawseq.ts). */
   readonly rawSeq = new RawSeq(Date.now());
   /** Mapped dimension names, fixed at start like the mapping templates are compiled with. */
@@ -90,6 +94,15 @@ export class FlowCollector implements Collector {
     try {
       const n = loadState(this.ctx.dataDir, this.store, this.processor.options, Date.now());
       this.ctx.log.info(n, 'flow templates and options state reloaded from the data directory');
+    } catch (e) {
+      this.ctx.emitter.error(e);
+    }
+    try {
+      const st = readLossState(this.ctx.dataDir);
+      if (st) {
+        const r = restoreLoss(this.processor.loss, st, Date.now());
+        this.ctx.log.info({ ...r, saved_ms_ago: Date.now() - st.savedAt }, 'flow loss counters continued from the previous run');
+      }
     } catch (e) {
       this.ctx.emitter.error(e);
     }
@@ -141,6 +154,20 @@ export class FlowCollector implements Collector {
     this.saving = this.saving.then(() => writeCheckpoint(this.ctx.dataDir, cp)).catch((e: unknown) => this.ctx.emitter.error(e));
   }
 
+  /**
+   * The loss tracker's streams, on the checkpoint's cadence, when a datagram moved them; also each
+   * minute without one, so the file's age tells how long no process listened (MAX_DOWN_MS).
+   */
+  private saveLoss(): void {
+    const loss = this.processor.loss;
+    const now = Date.now();
+    if (loss.changes === this.lossSaved && now - this.lossSavedAt < 60_000) return;
+    this.lossSaved = loss.changes;
+    this.lossSavedAt = now;
+    const st = lossState(loss, now);
+    this.saving = this.saving.then(() => writeLossState(this.ctx.dataDir, st)).catch((e: unknown) => this.ctx.emitter.error(e));
+  }
+
   private async openSockets(): Promise<void> {
     const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, Date.now());
     for (const l of this.cfg.listen) {
@@ -181,7 +208,10 @@ export class FlowCollector implements Collector {
     // parked data sets must expire on their own clock, not only at stats time
     const expiry = setInterval(() => this.store.expire(Date.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
     expiry.unref();
-    const cp = setInterval(() => this.periodicCheckpoint(), CHECKPOINT_EVERY_MS);
+    const cp = setInterval(() => {
+      this.periodicCheckpoint();
+      this.saveLoss();
+    }, CHECKPOINT_EVERY_MS);
     cp.unref();
     this.timers.push(first, stats, expiry, cp);
   }
@@ -290,6 +320,11 @@ export class FlowCollector implements Collector {
     await this.saving;
     try {
       writeCheckpointSync(this.ctx.dataDir, this.checkpoint(now, true));
+    } catch (e) {
+      this.ctx.emitter.error(e);
+    }
+    try {
+      writeLossStateSync(this.ctx.dataDir, lossState(this.processor.loss, now));
     } catch (e) {
       this.ctx.emitter.error(e);
     }

@@ -23,6 +23,8 @@ export interface StreamCounters {
   /** Datagrams whose sequence was behind the expectation: duplicated or reordered. */
   duplicates: number;
   resets: number;
+  /** Part of `lost`: the gap the first datagram after a restart of ours showed (losspersist.ts). */
+  lostWhileDown?: number;
 }
 
 export interface Stream extends StreamCounters {
@@ -40,6 +42,11 @@ export interface Stream extends StreamCounters {
   numbering?: Numbering;
   preferred?: Numbering;
   held?: MessageUnits[] | undefined;
+  /**
+   * Restored from the last run's state: the next datagram's gap is what the exporter sent while no
+   * process listened ('gap'), or, the state being too old to tell, a reset ('reset').
+   */
+  resumed?: 'gap' | 'reset' | undefined;
 }
 
 export interface LossOptions {
@@ -56,6 +63,8 @@ function sampleDomain(parent: Stream, kind: string, type: number, index: number)
 export class LossTracker {
   private readonly streams = new Map<string, Stream>();
   private readonly opts: LossOptions;
+  /** Bumped on every datagram: the persisted state is rewritten only when this moved. */
+  changes = 0;
 
   constructor(opts: Partial<LossOptions> = {}) {
     this.opts = { resetGap: 1_000_000, maxStreams: 10_000, ...opts };
@@ -80,6 +89,7 @@ export class LossTracker {
     const s = this.stream(exporter, version, domain);
     if (!s) return;
     if (s.numbering !== undefined) return this.numbered(s, s.numbering, m);
+    this.changes++; // held, not yet counted: still a change to save
     s.preferred = preferred;
     (s.held ??= []).push(m);
     if (s.held.length < WINDOW) return;
@@ -104,7 +114,9 @@ export class LossTracker {
   private view(s: Stream): Stream {
     if (!s.held?.length) return s;
     const copy: Stream = { ...s };
+    const changes = this.changes; // reading is no change: it must not make the state be saved again
     this.settle(copy);
+    this.changes = changes;
     return copy;
   }
 
@@ -148,7 +160,10 @@ export class LossTracker {
 
   /** One datagram of stream `s` (see `observe`). */
   advance(s: Stream, seq: number, count: number, uptimeMs = -1, window = 1024): void {
+    this.changes++;
     if (count > 0) s.received += count;
+    const resumed = s.resumed;
+    if (resumed !== undefined) s.resumed = undefined;
     // a late datagram carries a slightly older uptime; only a clear step back is a reboot
     const restarted = uptimeMs >= 0 && s.uptimeMs >= 0 && uptimeMs + UPTIME_SLACK_MS < s.uptimeMs;
     if (uptimeMs >= 0 && (restarted || uptimeMs > s.uptimeMs)) s.uptimeMs = uptimeMs;
@@ -157,13 +172,22 @@ export class LossTracker {
       s.expected = next;
       return;
     }
-    if (restarted) {
+    if (restarted || resumed === 'reset') {
       s.resets++;
       s.expected = next;
       return;
     }
     // signed distance modulo 2^32: positive = ahead of expectation (gap), negative = behind
     const diff = ((seq >>> 0) - s.expected) | 0;
+    if (resumed === 'gap') {
+      // across our downtime: a step back is the exporter restarting, not a late datagram
+      if (diff > 0 && diff <= this.opts.resetGap) {
+        s.lost += diff;
+        s.lostWhileDown = (s.lostWhileDown ?? 0) + diff;
+      } else if (diff !== 0) s.resets++;
+      s.expected = next;
+      return;
+    }
     if (diff === 0) {
       s.expected = next;
     } else if (diff > 0 && diff <= this.opts.resetGap) {
@@ -182,7 +206,9 @@ export class LossTracker {
     const found = this.streams.get(`${exporter}|${version}|${domain}`);
     if (!found) return undefined;
     const s = this.view(found);
-    return { received: s.received, lost: s.lost, duplicates: s.duplicates, resets: s.resets };
+    const c: StreamCounters = { received: s.received, lost: s.lost, duplicates: s.duplicates, resets: s.resets };
+    if (s.lostWhileDown) c.lostWhileDown = s.lostWhileDown;
+    return c;
   }
 
   /**
@@ -209,10 +235,26 @@ export class LossTracker {
     const out: HealthRecord[] = [];
     for (const found of this.streams.values()) {
       const s = this.view(found);
-      const f: Fields = { received: BigInt(s.received), lost: BigInt(s.lost), duplicates: BigInt(s.duplicates), resets: BigInt(s.resets) };
+      const f: Fields = { received: BigInt(s.received), lost: BigInt(s.lost), lost_while_down: BigInt(s.lostWhileDown ?? 0), duplicates: BigInt(s.duplicates), resets: BigInt(s.resets) };
       if (s.numbering !== undefined) f['numbering'] = NUMBERING_NAMES[s.numbering];
       out.push(makeRecord('health', 'flow_loss', { collector, exporter: s.exporter, domain: s.domain, version: s.version }, f, now));
     }
     return out;
+  }
+
+  /** Every stream as it reads now (one still learning settled on what it has seen), for losspersist.ts. */
+  *settled(): IterableIterator<Stream> {
+    for (const s of this.streams.values()) yield this.view(s);
+  }
+
+  /**
+   * A stream of the last run, put back before any datagram arrives: its counters continue, and its
+   * next datagram is measured against `expected` as `resumed` says. Up to `maxStreams`.
+   */
+  restore(saved: Omit<Stream, 'children' | 'held' | 'preferred'>): boolean {
+    const key = `${saved.exporter}|${saved.version}|${saved.domain}`;
+    if (this.streams.has(key) || this.streams.size >= this.opts.maxStreams) return false;
+    this.streams.set(key, { ...saved });
+    return true;
   }
 }
