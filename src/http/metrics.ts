@@ -233,7 +233,7 @@ export class Metrics {
     this.counter('netvigil_flow_sequence_lost_total', 'units the sequence numbers say never arrived (same units)', ['exporter'], () =>
       flow().flatMap((e) => (e.loss ? [[{ exporter: this.exporters.label(e.exporter) }, e.loss.lost] as Sample] : [])),
     );
-    this.gauge('netvigil_flow_loss_ratio', 'lost / (received + lost) since the flow collector started', ['exporter'], () => {
+    this.gauge('netvigil_flow_loss_ratio', 'lost / (received + lost) over the saved loss state (continues across restarts)', ['exporter'], () => {
       // from sums, so `other` is the loss of all the exporters it holds together
       const sums = new Map<string, { received: number; lost: number }>();
       for (const e of flow()) {
