@@ -11,11 +11,12 @@
  * What a SIGKILL can still lose: flows counted since the last checkpoint (at most
  * CHECKPOINT_EVERY_MS) plus what the pipeline held in memory (see the README).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AggregateSnapshot } from './aggregate.js';
+import { replaceFileSync } from './statefile.js';
 import { b64, splitKeys, type TalkerCopy } from './talkers.js';
 
 export const CHECKPOINT_FILE = 'aggregate.json';
@@ -73,16 +74,7 @@ export function readCheckpoint(dir: string): Checkpoint | undefined {
 
 /** At stop: synchronous, so it is on disk before the process exits. */
 export function writeCheckpointSync(dir: string, cp: Checkpoint): void {
-  const file = join(dir, CHECKPOINT_FILE);
-  const data = Buffer.from(JSON.stringify(cp));
-  const fd = openSync(`${file}.tmp`, 'w');
-  try {
-    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(`${file}.tmp`, file);
+  replaceFileSync(join(dir, CHECKPOINT_FILE), JSON.stringify(cp));
 }
 
 /** A checkpoint whose talker tables are copied but not yet encoded (Aggregator.copy). */

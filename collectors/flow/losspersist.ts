@@ -12,12 +12,12 @@
  * know over that long), an exporter uptime that went back (it rebooted, loss.ts), a sequence
  * number behind the saved expectation, or a gap larger than the tracker's `resetGap`.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { LossTracker, Stream } from './loss.js';
 import { Numbering } from './numbering.js';
+import { replaceFile, replaceFileSync } from './statefile.js';
 
 export const LOSS_FILE = 'loss.json';
 /** A state older than this restores the counters but measures no gap (the next datagram is a reset). */
@@ -86,27 +86,10 @@ export function restoreLoss(t: LossTracker, st: LossState, now: number): { strea
 
 /** At stop: synchronous, so it is on disk before the process exits. */
 export function writeLossStateSync(dir: string, st: LossState): void {
-  const file = join(dir, LOSS_FILE);
-  const data = Buffer.from(JSON.stringify(st));
-  const fd = openSync(`${file}.tmp`, 'w');
-  try {
-    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(`${file}.tmp`, file);
+  replaceFileSync(join(dir, LOSS_FILE), JSON.stringify(st));
 }
 
 /** While running (a stream is ~200 bytes of JSON: 10,000 streams are ~2 MB). */
 export async function writeLossState(dir: string, st: LossState): Promise<void> {
-  const file = join(dir, LOSS_FILE);
-  const fh = await open(`${file}.tmp`, 'w');
-  try {
-    await fh.writeFile(JSON.stringify(st));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(`${file}.tmp`, file);
+  await replaceFile(join(dir, LOSS_FILE), JSON.stringify(st));
 }
