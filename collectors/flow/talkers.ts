@@ -9,6 +9,7 @@ import { ip6KeyFromText, ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
 import { Ip6Index } from './ip6index.js';
 import type { Key } from './keys.js';
+import { TopSlots } from './topheap.js';
 
 export interface TalkerSum {
   talker: string;
@@ -202,37 +203,9 @@ export class TalkerTable {
   top(n: number, alsoKeep: ReadonlySet<Key> = NONE): { top: TalkerSum[]; other: { bytes: number; packets: number; flows: number } } {
     const size = this.keys.length;
     const by = this.bytes;
-    // heap[0] is the lightest of the kept slots; "lighter" = fewer bytes, or later slot on a tie
-    const heap: number[] = [];
-    const lighter = (a: number, b: number): boolean => (by[a] as number) < (by[b] as number) || ((by[a] as number) === (by[b] as number) && a > b);
-    const down = (i: number): void => {
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && lighter(heap[l] as number, heap[m] as number)) m = l;
-        if (r < heap.length && lighter(heap[r] as number, heap[m] as number)) m = r;
-        if (m === i) return;
-        [heap[i], heap[m]] = [heap[m] as number, heap[i] as number];
-        i = m;
-      }
-    };
-    for (let i = 0; i < size && n > 0; i++) {
-      if (heap.length < n) {
-        heap.push(i);
-        for (let c = heap.length - 1; c > 0; ) {
-          const p = (c - 1) >> 1;
-          if (!lighter(heap[c] as number, heap[p] as number)) break;
-          [heap[c], heap[p]] = [heap[p] as number, heap[c] as number];
-          c = p;
-        }
-      } else if ((by[i] as number) > (by[heap[0] as number] as number)) {
-        // a later slot with equal bytes is lighter, so only strictly more bytes displaces the root
-        heap[0] = i;
-        down(0);
-      }
-    }
-    heap.sort((a, b) => (lighter(a, b) ? 1 : lighter(b, a) ? -1 : 0));
+    const heaviest = new TopSlots(by, n);
+    for (let i = 0; i < size && n > 0; i++) heaviest.offer(i);
+    const heap = heaviest.sorted();
     const kept = new Set(heap);
     // rows an earlier flush of this interval wrote (see Aggregator.flush) are written again, so the
     // rewrite overwrites them instead of leaving them counted twice beside "other"

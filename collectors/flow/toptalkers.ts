@@ -9,6 +9,7 @@ import { ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
 import type { Key } from './keys.js';
 import type { TalkerCopy, TalkerSum } from './talkers.js';
+import { TopSlots } from './topheap.js';
 
 /** Slots scanned per turn of the loop (well under 1 ms warm). */
 const SLICE = 4096;
@@ -18,9 +19,7 @@ const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 export async function topOfCopy(c: TalkerCopy, n: number): Promise<{ top: TalkerSum[]; other: { bytes: number; packets: number; flows: number } }> {
   const size = c.keys.length;
   const by = c.bytes;
-  // heap[0] is the lightest kept slot; "lighter" = fewer bytes, or the later slot on a tie
-  const lighter = (a: number, b: number): boolean => (by[a] as number) < (by[b] as number) || ((by[a] as number) === (by[b] as number) && a > b);
-  const heap: number[] = [];
+  const heaviest = new TopSlots(by, n);
   let bytes = 0;
   let packets = 0;
   let flows = 0;
@@ -31,32 +30,10 @@ export async function topOfCopy(c: TalkerCopy, n: number): Promise<{ top: Talker
       bytes += by[i] as number;
       packets += c.packets[i] as number;
       flows += c.flows[i] as number;
-      if (n <= 0) continue;
-      if (heap.length < n) {
-        heap.push(i);
-        for (let k = heap.length - 1; k > 0; ) {
-          const p = (k - 1) >> 1;
-          if (!lighter(heap[k] as number, heap[p] as number)) break;
-          [heap[k], heap[p]] = [heap[p] as number, heap[k] as number];
-          k = p;
-        }
-      } else if ((by[i] as number) > (by[heap[0] as number] as number)) {
-        heap[0] = i;
-        for (let k = 0; ; ) {
-          const l = 2 * k + 1;
-          const r = l + 1;
-          let m = k;
-          if (l < heap.length && lighter(heap[l] as number, heap[m] as number)) m = l;
-          if (r < heap.length && lighter(heap[r] as number, heap[m] as number)) m = r;
-          if (m === k) break;
-          [heap[k], heap[m]] = [heap[m] as number, heap[k] as number];
-          k = m;
-        }
-      }
+      heaviest.offer(i);
     }
   }
-  heap.sort((a, b) => (lighter(a, b) ? 1 : lighter(b, a) ? -1 : 0));
-  const top: TalkerSum[] = heap.map((i) => {
+  const top: TalkerSum[] = heaviest.sorted().map((i) => {
     const k = c.keys[i] as Key;
     bytes -= by[i] as number;
     packets -= c.packets[i] as number;
