@@ -12,12 +12,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import type { FlowCollector } from '../collectors/flow/collector.js';
 import { writeCheckpoint } from '../collectors/flow/checkpoint.js';
 import { collectors } from '../collectors/index.js';
-import type { CollectorContext } from '../src/collector.js';
-import { udpPayloads } from './flow-handle.js';
+import { readUdpPcap } from './flow-e2e/capture.js';
+import { benchContext } from './flow-e2e/inprocess.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -52,20 +51,12 @@ async function main(): Promise<void> {
   const file = process.argv[2] || join(process.env['FLOW_REAL_CACHE'] ?? join(tmpdir(), 'netvigil-flow-real'), 'hosts-1000000-seed1-g1', 'softflowd-v9.pcap');
   const maxTalkers = Number(process.argv[3] ?? 100_000);
   const dir = mkdtempSync(join(tmpdir(), 'netvigil-flow-pauses-'));
-  const ctx: CollectorContext = {
-    emitter: { emit: () => undefined, error: (e) => process.stderr.write(`flow-pauses: ${String(e)}\n`) },
-    log: pino({ level: 'silent' }),
-    dataDir: dir,
-    configDir: '/nonexistent',
-    shard: { index: 0, count: 1 },
-    interfaces: { update: () => undefined, lookup: () => undefined, deviceName: () => undefined },
-    signals: { udpSocket: () => undefined, udpSocketClosed: () => undefined, exporterClockOffset: () => undefined, snmpRequest: () => undefined },
-  };
+  const ctx = benchContext('flow-pauses', dir);
   const def = collectors.find((c) => c.name === 'flow');
   if (!def) throw new Error('no flow collector');
   const c = def.create(def.configSchema.parse({ max_talkers: maxTalkers }), ctx) as FlowCollector;
   const before = memory();
-  let ring: Buffer[] | undefined = udpPayloads(readFileSync(file));
+  let ring: Buffer[] | undefined = readUdpPcap(readFileSync(file));
   const n = ring.length;
   const agg = (c as unknown as { aggregator: import('../collectors/flow/aggregate.js').Aggregator }).aggregator;
   for (const b of ring) c.processor.handle(b, '127.0.0.1', 40000, Date.now());
