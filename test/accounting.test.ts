@@ -33,6 +33,7 @@ import { Spool } from '../src/sinks/influx/spool.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { freeTcpPort, freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 import { compareIds, NumberedFlows, startRun, storedFlowIds } from './helpers/numbered.js';
+import { seededRandom } from './helpers/random.js';
 
 const SEED = 19;
 const RUNS = 9;
@@ -42,16 +43,7 @@ const W = FLUSH_MS + HANG_MS + 500;
 const CHECKPOINT_MS = 5000;
 const AGG_MS = 5000;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 function ranges(ids: readonly number[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < ids.length; ) {

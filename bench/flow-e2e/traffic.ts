@@ -13,20 +13,11 @@
  *               own client address: N distinct hosts, for the aggregation and top-talker tables.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { seededRandom } from '../../test/helpers/random.js';
 
 export type MixKind = 'mix' | 'hosts';
 
-/** mulberry32: small, seeded, good enough to spread addresses and sizes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 interface Pkt {
   ts: number;
