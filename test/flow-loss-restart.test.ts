@@ -15,9 +15,9 @@ import { CHECKPOINT_EVERY_MS } from '../collectors/flow/checkpoint.js';
 import { LOSS_FILE } from '../collectors/flow/losspersist.js';
 import { buildV5, type V5FlowSpec } from './helpers/flow-build.js';
 import { freeTcpPort, freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
-import { startDaemon, type Daemon } from './helpers/proc.js';
+import { startRun } from './helpers/cli.js';
+import type { Daemon } from './helpers/proc.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
 const FLOWS = 10; // per datagram: v5 sequence numbers count flows
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
@@ -65,12 +65,7 @@ async function setup(name: string): Promise<{ run: () => Promise<Daemon>; port: 
       `collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${port} }], stats_interval: 1s } }`,
     ].join('\n') + '\n',
   );
-  const run = async (): Promise<Daemon> => {
-    const d = startDaemon(process.execPath, [CLI, 'run', '-c', cfg]);
-    running.push(d);
-    await waitFor(`netvigil started\n${d.output()}`, () => d.output().includes('netvigil started'), 15_000);
-    return d;
-  };
+  const run = (): Promise<Daemon> => startRun(cfg, running);
   return { run, port, http, data: join(dir, 'collectors', 'flow'), lp: join(dir, 'lp', 'netvigil.lp') };
 }
 

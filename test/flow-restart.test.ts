@@ -14,9 +14,9 @@ import { CHECKPOINT_EVERY_MS } from '../collectors/flow/checkpoint.js';
 import { buildV5, type V5FlowSpec } from './helpers/flow-build.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
-import { startDaemon, type Daemon } from './helpers/proc.js';
+import { startRun } from './helpers/cli.js';
+import type { Daemon } from './helpers/proc.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
 const INTERVAL_MS = 20_000;
 
 let influx: Influxd;
@@ -72,12 +72,7 @@ describe('restart within one aggregation interval (real processes, real influxd)
         `collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${port} }], interval: ${INTERVAL_MS / 1000}s, dimensions: [exporter, in_if, proto], top_n: 5 } }`,
       ].join('\n') + '\n',
     );
-    const run = async (): Promise<Daemon> => {
-      const d = startDaemon(process.execPath, [CLI, 'run', '-c', cfg]);
-      running.push(d);
-      await waitFor(`netvigil started\n${d.output()}`, () => d.output().includes('netvigil started'), 15_000);
-      return d;
-    };
+    const run = (): Promise<Daemon> => startRun(cfg, running);
 
     // the three runs need about 12 s of one interval: start right after a boundary
     const wait = INTERVAL_MS - (Date.now() % INTERVAL_MS);

@@ -5,6 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
+import { waitFor } from './net.js';
+import { startDaemon, type Daemon } from './proc.js';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli.js');
 
@@ -22,4 +24,12 @@ export function configProblems(fn: () => unknown): ConfigError['problems'] {
     throw e;
   }
   throw new Error('expected a ConfigError');
+}
+
+/** `netvigil run -c cfg` as a daemon (stopped by PID through `running`), once it has logged its start. */
+export async function startRun(cfg: string, running: Daemon[]): Promise<Daemon> {
+  const d = startDaemon(process.execPath, [CLI, 'run', '-c', cfg]);
+  running.push(d);
+  await waitFor(`netvigil started\n${d.output()}`, () => d.output().includes('netvigil started'), 15_000);
+  return d;
 }
