@@ -66,9 +66,16 @@ export class RawSeq {
   private prune(): void {
     this.sincePrune = 0;
     const tight = this.entries > MAX_ENTRIES;
+    this.dropOlderThan(WINDOW_MS);
+    // Over the memory bound, narrow the window until half the bound is free: pruning by a fixed
+    // half window could leave the count above the bound, and then every flow would trigger a full
+    // pass over all entries.
+    for (let keep = WINDOW_MS / 2; tight && this.entries > MAX_ENTRIES / 2 && keep >= 1000; keep /= 2) this.dropOlderThan(keep);
+  }
+
+  private dropOlderThan(keepMs: number): void {
     for (const [key, s] of this.streams) {
-      // over the memory bound, keep half the window
-      const floor = s.newest - (tight ? WINDOW_MS / 2 : WINDOW_MS);
+      const floor = s.newest - keepMs;
       for (const ms of s.counts.keys()) {
         if (ms >= floor) continue;
         s.counts.delete(ms);
