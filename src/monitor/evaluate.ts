@@ -18,6 +18,8 @@ export interface IntervalSignals {
   snmpTimeouts: number;
   socketDrops: number;
   synced?: boolean;
+  /** What the sync daemon says of our clock: offset from its reference, stratum, reference. */
+  sync?: { offsetMs?: number; stratum?: number; reference?: string };
 }
 
 /**

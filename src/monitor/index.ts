@@ -82,7 +82,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     if (syncInFlight || mono - syncCheckedAt < config.timesync_check) return;
     syncInFlight = true;
     syncCheckedAt = mono;
-    readSyncState(fs, config.timesync_timeout)
+    readSyncState(fs, { timeoutMs: config.timesync_timeout, chronyc: config.timesync_chronyc, chronySocket: config.timesync_chrony_socket ?? undefined })
       .then((s) => {
         if (s.synced !== sync.synced || s.source !== sync.source) log.info({ sync: s }, 'clock sync state');
         sync = s;
@@ -123,6 +123,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
       snmpTimeouts: inb.snmpTimeouts,
       socketDrops,
       synced: sync.synced,
+      sync: { offsetMs: sync.offsetMs, stratum: sync.stratum, reference: sync.reference },
     };
     const stepLimit = config.thresholds.clock_step_ms.degraded ?? config.thresholds.clock_step_ms.untrusted ?? Infinity;
     if (step < 0) verdict.noteWallStep(prevWall, wall);
