@@ -23,6 +23,8 @@ import { FileSink } from './sinks/file.js';
 import { InfluxSink } from './sinks/influx/sink.js';
 import type { Sink } from './sinks/sink.js';
 import { SelfTelemetry } from './telemetry/self.js';
+import { performance } from 'node:perf_hooks';
+import { SteadyClock } from './clock.js';
 
 export interface AppOptions {
   log: Logger;
@@ -44,6 +46,8 @@ interface Running {
 export class App {
   readonly config: AppConfig;
   readonly dataDir: string;
+  /** Record times and interval boundaries: the monotonic clock, slewed to the wall clock (clock.ts). */
+  readonly clock = new SteadyClock();
   readonly interfaces = new InterfaceTable();
   readonly monitor: ResourceMonitor;
   readonly pipeline: Pipeline;
@@ -117,6 +121,7 @@ export class App {
     // The monitor's records enter like any collector's; it is also the verdict source for enrichment.
     let monitorEmit: (r: Parameters<Pipeline['inject']>[0]) => void = () => {};
     this.monitor = createMonitor(config.monitor, {
+      clock: { wallMs: () => Date.now(), monoMs: () => performance.now(), timeMs: () => this.clock.now() },
       emit: (r) => monitorEmit(r),
       log: this.log.child({ component: 'monitor' }),
       ...(opts.monitorRoot ? { root: opts.monitorRoot } : {}),
@@ -132,6 +137,7 @@ export class App {
         // one monitor interval plus slack: by then the sample covering the newest record has run
         verdict: { source: this.monitor, holdMs: config.monitor.enabled ? config.monitor.interval + 1000 : 0 },
         loss: this.loss,
+        now: () => this.clock.now(),
       },
       this.sinks,
       this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance })),
@@ -205,6 +211,7 @@ export class App {
       interfaces: this.interfaces,
       signals: this.monitor,
       shard: this.shard,
+      clock: this.clock,
     });
     await instance.start();
     this.running.set(def.name, { def, block, instance });

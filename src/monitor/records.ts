@@ -61,6 +61,7 @@ export function hostRecord(
     clock_drift_ms: s.clockStepMs,
     clock_drift_ppm: p.driftPpm,
     clock_step_ms: Math.abs(s.clockStepMs) > stepThresholdMs ? s.clockStepMs : undefined,
+    timeline_offset_ms: s.timelineOffsetMs,
     clock_synced: s.synced,
     clock_sync_offset_ms: s.sync?.offsetMs,
     clock_sync_stratum: optInt(s.sync?.stratum),
