@@ -92,7 +92,7 @@ describe('wall-clock steps under libfaketime', () => {
     writeFileSync(
       cfg,
       `data_dir: ${dir}\npipeline: { flush_interval: 200ms }\nsinks:\n  file: { dir: ${join(dir, 'lp')} }\nmonitor: { interval: 500ms, recover_after: 2s, unsynced_is_degraded: false }\n` +
-        `collectors:\n  snmp: { devices: devices.yaml }\n  flow:\n    listen: [{ address: 127.0.0.1, port: ${flowPort} }]\n    interval: 2s\n    dimensions: [exporter, proto]\n`,
+        `collectors:\n  snmp: { devices: devices.yaml }\n  flow:\n    listen: [{ address: 127.0.0.1, port: ${flowPort} }]\n    interval: 2s\n    raw: true\n    dimensions: [exporter, proto]\n`,
     );
     const faketime = join(tmp.dir, 'collector.faketime');
     writeFileSync(faketime, '+0\n');
@@ -152,6 +152,15 @@ describe('wall-clock steps under libfaketime', () => {
       expect(Math.min(...times) - realStart, m).toBeGreaterThan(-3000);
       expect(Math.max(...times) - realEnd, m).toBeLessThan(3000);
     }
+    // flows keep the exporter's time, and the exporter's clock offset is measured against the
+    // timeline: softflowd and we agree (v5 headers carry whole seconds), through every step
+    const raw = of('flow');
+    expect(raw.length).toBe(flows);
+    for (const l of raw) expect(l.time - realStart).toBeGreaterThan(-3000);
+    for (const l of raw) expect(l.time - realEnd).toBeLessThan(3000);
+    const offsets = of('vm_exporter_clock').map((l) => num(l.fields.offset_ms));
+    expect(offsets.length).toBeGreaterThan(20);
+    for (const o of offsets) expect(Math.abs(o)).toBeLessThan(3000);
     // each step shows where it happened on the true clock
     for (const [i, r] of reported.entries()) expect(Math.abs(r.time - (steps[i]?.at ?? 0))).toBeLessThan(3000);
 
