@@ -47,7 +47,8 @@ export class App {
   readonly config: AppConfig;
   readonly dataDir: string;
   /** Record times and interval boundaries: the monotonic clock, slewed to the wall clock (clock.ts). */
-  readonly clock = new SteadyClock();
+  // the monitor is built after the clock and reads it while it is built: undefined until then
+  readonly clock = new SteadyClock(undefined, () => this.config.monitor.follow_synced_steps && (this.monitor as ResourceMonitor | undefined)?.synced() === true);
   readonly interfaces = new InterfaceTable();
   readonly monitor: ResourceMonitor;
   readonly pipeline: Pipeline;
@@ -218,7 +219,7 @@ export class App {
   }
 
   private emitTelemetry(): void {
-    for (const r of this.telemetry.collect()) this.pipeline.inject(r);
+    for (const r of this.telemetry.collect(this.clock.now())) this.pipeline.inject(r);
     this.writeHeartbeat();
   }
 
@@ -314,7 +315,7 @@ export class App {
     // final counters once the queue is flushed, so they cover the whole run
     await this.pipeline.stop(Math.max(500, until - Date.now()), () => {
       this.writeHeartbeat();
-      return this.telemetry.collect();
+      return this.telemetry.collect(this.clock.now());
     });
     this.loss.flush();
     this.unlock?.();

@@ -5,6 +5,12 @@
  * absorbed by slewing at most `SLEW` of elapsed time, as chronyd and ntpd slew rather than step:
  * the timeline never goes back and never jumps, so an interval label is neither repeated nor
  * skipped, and a correct wall clock is still followed, within 20 s per second of error.
+ *
+ * One exception: a forward step while the host's sync daemon says the clock is synchronised is a
+ * correction (chronyd's makestep after a VM was resumed from a snapshot, whose monotonic clock did
+ * not count the time it was stopped), and is followed at once: slewing it would stamp hours of
+ * records late. The labels it passes over are time this process did not run. Back steps are always
+ * slewed: following one would reopen intervals already written.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -27,7 +33,11 @@ export class SteadyClock implements Timeline {
   private base: number;
   private baseMono: number;
 
-  constructor(private readonly src: ClockSources = systemClock) {
+  constructor(
+    private readonly src: ClockSources = systemClock,
+    /** True while the host's clock is known to be synchronised (monitor/timesync.ts). */
+    private readonly synced: () => boolean = () => false,
+  ) {
     this.baseMono = src.monoMs();
     this.base = src.wallMs();
   }
@@ -39,7 +49,8 @@ export class SteadyClock implements Timeline {
     const free = this.base + elapsed;
     const gap = this.src.wallMs() - free;
     const limit = elapsed * SLEW;
-    this.base = free + (gap > limit ? limit : gap < -limit ? -limit : gap);
+    if (gap > limit && this.synced()) this.base = free + gap;
+    else this.base = free + (gap > limit ? limit : gap < -limit ? -limit : gap);
     this.baseMono = mono;
     return this.base;
   }

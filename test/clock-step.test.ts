@@ -88,10 +88,11 @@ describe('wall-clock steps under libfaketime', () => {
     const lp = join(dir, 'lp', 'netvigil.lp');
     writeFileSync(join(tmp.dir, 'devices.yaml'), `devices:\n  - name: agent\n    address: 127.0.0.1\n    port: ${snmpd!.port}\n    version: v2c\n    credentials: { community: public }\n    profiles: [interfaces]\n    interval: 1s\n    timeout: 2s\n`);
     const cfg = join(tmp.dir, 'collector.yaml');
-    // unsynced_is_degraded off: this CI VM syncs no clock (clock_unsynced); the steps are under test
+    // unsynced_is_degraded off: this CI VM syncs no clock (clock_unsynced); the steps are under test.
+    // follow_synced_steps off: on a synced host a forward step would be taken as a correction
     writeFileSync(
       cfg,
-      `data_dir: ${dir}\npipeline: { flush_interval: 200ms }\nsinks:\n  file: { dir: ${join(dir, 'lp')} }\nmonitor: { interval: 500ms, recover_after: 2s, unsynced_is_degraded: false }\n` +
+      `data_dir: ${dir}\npipeline: { flush_interval: 200ms }\nsinks:\n  file: { dir: ${join(dir, 'lp')} }\nmonitor: { interval: 500ms, recover_after: 2s, unsynced_is_degraded: false, follow_synced_steps: false }\n` +
         `collectors:\n  snmp: { devices: devices.yaml }\n  flow:\n    listen: [{ address: 127.0.0.1, port: ${flowPort} }]\n    interval: 2s\n    raw: true\n    dimensions: [exporter, proto]\n`,
     );
     const faketime = join(tmp.dir, 'collector.faketime');

@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { SLEW, SteadyClock } from '../src/clock.js';
 
-function fake(start = 1_800_000_000_000) {
-  const c = { wall: start, mono: 0 };
-  const clock = new SteadyClock({ wallMs: () => c.wall, monoMs: () => c.mono });
+function fake(start = 1_800_000_000_000, synced = false) {
+  const c = { wall: start, mono: 0, synced };
+  const clock = new SteadyClock({ wallMs: () => c.wall, monoMs: () => c.mono }, () => c.synced);
   const advance = (ms: number): number => {
     c.wall += ms;
     c.mono += ms;
@@ -53,5 +53,22 @@ describe('SteadyClock', () => {
     c.wall += 2000;
     for (let i = 0; i < 410; i++) advance(100);
     expect(clock.behindMs()).toBe(0);
+  });
+
+  it('follows a forward step at once while the host is synchronised (a correction), and slews back steps anyway', () => {
+    const { c, clock, advance, start } = fake(undefined, true);
+    advance(1000);
+    c.wall += 3_600_000; // chronyd's makestep after a resume: the monotonic clock missed an hour
+    expect(advance(100)).toBe(start + 1100 + 3_600_000);
+    expect(clock.behindMs()).toBe(0);
+    c.wall -= 30_000;
+    const t = advance(1000);
+    // the timeline never goes back: intervals already written are not reopened
+    expect(t - (start + 1100 + 3_600_000)).toBeCloseTo(1000 * (1 - SLEW), 6);
+    // and while unsynchronised a forward step is slewed like any other
+    c.synced = false;
+    const before = clock.now();
+    c.wall += 60_000;
+    expect(advance(1000) - before).toBeCloseTo(1000 * (1 + SLEW), 6);
   });
 });

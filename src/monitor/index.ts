@@ -47,6 +47,8 @@ export interface ResourceMonitor extends HostSignals {
   current(): VerdictWindow & { since: number };
   /** JSON-able snapshot for a status page. */
   status(): unknown;
+  /** The host's clock sync state as last read (undefined: not known). */
+  synced(): boolean | undefined;
   /** Sample now, outside the timer (tests, and a final sample at shutdown). */
   tick(): void;
   /**
@@ -227,6 +229,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     },
     tick: () => tick(0),
     settledUntil: () => settled,
+    synced: () => sync.synced,
     verdictFor: (from, to) => verdict.verdictFor(from, to),
     current: () => verdict.current(),
     udpSocket: (collector, family, port) => inbox.udpSocket(collector, family, port),
