@@ -237,9 +237,10 @@ export class FlowCollector implements Collector {
   /**
    * Emits the interval's aggregates, labelled with the interval start. Labels must never repeat:
    * aggregates are points keyed by tags + time, so two flushes labelled alike overwrite each other in
-   * InfluxDB. A boundary flush starts the next interval where this one ended (later only when the
-   * process was stalled past it), on the timeline, which a wall-clock step does not move; a second
-   * flush in one interval (reload, then stop) gets the last label plus 1 ms.
+   * InfluxDB. A boundary flush starts the next interval where this one ended, on the timeline, which
+   * a wall-clock step does not move (later only when the process was stalled past it, or a forward
+   * step of a synchronised clock was followed); a second flush in one interval (reload, then stop)
+   * gets the last label plus 1 ms.
    */
   private flush(now: number, atBoundary = false, retain = false): void {
     const iv = this.cfg.interval;
