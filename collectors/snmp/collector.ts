@@ -108,6 +108,7 @@ export class SnmpCollector implements Collector {
       interfaces: this.ctx.interfaces,
       profiles: this.profiles,
       maxValuesPerWalk: this.config.max_values_per_walk,
+      ...(this.ctx.clock ? { now: () => this.ctx.clock!.now() } : {}),
     });
     const running: Running = { key: JSON.stringify(spec), spec, poller, loop: undefined as unknown as PollLoop };
     running.loop = new PollLoop({ intervalMs: spec.intervalMs, backoffMaxMs: this.config.backoff_max }, this.lanes, async () => {

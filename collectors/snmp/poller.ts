@@ -35,6 +35,8 @@ export interface PollEnv {
   interfaces: InterfaceDirectory;
   profiles: ReadonlyMap<string, ProfileSpec>;
   maxValuesPerWalk: number;
+  /** The collector's timeline (CollectorContext.clock): poll times do not follow a wall-clock step. */
+  now?: () => number;
 }
 
 class PollAborted extends Error {}
@@ -53,7 +55,7 @@ export class DevicePoller {
 
   async poll(): Promise<PollStats> {
     const start = performance.now();
-    const at = Date.now();
+    const at = this.env.now?.() ?? Date.now();
     const deadlineAt = start + this.spec.budgetMs;
     const stats: PollStats = { at, durationMs: 0, values: 0, timeouts: 0, errors: 0, ok: true };
     const fail = (e: unknown) => {
