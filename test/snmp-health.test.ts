@@ -4,7 +4,7 @@
  *   read from the snmpsim package at run time and never copied into the repository;
  * - three trimmed DataDog test recordings (test/fixtures/snmprec, BSD-3-Clause, see each
  *   *.SOURCE.md: partly synthetic values, used for OIDs, types and arithmetic);
- * - a generated recording (below, labelled) for sensor scaling, optics, BGP, LLDP and ENTITY-STATE
+ * - a generated recording (helpers/health-recording.ts, labelled) for sensor scaling, optics, BGP, LLDP and ENTITY-STATE
  *   edge cases no shippable real recording has;
  * - a device that has none of the MIBs.
  * Expected values are worked out by hand from the recording lines quoted next to each assertion.
@@ -22,6 +22,7 @@ import { BUILTIN_PROFILES } from '../collectors/snmp/profiles.js';
 import type { NetRecord } from '../src/record/record.js';
 import { statfsSync } from 'node:fs';
 import { harness, startSnmpd } from './helpers/snmpd.js';
+import { edgeRecording } from './helpers/health-recording.js';
 import { CISCO_COMMUNITY, startSnmpsim, type Snmpsim } from './helpers/snmpsim.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'snmprec');
@@ -35,77 +36,6 @@ function debianLinuxWalk(): string {
   return gunzipSync(readFileSync(f)).toString('utf8');
 }
 
-const hex = (s: string) => Buffer.from(s).toString('hex');
-/**
- * GENERATED (not a device recording): edge cases of the standard MIBs. sysObjectID is a Cisco one
- * so the Cisco profiles run too. snmpsim needs the lines in OID order; they are sorted below.
- */
-const EDGE_LINES = [
-  '1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.9.1.2494',
-  // entPhysicalName; 14 has an empty name, so its entPhysicalDescr names it
-  `1.3.6.1.2.1.47.1.1.1.1.7.10|4|Inlet Temp`,
-  `1.3.6.1.2.1.47.1.1.1.1.7.11|4|Te1/1 Rx Power`,
-  `1.3.6.1.2.1.47.1.1.1.1.7.12|4|3.3V rail`,
-  `1.3.6.1.2.1.47.1.1.1.1.7.13|4|Te1/2 Tx Power`,
-  `1.3.6.1.2.1.47.1.1.1.1.7.14|4|`,
-  `1.3.6.1.2.1.47.1.1.1.1.2.14|4|Fan 1`,
-  // ENTITY-SENSOR: type|scale|precision|value|status|unitsDisplay
-  ...[
-    [10, 8, 9, 1, 253, 1, 'C'],
-    [12, 4, 8, 0, 3300, 1, 'V'],
-    [13, 1, 9, 2, -250, 1, 'dBm'],
-    [14, 10, 9, 0, 5400, 2, 'rpm'],
-  ].flatMap(([i, type, scale, prec, value, status, units]) => [
-    `1.3.6.1.2.1.99.1.1.1.1.${i}|2|${type}`,
-    `1.3.6.1.2.1.99.1.1.1.2.${i}|2|${scale}`,
-    `1.3.6.1.2.1.99.1.1.1.3.${i}|2|${prec}`,
-    `1.3.6.1.2.1.99.1.1.1.4.${i}|2|${value}`,
-    `1.3.6.1.2.1.99.1.1.1.5.${i}|2|${status}`,
-    `1.3.6.1.2.1.99.1.1.1.6.${i}|4|${units}`,
-  ]),
-  // CISCO-ENTITY-SENSOR: an optic's receive power, dBm(14), one decimal
-  '1.3.6.1.4.1.9.9.91.1.1.1.1.1.11|2|14',
-  '1.3.6.1.4.1.9.9.91.1.1.1.1.2.11|2|9',
-  '1.3.6.1.4.1.9.9.91.1.1.1.1.3.11|2|1',
-  '1.3.6.1.4.1.9.9.91.1.1.1.1.4.11|2|-31',
-  '1.3.6.1.4.1.9.9.91.1.1.1.1.5.11|2|1',
-  // ENTITY-STATE for entity 10: unlocked, enabled, active, providingService
-  '1.3.6.1.2.1.131.1.1.1.2.10|2|4',
-  '1.3.6.1.2.1.131.1.1.1.3.10|2|3',
-  '1.3.6.1.2.1.131.1.1.1.4.10|2|3',
-  '1.3.6.1.2.1.131.1.1.1.6.10|2|4',
-  // BGP4-MIB: 192.0.2.1 established for an hour, 192.0.2.2 stuck in active
-  ...[
-    ['192.0.2.1', 6, 64500, 10, 20, 100, 200, 1, 3600],
-    ['192.0.2.2', 3, 64501, 0, 0, 5, 5, 0, 0],
-  ].flatMap(([p, state, as, inU, outU, inM, outM, tr, est]) => [
-    `1.3.6.1.2.1.15.3.1.2.${p}|2|${state}`,
-    `1.3.6.1.2.1.15.3.1.3.${p}|2|2`,
-    `1.3.6.1.2.1.15.3.1.9.${p}|2|${as}`,
-    `1.3.6.1.2.1.15.3.1.10.${p}|65|${inU}`,
-    `1.3.6.1.2.1.15.3.1.11.${p}|65|${outU}`,
-    `1.3.6.1.2.1.15.3.1.12.${p}|65|${inM}`,
-    `1.3.6.1.2.1.15.3.1.13.${p}|65|${outM}`,
-    `1.3.6.1.2.1.15.3.1.15.${p}|65|${tr}`,
-    `1.3.6.1.2.1.15.3.1.16.${p}|66|${est}`,
-  ]),
-  // LLDP-MIB remote table, index timeMark 1200 . local port 5 . remote index 1
-  '1.0.8802.1.1.2.1.4.1.1.4.1200.5.1|2|4',
-  '1.0.8802.1.1.2.1.4.1.1.5.1200.5.1|4x|001122334455',
-  '1.0.8802.1.1.2.1.4.1.1.6.1200.5.1|2|5',
-  `1.0.8802.1.1.2.1.4.1.1.7.1200.5.1|4x|${hex('Gi0/1')}`,
-  '1.0.8802.1.1.2.1.4.1.1.8.1200.5.1|4|uplink',
-  '1.0.8802.1.1.2.1.4.1.1.9.1200.5.1|4|core1',
-  '1.0.8802.1.1.2.1.4.1.1.10.1200.5.1|4|Cisco IOS',
-];
-const oidKey = (l: string) => (l.split('|')[0] ?? '').split('.').map(Number);
-const byOid = (a: string, b: string) => {
-  const x = oidKey(a);
-  const y = oidKey(b);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return (x[i] ?? 0) - (y[i] ?? 0);
-  return x.length - y.length;
-};
-
 let sim: Snmpsim;
 beforeAll(async () => {
   sim = await startSnmpsim({
@@ -113,7 +43,7 @@ beforeAll(async () => {
     fortigate: fixture('fortigate-501e'),
     pa_vm: fixture('pa-vm'),
     arista: fixture('arista-sensors'),
-    edge: [...EDGE_LINES].sort(byOid).join('\n') + '\n',
+    edge: edgeRecording(),
     // GENERATED: a device with the system group only (an unknown enterprise)
     nomib: '1.3.6.1.2.1.1.1.0|4|no health MIBs\n1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.99999.1\n',
   });
@@ -260,7 +190,7 @@ describe('DataDog test recordings (partly synthetic values; fixtures/snmprec/*.S
   });
 });
 
-describe('generated edge cases (labelled GENERATED above)', () => {
+describe('generated edge cases (helpers/health-recording.ts)', () => {
   it('sensors in base units, optics in dBm, ENTITY-STATE, BGP peers and LLDP neighbors', async () => {
     const p = await poll('edge');
     expect(p.errors).toEqual([]);
@@ -285,6 +215,9 @@ describe('generated edge cases (labelled GENERATED above)', () => {
       established_seconds: 3600n,
     });
     expect(one(p, 'snmp_bgp_peer', { peer: '192.0.2.2' })).toMatchObject({ state_name: 'active', established: false });
+    expect(one(p, 'snmp_cpu', { cpu_index: '1' })).toEqual({ load_percent: 12, load_5m_percent: 9 });
+    expect(one(p, 'snmp_memory', { pool: 'Processor' })).toEqual({ used_bytes: 300000000n, free_bytes: 100000000n, total_bytes: 400000000n, used_percent: 75 });
+    expect(one(p, 'snmp_component', { kind: 'psu', component: 'PSU 2' })).toEqual({ state: 3n, state_name: 'critical', ok: false });
     const n = find(p, 'snmp_lldp_neighbor', { local_port: '5', remote_index: '1', neighbor: 'core1' });
     expect(n).toHaveLength(1);
     expect(n[0]?.tags.lldp_index).toBeUndefined();
