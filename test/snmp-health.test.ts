@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentedNames } from '../collectors/snmp/health/docs.js';
 import { ENT_NAME } from '../collectors/snmp/health/standard.js';
 import { devicesOf, inventorySchema } from '../collectors/snmp/inventory.js';
 import { SnmpClient } from '../collectors/snmp/netsnmp.js';
@@ -82,6 +83,12 @@ async function poll(community: string, extra: Record<string, unknown> = {}, time
     }
   } finally {
     client.close();
+  }
+  // Every tag and field written is stated in the profile docs the README is generated from.
+  const docs = documentedNames();
+  for (const r of h.records) {
+    if (r.measurement === 'snmp_poll' || r.measurement === 'snmp_system') continue;
+    for (const k of [...Object.keys(r.tags).filter((t) => t !== 'device' && t !== 'agent'), ...Object.keys(r.fields)]) expect(docs.get(r.measurement)?.has(k), `${r.measurement}.${k} undocumented`).toBe(true);
   }
   return { records: h.records, errors: h.errors.map((e) => e.err), infos, walks, stats };
 }
