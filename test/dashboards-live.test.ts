@@ -80,7 +80,7 @@ beforeAll(async () => {
   const [portA, portB, trapA, trapB, deadPort] = ports as [number, number, number, number, number];
   const device = (name: string, port: number, timeout: string): string =>
     `  - name: ${name}\n    address: 127.0.0.1\n    port: ${port}\n    version: v2c\n    credentials: { community: ${CISCO_COMMUNITY} }\n    profiles: [system, interfaces]\n    interval: 2s\n    timeout: ${timeout}\n`;
-  const health = `  - { name: edge-health, address: 127.0.0.1, port: ${sim.port}, credentials: { community: edge }, profiles: [system, health], interval: 2s, health_interval: 1s }\n`;
+  const health = `  - { name: edge-health, address: 127.0.0.1, port: ${sim.port}, credentials: { community: edge }, profiles: [system, health], interval: 2s }\n`;
   writeFileSync(join(tmp.dir, 'devices-a.yaml'), `devices:\n${device('sw3750', sim.port, '2s')}${health}`);
   // b also polls a port nobody answers on: a device that is really down
   writeFileSync(join(tmp.dir, 'devices-b.yaml'), `devices:\n${device('sw3750', sim.port, '2s')}${device('sw-down', deadPort, '500ms').replace('127.0.0.1', '127.0.0.3')}`);

@@ -118,7 +118,7 @@ describe('Cisco Catalyst 3750 (Debian snmpsim recording, sysObjectID 1.3.6.1.4.1
     expect(one(p, 'snmp_component', { kind: 'psu', component: 'Sw3, PS1 Normal, RPS NotExist' })).toEqual({ state: 1n, state_name: 'normal', ok: true });
     // the recording has no ENTITY-SENSOR, ENTITY-STATE, bgpPeerTable rows, LLDP or CISCO-ENTITY-SENSOR
     expect(p.infos).toHaveLength(1);
-    expect(p.infos[0]).toContain('entity_sensors, entity_state, bgp_peers, lldp_neighbors, cisco_sensors found nothing');
+    expect(p.infos[0]).toContain('entity_sensors, entity_state, bgp_peers, lldp_neighbors, cisco_sensors, cisco_bgp_prefixes found nothing');
   });
 
   it('polled again and again: no error storm and no second line; entPhysicalName walked once per poll though three profiles use it', async () => {
@@ -221,6 +221,7 @@ describe('generated edge cases (helpers/health-recording.ts)', () => {
       established_transitions: 1n,
       established_seconds: 3600n,
     });
+    expect(one(p, 'snmp_bgp_prefixes', { peer: '192.0.2.1', afi: 'ipv4', safi: 'unicast' })).toEqual({ accepted_prefixes: 812n, denied_prefixes: 3n, advertised_prefixes: 40n });
     expect(one(p, 'snmp_bgp_peer', { peer: '192.0.2.2' })).toMatchObject({ state_name: 'active', established: false });
     expect(one(p, 'snmp_cpu', { cpu_index: '1' })).toEqual({ load_percent: 12, load_5m_percent: 9 });
     expect(one(p, 'snmp_memory', { pool: 'Processor' })).toEqual({ used_bytes: 300000000n, free_bytes: 100000000n, total_bytes: 400000000n, used_percent: 75 });

@@ -3,7 +3,7 @@ import { HR_CPU, HR_MEMORY, UCD_DISK, UCD_LOAD, UCD_MEMORY } from './host.js';
 import { BGP_PEERS, ENTITY_SENSORS, ENTITY_STATE, LLDP_NEIGHBORS, UPS_PROFILE } from './standard.js';
 import type { HealthProfile } from './types.js';
 import { ARUBA, FORTINET_CPU, FORTINET_MEMORY, FORTINET_SESSIONS, HUAWEI, MIKROTIK, PALOALTO_SESSIONS } from './vendors-misc.js';
-import { CISCO_CPU, CISCO_ENV, CISCO_MEMORY, CISCO_SENSORS, JUNIPER } from './vendors.js';
+import { CISCO_BGP_PREFIXES, CISCO_CPU, CISCO_ENV, CISCO_MEMORY, CISCO_SENSORS, JUNIPER } from './vendors.js';
 
 const ALL: readonly HealthProfile[] = [
   ENTITY_SENSORS,
@@ -20,6 +20,7 @@ const ALL: readonly HealthProfile[] = [
   CISCO_MEMORY,
   CISCO_ENV,
   CISCO_SENSORS,
+  CISCO_BGP_PREFIXES,
   JUNIPER,
   MIKROTIK,
   FORTINET_CPU,

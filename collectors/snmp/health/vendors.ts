@@ -186,6 +186,48 @@ export const CISCO_SENSORS: HealthProfile = {
   doc: [{ measurement: 'snmp_sensor', ...SENSOR_DOC }],
 };
 
+const CBGP_PREFIX = '1.3.6.1.4.1.9.9.187.1.2.4.1';
+/** SAFI numbers (RFC 4760 / IANA) as names; AFI 1 IPv4, 2 IPv6. */
+const SAFI: Readonly<Record<string, string>> = { '1': 'unicast', '2': 'multicast', '128': 'vpn' };
+export const CISCO_BGP_PREFIXES: HealthProfile = {
+  name: 'cisco_bgp_prefixes',
+  summary: 'Cisco per-peer, per-address-family prefix counts (accepted, denied, advertised)',
+  needs: 'CISCO-BGP4-MIB cbgpPeerAddrFamilyPrefixTable (1.3.6.1.4.1.9.9.187.1.2.4)',
+  measurement: 'snmp_bgp_prefixes',
+  intervalMs: HEALTH_INTERVAL_MS,
+  scalars: [],
+  tables: [
+    {
+      measurement: 'snmp_bgp_prefixes',
+      indexTag: 'index',
+      columns: [
+        { oid: `${CBGP_PREFIX}.1`, name: 'accepted_prefixes' },
+        { oid: `${CBGP_PREFIX}.2`, name: 'denied_prefixes' },
+        { oid: `${CBGP_PREFIX}.6`, name: 'advertised_prefixes' },
+      ],
+      derive(_f, t) {
+        // Index = bgpPeerRemoteAddr (4 parts: an IPv4 peer, as in bgpPeerTable) . AFI . SAFI
+        const parts = (t.index ?? '').split('.');
+        delete t.index;
+        t.peer = parts.slice(0, 4).join('.');
+        t.afi = parts[4] === '1' ? 'ipv4' : parts[4] === '2' ? 'ipv6' : parts[4];
+        t.safi = SAFI[parts[5] ?? ''] ?? parts[5];
+      },
+    },
+  ],
+  doc: [
+    {
+      measurement: 'snmp_bgp_prefixes',
+      tags: [tag('peer', 'index part 1-4: the peer address (IPv4, as bgpPeerTable)'), tag('afi', 'index part 5: ipv4 (1), ipv6 (2)'), tag('safi', 'index part 6: unicast (1), multicast (2), vpn (128)')],
+      fields: [
+        { name: 'accepted_prefixes', source: 'cbgpPeerAcceptedPrefixes (1.3.6.1.4.1.9.9.187.1.2.4.1.1)', unit: 'prefixes' },
+        { name: 'denied_prefixes', source: 'cbgpPeerDeniedPrefixes (…187.1.2.4.1.2)', unit: 'counter (prefixes)' },
+        { name: 'advertised_prefixes', source: 'cbgpPeerAdvertisedPrefixes (…187.1.2.4.1.6)', unit: 'prefixes' },
+      ],
+    },
+  ],
+};
+
 // --- Juniper -----------------------------------------------------------------------------------
 const JNX_OP = '1.3.6.1.4.1.2636.3.1.13.1';
 /** jnxOperatingContentsIndex of routing engines (9) and FPCs (7), the rows with a CPU and memory. */
