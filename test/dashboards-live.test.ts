@@ -6,6 +6,8 @@
  * address, the monitor on, writing to a real influxd. Instance b also gets one datagram from a
  * second exporter that then falls silent, polls a device that never answers, and has a series
  * budget of 2, so the silence, device-down and overflow alerts have something real to fire for.
+ * Instance a also polls, with profile `health`, the generated all-kinds health recording
+ * (helpers/health-recording.ts) on a second snmpsim, for the Device health dashboard.
  * Each template variable, panel target and annotation query runs with Grafana's substitutions:
  * once with one real value per variable (taken from the variable's own query) and once with "All".
  */
@@ -34,6 +36,7 @@ const PICK: Record<string, string> = { exporter: '127.0.0.1', in_if_name: 'Vl60'
 
 let influx: Influxd;
 let sim: Snmpsim;
+let healthSim: Snmpsim;
 let tmp: { dir: string; cleanup: () => Promise<void> };
 
 function busyWait(ms: number): void {
@@ -73,14 +76,15 @@ async function sendTraffic(sock: Socket, ports: number[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  // `edge`: the generated recording with every kind of health value, for the Device health dashboard
-  [influx, sim, tmp] = await Promise.all([startInfluxd(), startSnmpsim({ edge: edgeRecording() }), makeTmpDir()]);
+  // `edge`: the generated recording with every kind of health value, for the Device health dashboard,
+  // on its own snmpsim so its walks never slow the polls of sw3750 (the device-down alert below).
+  [influx, sim, healthSim, tmp] = await Promise.all([startInfluxd(), startSnmpsim(), startSnmpsim({ edge: edgeRecording() }), makeTmpDir()]);
   const deployFlow = (parse(readFileSync(join(import.meta.dirname, '..', 'deploy', 'netvigil', 'collector.yaml'), 'utf8')) as { collectors: { flow: { dimensions: string[]; max_series: number } } }).collectors.flow;
   const ports = await Promise.all([freeUdpPort(), freeUdpPort(), freeUdpPort(), freeUdpPort(), freeUdpPort()]);
   const [portA, portB, trapA, trapB, deadPort] = ports as [number, number, number, number, number];
   const device = (name: string, port: number, timeout: string): string =>
     `  - name: ${name}\n    address: 127.0.0.1\n    port: ${port}\n    version: v2c\n    credentials: { community: ${CISCO_COMMUNITY} }\n    profiles: [system, interfaces]\n    interval: 2s\n    timeout: ${timeout}\n`;
-  const health = `  - { name: edge-health, address: 127.0.0.1, port: ${sim.port}, credentials: { community: edge }, profiles: [system, health], interval: 2s }\n`;
+  const health = `  - { name: edge-health, address: 127.0.0.1, port: ${healthSim.port}, credentials: { community: edge }, profiles: [system, health], interval: 2s }\n`;
   writeFileSync(join(tmp.dir, 'devices-a.yaml'), `devices:\n${device('sw3750', sim.port, '2s')}${health}`);
   // b also polls a port nobody answers on: a device that is really down
   writeFileSync(join(tmp.dir, 'devices-b.yaml'), `devices:\n${device('sw3750', sim.port, '2s')}${device('sw-down', deadPort, '500ms').replace('127.0.0.1', '127.0.0.3')}`);
@@ -132,7 +136,7 @@ collectors:
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all([influx?.cleanup(), sim?.stop(), tmp?.cleanup()]);
+  await Promise.all([influx?.cleanup(), sim?.stop(), healthSim?.stop(), tmp?.cleanup()]);
 });
 
 const hasValues = (series: InfluxSeries[]): boolean => series.some((s) => s.values.some((row) => row.slice(1).some((v) => v !== null)));
