@@ -105,6 +105,7 @@ export class SnmpCollector implements Collector {
     const poller = new DevicePoller(spec, client, {
       emit: (r) => this.ctx.emitter.emit(r),
       error: (e, c) => this.ctx.emitter.error(e, c),
+      info: (m, c) => this.ctx.log.info(c, m),
       interfaces: this.ctx.interfaces,
       profiles: this.profiles,
       maxValuesPerWalk: this.config.max_values_per_walk,
