@@ -140,7 +140,7 @@ export function devicesOf(inv: Inventory): DeviceSpec[] {
       address: d.address,
       port: eff.port ?? 161,
       credentials: cred.value,
-      profiles: eff.profiles ?? ['system', 'interfaces'],
+      profiles: eff.profiles ?? ['system', 'interfaces', 'health'],
       intervalMs,
       timeoutMs: eff.timeout ?? 2000,
       retries: eff.retries ?? 1,
