@@ -21,6 +21,8 @@ export interface InterfaceInfo {
   descr?: string;
   /** Bits per second. */
   speed?: number;
+  /** Role from the interface classification rules (`enrich.interface_roles`), set by the directory. */
+  role?: string;
 }
 
 /**
@@ -30,9 +32,10 @@ export interface InterfaceInfo {
 export interface InterfaceDirectory {
   /**
    * Replace what `source` knows about a device's interfaces. `addresses` are every address the device
-   * may export flows from (its polled address plus inventory aliases). SNMP outranks other sources.
+   * may export flows from (its polled address plus inventory aliases); `explicit` are those the
+   * inventory lists as flow addresses, which win when devices share an address. SNMP outranks other sources.
    */
-  update(device: string, addresses: readonly string[], source: 'snmp' | 'flow', interfaces: Iterable<InterfaceInfo>): void;
+  update(device: string, addresses: readonly string[], source: 'snmp' | 'flow', interfaces: Iterable<InterfaceInfo>, explicit?: readonly string[]): void;
   lookup(exporterAddress: string, ifIndex: number): InterfaceInfo | undefined;
   /** Device name known for an exporter address, if the inventory maps it. */
   deviceName(exporterAddress: string): string | undefined;

@@ -4,14 +4,14 @@
  * counters get ifName and the device name. Map lookups only. (The VM verdict is stamped later, at
  * dispatch, once the monitor has judged the record's window: see verdict.ts.)
  */
-import type { InterfaceDirectory } from '../collector.js';
 import type { NetRecord } from '../record/record.js';
+import type { InterfaceTable } from './interfaces.js';
 
 /**
  * `instance`, when set, tags every record: several instances writing to one database would otherwise
  * overwrite each other's points that share measurement, tags and timestamp (e.g. flow_top, vm_host).
  */
-export function createEnricher(interfaces: InterfaceDirectory, opts: { instance?: string | undefined } = {}) {
+export function createEnricher(interfaces: InterfaceTable, opts: { instance?: string | undefined } = {}) {
   const instance = opts.instance;
   function names(r: NetRecord, exporter: string, key: 'in_if' | 'out_if'): void {
     const tagVal = r.tags[key];
@@ -35,7 +35,9 @@ export function createEnricher(interfaces: InterfaceDirectory, opts: { instance?
         names(r, exporter, 'in_if');
         names(r, exporter, 'out_if');
       } else if (r.tags.if_name === undefined && r.tags.if_index !== undefined) {
-        const info = interfaces.lookup(exporter, Number(r.tags.if_index));
+        // an SNMP record is its device's (agents may share an address); sFlow counters are the agent's
+        const ifIndex = Number(r.tags.if_index);
+        const info = r.tags.source === 'snmp' ? interfaces.lookupDevice(r.tags.device ?? '', ifIndex) : interfaces.lookup(exporter, ifIndex);
         if (info?.name) r.tags.if_name = info.name;
       }
       const device = interfaces.deviceName(exporter);
