@@ -283,6 +283,7 @@ export class App {
       pipeline: this.pipeline.stats(),
       sinks: Object.fromEntries(this.sinks.map((s) => [s.name, { ready: s.ready(), ...s.stats() }])),
       interfaces: this.interfaces.summary(),
+      interfaces_ambiguous: this.interfaces.ambiguous(),
       collectors,
     };
   }
