@@ -15,6 +15,7 @@ import type { NetRecord } from './record/record.js';
 import { OpsServer } from './http/server.js';
 import { lockDataDir } from './datadir-lock.js';
 import { InterfaceTable } from './enrich/interfaces.js';
+import { EnrichState } from './enrich/config.js';
 import type { Logger } from './log.js';
 import { createMonitor, type ResourceMonitor } from './monitor/index.js';
 import { LossLedger } from './pipeline/loss.js';
@@ -45,6 +46,8 @@ export class App {
   readonly config: AppConfig;
   readonly dataDir: string;
   readonly interfaces = new InterfaceTable();
+  /** Networks file and interface role rules (`enrich`), swapped on SIGHUP. */
+  readonly enrichment = new EnrichState(this.interfaces);
   readonly monitor: ResourceMonitor;
   readonly pipeline: Pipeline;
   readonly sinks: Sink[] = [];
@@ -67,6 +70,7 @@ export class App {
     this.dataDir = resolve(config.data_dir);
     mkdirSync(this.dataDir, { recursive: true });
     this.loss = new LossLedger(join(this.dataDir, LOSS_FILE));
+    this.enrichment.apply(config.enrich, opts.configDir);
     if (config.http.enabled) this.history = new History(Math.min(60_000, Math.max(1000, config.telemetry_interval)));
 
     const file = config.sinks.file;
@@ -134,7 +138,7 @@ export class App {
         loss: this.loss,
       },
       this.sinks,
-      this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance })),
+      this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance, enrichment: this.enrichment })),
       this.log,
     );
     const monitorEmitter = this.pipeline.emitterFor('monitor');
@@ -203,6 +207,7 @@ export class App {
       dataDir,
       configDir: this.opts.configDir,
       interfaces: this.interfaces,
+      networks: this.enrichment.networks,
       signals: this.monitor,
       shard: this.shard,
     });
@@ -235,6 +240,12 @@ export class App {
    */
   async reload(next: AppConfig): Promise<string[]> {
     const changes: string[] = [];
+    try {
+      this.enrichment.apply(next.enrich, this.opts.configDir);
+      changes.push('reloaded enrich');
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'enrich: networks file rejected; the running tables stay in force');
+    }
     for (const def of definitions) {
       const block = (next.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
       const cur = this.running.get(def.name);
