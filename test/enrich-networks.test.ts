@@ -10,7 +10,11 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runValidate } from '../src/commands/validate.js';
 import { compileRoles, parseBitRate, roleRuleSchema } from '../src/enrich/roles.js';
-import { Networks } from '../src/enrich/networks.js';
+import { loadNetworks, Networks } from '../src/enrich/networks.js';
+import { EnrichState } from '../src/enrich/config.js';
+import { createEnricher } from '../src/enrich/enrich.js';
+import { InterfaceTable } from '../src/enrich/interfaces.js';
+import { makeRecord } from '../src/record/record.js';
 import { ip6KeyFromText } from '../src/wire/ip6key.js';
 import { parseIpv4 } from '../collectors/flow/keys.js';
 import { makeTmpDir } from './helpers/net.js';
@@ -82,6 +86,15 @@ describe('networks file', () => {
   });
 });
 
+describe('the example networks file', () => {
+  it('config/networks.yaml loads and means what its comments say', () => {
+    const t = loadNetworks(join(import.meta.dirname, '..', 'config', 'networks.yaml'));
+    expect(t.find('10.9.0.1')).toEqual({ name: 'lab', site: 'par1', role: 'internal', tenant: 'acme' });
+    expect(t.find('203.0.113.80')).toEqual({ name: 'peering-lan' });
+    expect(t.find('2001:db8:ff::1')).toEqual({ name: 'lab6', site: 'ams1', role: 'lab', tenant: 'acme' });
+  });
+});
+
 describe('interface roles', () => {
   const rules = [
     { role: 'transit', alias: 'transit|upstream' },
@@ -108,6 +121,33 @@ describe('interface roles', () => {
     expect(parseBitRate('100Mbit/s')).toBe(100e6);
     expect(parseBitRate(1000)).toBe(1000);
     expect(parseBitRate('fast')).toBeUndefined();
+  });
+});
+
+describe('enrichment stage', () => {
+  it('tags aggregates and fills raw flows with networks and roles; interface records get if_role', () => {
+    const t = new InterfaceTable();
+    const st = new EnrichState(t);
+    writeFileSync(join(tmp.dir, 'stage-networks.yaml'), 'networks:\n  10.0.0.0/8: { name: corp, site: par1 }\n  2001:db8::/32: { name: doc6, tenant: beta }\n');
+    st.apply({ networks_file: 'stage-networks.yaml', interface_roles: [roleRuleSchema.parse({ role: 'core', name: '^Te' })] }, tmp.dir);
+    t.update('r1', ['192.0.2.1'], 'snmp', [{ ifIndex: 3, name: 'Te0/3' }, { ifIndex: 4, name: 'Gi0/4' }]);
+    const enrich = createEnricher(t, { enrichment: st });
+    const agg = makeRecord('flow', 'flow_agg', { exporter: '192.0.2.1', in_if: '3', out_if: '4', src_addr: '10.1.2.3', dst_addr: '2001:db8::9' }, { bytes: 1n }, 1);
+    enrich(agg);
+    expect(agg.tags).toMatchObject({ in_if_name: 'Te0/3', in_role: 'core', src_net: 'corp', src_site: 'par1', dst_net: 'doc6', dst_tenant: 'beta', device: 'r1' });
+    expect(agg.tags.out_role).toBeUndefined(); // Gi0/4 matches no rule
+    expect(agg.tags.dst_site).toBeUndefined();
+    const raw = makeRecord('flow', 'flow', { exporter: '192.0.2.1' }, { in_if: 3n, src_addr: '10.9.9.9', dst_addr: '198.51.100.1' }, 1, 'exporter');
+    enrich(raw);
+    expect(raw.fields).toMatchObject({ in_role: 'core', src_net: 'corp', src_site: 'par1' });
+    expect(raw.fields.dst_net).toBeUndefined();
+    const ifRec = makeRecord('interface', 'interface', { device: 'r9', agent: '192.0.2.9', if_index: '1', source: 'snmp', if_name: 'Te1/1' }, { speed: 10_000_000_000n }, 1);
+    enrich(ifRec);
+    expect(ifRec.tags.if_role).toBe('core');
+    // a reload without rules takes the roles away from interfaces already known
+    st.apply({ interface_roles: [] }, tmp.dir);
+    expect(t.lookup('192.0.2.1', 3)?.role).toBeUndefined();
+    expect(st.networks.active).toBe(false);
   });
 });
 
