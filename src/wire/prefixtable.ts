@@ -75,8 +75,9 @@ export class PrefixTable<T> {
   find6(key: string): T | undefined {
     let n = PrefixTable.ROOT6;
     let best = this.val[n] as number;
+    let w = 0;
     for (let i = 0; i < 128; i++) {
-      const w = key.charCodeAt(1 + (i >> 4));
+      if ((i & 15) === 0) w = key.charCodeAt(1 + (i >> 4));
       n = ((w >>> (15 - (i & 15))) & 1 ? this.one[n] : this.zero[n]) as number;
       if (n === NONE) break;
       const v = this.val[n] as number;
