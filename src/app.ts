@@ -241,8 +241,7 @@ export class App {
   async reload(next: AppConfig): Promise<string[]> {
     const changes: string[] = [];
     try {
-      this.enrichment.apply(next.enrich, this.opts.configDir);
-      changes.push('reloaded enrich');
+      if (this.enrichment.apply(next.enrich, this.opts.configDir)) changes.push('reloaded enrich');
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'enrich: networks file rejected; the running tables stay in force');
     }

@@ -148,7 +148,7 @@ describe('IF-MIB interface columns of the recorded Cisco 3750 (snmpsim)', () => 
       expect(actualIfColumns(r, want), `ifIndex ${r.tags.if_index}`).toEqual(want);
     }
     // a recorded switch: Ethernet ports with a MAC each
-    const eth = ifs.filter((r) => r.tags.if_type === 'ethernetCsmacd');
+    const eth = ifs.filter((r) => r.fields.if_type === 6n); // ethernetCsmacd (IANAifType-MIB)
     expect(eth.length).toBeGreaterThan(40);
     for (const r of eth) expect(r.fields.phys_address).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
   });

@@ -27,12 +27,21 @@ export class EnrichState {
 
   constructor(private readonly interfaces: InterfaceTable) {}
 
-  /** Replaces both tables, or (a ConfigError) neither. */
-  apply(cfg: EnrichConfig, configDir: string): void {
+  private applied = '';
+
+  /**
+   * Replaces both tables, or (a ConfigError) neither. True when that may have changed something: the
+   * block changed, or it names a file (which may have changed on disk).
+   */
+  apply(cfg: EnrichConfig, configDir: string): boolean {
     const nets = cfg.networks_file !== undefined ? loadNetworks(resolve(configDir, cfg.networks_file)) : undefined;
     const roleOf = compileRoles(cfg.interface_roles);
     this.networks.current = nets;
     this.roleOf = roleOf;
     this.interfaces.reclassify(classifier(roleOf));
+    const key = JSON.stringify(cfg);
+    const changed = key !== this.applied || cfg.networks_file !== undefined;
+    this.applied = key;
+    return changed;
   }
 }

@@ -6,9 +6,6 @@
 import type { NetRecord } from '../../src/record/record.js';
 import { bulkwalk } from './snmpd.js';
 
-/** IANAifType-MIB names of the types these agents report. */
-const TYPE_NAMES: Readonly<Record<string, string>> = { '1': 'other', '6': 'ethernetCsmacd', '24': 'softwareLoopback', '53': 'propVirtual', '135': 'l2vlan', '136': 'l3ipvlan' };
-
 export async function walkIfColumns(port: number, community: string, dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const col of ['2.2.1.3', '2.2.1.4', '2.2.1.9', '31.1.1.1.15', '31.1.1.1.16', '31.1.1.1.17']) {
@@ -24,11 +21,9 @@ export async function walkIfColumns(port: number, community: string, dir: string
 export function expectedIfColumns(w: ReadonlyMap<string, string>, i: string): { tags: Record<string, string | undefined>; fields: Record<string, unknown> } {
   const get = (col: string) => w.get(`1.3.6.1.2.1.${col}.${i}`);
   const num = (col: string) => (get(col) === undefined ? undefined : BigInt(get(col) as string));
-  const truth = (col: string) => (get(col) === undefined ? undefined : get(col) === '1');
-  const type = get('2.2.1.3');
   return {
-    tags: { if_type: type === undefined ? undefined : (TYPE_NAMES[type] ?? type) },
-    fields: { mtu: num('2.2.1.4'), phys_address: get('2.2.1.6'), last_change: num('2.2.1.9'), high_speed: num('31.1.1.1.15'), promiscuous: truth('31.1.1.1.16'), connector_present: truth('31.1.1.1.17') },
+    tags: { if_type: undefined },
+    fields: { if_type: num('2.2.1.3'), mtu: num('2.2.1.4'), phys_address: get('2.2.1.6'), last_change: num('2.2.1.9'), high_speed: num('31.1.1.1.15'), promiscuous: num('31.1.1.1.16'), connector_present: num('31.1.1.1.17') },
   };
 }
 
