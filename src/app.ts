@@ -15,6 +15,7 @@ import type { NetRecord } from './record/record.js';
 import { OpsServer } from './http/server.js';
 import { lockDataDir } from './datadir-lock.js';
 import { InterfaceTable } from './enrich/interfaces.js';
+import { EnrichState } from './enrich/config.js';
 import type { Logger } from './log.js';
 import { createMonitor, type ResourceMonitor } from './monitor/index.js';
 import { LossLedger } from './pipeline/loss.js';
@@ -50,6 +51,8 @@ export class App {
   // the monitor is built after the clock and reads it while it is built: undefined until then
   readonly clock = new SteadyClock(undefined, () => this.config.monitor.follow_synced_steps && (this.monitor as ResourceMonitor | undefined)?.synced() === true);
   readonly interfaces = new InterfaceTable();
+  /** Networks file and interface role rules (`enrich`), swapped on SIGHUP. */
+  readonly enrichment = new EnrichState(this.interfaces);
   readonly monitor: ResourceMonitor;
   readonly pipeline: Pipeline;
   readonly sinks: Sink[] = [];
@@ -72,6 +75,7 @@ export class App {
     this.dataDir = resolve(config.data_dir);
     mkdirSync(this.dataDir, { recursive: true });
     this.loss = new LossLedger(join(this.dataDir, LOSS_FILE));
+    this.enrichment.apply(config.enrich, opts.configDir);
     if (config.http.enabled) this.history = new History(Math.min(60_000, Math.max(1000, config.telemetry_interval)));
 
     const file = config.sinks.file;
@@ -141,7 +145,7 @@ export class App {
         now: () => this.clock.now(),
       },
       this.sinks,
-      this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance })),
+      this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance, enrichment: this.enrichment })),
       this.log,
     );
     const monitorEmitter = this.pipeline.emitterFor('monitor');
@@ -210,6 +214,7 @@ export class App {
       dataDir,
       configDir: this.opts.configDir,
       interfaces: this.interfaces,
+      networks: this.enrichment.networks,
       signals: this.monitor,
       shard: this.shard,
       clock: this.clock,
@@ -243,6 +248,11 @@ export class App {
    */
   async reload(next: AppConfig): Promise<string[]> {
     const changes: string[] = [];
+    try {
+      if (this.enrichment.apply(next.enrich, this.opts.configDir)) changes.push('reloaded enrich');
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'enrich: networks file rejected; the running tables stay in force');
+    }
     for (const def of definitions) {
       const block = (next.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
       const cur = this.running.get(def.name);
@@ -291,6 +301,7 @@ export class App {
       pipeline: this.pipeline.stats(),
       sinks: Object.fromEntries(this.sinks.map((s) => [s.name, { ready: s.ready(), ...s.stats() }])),
       interfaces: this.interfaces.summary(),
+      interfaces_ambiguous: this.interfaces.ambiguous(),
       collectors,
     };
   }

@@ -12,6 +12,8 @@ import { Allowlist } from './cidr.js';
 import { fieldEntries, flowConfigSchema, mappedDimensions, type FlowConfig } from './config.js';
 import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
+import { DERIVED_DIMENSIONS, deriver, isDerived } from './derived.js';
+import type { FlowKeys } from './keys.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
 import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync } from './losspersist.js';
@@ -20,7 +22,7 @@ import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeC
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
 
 function aggregatorFor(cfg: FlowConfig, mapped: readonly string[]): Aggregator {
-  return new Aggregator({ dimensions: cfg.dimensions, mapped, maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
+  return new Aggregator({ dimensions: cfg.dimensions, mapped: [...mapped, ...DERIVED_DIMENSIONS], maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
 }
 
 function shapeOf(cfg: FlowConfig): CheckpointShape {
@@ -53,6 +55,8 @@ export class FlowCollector implements Collector {
   readonly rawSeq = new RawSeq(Date.now());
   /** Mapped dimension names, fixed at start like the mapping templates are compiled with. */
   private readonly mapped: readonly string[];
+  /** Fills the networks/roles dimensions (derived.ts) after the keys are read. */
+  private derive: (k: FlowKeys) => FlowKeys;
 
   constructor(
     cfg: FlowConfig,
@@ -70,6 +74,7 @@ export class FlowCollector implements Collector {
       pendingTtlMs: cfg.templates.pending_ttl,
     });
     this.aggregator = aggregatorFor(cfg, this.mapped);
+    this.derive = this.deriverFor(cfg);
     this.processor = new FlowProcessor(
       { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped },
       {
@@ -77,13 +82,17 @@ export class FlowCollector implements Collector {
           if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
           ctx.emitter.emit(r);
         },
-        aggregate: (k) => this.aggregator.add(k),
+        aggregate: (k) => this.aggregator.add(this.derive(k)),
         interfaces: (exporter, list) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
         clockOffset: (exporter, ms) => ctx.signals.exporterClockOffset(exporter, ms),
         internalError: (err, exporter) => ctx.emitter.error(err, { exporter }),
       },
     );
     this.processor.configure(cfg.raw, cfg.allow.length ? new Allowlist(cfg.allow) : undefined);
+  }
+
+  private deriverFor(cfg: FlowConfig): (k: FlowKeys) => FlowKeys {
+    return deriver(cfg.dimensions.filter((d) => !this.mapped.includes(d)), DIMENSIONS.length + this.mapped.length, this.ctx);
   }
 
   /** Bound ports (useful when the config asked for port 0). */
@@ -306,12 +315,13 @@ export class FlowCollector implements Collector {
   async reload(config: unknown): Promise<void> {
     const next = flowConfigSchema.parse(config);
     // the field mapping is compiled into the templates: it changes at the next start, not here
-    const unmapped = next.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d) && !this.mapped.includes(d));
+    const unmapped = next.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d) && !this.mapped.includes(d) && !isDerived(d));
     if (unmapped.length) throw new Error(`dimension ${unmapped.join(', ')} is mapped by the new config only: field mappings apply from the next start`);
     const prev = this.cfg;
     this.flush(this.now());
     this.cfg = next;
     this.aggregator = aggregatorFor(next, this.mapped);
+    this.derive = this.deriverFor(next);
     this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();

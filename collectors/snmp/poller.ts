@@ -167,7 +167,7 @@ export class DevicePoller {
     const uptime = up[0]?.value;
     const rates = this.rates.update({ uptimeTicks: valueAsBigint(uptime), monoMs: mono }, rows.map((r) => r.sample));
     for (const row of rows) this.env.emit(interfaceRecord(this.dev, row, rates.get(row.ifIndex), at));
-    if (rows.length) this.env.interfaces.update(this.spec.name, [this.spec.address, ...this.spec.flowAddresses], 'snmp', interfaceInfos(rows));
+    if (rows.length) this.env.interfaces.update(this.spec.name, [this.spec.address, ...this.spec.flowAddresses], 'snmp', interfaceInfos(rows), this.spec.flowAddresses);
   }
 
   private async getScalars(oids: readonly string[], deadlineAt: number): Promise<Vb[]> {
