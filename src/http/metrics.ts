@@ -244,6 +244,12 @@ export class Metrics {
       }
       return [...sums].map(([l, t]): Sample => [{ exporter: l }, t.received + t.lost > 0 ? t.lost / (t.received + t.lost) : 0]);
     });
+    this.counter('netvigil_flow_sampling_unknown_total', 'flows that came with no sampling rate and matched no configured one: scaled by 1', ['exporter'], () =>
+      flow().flatMap((e) => (e.sampling ? [[{ exporter: this.exporters.label(e.exporter) }, e.sampling.unknown] as Sample] : [])),
+    );
+    this.counter('netvigil_flow_sampling_defaulted_total', 'flows that came with no sampling rate and got collectors.flow.sampling.default', ['exporter'], () =>
+      flow().flatMap((e) => (e.sampling ? [[{ exporter: this.exporters.label(e.exporter) }, e.sampling.default] as Sample] : [])),
+    );
     this.gauge('netvigil_flow_last_seen_timestamp_seconds', 'when the last datagram arrived (Unix time)', ['exporter'], () => {
       const last = new Map<string, number>();
       for (const e of flow()) {

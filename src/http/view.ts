@@ -35,6 +35,8 @@ const flowStatus = z.object({
         last_seen_ms: z.number().optional().catch(undefined),
         /** Sequence-number accounting over the exporter's streams (units per protocol: collectors/flow/loss.ts). */
         loss: z.object({ received: z.number(), lost: z.number() }).optional().catch(undefined),
+        /** Flows by where their sampling rate came from (collectors/flow/sampling.ts). */
+        sampling: z.object({ unknown: z.number(), default: z.number() }).loose().optional().catch(undefined),
       }),
     )
     .catch([]),
