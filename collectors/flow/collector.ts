@@ -15,6 +15,10 @@ import { FlowProcessor } from './processor.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
 import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync } from './losspersist.js';
+import { SamplingRates } from './sampling.js';
+import { IntervalVolumes } from './volumes.js';
+import { correctAggregate, LossWindow } from './loss-ratio.js';
+import { socketDrops } from './sockdrops.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
@@ -52,6 +56,10 @@ export class FlowCollector implements Collector {
   readonly rawSeq = new RawSeq(Date.now());
   /** Mapped dimension names, fixed at start like the mapping templates are compiled with. */
   private readonly mapped: readonly string[];
+  /** Configured sampling rates (sampling.ts), per-interval volumes and loss ratios (volumes.ts, loss-ratio.ts). */
+  private sampling: SamplingRates;
+  private readonly volumes = new IntervalVolumes();
+  private readonly lossWindow = new LossWindow();
 
   constructor(
     cfg: FlowConfig,
@@ -69,6 +77,7 @@ export class FlowCollector implements Collector {
       pendingTtlMs: cfg.templates.pending_ttl,
     });
     this.aggregator = aggregatorFor(cfg, this.mapped);
+    this.sampling = new SamplingRates(cfg.sampling, cfg.max_exporters);
     this.processor = new FlowProcessor(
       { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped },
       {
@@ -76,7 +85,10 @@ export class FlowCollector implements Collector {
           if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
           ctx.emitter.emit(r);
         },
-        aggregate: (k) => this.aggregator.add(k),
+        aggregate: (k) => {
+          this.volumes.add(k, this.sampling.apply(k));
+          this.aggregator.add(k);
+        },
         interfaces: (exporter, list) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
         clockOffset: (exporter, ms) => ctx.signals.exporterClockOffset(exporter, ms),
         internalError: (err, exporter) => ctx.emitter.error(err, { exporter }),
@@ -234,11 +246,13 @@ export class FlowCollector implements Collector {
     this.lastLabel = label;
     // retain (stop): the sums and the interval stay for the checkpoint a restart continues
     if (!retain) this.intervalStart = (atBoundary ? Math.round(now / iv) : Math.floor(now / iv)) * iv;
-    if (retain) for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(r);
+    const loss = this.intervalLoss();
+    for (const r of this.volumes.flush(label, Math.max(0, now - label), this.name, loss)) this.ctx.emitter.emit(r);
+    if (retain) for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(correctAggregate(r, loss));
     else {
       // flow_top over the next turns of the loop, so receiving never waits for the talker scan
       const { now: rows, talkers } = this.aggregator.flushLater(label, this.name);
-      for (const r of rows) this.ctx.emitter.emit(r);
+      for (const r of rows) this.ctx.emitter.emit(correctAggregate(r, loss));
       this.pendingTop = this.pendingTop
         .then(() => talkers)
         .then((top) => {
@@ -250,6 +264,13 @@ export class FlowCollector implements Collector {
     // the closed interval's checkpoint is replaced at once: a start after a crash writes it again
     // only while its points may not have left the pipeline yet (the pipeline holds them longer)
     if (!retain) this.periodicCheckpoint();
+  }
+
+  /** The closing interval's loss per exporter: sequence gaps and our socket drops (loss-ratio.ts). */
+  private intervalLoss(): ReturnType<LossWindow['next']> {
+    const p = this.processor;
+    const dgrams = new Map(p.exporterNames().map((e) => [e, p.exporterStats(e)?.datagrams ?? 0]));
+    return this.lossWindow.next(p.loss.exporterTotals(), dgrams, socketDrops(this.ports()));
   }
 
   private nextLabel(): number {
@@ -298,6 +319,9 @@ export class FlowCollector implements Collector {
     this.flush(Date.now());
     this.cfg = next;
     this.aggregator = aggregatorFor(next, this.mapped);
+    const sampling = new SamplingRates(next.sampling, next.max_exporters);
+    sampling.inherit(this.sampling);
+    this.sampling = sampling;
     this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();
@@ -332,6 +356,7 @@ export class FlowCollector implements Collector {
 
   status(): unknown {
     const loss = this.processor.loss.exporterTotals();
+    const samplingCounts = this.sampling.summary();
     return {
       listeners: this.sockets.map((s) => ({ address: s.address, port: s.port, rcvbuf: s.grantedRcvbuf })),
       templates: this.store.stats(),
@@ -340,6 +365,7 @@ export class FlowCollector implements Collector {
         ...this.processor.exporterStats(e),
         last_seen_ms: this.processor.lastSeen(e),
         loss: loss.get(e) ?? { received: 0, lost: 0 },
+        sampling: samplingCounts.get(e),
       })),
     };
   }
