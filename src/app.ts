@@ -23,6 +23,7 @@ import { FileSink } from './sinks/file.js';
 import { InfluxSink } from './sinks/influx/sink.js';
 import type { Sink } from './sinks/sink.js';
 import { SelfTelemetry } from './telemetry/self.js';
+import { CrossCheck } from './xcheck/xcheck.js';
 
 export interface AppOptions {
   log: Logger;
@@ -59,6 +60,8 @@ export class App {
   /** The status page's last hour, one point per telemetry interval (1 s to 60 s); only with `http`. */
   readonly history: History | undefined;
   private unlock: (() => void) | undefined;
+  /** The flow-vs-SNMP cross-check (`xcheck:`), fed from the enrichment step. */
+  readonly xcheck: CrossCheck | undefined;
 
   constructor(config: AppConfig, opts: AppOptions) {
     this.config = config;
@@ -121,6 +124,8 @@ export class App {
       log: this.log.child({ component: 'monitor' }),
       ...(opts.monitorRoot ? { root: opts.monitorRoot } : {}),
     });
+    let xcheckEmit: (r: Parameters<Pipeline['inject']>[0]) => void = () => {};
+    if (config.xcheck?.enabled) this.xcheck = new CrossCheck(config.xcheck, this.interfaces, (r) => xcheckEmit(r), this.log.child({ component: 'xcheck' }));
     const p = config.pipeline;
     this.pipeline = new Pipeline(
       {
@@ -137,6 +142,10 @@ export class App {
       this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance })),
       this.log,
     );
+    if (this.xcheck) {
+      const xcheckEmitter = this.pipeline.emitterFor('xcheck');
+      xcheckEmit = (r) => xcheckEmitter.emit(r);
+    }
     const monitorEmitter = this.pipeline.emitterFor('monitor');
     monitorEmit = (r) => monitorEmitter.emit(r);
     const tags: Record<string, string> = {}; // `instance` comes with enrichment, on every record
@@ -145,11 +154,13 @@ export class App {
   }
 
   private enrichAndObserve(enrich: (r: NetRecord) => void): (r: NetRecord) => void {
-    if (!this.history) return enrich;
     const h = this.history;
+    const x = this.xcheck;
+    if (!h && !x) return enrich;
     return (r) => {
       enrich(r);
-      h.observe(r);
+      h?.observe(r);
+      x?.observe(r);
     };
   }
 
@@ -264,7 +275,7 @@ export class App {
         changes.push(`reloaded ${def.name}`);
       }
     }
-    for (const key of ['sinks', 'pipeline', 'monitor', 'data_dir', 'http'] as const) {
+    for (const key of ['sinks', 'pipeline', 'monitor', 'data_dir', 'http', 'xcheck'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.config[key])) this.log.warn({ section: key }, 'this section changed; it takes effect after a restart');
     }
     return changes;
@@ -284,6 +295,7 @@ export class App {
       sinks: Object.fromEntries(this.sinks.map((s) => [s.name, { ready: s.ready(), ...s.stats() }])),
       interfaces: this.interfaces.summary(),
       collectors,
+      ...(this.xcheck ? { xcheck: this.xcheck.status() } : {}),
     };
   }
 

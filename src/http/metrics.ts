@@ -15,6 +15,7 @@ import type { SinkState } from '../sinks/sink.js';
 import { packageVersion } from '../version.js';
 import { processMetricsText } from './process-metrics.js';
 import { buildView, type OpsSource, type StatusView } from './view.js';
+import { xcheckSamples } from '../xcheck/view.js';
 
 export const MAX_EXPORTER_LABELS = 200;
 export const MAX_REASON_LABELS = 32;
@@ -264,6 +265,10 @@ export class Metrics {
       const t = this.snapshot().flow?.templates;
       return t ? [[{}, t.templates]] : [];
     });
+    const xc = () => xcheckSamples(this.snapshot().xcheck, (d) => this.devices.label(d));
+    this.gauge('netvigil_xcheck_findings', 'flow-vs-SNMP findings in force, by likeliest cause', ['cause'], () => xc().findings);
+    this.gauge('netvigil_xcheck_ratio', 'flow bytes / SNMP octets of the last judged window, per interface and direction', ['device', 'if_index', 'direction'], () => xc().ratios);
+    this.counter('netvigil_xcheck_windows_total', 'flow windows judged against SNMP', [], () => xc().windows);
     const devs = (): NonNullable<StatusView['snmp']>['devices'] => this.snapshot().snmp?.devices ?? [];
     const perDevice = (f: (d: ReturnType<typeof devs>[number]) => number | undefined) => (): Sample[] =>
       devs().flatMap((d) => {

@@ -8,6 +8,7 @@ import type { VerdictWindow } from '../monitor/index.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import type { Sink, SinkStats } from '../sinks/sink.js';
 import type { History } from './history.js';
+import { parseXcheck, type XcheckStatus } from '../xcheck/view.js';
 
 /** What the HTTP surface reads from the App; nothing here writes. */
 export interface OpsSource {
@@ -19,6 +20,8 @@ export interface OpsSource {
   ready(): boolean;
   /** The status page's last hour (fed by the App's enrichment step and sampled by the server). */
   readonly history?: History | undefined;
+  /** The flow-vs-SNMP cross-check, when `xcheck:` is on. */
+  readonly xcheck?: { status(): unknown } | undefined;
 }
 
 const flowStatus = z.object({
@@ -97,6 +100,7 @@ export interface StatusView {
   snmp: SnmpStatus | null;
   snmptrap: { received: number; rejected: Record<string, number> } | null;
   interfaces: { device: string; snmp: number; flow: number }[];
+  xcheck?: XcheckStatus | null;
 }
 
 export const VERDICT_LEVEL: Readonly<Record<string, number>> = { ok: 0, degraded: 1, untrusted: 2 };
@@ -125,6 +129,7 @@ export function buildView(src: OpsSource): StatusView {
     snmp: 'snmp' in cs ? parsed(snmpStatus, cs.snmp) : null,
     snmptrap: 'snmptrap' in cs ? parsed(trapStatus, cs.snmptrap) : null,
     interfaces: src.interfaces.summary(),
+    xcheck: src.xcheck ? parseXcheck(src.xcheck.status()) : null,
   };
 }
 
