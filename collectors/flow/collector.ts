@@ -60,6 +60,8 @@ export class FlowCollector implements Collector {
   private sampling: SamplingRates;
   private readonly volumes = new IntervalVolumes();
   private readonly lossWindow = new LossWindow();
+  /** When the volumes' current window opened (the last flush, or the start). */
+  private volumesSince = Date.now();
 
   constructor(
     cfg: FlowConfig,
@@ -247,7 +249,8 @@ export class FlowCollector implements Collector {
     // retain (stop): the sums and the interval stay for the checkpoint a restart continues
     if (!retain) this.intervalStart = (atBoundary ? Math.round(now / iv) : Math.floor(now / iv)) * iv;
     const loss = this.intervalLoss();
-    for (const r of this.volumes.flush(label, Math.max(0, now - label), this.name, loss)) this.ctx.emitter.emit(r);
+    for (const r of this.volumes.flush(label, this.volumesSince, now, this.name, loss)) this.ctx.emitter.emit(r);
+    this.volumesSince = now;
     if (retain) for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(correctAggregate(r, loss));
     else {
       // flow_top over the next turns of the loop, so receiving never waits for the talker scan

@@ -22,7 +22,7 @@ describe('per-interval volumes (generated flows)', () => {
     v.add(flow('10.0.0.1', 2, 3, 100, 10), RateSource.Exporter);
     v.add(flow('10.0.0.1', 3, 2, 50, 10), RateSource.Exporter);
     v.add(flow('10.0.0.1', 2, 0, 7, 1), RateSource.Unknown);
-    const recs = v.flush(60_000, 60_000, 'flow', new Map());
+    const recs = v.flush(60_000, 60_000, 120_000, 'flow', new Map());
     const vol = recs.find((r) => r.measurement === 'flow_volume');
     expect(vol?.fields).toMatchObject({ bytes: 1507n, flows: 3n, sampling_unknown_flows: 1n, loss_ratio: 0, bytes_corrected: 1507n });
     const if2 = recs.find((r) => r.measurement === 'flow_if' && r.tags.if_index === '2');
@@ -30,14 +30,14 @@ describe('per-interval volumes (generated flows)', () => {
     expect(if2?.fields.sampling_rate).toBeCloseTo(1507 / 157, 9);
     // ifIndex 0 is no interface
     expect(recs.some((r) => r.tags.if_index === '0')).toBe(false);
-    expect(v.flush(120_000, 60_000, 'flow', new Map())).toEqual([]);
+    expect(v.flush(120_000, 120_000, 180_000, 'flow', new Map())).toEqual([]);
   });
 
   it('writes the loss ratio and corrected volumes next to the measured ones', () => {
     const v = new IntervalVolumes();
     v.add(flow('10.0.0.1', 2, 3, 900, 1), RateSource.Exporter);
     const loss = new Map([['10.0.0.1', combineLoss(90, 10, 9, 0)]]);
-    const recs = v.flush(0, 1000, 'flow', loss);
+    const recs = v.flush(0, 0, 1000, 'flow', loss);
     expect(recs[0]?.fields).toMatchObject({ bytes: 900n, bytes_corrected: 1000n, loss_ratio: 0.1, seq_lost: 10n });
     expect(recs[1]?.fields).toMatchObject({ in_bytes: 900n, in_bytes_corrected: 1000n });
     const agg = makeRecord('flow', 'flow_agg', { collector: 'flow', exporter: '10.0.0.1' }, { bytes: 900n, packets: 9n, flows: 1n }, 0, 'collector');
@@ -61,7 +61,19 @@ describe('loss ratio', () => {
     const l = w.next(new Map([['a', { received: 30, lost: 0 }]]), new Map([['a', 40], ['b', 20]]), 25);
     expect(l.get('a')?.socketDrops).toBeCloseTo(15);
     expect(l.get('b')?.socketDrops).toBeCloseTo(5);
-    expect(l.get('a')?.ratio).toBeCloseTo(15 / 45);
+    // a's drops in its sequence units (30 units over 40 datagrams); b has no sequence numbers
+    expect(l.get('a')?.ratio).toBeCloseTo(11.25 / 41.25);
     expect(l.get('b')?.ratio).toBeCloseTo(5 / 15);
+  });
+
+  it('a gap that shows an interval after our drops is not counted twice; gaps beyond our drops are network loss', () => {
+    const w = new LossWindow();
+    w.next(new Map([['a', { received: 100, lost: 0 }]]), new Map([['a', 100]]), 0);
+    // our socket dropped 10 datagrams; the sequence numbers do not show it yet
+    const one = w.next(new Map([['a', { received: 190, lost: 0 }]]), new Map([['a', 190]]), 10);
+    expect(one.get('a')?.ratio).toBeCloseTo(10 / 100);
+    // now the gap of those 10 shows, plus 5 lost on the network
+    const two = w.next(new Map([['a', { received: 285, lost: 15 }]]), new Map([['a', 285]]), 10);
+    expect(two.get('a')?.ratio).toBeCloseTo(5 / 100);
   });
 });

@@ -95,10 +95,13 @@ export class IntervalVolumes {
   }
 
   /**
-   * The interval's records, stamped with its start; `windowMs` is how long it ran. `loss` (per
-   * exporter, loss-ratio.ts) adds the ratio and the corrected volumes. The tallies are reset.
+   * The interval's records, stamped with its label; the flows are those that arrived from
+   * `since` (the previous flush, Unix ms) to `until` (now): timers fire late under load, so the
+   * window is what the tallies really covered, not the nominal interval. `loss` (per exporter,
+   * loss-ratio.ts) adds the ratio and the corrected volumes. The tallies are reset.
    */
-  flush(start: number, windowMs: number, collector: string, loss: ReadonlyMap<string, ExporterLoss>): HealthRecord[] {
+  flush(start: number, since: number, until: number, collector: string, loss: ReadonlyMap<string, ExporterLoss>): HealthRecord[] {
+    const windowMs = Math.max(0, until - since);
     const out: HealthRecord[] = [];
     // exporters that lost datagrams but delivered no flow at all still get their row
     for (const [exporter, l] of loss) {
@@ -112,6 +115,7 @@ export class IntervalVolumes {
         packets: int(e.packets),
         flows: int(e.flows),
         window_ms: int(windowMs),
+        window_start_ms: int(since),
         sampling_unknown_flows: int(e.bySource[RateSource.Unknown]),
         sampling_defaulted_flows: int(e.bySource[RateSource.Default]),
         sampling_overridden_flows: int(e.bySource[RateSource.Override] + e.bySource[RateSource.Configured]),
@@ -137,6 +141,7 @@ export class IntervalVolumes {
           in_flows: int(s.inFlows),
           out_flows: int(s.outFlows),
           window_ms: int(windowMs),
+          window_start_ms: int(since),
           sampling_unknown_flows: int(s.unknown),
           loss_ratio: ratio,
         };

@@ -6,7 +6,8 @@
  *   exports one direction only (ingress-only NetFlow is the common default on routers);
  * - collector_drops: our sockets dropped datagrams in most of the windows and the ratio is low;
  * - sampling_missing: flows came with no sampling rate (scaled by 1, sampling.ts) and the ratio is low;
- * - sampling_rate: a steady ratio (max/min <= 1.3) near a power of ten (x10, x0.01, ...), near
+ * - sampling_rate: a steady ratio (max/min <= 1.6: flows are counted when exported, so a
+ *   window's flow bytes jitter by the export timeouts) near a power of ten (x10, x0.01, ...), near
  *   1/rate (flows not scaled) or near the rate used (scaled twice): a wrong or missing rate;
  * - unexplained: none of these; the finding still carries the ratio.
  */
@@ -41,7 +42,7 @@ export function likelyCause(w: readonly Judged[], low: number, high: number): { 
   }
   const min = Math.min(...ratios);
   const max = Math.max(...ratios);
-  if (min > 0 && max / min <= 1.3) {
+  if (min > 0 && max / min <= 1.6) {
     const l = Math.log10(mean);
     const p = Math.round(l);
     const rate = w[n - 1]?.samplingRate ?? 1;

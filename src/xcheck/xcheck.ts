@@ -109,7 +109,7 @@ export class CrossCheck {
       if (!f) return;
       f.snmp.add({ t: r.time, in: Number(i), out: Number(o) });
       // an interface no flow covered (yet) keeps only what its first flow window could need
-      if (!f.lastFlow) f.snmp.trim(2);
+      if (!f.lastFlow) f.snmp.trim(32);
       this.judge(f);
       this.checkMissing(f);
     } else if (r.kind === 'health' && r.measurement === 'flow_if') {
@@ -124,8 +124,9 @@ export class CrossCheck {
       const f = this.iface(device, ifIndex);
       if (!f) return;
       const w: FlowWindow = {
-        start: r.time,
-        end: r.time + num(r.fields.window_ms),
+        // the window the flows really arrived in (flow_if window_start_ms), else the nominal one
+        start: r.fields.window_start_ms !== undefined ? num(r.fields.window_start_ms) : r.time,
+        end: (r.fields.window_start_ms !== undefined ? num(r.fields.window_start_ms) : r.time) + num(r.fields.window_ms),
         exporter,
         in: num(r.fields.in_bytes),
         out: num(r.fields.out_bytes),
@@ -196,11 +197,17 @@ export class CrossCheck {
     s.back = 0;
     s.out.push(j);
     if (s.out.length > n) s.out.shift();
-    if (s.out.length < n || s.finding) return;
+    if (s.out.length < n) return;
     const { cause, why } = likelyCause(s.out, this.cfg.low, this.cfg.high);
+    // "unexplained" is provisional (the first windows of a traffic change are noisy): a later
+    // run of windows that shows a cause replaces it
+    if (s.finding && (s.finding.cause !== 'unexplained' || cause === 'unexplained')) return;
+    if (s.finding) this.clear(f, dir);
     const ratio = s.out.reduce((a, x) => a + x.ratio, 0) / s.out.length;
-    s.finding = { device: f.device, exporter: w.exporter, if_index: f.ifIndex, direction: dir, cause, ratio, since: new Date(w.end).toISOString(), message: why };
-    this.raise(s.finding, w.end);
+    const st = f.dirs[dir];
+    st.out = s.out;
+    st.finding = { device: f.device, exporter: w.exporter, if_index: f.ifIndex, direction: dir, cause, ratio, since: new Date(w.end).toISOString(), message: why };
+    this.raise(st.finding, w.end);
   }
 
   /** An exporter silent for `intervals` windows + 1 while SNMP still counts on an interface it covered. */
