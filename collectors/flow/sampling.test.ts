@@ -1,5 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hexToBytes } from '../../test/helpers/hex.js';
+import { TemplateStore } from '../netflow/templates.js';
 import { FlowKeys } from './keys.js';
+import { FlowProcessor } from './processor.js';
 import { RateSource, samplingSchema, SamplingRates } from './sampling.js';
 
 /** A flow of `exporter` on input interface `inIf` that came with `sent` (0: no rate). Generated input. */
@@ -73,5 +78,39 @@ describe('sampling rates you can set', () => {
     expect(issues).toContain('map.1.exporter: duplicate entry: map[0] already sets 192.0.2.1');
     expect(issues.some((i) => i.startsWith('map.2.exporter: expected an IP address or CIDR'))).toBe(true);
     expect(issues.some((i) => i.startsWith('map.3.rate'))).toBe(true);
+  });
+});
+
+/** Golden cases' datagrams through the processor: is a rate known, and which, per flow. */
+function ratesOf(testcase: string): [boolean, number][] {
+  const dir = join(import.meta.dirname, '../netflow/testcases', testcase);
+  const out: [boolean, number][] = [];
+  const p = new FlowProcessor({ collector: 'flow', store: new TemplateStore(), raw: false, maxExporters: 4 }, {
+    emit: () => undefined,
+    aggregate: (k) => void out.push([k.rateKnown, k.rate]),
+    interfaces: () => undefined,
+    clockOffset: () => undefined,
+    internalError: (e) => {
+      throw e;
+    },
+  });
+  for (let i = 1; i < 9; i++) {
+    let hex: string;
+    try {
+      hex = readFileSync(join(dir, `input-0${i}.hex`), 'utf8');
+    } catch {
+      break;
+    }
+    p.handle(hexToBytes(hex), '192.0.2.7', 4739, 0);
+  }
+  return out;
+}
+
+describe('which flows come with a rate (golden cases)', () => {
+  it('IPFIX without sampling options: unknown (1 is a stand-in); with options: known', () => {
+    expect(ratesOf('ipfix-bad-set-keeps-records')).toEqual(Array(4).fill([false, 1]));
+    expect(ratesOf('ipfix-sampling-sysuptime')).toEqual([[true, 100]]);
+    // an interval of 0 in options data says "unsampled": a known 1
+    expect(ratesOf('v9-sampling-interval-zero').every(([known]) => known)).toBe(true);
   });
 });
