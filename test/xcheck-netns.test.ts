@@ -11,7 +11,7 @@
  *   probe-ok      in + out, the exporter's rate             -> ratio within a few percent of 1, no finding
  *   probe-wrong   in + out, `sampling` override rate 20     -> ratio ~10: sampling_rate
  *   probe-oneway  in only                                   -> out ~0: one_direction
- *   probe-drops   in + out to a second netvigil with a small receive buffer, SIGSTOPped 3 s of
+ *   probe-drops   in + out to a second netvigil with a small receive buffer, SIGSTOPped 3.5 s of
  *                 every 5 s interval                          -> collector_drops
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,14 +172,14 @@ devices:
     const sender = n.exec(n.a, process.execPath, [join(dir, 'sender.mjs'), n.addrB, String(TRAFFIC_S), n.addrA]);
     daemons.push(sender);
 
-    // our socket drops: the second collector sleeps 3 s of each 5 s interval, clear of its flush
+    // our socket drops: the second collector sleeps 3.5 s of each 5 s interval, clear of its flush
     const t0 = Date.now();
     while (Date.now() - t0 < (TRAFFIC_S - 5) * 1000) {
       const intoInterval = Date.now() % 5000;
       await new Promise((r) => setTimeout(r, (5500 - intoInterval) % 5000));
       if (Date.now() - t0 < 8000) continue; // first intervals: let SNMP and templates settle
       drops.proc.kill('SIGSTOP');
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, 3500));
       drops.proc.kill('SIGCONT');
     }
     await waitFor('traffic to end', () => sender.proc.exitCode !== null, (TRAFFIC_S + 20) * 1000, 500);
@@ -238,8 +238,8 @@ devices:
       const fixed = ifs.reduce((a, p) => a + int(p.fields[`${d}_bytes_corrected`] ?? p.fields[`${d}_bytes`]), 0);
       const msg = `${d}: measured ${measured}, corrected ${fixed}, SNMP ${snmp}`;
       expect(measured / snmp, msg).toBeLessThan(0.8);
-      // an estimate from what ~1 in 4 datagrams carried in the worst intervals: 0.88-1.24 of SNMP
-      // over five runs (README); always much nearer than the measured volume
+      // an estimate from what the datagrams that arrived carried (README for the runs' figures);
+      // much nearer than the measured volume
       expect(Math.abs(fixed / snmp - 1), msg).toBeLessThan(Math.min(0.3, Math.abs(measured / snmp - 1) / 2));
     }
   }, 180_000);
