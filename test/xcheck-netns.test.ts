@@ -135,6 +135,7 @@ afterAll(async () => {
   // SIGTERM first: pmacctd's core then stops its plugin processes (a SIGKILLed core leaves them behind)
   for (const d of daemons.reverse()) await d.stop('SIGTERM', 5000).catch(() => {});
   net?.remove();
+  // NETVIGIL_KEEP_TMP=1 keeps the collectors' line-protocol files for a look after a failure
   if (!process.env.NETVIGIL_KEEP_TMP) await tmp?.cleanup();
 });
 
