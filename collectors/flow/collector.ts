@@ -41,6 +41,7 @@ export class FlowCollector implements Collector {
   /** Granted SO_RCVBUF per bound port, kept past stop for the final stats record. */
   private readonly rcvbufs = new Map<number, number>();
   private timers: NodeJS.Timeout[] = [];
+  private boundary: NodeJS.Timeout | undefined;
   private intervalStart = 0;
   private lastLabel = -Infinity;
   private stopped = false;
@@ -60,8 +61,8 @@ export class FlowCollector implements Collector {
   private sampling: SamplingRates;
   private readonly volumes = new IntervalVolumes();
   private readonly lossWindow = new LossWindow();
-  /** When the volumes' current window opened (the last flush, or the start). */
-  private volumesSince = Date.now();
+  /** When the volumes' current window opened (the last flush, or the start), on the collector's timeline. */
+  private volumesSince = -1;
 
   constructor(
     cfg: FlowConfig,
@@ -183,7 +184,7 @@ export class FlowCollector implements Collector {
   }
 
   private async openSockets(): Promise<void> {
-    const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, Date.now());
+    const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, this.now());
     for (const l of this.cfg.listen) {
       const s = await openSocket(l.address, l.port, this.cfg.receive_buffer, onMessage);
       s.socket.on('error', (e) => this.ctx.emitter.error(e));
@@ -205,32 +206,45 @@ export class FlowCollector implements Collector {
     this.sockets = [];
   }
 
+  /** Receive times and interval boundaries: the collector's timeline (CollectorContext.clock). */
+  private now(): number {
+    return this.ctx.clock ? this.ctx.clock.now() : Date.now();
+  }
+
+  /**
+   * Flushes when the timeline reaches the end of the current interval. The timer runs on the
+   * monotonic clock, which the timeline may lead or trail while it slews (src/clock.ts): a timer
+   * that fires before the end is re-armed for the rest, so one flush closes exactly one interval.
+   */
+  private armBoundary(): void {
+    const end = this.intervalStart + this.cfg.interval;
+    this.boundary = setTimeout(() => {
+      if (this.now() >= end) this.flush(this.now(), true);
+      this.armBoundary();
+    }, Math.max(1, end - this.now()));
+    this.boundary.unref();
+  }
+
   private startTimers(): void {
-    const now = Date.now();
-    const iv = this.cfg.interval;
-    this.intervalStart = Math.floor(now / iv) * iv;
-    // first flush at the next interval boundary, then every interval
-    const first = setTimeout(() => {
-      this.flush(Date.now(), true);
-      const t = setInterval(() => this.flush(Date.now(), true), iv);
-      t.unref();
-      this.timers.push(t);
-    }, this.intervalStart + iv - now);
-    first.unref();
-    const stats = setInterval(() => this.housekeeping(Date.now()), this.cfg.stats_interval);
+    const now = this.now();
+    if (this.volumesSince < 0) this.volumesSince = now;
+    this.intervalStart = Math.floor(now / this.cfg.interval) * this.cfg.interval;
+    this.armBoundary();
+    const stats = setInterval(() => this.housekeeping(this.now()), this.cfg.stats_interval);
     stats.unref();
     // parked data sets must expire on their own clock, not only at stats time
-    const expiry = setInterval(() => this.store.expire(Date.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
+    const expiry = setInterval(() => this.store.expire(this.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
     expiry.unref();
     const cp = setInterval(() => {
       this.periodicCheckpoint();
       this.saveLoss();
     }, CHECKPOINT_EVERY_MS);
     cp.unref();
-    this.timers.push(first, stats, expiry, cp);
+    this.timers.push(stats, expiry, cp);
   }
 
   private stopTimers(): void {
+    clearTimeout(this.boundary);
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
   }
@@ -238,16 +252,17 @@ export class FlowCollector implements Collector {
   /**
    * Emits the interval's aggregates, labelled with the interval start. Labels must never repeat:
    * aggregates are points keyed by tags + time, so two flushes labelled alike overwrite each other in
-   * InfluxDB. Timers run on the monotonic clock and may fire a hair before the wall-clock boundary,
-   * so a boundary flush rounds to the nearest boundary; a second flush in one interval (reload, then
-   * stop) or a clock stepped back gets the last label plus 1 ms.
+   * InfluxDB. A boundary flush starts the next interval where this one ended, on the timeline, which
+   * a wall-clock step does not move (later only when the process was stalled past it, or a forward
+   * step of a synchronised clock was followed); a second flush in one interval (reload, then stop)
+   * gets the last label plus 1 ms.
    */
   private flush(now: number, atBoundary = false, retain = false): void {
     const iv = this.cfg.interval;
     const label = this.nextLabel();
     this.lastLabel = label;
     // retain (stop): the sums and the interval stay for the checkpoint a restart continues
-    if (!retain) this.intervalStart = (atBoundary ? Math.round(now / iv) : Math.floor(now / iv)) * iv;
+    if (!retain) this.intervalStart = atBoundary ? Math.max(this.intervalStart + iv, Math.floor(now / iv) * iv) : Math.floor(now / iv) * iv;
     const loss = this.intervalLoss();
     for (const r of this.volumes.flush(label, this.volumesSince, now, this.name, loss)) this.ctx.emitter.emit(r);
     this.volumesSince = now;
@@ -319,7 +334,7 @@ export class FlowCollector implements Collector {
     const unmapped = next.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d) && !this.mapped.includes(d));
     if (unmapped.length) throw new Error(`dimension ${unmapped.join(', ')} is mapped by the new config only: field mappings apply from the next start`);
     const prev = this.cfg;
-    this.flush(Date.now());
+    this.flush(this.now());
     this.cfg = next;
     this.aggregator = aggregatorFor(next, this.mapped);
     const sampling = new SamplingRates(next.sampling, next.max_exporters);
@@ -341,7 +356,7 @@ export class FlowCollector implements Collector {
     await this.closeSockets();
     await this.saving; // a periodic checkpoint still being written must not land after the final one
     await this.pendingTop; // the last closed interval's flow_top rows, before the final flush's
-    const now = Date.now();
+    const now = this.now();
     this.flush(now, false, true);
     this.housekeeping(now);
     await this.saving;
