@@ -17,6 +17,10 @@ import type { FlowKeys } from './keys.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
 import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync } from './losspersist.js';
+import { SamplingRates } from './sampling.js';
+import { IntervalVolumes } from './volumes.js';
+import { correctAggregate, LossWindow } from './loss-ratio.js';
+import { socketDrops } from './sockdrops.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
@@ -57,6 +61,12 @@ export class FlowCollector implements Collector {
   private readonly mapped: readonly string[];
   /** Fills the networks/roles dimensions (derived.ts) after the keys are read. */
   private derive: (k: FlowKeys) => FlowKeys;
+  /** Configured sampling rates (sampling.ts), per-interval volumes and loss ratios (volumes.ts, loss-ratio.ts). */
+  private sampling: SamplingRates;
+  private readonly volumes = new IntervalVolumes();
+  private readonly lossWindow = new LossWindow();
+  /** When the volumes' current window opened (the last flush, or the start), on the collector's timeline. */
+  private volumesSince = -1;
 
   constructor(
     cfg: FlowConfig,
@@ -75,6 +85,7 @@ export class FlowCollector implements Collector {
     });
     this.aggregator = aggregatorFor(cfg, this.mapped);
     this.derive = this.deriverFor(cfg);
+    this.sampling = new SamplingRates(cfg.sampling, cfg.max_exporters);
     this.processor = new FlowProcessor(
       { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped },
       {
@@ -82,7 +93,11 @@ export class FlowCollector implements Collector {
           if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
           ctx.emitter.emit(r);
         },
-        aggregate: (k) => this.aggregator.add(this.derive(k)),
+        aggregate: (k) => {
+          const d = this.derive(k);
+          this.volumes.add(d, this.sampling.apply(d));
+          this.aggregator.add(d);
+        },
         interfaces: (exporter, list) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
         clockOffset: (exporter, ms) => ctx.signals.exporterClockOffset(exporter, ms),
         internalError: (err, exporter) => ctx.emitter.error(err, { exporter }),
@@ -222,6 +237,7 @@ export class FlowCollector implements Collector {
 
   private startTimers(): void {
     const now = this.now();
+    if (this.volumesSince < 0) this.volumesSince = now;
     this.intervalStart = Math.floor(now / this.cfg.interval) * this.cfg.interval;
     this.armBoundary();
     const stats = setInterval(() => this.housekeeping(this.now()), this.cfg.stats_interval);
@@ -257,11 +273,14 @@ export class FlowCollector implements Collector {
     this.lastLabel = label;
     // retain (stop): the sums and the interval stay for the checkpoint a restart continues
     if (!retain) this.intervalStart = atBoundary ? Math.max(this.intervalStart + iv, Math.floor(now / iv) * iv) : Math.floor(now / iv) * iv;
-    if (retain) for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(r);
+    const loss = this.intervalLoss();
+    for (const r of this.volumes.flush(label, this.volumesSince, now, this.name, loss)) this.ctx.emitter.emit(r);
+    this.volumesSince = now;
+    if (retain) for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(correctAggregate(r, loss));
     else {
       // flow_top over the next turns of the loop, so receiving never waits for the talker scan
       const { now: rows, talkers } = this.aggregator.flushLater(label, this.name);
-      for (const r of rows) this.ctx.emitter.emit(r);
+      for (const r of rows) this.ctx.emitter.emit(correctAggregate(r, loss));
       this.pendingTop = this.pendingTop
         .then(() => talkers)
         .then((top) => {
@@ -273,6 +292,13 @@ export class FlowCollector implements Collector {
     // the closed interval's checkpoint is replaced at once: a start after a crash writes it again
     // only while its points may not have left the pipeline yet (the pipeline holds them longer)
     if (!retain) this.periodicCheckpoint();
+  }
+
+  /** The closing interval's loss per exporter: sequence gaps and our socket drops (loss-ratio.ts). */
+  private intervalLoss(): ReturnType<LossWindow['next']> {
+    const p = this.processor;
+    const dgrams = new Map(p.exporterNames().map((e) => [e, p.exporterStats(e)?.datagrams ?? 0]));
+    return this.lossWindow.next(p.loss.exporterTotals(), dgrams, socketDrops(this.ports()));
   }
 
   private nextLabel(): number {
@@ -322,6 +348,9 @@ export class FlowCollector implements Collector {
     this.cfg = next;
     this.aggregator = aggregatorFor(next, this.mapped);
     this.derive = this.deriverFor(next);
+    const sampling = new SamplingRates(next.sampling, next.max_exporters);
+    sampling.inherit(this.sampling);
+    this.sampling = sampling;
     this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();
@@ -356,6 +385,7 @@ export class FlowCollector implements Collector {
 
   status(): unknown {
     const loss = this.processor.loss.exporterTotals();
+    const samplingCounts = this.sampling.summary();
     return {
       listeners: this.sockets.map((s) => ({ address: s.address, port: s.port, rcvbuf: s.grantedRcvbuf })),
       templates: this.store.stats(),
@@ -364,6 +394,7 @@ export class FlowCollector implements Collector {
         ...this.processor.exporterStats(e),
         last_seen_ms: this.processor.lastSeen(e),
         loss: loss.get(e) ?? { received: 0, lost: 0 },
+        sampling: samplingCounts.get(e),
       })),
     };
   }

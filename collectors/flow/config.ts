@@ -3,6 +3,7 @@ import { duration, size } from '../../src/collector.js';
 import { DIMENSIONS, TALKER_KEYS } from './aggregate.js';
 import { isCidr } from './cidr.js';
 import { DERIVED_DIMENSIONS, isDerived } from './derived.js';
+import { samplingSchema } from './sampling.js';
 import { commonFields, fieldEntrySchema, type FieldEntry } from '../netflow/fields.js';
 
 const listener = z.strictObject({
@@ -29,6 +30,8 @@ export const flowConfigSchema = z.strictObject({
   top_by: z.array(z.enum(TALKER_KEYS)).default(['src_addr', 'dst_addr']),
   max_talkers: z.number().int().min(1).default(100_000),
   raw: z.boolean().default(false),
+  /** Sampling rates per exporter (and input interface), with a default and override (sampling.ts). */
+  sampling: samplingSchema.default({ map: [] }),
   stats_interval: duration().default(60_000),
   max_exporters: z.number().int().min(1).default(10_000),
   templates: z
