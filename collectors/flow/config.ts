@@ -28,6 +28,8 @@ export const flowConfigSchema = z.strictObject({
   top_by: z.array(z.enum(TALKER_KEYS)).default(['src_addr', 'dst_addr']),
   max_talkers: z.number().int().min(1).default(100_000),
   raw: z.boolean().default(false),
+  /** Decode and aggregate in this many worker threads (workers.ts); 0: in the main thread. */
+  workers: z.number().int().min(0).max(64).default(0),
   stats_interval: duration().default(60_000),
   max_exporters: z.number().int().min(1).default(10_000),
   templates: z
