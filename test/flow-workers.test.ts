@@ -9,6 +9,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readUdpPcap } from '../bench/flow-e2e/capture.js';
 import { buildCaptures } from '../bench/flow-e2e/exporters.js';
@@ -53,8 +54,8 @@ async function replay(port: number, streams: [Socket, Buffer[]][]): Promise<void
   }
 }
 
-async function collector(workers: number, extra: Record<string, unknown> = {}): Promise<{ col: FlowCollector; port: number; records: NetRecord[] }> {
-  const { dir, cleanup } = await makeTmpDir('netvigil-flow-workers-');
+async function collector(workers: number, extra: Record<string, unknown> = {}, dataDir?: string): Promise<{ col: FlowCollector; port: number; records: NetRecord[]; dir: string }> {
+  const { dir, cleanup } = dataDir ? { dir: dataDir, cleanup: async () => undefined } : await makeTmpDir('netvigil-flow-workers-');
   const port = await freeUdpPort();
   const t = makeTestCtx(dir);
   const cfg = flowCollector.configSchema.parse({
@@ -74,7 +75,7 @@ async function collector(workers: number, extra: Record<string, unknown> = {}): 
     await col.stop();
     await cleanup();
   });
-  return { col, port, records: t.records };
+  return { col, port, records: t.records, dir };
 }
 
 const ADDRS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
@@ -154,7 +155,7 @@ describe('flow workers on real exporter captures', () => {
     await replay(port, [[sock, c]]);
     await sleep(200);
     await inner.pool.kill(owner);
-    await waitFor('restarted', () => inner.pool.restarts === 1);
+    await waitFor('restarted', () => inner.pool.restarts === 1 && inner.pool.running() === 2);
     await sleep(100);
     await replay(port, [[sock, b]]);
     await sleep(200);
@@ -168,5 +169,40 @@ describe('flow workers on real exporter captures', () => {
     const kept = [...a, ...c.slice(0, c.length - lost), ...b].reduce((n, d) => n + flowsOf(d), 0);
     const flows = records.filter((r) => r.measurement === 'flow_agg').reduce((n, r) => n + Number(fields(r)['flows']), 0);
     expect(flows).toBe(kept);
+  }, 120_000);
+
+  it('templates, loss streams and the open interval persist across runs with workers, split by owner and joined again', async () => {
+    const socks = await Promise.all(ADDRS.slice(0, 2).map(sender));
+    const first = await collector(2);
+    await replay(first.port, [
+      [socks[0] as Socket, v9],
+      [socks[1] as Socket, sflow],
+    ]);
+    await sleep(300);
+    await first.col.stop();
+    const sum = (records: NetRecord[], exporter: string): number => records.filter((r) => r.measurement === 'flow_agg' && r.tags['exporter'] === exporter).reduce((n, r) => n + Number(fields(r)['flows']), 0);
+    const v9Flows = sum(first.records, '127.0.0.2');
+    const sflowFlows = sum(first.records, '127.0.0.3');
+    expect(v9Flows).toBeGreaterThan(0);
+    expect(sflowFlows).toBeGreaterThan(0);
+    // one file each, holding both workers' parts
+    const templates = JSON.parse(readFileSync(join(first.dir, 'templates.json'), 'utf8')) as { templates: { exporter: string }[] };
+    expect(new Set(templates.templates.map((t) => t.exporter.replace(/:\d+$/, '')))).toEqual(new Set(['127.0.0.2']));
+    const loss = JSON.parse(readFileSync(join(first.dir, 'loss.json'), 'utf8')) as { streams: { exporter: string; received: number }[] };
+    expect(new Set(loss.streams.map((x) => x.exporter))).toEqual(new Set(['127.0.0.2', '127.0.0.3']));
+    // the next run (same interval, same shape) continues the interval and each worker loads its part
+    const second = await collector(2, {}, first.dir);
+    await replay(second.port, [[socks[1] as Socket, sflow]]);
+    await sleep(300);
+    await second.col.stop();
+    expect(sum(second.records, '127.0.0.2')).toBe(v9Flows);
+    expect(sum(second.records, '127.0.0.3')).toBe(2 * sflowFlows);
+    const st = second.col.status() as { templates: { templates: number } };
+    expect(st.templates.templates).toBe(templates.templates.length);
+    const loss2 = JSON.parse(readFileSync(join(first.dir, 'loss.json'), 'utf8')) as typeof loss;
+    const received = (l: typeof loss2, e: string): number => l.streams.filter((x) => x.exporter === e).reduce((n, x) => n + x.received, 0);
+    // the v9 exporter's streams were restored in its worker and saved again; the sFlow counts continued
+    expect(received(loss2, '127.0.0.2')).toBe(received(loss, '127.0.0.2'));
+    expect(received(loss2, '127.0.0.3')).toBe(2 * received(loss, '127.0.0.3'));
   }, 120_000);
 });

@@ -316,6 +316,11 @@ export class FlowWorkers {
     return new Map(this.slots.flatMap((s) => s.house?.lossTotals ?? []));
   }
 
+  /** Worker threads running now (one is missing while it waits to be restarted). */
+  running(): number {
+    return this.slots.filter((s) => s.worker).length;
+  }
+
   /** Test hook: the fault a real crash would cause, without a bug to cause it (see workers.test.ts). */
   kill(index: number): Promise<number> {
     return this.slots[index]?.worker?.terminate() ?? Promise.resolve(0);
