@@ -354,6 +354,11 @@ export class FlowCollector implements Collector {
     }
   }
 
+  /** With workers: their counters as of now reach status() (the benchmark's count of what was taken). */
+  async settle(): Promise<void> {
+    await this.pool?.report(Date.now());
+  }
+
   status(): unknown {
     const p = this.pool;
     const loss = p ? p.lossTotals() : this.processor.loss.exporterTotals();
