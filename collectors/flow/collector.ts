@@ -229,6 +229,7 @@ export class FlowCollector implements Collector {
     const expiry = setInterval(() => this.store.expire(Date.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
     expiry.unref();
     const cp = setInterval(() => {
+      void this.pool?.report(Date.now()); // /status and /metrics read the workers' counters from it
       this.synced(() => {
         this.periodicCheckpoint();
         this.saveLoss();
