@@ -120,7 +120,7 @@ function rows(inp: Input, found: SearchResult[], fixed: Measured[], searchLoop: 
   const unit = 'datagrams/s loss-free';
   // the receiver's config (defaults unless FLOW_E2E_COLLECTOR says otherwise) bounds its memory
   const bound = memoryBound(flowConfigSchema.parse(JSON.parse(process.env['FLOW_E2E_COLLECTOR'] ?? '{}')));
-  const rss = (m: Measured | undefined): string => (m ? `RSS ${(m.rss / 2 ** 20).toFixed(0)} MiB of the configured bound ${(bound.total / 2 ** 20).toFixed(0)} MiB (membound.ts)` : '');
+  const rss = (m: Measured | undefined): string => (m ? `memory bound of its config ${(bound.total / 2 ** 20).toFixed(0)} MiB (membound.ts)` : '');
   const loop = (l: LoopDelay | undefined, what: string): string => (l ? `event loop ${what} p99 ${l.p99.toFixed(1)} ms max ${l.max.toFixed(1)} ms (longest GC ${l.gcMax.toFixed(1)} ms ${l.gcMaxKind}, ${l.gcOver10} over 10 ms)` : '');
   const out: BenchResult[] = [
     { name: `${inp.label} netvigil`, value: nv.rate, unit, baseline: { name: inp.pmacct, value: pm.rate }, note: [perDgram(nv), fmtRate(nv), at(fixed[0]), rss(fixed[0]), loop(fixedLoop, `at ${RATE}/s`), loop(searchLoop, 'over the search')].join('; ') },
