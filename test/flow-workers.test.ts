@@ -17,7 +17,10 @@ import type { FlowCollector } from '../collectors/flow/collector.js';
 import { flowCollector } from '../collectors/flow/index.js';
 import { FlowProcessor } from '../collectors/flow/processor.js';
 import { shardOf } from '../collectors/flow/shard.js';
-import type { FlowWorkers } from '../collectors/flow/workers.js';
+import { FlowWorkers, MAX_QUEUED_BYTES } from '../collectors/flow/workers.js';
+import { flowConfigSchema } from '../collectors/flow/config.js';
+import { aggregatorFor } from '../collectors/flow/worker-entry.js';
+import { pino } from 'pino';
 import { TemplateStore } from '../collectors/netflow/templates.js';
 import type { NetRecord } from '../src/record/record.js';
 import { makeTestCtx } from './helpers/flow-ctx.js';
@@ -122,7 +125,7 @@ describe('flow workers on real exporter captures', () => {
       // every datagram reached a processor: the comparison is over the same input
       expect(st.exporters.reduce((n, e) => n + e.datagrams, 0)).toBe(sent);
       const lost = records.find((r) => r.measurement === 'flow_stats' && r.tags['exporter'] === undefined);
-      if (workers) expect(fields(lost as NetRecord)).toMatchObject({ worker_lost: 0n, worker_restarts: 0n });
+      if (workers) expect(fields(lost as NetRecord)).toMatchObject({ worker_lost: 0n, worker_restarts: 0n, worker_dropped: 0n });
       out.push(aggregates(records));
     }
     const [inThread, pooled] = out as [ReturnType<typeof aggregates>, ReturnType<typeof aggregates>];
@@ -204,5 +207,38 @@ describe('flow workers on real exporter captures', () => {
     // the v9 exporter's streams were restored in its worker and saved again; the sFlow counts continued
     expect(received(loss2, '127.0.0.2')).toBe(received(loss, '127.0.0.2'));
     expect(received(loss2, '127.0.0.3')).toBe(2 * received(loss, '127.0.0.3'));
+  }, 120_000);
+
+  it('a worker that falls behind gets at most MAX_QUEUED_BYTES; the rest is counted in worker_dropped', async () => {
+    const { dir, cleanup } = await makeTmpDir('netvigil-flow-workers-queue-');
+    cleanups.push(cleanup);
+    const cfg = flowConfigSchema.parse({ workers: 1 });
+    const pool = new FlowWorkers(cfg, 'flow', dir, { emit: () => undefined, error: () => undefined, interfaces: () => undefined, clockOffset: () => undefined, log: pino({ level: 'silent' }) });
+    pool.start();
+    cleanups.push(() => pool.stop(aggregatorFor(cfg, []), Date.now()));
+    // the whole sFlow capture over and over in one turn of the loop: no answer can free the queue meanwhile
+    const input: Buffer[] = [];
+    let bytes = 0;
+    while (bytes < MAX_QUEUED_BYTES * 1.5) {
+      for (const d of sflow) {
+        input.push(d);
+        bytes += d.length;
+      }
+    }
+    for (const d of input) pool.handle(d, '127.0.0.2', 6343, Date.now());
+    const dropped = pool.dropped;
+    // at least a third did not fit, and no more than the bound's worth was taken
+    expect(dropped).toBeGreaterThan(input.length / 3);
+    const agg = aggregatorFor(cfg, []);
+    await pool.drain(agg);
+    await pool.report(Date.now());
+    // every datagram was handled or counted as dropped; the handled ones are all aggregated
+    const [e] = pool.exporters() as { stats: { datagrams: number; records: number } }[];
+    expect(e?.stats.datagrams).toBe(input.length - dropped);
+    expect(agg.flowsIn).toBe(e?.stats.records);
+    expect(e?.stats.records).toBeGreaterThan(0);
+    // answered batches free the queue again
+    pool.handle(sflow[0] as Buffer, '127.0.0.2', 6343, Date.now());
+    expect(pool.dropped).toBe(dropped);
   }, 120_000);
 });

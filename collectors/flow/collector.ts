@@ -368,7 +368,7 @@ export class FlowCollector implements Collector {
       listeners: this.sockets.map((s) => ({ address: s.address, port: s.port, rcvbuf: s.grantedRcvbuf })),
       templates: p ? p.storeStats() : this.store.stats(),
       exporters: exporters.map(({ exporter: e, stats, lastSeen }) => ({ exporter: e, ...(stats as object | undefined), last_seen_ms: lastSeen, loss: loss.get(e) ?? { received: 0, lost: 0 } })),
-      ...(p ? { workers: { count: this.cfg.workers, restarts: p.restarts, lost_datagrams: p.lost } } : {}),
+      ...(p ? { workers: { count: this.cfg.workers, restarts: p.restarts, lost_datagrams: p.lost, dropped_datagrams: p.dropped } } : {}),
     };
   }
 }

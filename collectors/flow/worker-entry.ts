@@ -44,7 +44,7 @@ export interface DatagramBatch {
 export type ToWorker = DatagramBatch | { t: 'drain'; id: number; cfg?: FlowConfig } | { t: 'house'; id: number; now: number };
 
 export type FromWorker =
-  | { t: 'out'; records: NetRecord[]; interfaces: [string, InterfaceInfo[]][]; offsets: [string, number][]; errors: [string, string][] }
+  | { t: 'out'; records: NetRecord[]; interfaces: [string, InterfaceInfo[]][]; offsets: [string, number][]; errors: [string, string][]; handled: number }
   | { t: 'drained'; id: number; agg: AggregateSnapshot; flowsIn: number; overflowed: number; loss?: LossState; lossChanges: number }
   | {
       t: 'house';
@@ -76,7 +76,7 @@ function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
   const t = cfg.templates;
   const store = new TemplateStore({ fields: fieldMap(fieldEntries(cfg)), maxTemplates: t.max, ttlMs: t.ttl, pendingMaxSets: t.pending_max_sets, pendingTtlMs: t.pending_ttl });
   let agg = aggregatorFor(cfg, mapped);
-  let out: Extract<FromWorker, { t: 'out' }> = { t: 'out', records: [], interfaces: [], offsets: [], errors: [] };
+  let out: Extract<FromWorker, { t: 'out' }> = { t: 'out', records: [], interfaces: [], offsets: [], errors: [], handled: 0 };
   const processor = new FlowProcessor(
     // the exporter cap is shared: each worker tracks its part of it
     { collector: name, store, raw: cfg.raw, maxExporters: Math.max(1, Math.ceil(cfg.max_exporters / count)), mapped },
@@ -106,10 +106,10 @@ function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
     if (m.t === 'd') {
       const bytes = new Uint8Array(m.buf);
       for (let i = 0; i < m.n; i++) processor.handle(bytes.subarray(m.off[i], m.off[i + 1]), m.addr[i] as string, m.port[i] as number, m.now[i] as number);
-      if (out.records.length || out.interfaces.length || out.offsets.length || out.errors.length) {
-        port.postMessage(out);
-        out = { t: 'out', records: [], interfaces: [], offsets: [], errors: [] };
-      }
+      // every batch is answered with the bytes it freed: the main thread bounds what is queued here
+      out.handled = m.buf.byteLength;
+      port.postMessage(out);
+      out = { t: 'out', records: [], interfaces: [], offsets: [], errors: [], handled: 0 };
     } else if (m.t === 'drain') {
       const loss = processor.loss.changes === lossSent ? undefined : lossState(processor.loss, Date.now());
       lossSent = processor.loss.changes;

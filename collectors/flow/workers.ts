@@ -38,9 +38,20 @@ export interface PoolHooks {
 type House = Extract<FromWorker, { t: 'house' }>;
 type Drained = Extract<FromWorker, { t: 'drained' }>;
 
-/** Datagrams per batch, and the smallest batch buffer (a datagram larger than it gets its own). */
+/**
+ * Datagrams per batch, and the batch buffer's size: twice what the worker's last batch used, from
+ * 16 KiB to 128 KiB (a larger datagram gets its own), so a trickle of one datagram per turn of the
+ * loop does not allocate 128 KiB for each.
+ */
 const BATCH_MAX = 256;
+const BATCH_MIN_BYTES = 16 * 1024;
 const BATCH_BYTES = 128 * 1024;
+/**
+ * Bytes of batch buffers posted to a worker and not yet handled, at most: like a socket buffer, a
+ * worker that falls behind loses what does not fit (counted in `worker_dropped`) instead of
+ * growing without bound; it also keeps a drain's wait behind the queue far below ANSWER_MS.
+ */
+export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 /** A worker that has not answered a drain or report in this long is ended and restarted. */
 export const ANSWER_MS = 10_000;
 /** A worker that exits within this of its start is restarted after it, not at once (a crash loop). */
@@ -68,6 +79,9 @@ interface Slot {
   /** Datagrams posted, and the count up to which an answered drain carried their sums. */
   posted: number;
   covered: number;
+  /** Bytes of batch buffers posted and not yet handled by the worker. */
+  queued: number;
+  lastUsed: number;
   batch: Batch | undefined;
   pending: Map<number, Pending>;
   house?: House;
@@ -95,6 +109,8 @@ export class FlowWorkers {
   private optionsChanged = false;
   restarts = 0;
   lost = 0;
+  /** Datagrams refused because their worker's queue was full (MAX_QUEUED_BYTES). */
+  dropped = 0;
 
   constructor(
     private cfg: FlowConfig,
@@ -103,7 +119,7 @@ export class FlowWorkers {
     private readonly hooks: PoolHooks,
     private readonly file: URL = workerFile(),
   ) {
-    this.slots = Array.from({ length: cfg.workers }, (_, index) => ({ index, worker: undefined, startedAt: 0, posted: 0, covered: 0, batch: undefined, pending: new Map(), lossChanges: 0 }));
+    this.slots = Array.from({ length: cfg.workers }, (_, index) => ({ index, worker: undefined, startedAt: 0, posted: 0, covered: 0, queued: 0, lastUsed: 0, batch: undefined, pending: new Map(), lossChanges: 0 }));
   }
 
   start(): void {
@@ -119,9 +135,15 @@ export class FlowWorkers {
       return;
     }
     let b = s.batch;
-    if (!b || b.n === BATCH_MAX || b.used + msg.byteLength > b.bytes.byteLength) {
+    const fits = b !== undefined && b.n < BATCH_MAX && b.used + msg.byteLength <= b.bytes.byteLength;
+    const size = fits ? 0 : Math.max(msg.byteLength, Math.min(BATCH_BYTES, Math.max(BATCH_MIN_BYTES, 2 * s.lastUsed)));
+    if (s.queued + (b?.bytes.byteLength ?? 0) + size > MAX_QUEUED_BYTES) {
+      this.dropped++;
+      return;
+    }
+    if (!b || !fits) {
       if (b) this.post(s);
-      b = s.batch = newBatch(msg.byteLength);
+      b = s.batch = newBatch(size);
     }
     b.bytes.set(msg, b.used);
     b.off[b.n] = b.used;
@@ -149,9 +171,12 @@ export class FlowWorkers {
       return;
     }
     b.off[b.n] = b.used;
+    const size = b.bytes.byteLength; // read before the transfer detaches it
     const m: ToWorker = { t: 'd', buf: b.bytes.buffer as ArrayBuffer, n: b.n, off: b.off, port: b.port, now: b.now, addr: b.addr };
     s.worker.postMessage(m, [m.buf, b.off.buffer as ArrayBuffer, b.port.buffer as ArrayBuffer, b.now.buffer as ArrayBuffer]);
     s.posted += b.n;
+    s.queued += size;
+    s.lastUsed = b.used;
   }
 
   /**
@@ -235,6 +260,7 @@ export class FlowWorkers {
     s.covered = s.posted;
     this.restarts++;
     s.worker = undefined;
+    s.queued = 0;
     for (const p of s.pending.values()) p.done(undefined);
     s.pending.clear();
     this.hooks.log.error({ worker: s.index, code, lost_datagrams: lost }, 'flow worker exited: restarting it; its datagrams since the last drain are counted as lost (worker_lost)');
@@ -247,6 +273,7 @@ export class FlowWorkers {
 
   private onMessage(s: Slot, m: FromWorker): void {
     if (m.t === 'out') {
+      s.queued -= m.handled;
       for (const r of m.records) this.hooks.emit(r);
       for (const [e, l] of m.interfaces) this.hooks.interfaces(e, l);
       for (const [e, ms] of m.offsets) this.hooks.clockOffset(e, ms);
@@ -277,6 +304,7 @@ export class FlowWorkers {
     for (const k in extra) sums[k] = BigInt(Math.round(extra[k] ?? 0));
     sums['worker_restarts'] = BigInt(this.restarts);
     sums['worker_lost'] = BigInt(this.lost);
+    sums['worker_dropped'] = BigInt(this.dropped);
     out.push(makeRecord('health', 'flow_stats', { collector: this.name }, sums, now));
     return out;
   }
@@ -336,9 +364,9 @@ export class FlowWorkers {
   }
 }
 
-function newBatch(first: number): Batch {
+function newBatch(size: number): Batch {
   return {
-    bytes: new Uint8Array(Math.max(BATCH_BYTES, first)),
+    bytes: new Uint8Array(size),
     used: 0,
     n: 0,
     off: new Uint32Array(BATCH_MAX + 1),
