@@ -13,6 +13,7 @@ import { fieldMap } from '../netflow/fields.js';
 import { TemplateStore } from '../netflow/templates.js';
 import { Aggregator, type AggregateSnapshot } from './aggregate.js';
 import { Allowlist } from './cidr.js';
+import { encodeTalkers, type TalkerCopy, type TalkerSnapshot } from './talkers.js';
 import { fieldEntries, mappedDimensions, type FlowConfig } from './config.js';
 import { lossState, readLossState, restoreLoss, type LossState } from './losspersist.js';
 import { FlowProcessor } from './processor.js';
@@ -26,6 +27,8 @@ export interface WorkerInit {
   index: number;
   count: number;
   dataDir: string;
+  /** Talkers per message of a drain (TALKER_PART; smaller in tests, to have parts on small input). */
+  talkerPart?: number;
   /** The state this shard last reported (a restart); absent: read from the data directory. */
   state?: { templates: unknown; options: unknown; loss: LossState | undefined };
 }
@@ -45,6 +48,7 @@ export type ToWorker = DatagramBatch | { t: 'drain'; id: number; cfg?: FlowConfi
 
 export type FromWorker =
   | { t: 'out'; records: NetRecord[]; interfaces: [string, InterfaceInfo[]][]; offsets: [string, number][]; errors: [string, string][]; handled: number }
+  | { t: 'part'; id: number; agg: AggregateSnapshot }
   | { t: 'drained'; id: number; agg: AggregateSnapshot; flowsIn: number; overflowed: number; loss?: LossState; lossChanges: number }
   | {
       t: 'house';
@@ -113,7 +117,7 @@ function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
     } else if (m.t === 'drain') {
       const loss = processor.loss.changes === lossSent ? undefined : lossState(processor.loss, Date.now());
       lossSent = processor.loss.changes;
-      const reply: FromWorker = { t: 'drained', id: m.id, agg: agg.snapshot(), flowsIn: agg.flowsIn, overflowed: agg.overflowed, lossChanges: lossSent };
+      const reply: FromWorker = { t: 'drained', id: m.id, agg: sendTalkers(port, m.id, agg, init.talkerPart ?? TALKER_PART), flowsIn: agg.flowsIn, overflowed: agg.overflowed, lossChanges: lossSent };
       if (loss) reply.loss = loss;
       port.postMessage(reply);
       if (m.cfg) processor.configure(m.cfg.raw, m.cfg.allow.length ? new Allowlist(m.cfg.allow) : undefined);
@@ -135,6 +139,27 @@ function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
       port.postMessage(reply);
     }
   });
+}
+
+/** Talkers per message of a drain: the main thread adds each part in its own turn of the loop. */
+const TALKER_PART = 8192;
+const NO_TALKERS: TalkerSnapshot = { v4: '', text: [], bytes: '', packets: '', flows: '', rest: { bytes: 0, packets: 0, flows: 0 } };
+
+/**
+ * Posts the talker tables in parts of TALKER_PART (adding two full 100,000-talker tables to the
+ * main thread's in one go held its loop for 50-140 ms) and returns the rest of the snapshot: the
+ * series and each table's "other" volumes.
+ */
+function sendTalkers(port: NonNullable<typeof parentPort>, id: number, agg: Aggregator, size: number): AggregateSnapshot {
+  const c = agg.copy();
+  c.talkers.forEach((t, j) => {
+    for (let i = 0; i < t.keys.length; i += size) {
+      const part: TalkerCopy = { keys: t.keys.slice(i, i + size), bytes: t.bytes.subarray(i, i + size), packets: t.packets.subarray(i, i + size), flows: t.flows.subarray(i, i + size), rest: NO_TALKERS.rest };
+      const talkers = c.talkers.map((_, x) => (x === j ? encodeTalkers(part) : NO_TALKERS));
+      port.postMessage({ t: 'part', id, agg: { series: [], other: null, talkers, written: [] } } satisfies FromWorker);
+    }
+  });
+  return { series: c.series, other: c.other, talkers: c.talkers.map((t) => ({ ...NO_TALKERS, rest: t.rest })), written: c.written };
 }
 
 function safeLoss(dir: string): LossState | undefined {

@@ -18,7 +18,7 @@ import type { InterfaceInfo } from '../../src/collector.js';
 import type { Logger } from '../../src/log.js';
 import { makeRecord, type HealthRecord, type NetRecord } from '../../src/record/record.js';
 import type { StoreStats } from '../netflow/templates.js';
-import type { Aggregator } from './aggregate.js';
+import type { AggregateSnapshot, Aggregator } from './aggregate.js';
 import type { FlowConfig } from './config.js';
 import type { LossState } from './losspersist.js';
 import { exporterAddress } from './processor.js';
@@ -69,6 +69,8 @@ interface Batch {
 
 interface Pending {
   posted: number;
+  /** A drain's talker parts, before its reply (worker-entry.ts sendTalkers). */
+  part?(agg: AggregateSnapshot): void;
   done(reply: FromWorker | undefined): void;
 }
 
@@ -118,6 +120,7 @@ export class FlowWorkers {
     private readonly dataDir: string,
     private readonly hooks: PoolHooks,
     private readonly file: URL = workerFile(),
+    private readonly talkerPart?: number,
   ) {
     this.slots = Array.from({ length: cfg.workers }, (_, index) => ({ index, worker: undefined, startedAt: 0, posted: 0, covered: 0, queued: 0, lastUsed: 0, batch: undefined, pending: new Map(), lossChanges: 0 }));
   }
@@ -185,7 +188,8 @@ export class FlowWorkers {
    */
   async drain(agg: Aggregator, cfg?: FlowConfig): Promise<void> {
     if (cfg) this.cfg = cfg;
-    await this.ask((id) => ({ t: 'drain', id, ...(cfg ? { cfg } : {}) }), (s, r, posted) => {
+    const part = (snap: AggregateSnapshot): void => agg.restore(snap);
+    await this.ask((id) => ({ t: 'drain', id, ...(cfg ? { cfg } : {}) }), part, (s, r, posted) => {
       const d = r as Drained;
       agg.restore(d.agg);
       agg.flowsIn += d.flowsIn;
@@ -198,7 +202,7 @@ export class FlowWorkers {
 
   /** Template expiry and each worker's counters, loss streams and template/options state. */
   async report(now: number): Promise<void> {
-    await this.ask((id) => ({ t: 'house', id, now }), (s, r) => {
+    await this.ask((id) => ({ t: 'house', id, now }), undefined, (s, r) => {
       const h = r as House;
       s.house = h;
       if (h.templates !== undefined) {
@@ -212,7 +216,7 @@ export class FlowWorkers {
     });
   }
 
-  private ask(msg: (id: number) => ToWorker, got: (s: Slot, r: FromWorker, posted: number) => void): Promise<void> {
+  private ask(msg: (id: number) => ToWorker, part: Pending['part'], got: (s: Slot, r: FromWorker, posted: number) => void): Promise<void> {
     this.postAll();
     const waits = this.slots.map(
       (s) =>
@@ -228,6 +232,7 @@ export class FlowWorkers {
           timer.unref();
           s.pending.set(id, {
             posted,
+            ...(part ? { part } : {}),
             done: (r) => {
               clearTimeout(timer);
               if (r) got(s, r, posted);
@@ -241,7 +246,7 @@ export class FlowWorkers {
   }
 
   private spawn(s: Slot): void {
-    const init: WorkerInit = { cfg: this.cfg, name: this.name, index: s.index, count: this.slots.length, dataDir: this.dataDir };
+    const init: WorkerInit = { cfg: this.cfg, name: this.name, index: s.index, count: this.slots.length, dataDir: this.dataDir, ...(this.talkerPart ? { talkerPart: this.talkerPart } : {}) };
     // a restart continues from what the worker last reported; the first start reads the data directory
     if (s.house) init.state = { templates: s.templates, options: s.options, loss: s.loss };
     const w = new Worker(this.file, { workerData: init, name: `flow-${s.index}` });
@@ -282,6 +287,7 @@ export class FlowWorkers {
     }
     const p = s.pending.get(m.id);
     if (!p) return;
+    if (m.t === 'part') return p.part?.(m.agg);
     s.pending.delete(m.id);
     p.done(m);
   }
