@@ -271,4 +271,32 @@ describe('flow workers on real exporter captures', () => {
     expect(got.filter((r) => r.startsWith('flow_agg')).sort()).toEqual(want.filter((r) => r.startsWith('flow_agg')).sort());
     expect(vol(got.filter((r) => r.startsWith('flow_top')))).toEqual(vol(want.filter((r) => r.startsWith('flow_top'))));
   }, 120_000);
+
+  it('a reload closes the interval with the workers\' sums under the old dimensions, the next under the new', async () => {
+    const { col, port, records } = await collector(2);
+    const socks = await Promise.all(ADDRS.slice(0, 2).map(sender));
+    const firstHalf = sflow.slice(0, 1000);
+    const secondHalf = sflow.slice(1000, 2000);
+    let want1 = 0;
+    let want2 = 0;
+    const count = new FlowProcessor({ collector: 'count', store: new TemplateStore(), raw: false, maxExporters: 10 }, { emit: () => undefined, aggregate: () => void (phase === 1 ? want1++ : want2++), interfaces: () => undefined, clockOffset: () => undefined, internalError: () => undefined });
+    let phase = 1;
+    for (const d of firstHalf) for (const a of ADDRS.slice(0, 2)) count.handle(d, a, 6343, 0);
+    phase = 2;
+    for (const d of secondHalf) for (const a of ADDRS.slice(0, 2)) count.handle(d, a, 6343, 0);
+    await replay(port, socks.map((s) => [s, firstHalf] as [Socket, Buffer[]]));
+    await sleep(300);
+    await col.reload({ listen: [{ address: '127.0.0.1', port }], interval: '1h', stats_interval: '1h', dimensions: ['proto'], workers: 2 });
+    const atReload = records.length;
+    await replay(port, socks.map((s) => [s, secondHalf] as [Socket, Buffer[]]));
+    await sleep(300);
+    await col.stop();
+    const flows = (rs: NetRecord[]): number => rs.filter((r) => r.measurement === 'flow_agg').reduce((n, r) => n + Number(fields(r)['flows']), 0);
+    const before = records.slice(0, atReload);
+    const after = records.slice(atReload);
+    expect(flows(before)).toBe(want1);
+    expect(before.filter((r) => r.measurement === 'flow_agg').every((r) => r.tags['src_addr'] !== undefined)).toBe(true);
+    expect(flows(after)).toBe(want2);
+    expect(after.filter((r) => r.measurement === 'flow_agg').every((r) => Object.keys(r.tags).sort().join() === 'collector,proto')).toBe(true);
+  }, 120_000);
 });

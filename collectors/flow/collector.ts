@@ -180,7 +180,7 @@ export class FlowCollector implements Collector {
   /** With workers, their sums since the last call are added to the aggregator first. */
   private synced(fn: () => void): void {
     if (!this.pool) return fn();
-    void this.pool.drain(this.aggregator).then(() => {
+    void this.pool.drain(() => this.aggregator).then(() => {
       if (!this.stopped) fn();
     });
   }
@@ -318,7 +318,7 @@ export class FlowCollector implements Collector {
     const unmapped = next.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d) && !this.mapped.includes(d));
     if (unmapped.length) throw new Error(`dimension ${unmapped.join(', ')} is mapped by the new config only: field mappings apply from the next start`);
     const prev = this.cfg;
-    await this.pool?.drain(this.aggregator, next); // `workers` itself changes at the next start
+    await this.pool?.drain(() => this.aggregator, next); // `workers` itself changes at the next start
     this.flush(Date.now());
     this.cfg = next;
     this.aggregator = aggregatorFor(next, this.mapped);
@@ -336,7 +336,7 @@ export class FlowCollector implements Collector {
     this.stopped = true;
     this.stopTimers();
     await this.closeSockets();
-    await this.pool?.stop(this.aggregator, Date.now());
+    await this.pool?.stop(() => this.aggregator, Date.now());
     await this.saving; // a periodic checkpoint still being written must not land after the final one
     await this.pendingTop; // the last closed interval's flow_top rows, before the final flush's
     const now = Date.now();

@@ -186,11 +186,14 @@ export class FlowWorkers {
    * Adds every worker's sums since the last drain to `agg` (each reply in its own turn of the loop)
    * and starts their next interval; `cfg` (a reload) applies to what they aggregate from here on.
    */
-  async drain(agg: Aggregator, cfg?: FlowConfig): Promise<void> {
+  async drain(target: Aggregator | (() => Aggregator), cfg?: FlowConfig): Promise<void> {
     if (cfg) this.cfg = cfg;
-    const part = (snap: AggregateSnapshot): void => agg.restore(snap);
+    // a getter is read per reply: a drain answered after a reload adds to the new interval's aggregator
+    const at = typeof target === 'function' ? target : (): Aggregator => target;
+    const part = (snap: AggregateSnapshot): void => at().restore(snap);
     await this.ask((id) => ({ t: 'drain', id, ...(cfg ? { cfg } : {}) }), part, (s, r, posted) => {
       const d = r as Drained;
+      const agg = at();
       agg.restore(d.agg);
       agg.flowsIn += d.flowsIn;
       agg.overflowed += d.overflowed;
@@ -361,7 +364,7 @@ export class FlowWorkers {
   }
 
   /** The last sums into `agg`, a last report, then the threads end. */
-  async stop(agg: Aggregator, now: number): Promise<void> {
+  async stop(agg: Aggregator | (() => Aggregator), now: number): Promise<void> {
     await this.drain(agg);
     await this.report(now);
     this.stopping = true;
