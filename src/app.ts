@@ -23,6 +23,8 @@ import { FileSink } from './sinks/file.js';
 import { InfluxSink } from './sinks/influx/sink.js';
 import type { Sink } from './sinks/sink.js';
 import { SelfTelemetry } from './telemetry/self.js';
+import { performance } from 'node:perf_hooks';
+import { SteadyClock } from './clock.js';
 
 export interface AppOptions {
   log: Logger;
@@ -44,6 +46,9 @@ interface Running {
 export class App {
   readonly config: AppConfig;
   readonly dataDir: string;
+  /** Record times and interval boundaries: the monotonic clock, slewed to the wall clock (clock.ts). */
+  // the monitor is built after the clock and reads it while it is built: undefined until then
+  readonly clock = new SteadyClock(undefined, () => this.config.monitor.follow_synced_steps && (this.monitor as ResourceMonitor | undefined)?.synced() === true);
   readonly interfaces = new InterfaceTable();
   readonly monitor: ResourceMonitor;
   readonly pipeline: Pipeline;
@@ -117,6 +122,7 @@ export class App {
     // The monitor's records enter like any collector's; it is also the verdict source for enrichment.
     let monitorEmit: (r: Parameters<Pipeline['inject']>[0]) => void = () => {};
     this.monitor = createMonitor(config.monitor, {
+      clock: { wallMs: () => Date.now(), monoMs: () => performance.now(), timeMs: () => this.clock.now() },
       emit: (r) => monitorEmit(r),
       log: this.log.child({ component: 'monitor' }),
       ...(opts.monitorRoot ? { root: opts.monitorRoot } : {}),
@@ -132,6 +138,7 @@ export class App {
         // one monitor interval plus slack: by then the sample covering the newest record has run
         verdict: { source: this.monitor, holdMs: config.monitor.enabled ? config.monitor.interval + 1000 : 0 },
         loss: this.loss,
+        now: () => this.clock.now(),
       },
       this.sinks,
       this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance })),
@@ -205,13 +212,14 @@ export class App {
       interfaces: this.interfaces,
       signals: this.monitor,
       shard: this.shard,
+      clock: this.clock,
     });
     await instance.start();
     this.running.set(def.name, { def, block, instance });
   }
 
   private emitTelemetry(): void {
-    for (const r of this.telemetry.collect()) this.pipeline.inject(r);
+    for (const r of this.telemetry.collect(this.clock.now())) this.pipeline.inject(r);
     this.writeHeartbeat();
   }
 
@@ -307,7 +315,7 @@ export class App {
     // final counters once the queue is flushed, so they cover the whole run
     await this.pipeline.stop(Math.max(500, until - Date.now()), () => {
       this.writeHeartbeat();
-      return this.telemetry.collect();
+      return this.telemetry.collect(this.clock.now());
     });
     this.loss.flush();
     this.unlock?.();

@@ -60,6 +60,11 @@ export interface CollectorContext {
   signals: HostSignals;
   /** This instance's share of polled work (`--shard I/N`): index < count; 0/1 when not sharded. */
   shard: { index: number; count: number };
+  /**
+   * The collector's timeline (src/clock.ts): epoch ms that follow the monotonic clock, so a step
+   * of the wall clock moves neither record times nor interval labels. Date.now() when absent.
+   */
+  clock?: { now(): number };
 }
 
 export interface Collector {

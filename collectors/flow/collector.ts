@@ -39,6 +39,9 @@ export class FlowCollector implements Collector {
   /** Granted SO_RCVBUF per bound port, kept past stop for the final stats record. */
   private readonly rcvbufs = new Map<number, number>();
   private timers: NodeJS.Timeout[] = [];
+  private boundary: NodeJS.Timeout | undefined;
+  /** Bumped when the timers stop: a boundary flush still waiting for the workers' sums is then dropped. */
+  private timerGen = 0;
   private intervalStart = 0;
   private lastLabel = -Infinity;
   private stopped = false;
@@ -188,8 +191,8 @@ export class FlowCollector implements Collector {
   private async openSockets(): Promise<void> {
     const pool = this.pool;
     const onMessage = pool
-      ? (msg: Buffer, rinfo: RemoteInfo): void => pool.handle(msg, rinfo.address, rinfo.port, Date.now())
-      : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, Date.now());
+      ? (msg: Buffer, rinfo: RemoteInfo): void => pool.handle(msg, rinfo.address, rinfo.port, this.now())
+      : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, this.now());
     for (const l of this.cfg.listen) {
       const s = await openSocket(l.address, l.port, this.cfg.receive_buffer, onMessage);
       s.socket.on('error', (e) => this.ctx.emitter.error(e));
@@ -211,35 +214,55 @@ export class FlowCollector implements Collector {
     this.sockets = [];
   }
 
+  /** Receive times and interval boundaries: the collector's timeline (CollectorContext.clock). */
+  private now(): number {
+    return this.ctx.clock ? this.ctx.clock.now() : Date.now();
+  }
+
+  /**
+   * Flushes when the timeline reaches the end of the current interval. The timer runs on the
+   * monotonic clock, which the timeline may lead or trail while it slews (src/clock.ts): a timer
+   * that fires before the end is re-armed for the rest, so one flush closes exactly one interval.
+   */
+  private armBoundary(): void {
+    const end = this.intervalStart + this.cfg.interval;
+    const gen = this.timerGen;
+    this.boundary = setTimeout(() => {
+      if (this.now() < end) return this.armBoundary();
+      // with workers the flush waits for their sums: the next boundary is armed after it, unless
+      // the timers were restarted (reload) or stopped meanwhile
+      this.synced(() => {
+        if (gen !== this.timerGen) return;
+        this.flush(this.now(), true);
+        this.armBoundary();
+      });
+    }, Math.max(1, end - this.now()));
+    this.boundary.unref();
+  }
+
   private startTimers(): void {
-    const now = Date.now();
-    const iv = this.cfg.interval;
-    this.intervalStart = Math.floor(now / iv) * iv;
-    // first flush at the next interval boundary, then every interval
-    const first = setTimeout(() => {
-      this.synced(() => this.flush(Date.now(), true));
-      const t = setInterval(() => this.synced(() => this.flush(Date.now(), true)), iv);
-      t.unref();
-      this.timers.push(t);
-    }, this.intervalStart + iv - now);
-    first.unref();
-    const stats = setInterval(() => (this.pool ? void this.pool.report(Date.now()).then(() => !this.stopped && this.housekeeping(Date.now())) : this.housekeeping(Date.now())), this.cfg.stats_interval);
+    const now = this.now();
+    this.intervalStart = Math.floor(now / this.cfg.interval) * this.cfg.interval;
+    this.armBoundary();
+    const stats = setInterval(() => (this.pool ? void this.pool.report(this.now()).then(() => !this.stopped && this.housekeeping(this.now())) : this.housekeeping(this.now())), this.cfg.stats_interval);
     stats.unref();
     // parked data sets must expire on their own clock, not only at stats time
-    const expiry = setInterval(() => this.store.expire(Date.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
+    const expiry = setInterval(() => this.store.expire(this.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
     expiry.unref();
     const cp = setInterval(() => {
-      void this.pool?.report(Date.now()); // /status and /metrics read the workers' counters from it
+      void this.pool?.report(this.now()); // /status and /metrics read the workers' counters from it
       this.synced(() => {
         this.periodicCheckpoint();
         this.saveLoss();
       });
     }, CHECKPOINT_EVERY_MS);
     cp.unref();
-    this.timers.push(first, stats, expiry, cp);
+    this.timers.push(stats, expiry, cp);
   }
 
   private stopTimers(): void {
+    this.timerGen++;
+    clearTimeout(this.boundary);
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
   }
@@ -247,16 +270,17 @@ export class FlowCollector implements Collector {
   /**
    * Emits the interval's aggregates, labelled with the interval start. Labels must never repeat:
    * aggregates are points keyed by tags + time, so two flushes labelled alike overwrite each other in
-   * InfluxDB. Timers run on the monotonic clock and may fire a hair before the wall-clock boundary,
-   * so a boundary flush rounds to the nearest boundary; a second flush in one interval (reload, then
-   * stop) or a clock stepped back gets the last label plus 1 ms.
+   * InfluxDB. A boundary flush starts the next interval where this one ended, on the timeline, which
+   * a wall-clock step does not move (later only when the process was stalled past it, or a forward
+   * step of a synchronised clock was followed); a second flush in one interval (reload, then stop)
+   * gets the last label plus 1 ms.
    */
   private flush(now: number, atBoundary = false, retain = false): void {
     const iv = this.cfg.interval;
     const label = this.nextLabel();
     this.lastLabel = label;
     // retain (stop): the sums and the interval stay for the checkpoint a restart continues
-    if (!retain) this.intervalStart = (atBoundary ? Math.round(now / iv) : Math.floor(now / iv)) * iv;
+    if (!retain) this.intervalStart = atBoundary ? Math.max(this.intervalStart + iv, Math.floor(now / iv) * iv) : Math.floor(now / iv) * iv;
     if (retain) for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(r);
     else {
       // flow_top over the next turns of the loop, so receiving never waits for the talker scan
@@ -319,7 +343,7 @@ export class FlowCollector implements Collector {
     if (unmapped.length) throw new Error(`dimension ${unmapped.join(', ')} is mapped by the new config only: field mappings apply from the next start`);
     const prev = this.cfg;
     await this.pool?.drain(() => this.aggregator, next); // `workers` itself changes at the next start
-    this.flush(Date.now());
+    this.flush(this.now());
     this.cfg = next;
     this.aggregator = aggregatorFor(next, this.mapped);
     this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
@@ -336,10 +360,10 @@ export class FlowCollector implements Collector {
     this.stopped = true;
     this.stopTimers();
     await this.closeSockets();
-    await this.pool?.stop(() => this.aggregator, Date.now());
+    await this.pool?.stop(() => this.aggregator, this.now());
     await this.saving; // a periodic checkpoint still being written must not land after the final one
     await this.pendingTop; // the last closed interval's flow_top rows, before the final flush's
-    const now = Date.now();
+    const now = this.now();
     this.flush(now, false, true);
     this.housekeeping(now);
     await this.saving;
@@ -357,7 +381,7 @@ export class FlowCollector implements Collector {
 
   /** With workers: their counters as of now reach status() (the benchmark's count of what was taken). */
   async settle(): Promise<void> {
-    await this.pool?.report(Date.now());
+    await this.pool?.report(this.now());
   }
 
   status(): unknown {
