@@ -14,6 +14,7 @@ import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
+import { checkPaths, PathWatch } from './path.js';
 import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync } from './losspersist.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
@@ -50,6 +51,7 @@ export class FlowCollector implements Collector {
   private lossSavedAt = 0;
   /** Keeps raw flow points of one exporter that end in the same ms apart (rawseq.ts). */
   readonly rawSeq = new RawSeq(Date.now());
+  private readonly pathWatch = new PathWatch();
   /** Mapped dimension names, fixed at start like the mapping templates are compiled with. */
   private readonly mapped: readonly string[];
 
@@ -70,7 +72,7 @@ export class FlowCollector implements Collector {
     });
     this.aggregator = aggregatorFor(cfg, this.mapped);
     this.processor = new FlowProcessor(
-      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped },
+      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped, timestamps: cfg.timestamps },
       {
         emit: (r) => {
           if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
@@ -79,6 +81,7 @@ export class FlowCollector implements Collector {
         aggregate: (k) => this.aggregator.add(k),
         interfaces: (exporter, list) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
         clockOffset: (exporter, ms) => ctx.signals.exporterClockOffset(exporter, ms),
+        timeSource: (exporter, source, offset_ms) => ctx.log.warn({ exporter, time_source: source, offset_ms, max_offset_ms: this.cfg.timestamps.max_offset }, source === 'receive' ? 'exporter clock offset beyond timestamps.max_offset: its flow times are re-anchored on receive time' : 'exporter clock back within timestamps.max_offset: its flow times are its own again'),
         internalError: (err, exporter) => ctx.emitter.error(err, { exporter }),
       },
     );
@@ -273,6 +276,7 @@ export class FlowCollector implements Collector {
     };
     for (const [port, granted] of this.rcvbufs) extra[`rcvbuf_${port}`] = granted;
     for (const r of this.processor.statsRecords(now, extra)) this.ctx.emitter.emit(r);
+    checkPaths(this.processor, this.pathWatch, this.cfg.exporter_path, this.ctx.signals);
     this.saving = this.saving.then(() => this.save());
   }
 
@@ -298,7 +302,7 @@ export class FlowCollector implements Collector {
     this.flush(Date.now());
     this.cfg = next;
     this.aggregator = aggregatorFor(next, this.mapped);
-    this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
+    this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined, next.timestamps);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();
       await this.openSockets();
@@ -331,7 +335,7 @@ export class FlowCollector implements Collector {
   }
 
   status(): unknown {
-    const loss = this.processor.loss.exporterTotals();
+    const loss = this.processor.loss.pathTotals();
     return {
       listeners: this.sockets.map((s) => ({ address: s.address, port: s.port, rcvbuf: s.grantedRcvbuf })),
       templates: this.store.stats(),
@@ -339,7 +343,8 @@ export class FlowCollector implements Collector {
         exporter: e,
         ...this.processor.exporterStats(e),
         last_seen_ms: this.processor.lastSeen(e),
-        loss: loss.get(e) ?? { received: 0, lost: 0 },
+        loss: loss.get(e) ?? { received: 0, lost: 0, duplicates: 0, reordered: 0 },
+        clock: this.processor.clocks.stats(e),
       })),
     };
   }

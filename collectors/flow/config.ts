@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duration, size } from '../../src/collector.js';
 import { DIMENSIONS, TALKER_KEYS } from './aggregate.js';
 import { isCidr } from './cidr.js';
+import { pathSchema, timestampsSchema } from './timeconfig.js';
 import { commonFields, fieldEntrySchema, type FieldEntry } from '../netflow/fields.js';
 
 const listener = z.strictObject({
@@ -45,6 +46,8 @@ export const flowConfigSchema = z.strictObject({
       map: z.array(fieldEntrySchema).default([]),
     })
     .default({ common: false, map: [] }),
+  timestamps: timestampsSchema,
+  exporter_path: pathSchema,
 }).superRefine((cfg, ctx) => {
   const mapped = new Set(mappedDimensions(cfg));
   cfg.dimensions.forEach((d, i) => {

@@ -123,6 +123,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
       snmpTimeouts: inb.snmpTimeouts,
       socketDrops,
       synced: sync.synced,
+      exporterPaths: inb.paths.size,
     };
     const stepLimit = config.thresholds.clock_step_ms.degraded ?? config.thresholds.clock_step_ms.untrusted ?? Infinity;
     if (step < 0) verdict.noteWallStep(prevWall, wall);
@@ -219,6 +220,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     udpSocket: (collector, family, port) => inbox.udpSocket(collector, family, port),
     udpSocketClosed: (family, port) => inbox.udpSocketClosed(family, port),
     exporterClockOffset: (exporter, offsetMs) => inbox.exporterClockOffset(exporter, offsetMs),
+    exporterPath: (exporter, crossed) => inbox.exporterPath(exporter, crossed),
     snmpRequest: (outcome) => inbox.snmpRequest(outcome),
     status() {
       const c = verdict.current();
