@@ -46,8 +46,6 @@ export interface ClockStats {
 const RING = 256;
 /** Datagrams the `auto` decision reads: recent enough to follow a step, enough to outvote one late datagram. */
 const DECIDE = 16;
-/** `auto` decides again after this many datagrams. */
-const DECIDE_EVERY = 4;
 
 interface ExporterClock {
   delays: Float64Array;
@@ -66,7 +64,7 @@ export class ExporterClocks {
   constructor(
     private cfg: TimestampConfig,
     private readonly maxExporters: number,
-    /** A change of an `auto` exporter's time source (at most once per DECIDE_EVERY datagrams). */
+    /** A change of an `auto` exporter's time source. */
     private readonly onSwitch: (exporter: string, source: TimeSource, offsetMs: number) => void,
   ) {}
 
@@ -98,7 +96,7 @@ export class ExporterClocks {
     c.shift = d;
     c.delays[c.n % RING] = d;
     c.n++;
-    if ((c.n - 1) % DECIDE_EVERY === 0) this.decide(exporter, c);
+    this.decide(exporter, c);
   }
 
   private decide(exporter: string, c: ExporterClock): void {
