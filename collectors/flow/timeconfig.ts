@@ -16,7 +16,14 @@ export const timestampsSchema = z
     max_offset: duration().default(5000),
     /** Per exporter address (as the datagrams come from): `exporter`, `receive` or `auto`. */
     exporters: z
-      .record(z.string().refine((k) => isIP(k) !== 0, { message: 'expected an exporter IP address' }), mode)
+      .record(z.string(), mode)
+      // zod reports a refused record key without its message: named here, at the key's path, also
+      // when a value was refused too (every problem at once)
+      .check(
+        z.superRefine((m: Record<string, unknown>, ctx) => {
+          for (const k of Object.keys(m)) if (isIP(k) === 0) ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" is not an IP address: keys are exporter addresses as datagrams come from` });
+        }, { when: (p) => typeof p.value === 'object' && p.value !== null }),
+      )
       .default({}),
   })
   .prefault({});
