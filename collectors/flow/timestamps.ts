@@ -9,8 +9,9 @@
  *   exporter  flow times as the exporter wrote them (`time_source=exporter`)
  *   receive   re-anchored on our receive time: shifted by (receive time - export time) of the
  *             datagram that carried them, so durations and ages stay the exporter's
- *   auto      exporter while |offset| (median of the last DECIDE datagrams) stays within
- *             `max_offset`; receive once it is beyond, back to exporter below half of it
+ *   auto      exporter until at least half of the last DECIDE datagrams are off by more than
+ *             `max_offset`; then receive until fewer than half are off by half of it or more
+ *             (kept as counts of recent datagrams beyond each bound: no sort per datagram)
  * sFlow carries no wall clock: its samples are already stamped on receive.
  *
  * The delay (receive time - export time) of the last RING datagrams gives the offset (-p50) and
@@ -58,11 +59,14 @@ interface ExporterClock {
   /** Receive time - export time of the datagram being processed. */
   shift: number;
   source: TimeSource;
+  /** Of the last DECIDE delays: how many are beyond `max_offset`, and at or beyond half of it. */
+  over: number;
+  near: number;
 }
 
 export class ExporterClocks {
   private readonly clocks = new Map<string, ExporterClock>();
-  private readonly recent = new Float64Array(DECIDE);
+  private readonly recent = new Float32Array(DECIDE);
 
   constructor(
     private cfg: TimestampConfig,
@@ -73,7 +77,17 @@ export class ExporterClocks {
 
   configure(cfg: TimestampConfig): void {
     this.cfg = cfg;
-    for (const [e, c] of this.clocks) if (this.mode(e) !== 'auto') c.source = this.mode(e) === 'receive' ? 'receive' : 'exporter';
+    for (const [e, c] of this.clocks) {
+      if (this.mode(e) !== 'auto') c.source = this.mode(e) === 'receive' ? 'receive' : 'exporter';
+      c.over = c.near = 0;
+      for (let i = Math.max(0, c.n - DECIDE); i < c.n; i++) this.count(c, c.delays[i % RING] as number, 1);
+    }
+  }
+
+  private count(c: ExporterClock, d: number, by: 1 | -1): void {
+    const a = Math.abs(d);
+    if (a > this.cfg.max_offset) c.over += by;
+    if (a >= this.cfg.max_offset / 2) c.near += by;
   }
 
   private mode(exporter: string): TimestampMode {
@@ -95,9 +109,10 @@ export class ExporterClocks {
   observe(exporter: string, exportMs: number, recvMs: number): void {
     const c = this.clock(exporter);
     if (!c) return;
-    const d = recvMs - exportMs;
-    c.shift = d;
-    c.delays[c.n % RING] = d;
+    c.shift = recvMs - exportMs;
+    if (c.n >= DECIDE) this.count(c, c.delays[(c.n - DECIDE) % RING] as number, -1);
+    c.delays[c.n % RING] = c.shift;
+    this.count(c, c.delays[c.n % RING] as number, 1); // as stored (float32), so it leaves as it came
     c.n++;
     this.decide(exporter, c);
   }
@@ -108,14 +123,13 @@ export class ExporterClocks {
       c.source = mode;
       return;
     }
+    // evidence: at least half of the last k delays beyond the bound (an upper median)
     const k = Math.min(c.n, DECIDE);
-    for (let i = 0; i < k; i++) this.recent[i] = c.delays[(c.n - 1 - i) % RING] as number;
-    const off = Math.abs(quantile(this.recent.subarray(0, k).sort(), 0.5));
-    const max = this.cfg.max_offset;
-    const next: TimeSource = c.source === 'exporter' ? (off > max ? 'receive' : 'exporter') : off < max / 2 ? 'exporter' : 'receive';
+    const next: TimeSource = (c.source === 'exporter' ? c.over : c.near) * 2 >= k ? 'receive' : 'exporter';
     if (next === c.source) return;
     c.source = next;
-    this.onSwitch(exporter, next, -quantile(this.recent.subarray(0, k), 0.5));
+    for (let i = 0; i < k; i++) this.recent[i] = c.delays[(c.n - 1 - i) % RING] as number;
+    this.onSwitch(exporter, next, -quantile(this.recent.subarray(0, k).sort(), 0.5));
   }
 
   private clock(exporter: string): ExporterClock | undefined {
@@ -123,7 +137,7 @@ export class ExporterClocks {
     if (!c) {
       if (this.clocks.size >= this.maxExporters) return undefined;
       const mode = this.mode(exporter);
-      c = { delays: new Float32Array(RING), n: 0, bootMs: NaN, shift: 0, source: mode === 'receive' ? 'receive' : 'exporter' };
+      c = { delays: new Float32Array(RING), n: 0, bootMs: NaN, shift: 0, source: mode === 'receive' ? 'receive' : 'exporter', over: 0, near: 0 };
       this.clocks.set(exporter, c);
     }
     return c;
