@@ -64,6 +64,8 @@ export interface HostSignals {
   udpSocketClosed(family: 'udp4' | 'udp6', port: number): void;
   /** Exporter export time minus our receive time, in milliseconds. */
   exporterClockOffset(exporter: string, offsetMs: number): void;
+  /** An exporter's data path crossed `exporter_path` thresholds (names) in a stats interval. */
+  exporterPath?(exporter: string, crossed: readonly string[]): void;
   /** Outcome of one SNMP request, for the timeout-rate signal. */
   snmpRequest(outcome: 'ok' | 'timeout' | 'error'): void;
 }

@@ -23,6 +23,7 @@ import { IntervalVolumes } from './volumes.js';
 import { correctAggregate, LossWindow } from './loss-ratio.js';
 import { socketDrops } from './sockdrops.js';
 import { FlowWorkers } from './workers.js';
+import { checkPaths, PathWatch } from './path.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
@@ -61,6 +62,7 @@ export class FlowCollector implements Collector {
   private lossSavedAt = 0;
   /** Keeps raw flow points of one exporter that end in the same ms apart (rawseq.ts). */
   readonly rawSeq = new RawSeq(Date.now());
+  private readonly pathWatch = new PathWatch();
   /** Mapped dimension names, fixed at start like the mapping templates are compiled with. */
   private readonly mapped: readonly string[];
   /** Fills the networks/roles dimensions (derived.ts) after the keys are read. */
@@ -99,9 +101,14 @@ export class FlowCollector implements Collector {
       },
       interfaces: (exporter: string, list: InterfaceInfo[]) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
       clockOffset: (exporter: string, ms: number) => ctx.signals.exporterClockOffset(exporter, ms),
+      timeSource: (exporter: string, source: string, offset_ms: number) =>
+        ctx.log.warn(
+          { exporter, time_source: source, offset_ms, max_offset_ms: this.cfg.timestamps.max_offset },
+          source === 'receive' ? 'exporter clock offset beyond timestamps.max_offset: its flow times are re-anchored on receive time' : 'exporter clock back within timestamps.max_offset: its flow times are its own again',
+        ),
     };
     this.processor = new FlowProcessor(
-      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped },
+      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped, timestamps: cfg.timestamps },
       {
         ...hooks,
         aggregate: (k) => {
@@ -359,6 +366,7 @@ export class FlowCollector implements Collector {
     };
     for (const [port, granted] of this.rcvbufs) extra[`rcvbuf_${port}`] = granted;
     for (const r of (this.pool ?? this.processor).statsRecords(now, extra)) this.ctx.emitter.emit(r);
+    if (!this.pool) checkPaths(this.processor, this.pathWatch, this.cfg.exporter_path, this.ctx.signals);
     this.saving = this.saving.then(() => this.save());
   }
 
@@ -389,7 +397,7 @@ export class FlowCollector implements Collector {
     const sampling = new SamplingRates(next.sampling, next.max_exporters);
     sampling.inherit(this.sampling);
     this.sampling = sampling;
-    this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
+    this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined, next.timestamps);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();
       await this.openSockets();
@@ -429,7 +437,7 @@ export class FlowCollector implements Collector {
 
   status(): unknown {
     const p = this.pool;
-    const loss = p ? p.lossTotals() : this.processor.loss.exporterTotals();
+    const loss = p ? p.lossTotals() : this.processor.loss.pathTotals();
     const exporters = p ? p.exporters() : this.processor.exporterNames().map((e) => ({ exporter: e, stats: this.processor.exporterStats(e), lastSeen: this.processor.lastSeen(e) }));
     const samplingCounts = this.sampling.summary();
     return {
@@ -439,8 +447,9 @@ export class FlowCollector implements Collector {
         exporter: e,
         ...(stats as object | undefined),
         last_seen_ms: lastSeen,
-        loss: loss.get(e) ?? { received: 0, lost: 0 },
+        loss: loss.get(e) ?? { received: 0, lost: 0, duplicates: 0, reordered: 0 },
         sampling: samplingCounts.get(e),
+        clock: p ? undefined : this.processor.clocks.stats(e),
       })),
       ...(p ? { workers: { count: this.cfg.workers, restarts: p.restarts, lost_datagrams: p.lost, dropped_datagrams: p.dropped } } : {}),
     };

@@ -4,6 +4,7 @@ import { DIMENSIONS, TALKER_KEYS } from './aggregate.js';
 import { isCidr } from './cidr.js';
 import { DERIVED_DIMENSIONS, isDerived } from './derived.js';
 import { samplingSchema } from './sampling.js';
+import { pathSchema, timestampsSchema } from './timeconfig.js';
 import { commonFields, fieldEntrySchema, type FieldEntry } from '../netflow/fields.js';
 
 const listener = z.strictObject({
@@ -51,6 +52,8 @@ export const flowConfigSchema = z.strictObject({
       map: z.array(fieldEntrySchema).default([]),
     })
     .default({ common: false, map: [] }),
+  timestamps: timestampsSchema,
+  exporter_path: pathSchema,
 }).superRefine((cfg, ctx) => {
   const mapped = new Set(mappedDimensions(cfg));
   cfg.dimensions.forEach((d, i) => {

@@ -17,6 +17,8 @@ import type { Allowlist } from './cidr.js';
 import { FlowKeys, keysFromData, keysFromRecord, keysFromSflow } from './keys.js';
 import { LossTracker } from './loss.js';
 import { Numbering } from './numbering.js';
+import { pathFields } from './path.js';
+import { ExporterClocks, type TimeSource, type TimestampConfig } from './timestamps.js';
 
 export interface ProcessorHooks {
   /** Flow records (raw export), interface counters from sFlow. */
@@ -25,6 +27,8 @@ export interface ProcessorHooks {
   aggregate(keys: FlowKeys): void;
   interfaces(exporter: string, list: InterfaceInfo[]): void;
   clockOffset(exporter: string, offsetMs: number): void;
+  /** An `auto` exporter's flow times switched clock (timestamps.ts). */
+  timeSource?(exporter: string, source: TimeSource, offsetMs: number): void;
   /** Anything but a DecodeError escaping a decoder is a bug: counted as `internal` and reported. */
   internalError(err: unknown, exporter: string): void;
 }
@@ -38,7 +42,11 @@ export interface ProcessorOptions {
   maxExporters: number;
   /** User-mapped dimension names (FlowKeys slots after the built-in ones). */
   mapped?: readonly string[];
+  /** Which clock flow times are read on, per exporter (timestamps.ts); exporter's when absent. */
+  timestamps?: TimestampConfig;
 }
+
+const EXPORTER_CLOCK: TimestampConfig = { default: 'exporter', max_offset: Infinity, exporters: {} };
 
 interface ExporterStats {
   datagrams: number;
@@ -76,6 +84,7 @@ export class FlowProcessor {
   readonly options = new OptionsState();
   private readonly exporters = new Map<string, ExporterStats>();
   private readonly keys: FlowKeys;
+  readonly clocks: ExporterClocks;
   private notAllowed = 0;
   private untracked = 0;
 
@@ -84,11 +93,13 @@ export class FlowProcessor {
     private readonly hooks: ProcessorHooks,
   ) {
     this.keys = new FlowKeys(opts.mapped);
+    this.clocks = new ExporterClocks(opts.timestamps ?? EXPORTER_CLOCK, opts.maxExporters, (e, src, off) => hooks.timeSource?.(e, src, off));
   }
 
   /** Settings a config reload may change in place. */
-  configure(raw: boolean, allow: Allowlist | undefined): void {
+  configure(raw: boolean, allow: Allowlist | undefined, timestamps?: TimestampConfig): void {
     this.opts.raw = raw;
+    if (timestamps) this.clocks.configure(timestamps);
     if (allow) this.opts.allow = allow;
     else delete this.opts.allow;
   }
@@ -160,7 +171,7 @@ export class FlowProcessor {
 
   private out(r: FlowRecord): void {
     this.hooks.aggregate(keysFromRecord(r, this.keys));
-    if (this.opts.raw) this.hooks.emit(r);
+    if (this.opts.raw) this.hooks.emit(this.clocks.stamp(r, r.tags['exporter'] ?? ''));
   }
 
   private v5(buf: Uint8Array, exporter: string, now: number): number {
@@ -169,6 +180,7 @@ export class FlowProcessor {
     // windows: ~100 datagrams of reordering, in each protocol's unit (v5 flows, v9 packets, IPFIX records)
     this.loss.observe(exporter, '5', (h.engineType << 8) | h.engineId, h.flowSequence, h.count, h.sysUptimeMs, 3000);
     this.offset(exporter, h.unixSecs * 1000 + Math.floor(h.unixNsecs / 1e6), now);
+    this.clocks.observe(exporter, h.unixSecs * 1000 + h.unixNsecs / 1e6, now);
     const recs = normalizeV5(p, exporter);
     for (const r of recs) this.out(r);
     return recs.length;
@@ -180,6 +192,8 @@ export class FlowProcessor {
     const units = { seq: h.sequence, records: m.dataRecords, flows: m.dataRecords < 0 ? -1 : m.dataRecords - m.optionRecords, uptimeMs: version === '9' ? h.sysUptimeMs : -1 };
     this.loss.observeMessage(exporter, version, h.domain, units, version === '9' ? Numbering.Messages : Numbering.Records);
     this.offset(exporter, h.exportTimeSec * 1000, now);
+    // IPFIX export time: the middle of its whole second (timestamps.ts)
+    this.clocks.observe(exporter, version === '9' ? this.clocks.v9ExportMs(exporter, h.exportTimeSec, h.sysUptimeMs) : h.exportTimeSec * 1000 + 500, now);
     let ifChanged = false;
     // options first: a sampler or boot-time record applies to flows of the same message
     for (const r of m.records) if (r.tpl.def.options && this.options.apply(r, exporter)) ifChanged = true;
@@ -189,7 +203,7 @@ export class FlowProcessor {
       if (r.tpl.def.options) continue;
       // aggregation reads the decoded values; a Record is made only when raw export wants it
       this.hooks.aggregate(keysFromData(r, exporter, this.options, this.keys));
-      if (raw) this.hooks.emit(normalizeData(r, exporter, this.options, now));
+      if (raw) this.hooks.emit(this.clocks.stamp(normalizeData(r, exporter, this.options, now), exporter));
       n++;
     }
     if (ifChanged) this.hooks.interfaces(exporter, [...(this.options.interfaces.get(exporter)?.values() ?? [])]);
@@ -233,6 +247,7 @@ export class FlowProcessor {
   statsRecords(now: number, extra: Record<string, number>): HealthRecord[] {
     const c = this.opts.collector;
     const out: HealthRecord[] = [];
+    const path = this.loss.pathTotals();
     for (const [exporter, st] of this.exporters) {
       let errors = 0;
       for (const [reason, n] of st.errors) {
@@ -242,6 +257,7 @@ export class FlowProcessor {
       const f: Fields = { datagrams: BigInt(st.datagrams), records: BigInt(st.records), decode_errors: BigInt(errors) };
       // float field; NaN (sFlow carries no wall clock) is left out by the line-protocol writer
       if (!Number.isNaN(st.offsetMs)) f['clock_offset_ms'] = st.offsetMs;
+      pathFields(f, path.get(exporter), this.clocks.stats(exporter));
       out.push(makeRecord('health', 'flow_stats', { collector: c, exporter }, f, now));
     }
     const fields: Record<string, bigint> = { not_allowed: BigInt(this.notAllowed), untracked_exporters: BigInt(this.untracked) };

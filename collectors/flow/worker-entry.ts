@@ -83,7 +83,7 @@ function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
   let out: Extract<FromWorker, { t: 'out' }> = { t: 'out', records: [], interfaces: [], offsets: [], errors: [], handled: 0 };
   const processor = new FlowProcessor(
     // the exporter cap is shared: each worker tracks its part of it
-    { collector: name, store, raw: cfg.raw, maxExporters: Math.max(1, Math.ceil(cfg.max_exporters / count)), mapped },
+    { collector: name, store, raw: cfg.raw, maxExporters: Math.max(1, Math.ceil(cfg.max_exporters / count)), mapped, timestamps: cfg.timestamps },
     {
       emit: (r) => void out.records.push(r),
       aggregate: (k) => agg.add(k),

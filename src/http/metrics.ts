@@ -13,6 +13,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { SinkState } from '../sinks/sink.js';
 import { packageVersion } from '../version.js';
+import { exporterClockMetrics } from './exporter-metrics.js';
 import { processMetricsText } from './process-metrics.js';
 import { buildView, type OpsSource, type StatusView } from './view.js';
 import { xcheckSamples } from '../xcheck/view.js';
@@ -234,6 +235,13 @@ export class Metrics {
     this.counter('netvigil_flow_sequence_lost_total', 'units the sequence numbers say never arrived (same units)', ['exporter'], () =>
       flow().flatMap((e) => (e.loss ? [[{ exporter: this.exporters.label(e.exporter) }, e.loss.lost] as Sample] : [])),
     );
+    this.counter('netvigil_flow_sequence_reordered_total', 'datagrams that arrived after a later one and filled a gap (not lost)', ['exporter'], () =>
+      flow().flatMap((e) => (e.loss?.reordered === undefined ? [] : [[{ exporter: this.exporters.label(e.exporter) }, e.loss.reordered] as Sample])),
+    );
+    this.counter('netvigil_flow_sequence_duplicated_total', 'datagrams whose units had already arrived', ['exporter'], () =>
+      flow().flatMap((e) => (e.loss?.duplicates === undefined ? [] : [[{ exporter: this.exporters.label(e.exporter) }, e.loss.duplicates] as Sample])),
+    );
+    exporterClockMetrics(this.gauge.bind(this), flow, (e) => this.exporters.label(e));
     this.gauge('netvigil_flow_loss_ratio', 'lost / (received + lost) over the saved loss state (continues across restarts)', ['exporter'], () => {
       // from sums, so `other` is the loss of all the exporters it holds together
       const sums = new Map<string, { received: number; lost: number }>();

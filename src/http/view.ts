@@ -37,9 +37,11 @@ const flowStatus = z.object({
         /** Receive time of the last datagram, Unix ms. */
         last_seen_ms: z.number().optional().catch(undefined),
         /** Sequence-number accounting over the exporter's streams (units per protocol: collectors/flow/loss.ts). */
-        loss: z.object({ received: z.number(), lost: z.number() }).optional().catch(undefined),
+        loss: z.object({ received: z.number(), lost: z.number(), duplicates: z.number().optional(), reordered: z.number().optional() }).optional().catch(undefined),
         /** Flows by where their sampling rate came from (collectors/flow/sampling.ts). */
         sampling: z.object({ unknown: z.number(), default: z.number() }).loose().optional().catch(undefined),
+        /** The exporter's clock against ours (collectors/flow/timestamps.ts). */
+        clock: z.object({ offsetMs: z.number(), delayP50Ms: z.number(), delayP99Ms: z.number(), jitterMs: z.number(), source: z.string() }).optional().catch(undefined),
       }),
     )
     .catch([]),

@@ -22,6 +22,8 @@ export interface IntervalSignals {
   synced?: boolean;
   /** What the sync daemon says of our clock: offset from its reference, stratum, reference. */
   sync?: { offsetMs?: number; stratum?: number; reference?: string };
+  /** Exporters whose data path crossed a `collectors.flow.exporter_path` threshold. */
+  exporterPaths?: number;
 }
 
 /**
@@ -66,6 +68,8 @@ export function evaluate(s: IntervalSignals, cfg: MonitorConfig): Finding[] {
   if (s.snmpRequests >= cfg.snmp_min_requests) {
     check('snmp_timeout_pct', (s.snmpTimeouts / s.snmpRequests) * 100, (l) => `snmp_timeouts>${l}%`);
   }
+  // thresholds are the flow collector's (per exporter); this only says the data path is suspect
+  if (s.exporterPaths) out.push({ reason: 'exporter_path', level: 'degraded' });
   if (s.synced === false && cfg.unsynced_is_degraded) out.push({ reason: 'clock_unsynced', level: 'degraded' });
   return out;
 }

@@ -136,6 +136,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
       socketDrops,
       synced: sync.synced,
       sync: { offsetMs: sync.offsetMs, stratum: sync.stratum, reference: sync.reference },
+      exporterPaths: inb.paths.size,
     };
     const stepLimit = config.thresholds.clock_step_ms.degraded ?? config.thresholds.clock_step_ms.untrusted ?? Infinity;
     if (time < prevTime) verdict.noteWallStep(prevTime, time);
@@ -235,6 +236,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     udpSocket: (collector, family, port) => inbox.udpSocket(collector, family, port),
     udpSocketClosed: (family, port) => inbox.udpSocketClosed(family, port),
     exporterClockOffset: (exporter, offsetMs) => inbox.exporterClockOffset(exporter, offsetMs),
+    exporterPath: (exporter, crossed) => inbox.exporterPath(exporter, crossed),
     snmpRequest: (outcome) => inbox.snmpRequest(outcome),
     status() {
       const c = verdict.current();
