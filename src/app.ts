@@ -23,6 +23,8 @@ import { FileSink } from './sinks/file.js';
 import { InfluxSink } from './sinks/influx/sink.js';
 import type { Sink } from './sinks/sink.js';
 import { SelfTelemetry } from './telemetry/self.js';
+import { runsCollector } from './bus/config.js';
+import { BusRuntime } from './bus/runtime.js';
 
 export interface AppOptions {
   log: Logger;
@@ -59,6 +61,8 @@ export class App {
   /** The status page's last hour, one point per telemetry interval (1 s to 60 s); only with `http`. */
   readonly history: History | undefined;
   private unlock: (() => void) | undefined;
+  /** Scale-out: set when `bus` is configured. */
+  private bus: BusRuntime | undefined;
 
   constructor(config: AppConfig, opts: AppOptions) {
     this.config = config;
@@ -172,9 +176,11 @@ export class App {
     for (const s of this.sinks) await s.start();
     this.pipeline.start();
     if (this.config.monitor.enabled) this.monitor.start();
+    const { bus, roles, instance } = this.config;
+    if (bus) this.bus = await BusRuntime.open({ bus, roles, instance, settle: () => this.pipeline.drain() }, this.log.child({ component: 'bus' }));
     for (const def of definitions) {
       const block = (this.config.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
-      if (block?.enabled) await this.startCollector(def, block);
+      if (block?.enabled && runsCollector(def.name, roles)) await this.startCollector(def, block);
     }
     if (this.config.http.enabled) {
       const http = new OpsServer(this, this.log.child({ component: 'http' }));
@@ -205,6 +211,7 @@ export class App {
       interfaces: this.interfaces,
       signals: this.monitor,
       shard: this.shard,
+      ...(this.bus ? { datagrams: this.bus.feed } : {}),
     });
     await instance.start();
     this.running.set(def.name, { def, block, instance });
@@ -238,7 +245,7 @@ export class App {
     for (const def of definitions) {
       const block = (next.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
       const cur = this.running.get(def.name);
-      const want = block?.enabled ? block : undefined;
+      const want = block?.enabled && runsCollector(def.name, next.roles) ? block : undefined;
       if (cur && !want) {
         await cur.instance.stop();
         this.running.delete(def.name);
@@ -284,6 +291,7 @@ export class App {
       sinks: Object.fromEntries(this.sinks.map((s) => [s.name, { ready: s.ready(), ...s.stats() }])),
       interfaces: this.interfaces.summary(),
       collectors,
+      ...(this.bus ? { bus: this.bus.status() } : {}),
     };
   }
 
@@ -296,12 +304,14 @@ export class App {
     await this.http?.close();
     this.http = undefined;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    await this.bus?.stopIntake();
     await Promise.all(
       [...this.running.values()].map(({ def, instance }) =>
         instance.stop().catch((e: unknown) => this.log.error({ collector: def.name, err: (e as Error).message }, 'collector stop failed')),
       ),
     );
     this.running.clear();
+    await this.bus?.close(Math.max(500, (until - Date.now()) / 2)).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'bus close failed'));
     if (this.config.monitor.enabled) this.monitor.tick(); // judge the last partial interval too
     this.monitor.stop();
     // final counters once the queue is flushed, so they cover the whole run

@@ -14,6 +14,7 @@ import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
+import { consumeFeed, shareState } from './busfeed.js';
 import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync } from './losspersist.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
@@ -113,8 +114,11 @@ export class FlowCollector implements Collector {
       this.ctx.emitter.error(e);
     }
     this.startTimers();
-    if (cp) this.resume(cp, Date.now());
-    await this.openSockets();
+    const feed = this.ctx.datagrams;
+    // from a bus, what a checkpoint holds is delivered again (not committed): resuming would count it twice
+    if (cp && !feed?.consume) this.resume(cp, Date.now());
+    if (!feed?.consume || feed.forward) await this.openSockets();
+    await consumeFeed(feed, this.processor, this.store);
   }
 
   /**
@@ -169,7 +173,10 @@ export class FlowCollector implements Collector {
   }
 
   private async openSockets(): Promise<void> {
-    const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, Date.now());
+    const fwd = this.ctx.datagrams?.forward;
+    const onMessage = fwd
+      ? (msg: Buffer, rinfo: RemoteInfo): void => fwd(msg, rinfo.address, rinfo.port, Date.now())
+      : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, Date.now());
     for (const l of this.cfg.listen) {
       const s = await openSocket(l.address, l.port, this.cfg.receive_buffer, onMessage);
       s.socket.on('error', (e) => this.ctx.emitter.error(e));
@@ -232,10 +239,15 @@ export class FlowCollector implements Collector {
     const iv = this.cfg.interval;
     const label = this.nextLabel();
     this.lastLabel = label;
+    // shared before the commit of the datagrams that taught them; the bus commits once these records are out
+    shareState(this.ctx.datagrams, this.store, this.processor.options);
+    const emitted = this.ctx.datagrams?.closeInterval();
     // retain (stop): the sums and the interval stay for the checkpoint a restart continues
     if (!retain) this.intervalStart = (atBoundary ? Math.round(now / iv) : Math.floor(now / iv)) * iv;
-    if (retain) for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(r);
-    else {
+    if (retain) {
+      for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(r);
+      emitted?.();
+    } else {
       // flow_top over the next turns of the loop, so receiving never waits for the talker scan
       const { now: rows, talkers } = this.aggregator.flushLater(label, this.name);
       for (const r of rows) this.ctx.emitter.emit(r);
@@ -244,7 +256,8 @@ export class FlowCollector implements Collector {
         .then((top) => {
           for (const r of top) this.ctx.emitter.emit(r);
         })
-        .catch((e: unknown) => this.ctx.emitter.error(e));
+        .catch((e: unknown) => this.ctx.emitter.error(e))
+        .then(emitted);
     }
     this.checkpointed = -1;
     // the closed interval's checkpoint is replaced at once: a start after a crash writes it again

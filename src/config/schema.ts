@@ -9,6 +9,7 @@ import type { CollectorDefinition } from '../collector.js';
 import { monitorConfigSchema } from '../monitor/index.js';
 import { LOG_FORMATS } from '../log.js';
 import { duration, size } from './units.js';
+import { busSchema, checkRoles, rolesSchema } from '../bus/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -140,8 +141,11 @@ export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
         .default({}),
       collectors: z.object(collectorShape).strict().default({}),
       monitor: monitor.default(monitor.parse({})),
+      roles: rolesSchema,
+      bus: busSchema.optional(),
     })
-    .strict();
+    .strict()
+    .superRefine(checkRoles);
 }
 
 export type ConfigSchema = ReturnType<typeof buildConfigSchema>;
