@@ -1,11 +1,11 @@
 /**
  * Scale-out over NATS JetStream, for real: a 3-node nats-server cluster on loopback (R3 stream and
  * buckets), 2 receivers and 3 processors as `netvigil run` processes from one binary and one config
- * shape. softflowd exports NetFlow v9 for a generated pcap once; its datagrams are replayed (real
+ * shape, writing to a real influxd and to line-protocol files. softflowd exports NetFlow v9 for a generated pcap once; its datagrams are replayed (real
  * exporter output, replayed) from 8 loopback source addresses, so exporters hash to different
- * partitions, in rounds. One processor is killed with SIGKILL mid-stream: its partitions must move
- * within a few seconds and the flows in every processor's line-protocol files must add up to the
- * flows sent, exactly; no two points may share measurement, tags and time.
+ * partitions, in rounds. One processor is killed with SIGKILL mid-stream, then one NATS node: the
+ * processor's partitions must move within a few seconds, and the flows in InfluxDB and in every
+ * processor's line-protocol files must add up to the flows sent, exactly; no point may replace another.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from './helpers/cli.js';
+import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { startNats, type NatsCluster } from './helpers/nats.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 import { makeTraffic, writePcap } from './helpers/pcap.js';
@@ -25,9 +26,12 @@ const ROUNDS = 10;
 const ROUND_MS = 700;
 const LEASE_TTL_MS = 3000;
 const CONVERSATIONS = 60;
+/** Also SIGKILL one NATS node mid-stream: not passing yet (README, Scale-out: not done yet). */
+const KILL_NATS_NODE = process.env['NV_KILL_NATS_NODE'] === '1';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let nats: NatsCluster;
+let influx: Influxd;
 const running: Daemon[] = [];
 let capture: Buffer[] = [];
 
@@ -89,7 +93,7 @@ function config(name: string, roles: string, extra: string[]): string {
     `roles: [${roles}]`,
     'monitor: { enabled: false }',
     'pipeline: { flush_interval: 200ms }',
-    `sinks: { file: { dir: ${join(dir, 'lp')} } }`,
+    `sinks: { file: { dir: ${join(dir, 'lp')} }, influx: { url: '${influx.url}', database: nvbus } }`,
     `bus: { nats: { servers: [${nats.urls.join(', ')}], stream: NVTEST, replicas: 3, partitions: ${PARTITIONS}, lease_ttl: ${LEASE_TTL_MS}ms, batch_delay: 20ms } }`,
     ...extra,
   ].join('\n');
@@ -142,6 +146,7 @@ async function points(name: string): Promise<Point[]> {
 beforeAll(async () => {
   tmp = await makeTmpDir('netvigil-bus-');
   nats = await startNats(tmp.dir, 3);
+  influx = await startInfluxd();
   // softflowd's real NetFlow v9 export of CONVERSATIONS generated conversations, captured once
   const pcap = join(tmp.dir, 'traffic.pcap');
   await writeFile(pcap, writePcap(makeTraffic(CONVERSATIONS, Math.floor(Date.now() / 1000) - 60)));
@@ -156,6 +161,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(running.map((d) => d.stop('SIGTERM', 5000)));
   await nats?.stop();
+  await influx?.cleanup();
   await tmp?.cleanup();
 });
 
@@ -173,7 +179,7 @@ describe('scale-out on NATS JetStream (3-node cluster, R3)', () => {
     expect(perLater).toBeGreaterThan(0);
     const flowPorts = [await freeUdpPort(), await freeUdpPort()];
     const flow = (port: number): string => `collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${port} }], interval: 2s, dimensions: [exporter, proto] } }`;
-    const procs = [];
+    const procs: Daemon[] = [];
     for (const name of ['p1', 'p2', 'p3']) procs.push(await run(name, 'processor', [flow(0)]));
     await run('r1', 'receiver', [flow(flowPorts[0] as number)]);
     await run('r2', 'receiver', [flow(flowPorts[1] as number)]);
@@ -199,6 +205,7 @@ describe('scale-out on NATS JetStream (3-node cluster, R3)', () => {
         victim.proc.kill('SIGKILL');
         killedAt = Date.now();
       }
+      if (round === 7 && KILL_NATS_NODE) (nats.nodes[2] as Daemon).proc.kill('SIGKILL'); // R3: the stream and buckets go on with 2 of 3
       await new Promise((r) => setTimeout(r, ROUND_MS));
     }
     for (const s of senders) s.close();
@@ -206,7 +213,9 @@ describe('scale-out on NATS JetStream (3-node cluster, R3)', () => {
     await waitFor('the killed processor\'s partitions taken over', () => {
       const now = new Set([...owned(procs[1] as Daemon), ...owned(procs[2] as Daemon)]);
       return [...victimHad].every((p) => now.has(p)) && now.size === PARTITIONS;
-    }, 30_000, 100);
+    }, 30_000, 100).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\n${running.map((d) => d.output().split('\n').filter((l) => !/"level":30,.*(flow listener|records)/.test(l)).join('\n')).join('\n----\n')}\n${nats.nodes.map((d) => d.output().split('\n').slice(-40).join('\n')).join('\n----\n')}`);
+    });
     const movedMs = Date.now() - killedAt;
     console.log(`partitions ${[...victimHad].join(',')} moved ${movedMs} ms after SIGKILL (lease_ttl ${LEASE_TTL_MS} ms)`);
     expect(movedMs).toBeLessThan(LEASE_TTL_MS + 10_000);
@@ -222,6 +231,9 @@ describe('scale-out on NATS JetStream (3-node cluster, R3)', () => {
     expect(keys.size).toBe(all.length); // no point overwrites another in InfluxDB
     const total = all.reduce((a, p) => a + p.flows, 0);
     expect(total).toBe(SOURCES * (perCapture + (ROUNDS - 1) * perLater));
+    // InfluxDB holds every point (none replaced another) and the same exact sum
+    const [agg] = await influx.query('nvbus', 'SELECT sum("flows"), count("flows") FROM "flow_agg"');
+    expect(agg?.values[0]?.slice(1)).toEqual([total, all.length]);
     // the survivors wrote flows of the killed processor's partitions too
     expect((await points('p2')).length + (await points('p3')).length).toBeGreaterThan(0);
   }, 180_000);

@@ -38,8 +38,17 @@ export interface KeyValue {
   /** Replaces the key only at `revision`; undefined when it moved on (a lease lost). */
   update(key: string, value: Uint8Array, revision: number): Promise<number | undefined>;
   delete(key: string): Promise<void>;
-  /** Keys under `prefix` (`prefix.*`), with their values. */
-  list(prefix: string): Promise<Map<string, Uint8Array>>;
+  /**
+   * A live local copy of the bucket, kept by one watcher (listing keys on demand costs a consumer
+   * creation per call, slow and fragile while a cluster re-elects leaders).
+   */
+  mirror(): Promise<KvMirror>;
+}
+
+export interface KvMirror {
+  /** Entries under `prefix.`, each with the local time its last write was seen. */
+  entries(prefix: string): Map<string, { value: Uint8Array; revision: number; seenAt: number }>;
+  stop(): void;
 }
 
 export interface Bus {

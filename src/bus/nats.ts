@@ -153,15 +153,19 @@ function natsKv(kv: KV): KeyValue {
     create: (key, value) => orUndefined(kv.create(key, value)),
     update: (key, value, rev) => orUndefined(kv.update(key, value, rev)),
     delete: (key) => kv.delete(key),
-    list: async (prefix) => {
-      const out = new Map<string, Uint8Array>();
-      const keys: string[] = [];
-      for await (const k of await kv.keys(`${prefix}.*`)) keys.push(k);
-      for (const k of keys) {
-        const e = await kv.get(k);
-        if (e && e.operation === 'PUT') out.set(k, e.value);
-      }
-      return out;
+    mirror: async () => {
+      const m = new Map<string, { value: Uint8Array; revision: number; seenAt: number }>();
+      const w = await kv.watch({ key: '>' });
+      void (async () => {
+        for await (const e of w) {
+          if (e.operation === 'PUT') m.set(e.key, { value: e.value, revision: e.revision, seenAt: Date.now() });
+          else m.delete(e.key);
+        }
+      })();
+      return {
+        entries: (prefix) => new Map([...m].filter(([k]) => k.startsWith(`${prefix}.`))),
+        stop: () => w.stop(),
+      };
     },
   };
 }

@@ -10,7 +10,7 @@
  * message of each partition is committed (AckAll), so a successor resumes right after it.
  */
 import type { Logger } from '../log.js';
-import type { Bus, BusMessage, KeyValue, PartitionConsumer } from './bus.js';
+import type { Bus, BusMessage, KeyValue, KvMirror, PartitionConsumer } from './bus.js';
 import { partitionOf } from './bus.js';
 import { readFrame, type DatagramHandler } from './frame.js';
 
@@ -33,13 +33,20 @@ interface Owned {
   halted: boolean;
 }
 
+const TAKE_TIMEOUT_MS = 10_000;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 export class BusProcessor {
   private readonly owned = new Map<number, Owned>();
+  /** Lease revisions of partitions we do not hold, and since when we see each unchanged. */
+  private readonly seen = new Map<number, { revision: number; since: number }>();
   private leases!: KeyValue;
   private state!: KeyValue;
+  private leaseView!: KvMirror;
+  private stateView!: KvMirror;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> = Promise.resolve();
   private handle: DatagramHandler = () => {};
   private restore: (doc: unknown) => void = () => {};
   private timer: NodeJS.Timeout | undefined;
@@ -62,10 +69,20 @@ export class BusProcessor {
     this.restore = restore;
     this.leases = await this.bus.kv(`${this.opts.stream}_leases`, this.opts.leaseTtlMs);
     this.state = await this.bus.kv(`${this.opts.stream}_state`, 0);
+    this.leaseView = await this.leases.mirror();
+    this.stateView = await this.state.mirror();
+    const every = Math.max(200, Math.floor(this.opts.leaseTtlMs / 3));
+    // renewing runs on its own: a slow rebalance (a consumer created while the cluster re-elects)
+    // must not let the leases already held expire
+    await this.renew();
+    this.renewTimer = setInterval(() => {
+      this.renewing = this.renewing.then(() => this.renew()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus lease renewal failed'));
+    }, every);
+    this.renewTimer.unref();
     await this.heartbeat();
     this.timer = setInterval(() => {
-      this.beat = this.beat.then(() => this.heartbeat()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus lease heartbeat failed'));
-    }, Math.max(200, Math.floor(this.opts.leaseTtlMs / 3)));
+      this.beat = this.beat.then(() => this.heartbeat()).catch((e: unknown) => this.log.warn({ err: (e as Error).message, step: this.step }, 'bus rebalance failed'));
+    }, every);
     this.timer.unref();
   }
 
@@ -73,17 +90,37 @@ export class BusProcessor {
     return [...this.owned.keys()].sort((a, b) => a - b);
   }
 
+  /** What the heartbeat was doing, for the log when it fails. */
+  private step = '';
+
+  /** Our leases and our membership, every third of the TTL. */
+  private async renew(): Promise<void> {
+    if (this.stopped) return;
+    await Promise.all([
+      this.leases.put(`member.${this.key}`, enc.encode(String(Date.now()))),
+      ...[...this.owned].map(async ([p, o]) => {
+        const rev = await this.leases.update(`part.${p}`, enc.encode(this.key), o.rev);
+        if (rev !== undefined) o.rev = rev;
+        else if (this.owned.get(p) === o) await this.lose(p, o);
+      }),
+    ]);
+  }
+
+  /** Members seen writing within the TTL (an expired key sends no event, hence the age check). */
+  private members(now: number): number {
+    let n = 0;
+    for (const e of this.leaseView.entries('member').values()) if (now - e.seenAt < this.opts.leaseTtlMs) n++;
+    return Math.max(1, n);
+  }
+
+  /** Hands over what is above our fair share, takes free partitions up to it, within a third of the TTL. */
   private async heartbeat(): Promise<void> {
     if (this.stopped) return;
-    await this.leases.put(`member.${this.key}`, enc.encode(String(Date.now())));
-    const members = (await this.leases.list('member')).size;
+    const until = Date.now() + this.opts.leaseTtlMs / 3;
+    const members = this.members(Date.now());
     this.stats.members = members;
-    const fair = Math.ceil(this.bus.partitions / Math.max(1, members));
-    for (const [p, o] of this.owned) {
-      const rev = await this.leases.update(`part.${p}`, enc.encode(this.key), o.rev);
-      if (rev !== undefined) o.rev = rev;
-      else await this.lose(p, o);
-    }
+    const fair = Math.ceil(this.bus.partitions / members);
+    this.step = 'hand over';
     const active = [...this.owned].filter(([, o]) => !o.draining);
     for (const [p, o] of active.slice(fair).reverse()) {
       o.draining = true;
@@ -91,31 +128,65 @@ export class BusProcessor {
       o.halted = true;
       this.log.info({ partition: p, share: fair }, 'bus partition over our share: handing it over after the next commit');
     }
+    this.step = 'take';
     let mine = Math.min(active.length, fair);
     // start the scan at a place of our own, so processors starting together try different partitions
     const from = partitionOf(this.key, this.bus.partitions);
-    for (let i = 0; i < this.bus.partitions && mine < fair && !this.stopped; i++) {
+    for (let i = 0; i < this.bus.partitions && mine < fair && !this.stopped && Date.now() < until; i++) {
       const p = (from + i) % this.bus.partitions;
       if (this.owned.has(p)) continue;
-      const rev = await this.leases.create(`part.${p}`, enc.encode(this.key));
+      const rev = await this.tryLease(p);
       if (rev === undefined) continue;
       await this.take(p, rev);
       mine++;
     }
   }
 
+  /**
+   * A free partition is created; one whose lease stayed at the same revision for a whole TTL (its
+   * holder stopped renewing) is taken at that revision (compare-and-set). Judged by our own reads,
+   * so neither the server's expiry of the key nor a watcher is relied on, both of which lag while a
+   * cluster re-elects leaders.
+   */
+  private async tryLease(p: number): Promise<number | undefined> {
+    const key = `part.${p}`;
+    const value = enc.encode(this.key);
+    const cur = await this.leases.get(key);
+    if (!cur) return this.leases.create(key, value);
+    const now = Date.now();
+    const seen = this.seen.get(p);
+    if (!seen || seen.revision !== cur.revision) {
+      this.seen.set(p, { revision: cur.revision, since: now });
+      return undefined;
+    }
+    if (now - seen.since < this.opts.leaseTtlMs) return undefined;
+    return this.leases.update(key, value, cur.revision);
+  }
+
   /** Templates and options every processor shared, then the partition's messages after its last commit. */
   private async take(p: number, rev: number): Promise<void> {
     const o: Owned = { rev, committed: 0, draining: false, halted: false };
     this.owned.set(p, o);
-    for (const v of (await this.state.list('state')).values()) {
+    for (const { value } of this.stateView.entries('state').values()) {
       try {
-        this.restore(JSON.parse(dec.decode(v)) as unknown);
+        this.restore(JSON.parse(dec.decode(value)) as unknown);
       } catch (e) {
         this.log.warn({ err: (e as Error).message }, 'shared decoding state unreadable: skipped');
       }
     }
-    o.consumer = await this.bus.consume(p, (m) => this.onMessage(o, m));
+    // a consumer created while the cluster re-elects leaders can hang: give up on the partition
+    // (lease deleted, taken again by whoever tries next) rather than hold it unconsumed
+    const pending = this.bus.consume(p, (m) => this.onMessage(o, m));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), TAKE_TIMEOUT_MS)));
+    const c = await Promise.race([pending, late]).finally(() => clearTimeout(timer));
+    if (!c) {
+      void pending.then((x) => x.stop()).catch(() => {});
+      this.owned.delete(p);
+      await this.leases.delete(`part.${p}`).catch(() => {});
+      throw new Error(`partition ${p}: no consumer after ${TAKE_TIMEOUT_MS} ms`);
+    }
+    o.consumer = c;
     this.stats.taken++;
     this.log.info({ partition: p }, 'bus partition taken');
   }
@@ -180,7 +251,9 @@ export class BusProcessor {
   async stopConsuming(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.renewTimer) clearInterval(this.renewTimer);
     await this.beat;
+    await this.renewing;
     for (const o of this.owned.values()) {
       await o.consumer?.stop().catch(() => {});
     }
@@ -191,5 +264,7 @@ export class BusProcessor {
     await this.acks;
     for (const p of [...this.owned.keys()]) await this.release(p).catch(() => {});
     await this.leases.delete(`member.${this.key}`).catch(() => {});
+    this.leaseView.stop();
+    this.stateView.stop();
   }
 }
