@@ -26,7 +26,10 @@ const ROUNDS = 10;
 const ROUND_MS = 700;
 const LEASE_TTL_MS = 3000;
 const CONVERSATIONS = 60;
-/** Also SIGKILL one NATS node mid-stream: not passing yet (README, Scale-out: not done yet). */
+/**
+ * Also SIGKILL one NATS node mid-stream (NV_KILL_NATS_NODE=1): partitions still move, but flows are
+ * lost, so it is off until that is fixed (README, Scale-out, "Not done yet").
+ */
 const KILL_NATS_NODE = process.env['NV_KILL_NATS_NODE'] === '1';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };

@@ -179,12 +179,14 @@ export class BusProcessor {
     const pending = this.bus.consume(p, (m) => this.onMessage(o, m));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), TAKE_TIMEOUT_MS)));
-    const c = await Promise.race([pending, late]).finally(() => clearTimeout(timer));
-    if (!c) {
+    const c = await Promise.race([pending, late])
+      .catch((e: unknown) => new Error(`partition ${p}: ${(e as Error).message}`))
+      .finally(() => clearTimeout(timer));
+    if (!c || c instanceof Error) {
       void pending.then((x) => x.stop()).catch(() => {});
       this.owned.delete(p);
       await this.leases.delete(`part.${p}`).catch(() => {});
-      throw new Error(`partition ${p}: no consumer after ${TAKE_TIMEOUT_MS} ms`);
+      throw c ?? new Error(`partition ${p}: no consumer after ${TAKE_TIMEOUT_MS} ms`);
     }
     o.consumer = c;
     this.stats.taken++;
