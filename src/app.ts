@@ -219,6 +219,7 @@ export class App {
 
   private emitTelemetry(): void {
     for (const r of this.telemetry.collect()) this.pipeline.inject(r);
+    for (const r of this.bus?.records(Date.now()) ?? []) this.pipeline.inject(r);
     this.writeHeartbeat();
   }
 

@@ -96,6 +96,7 @@ function config(name: string, roles: string, extra: string[]): string {
     `roles: [${roles}]`,
     'monitor: { enabled: false }',
     'pipeline: { flush_interval: 200ms }',
+    'telemetry_interval: 1s',
     `sinks: { file: { dir: ${join(dir, 'lp')} }, influx: { url: '${influx.url}', database: nvbus } }`,
     `bus: { nats: { servers: [${nats.urls.join(', ')}], stream: NVTEST, replicas: 3, partitions: ${PARTITIONS}, lease_ttl: ${LEASE_TTL_MS}ms, batch_delay: 20ms } }`,
     ...extra,
@@ -237,6 +238,10 @@ describe('scale-out on NATS JetStream (3-node cluster, R3)', () => {
     // InfluxDB holds every point (none replaced another) and the same exact sum
     const [agg] = await influx.query('nvbus', 'SELECT sum("flows"), count("flows") FROM "flow_agg"');
     expect(agg?.values[0]?.slice(1)).toEqual([total, all.length]);
+    // self-telemetry says what moved when: after the kill, the survivors hold the victim's partitions
+    const bus = await influx.query('nvbus', `SELECT "held" FROM "netvigil_bus" WHERE "role" = 'processor' AND time > ${killedAt}ms`);
+    const heldAfter = new Set((bus[0]?.values ?? []).flatMap((v) => String(v[1]).split(',').filter(Boolean).map(Number)));
+    for (const p of victimHad) expect(heldAfter.has(p)).toBe(true);
     // the survivors wrote flows of the killed processor's partitions too
     expect((await points('p2')).length + (await points('p3')).length).toBeGreaterThan(0);
   }, 180_000);

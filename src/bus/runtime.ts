@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import type { DatagramFeed } from '../collector.js';
 import type { Logger } from '../log.js';
+import { int, makeRecord, type NetRecord } from '../record/record.js';
 import type { BusConfig, Role } from './config.js';
 import { NatsBus } from './nats.js';
 import { BusProcessor } from './processor.js';
@@ -57,6 +58,36 @@ export class BusRuntime {
     await this.receiver?.close(deadlineMs);
     await this.processor?.close();
     await this.bus.close();
+  }
+
+  /**
+   * `netvigil_bus` self-telemetry, tagged by role: cumulative counters, and the partitions held now
+   * (a string field, so a dashboard shows what moved when).
+   */
+  records(now: number): NetRecord[] {
+    const out: NetRecord[] = [];
+    const r = this.receiver?.stats;
+    if (r) {
+      out.push(
+        makeRecord('health', 'netvigil_bus', { role: 'receiver' }, {
+          datagrams: int(r.datagrams), batches: int(r.batches), published: int(r.published), retries: int(r.retries),
+          dropped_batches: int(r.droppedBatches), dropped_datagrams: int(r.droppedDatagrams), queued_bytes: int(r.queuedBytes),
+        }, now),
+      );
+    }
+    const p = this.processor;
+    if (p) {
+      const s = p.stats;
+      const held = p.partitions();
+      out.push(
+        makeRecord('health', 'netvigil_bus', { role: 'processor' }, {
+          frames: int(s.frames), datagrams: int(s.datagrams), bad_frames: int(s.badFrames), commits: int(s.commits),
+          taken: int(s.taken), released: int(s.released), lost: int(s.lost), members: int(s.members),
+          partitions: int(held.length), held: held.join(','),
+        }, now),
+      );
+    }
+    return out;
   }
 
   status(): unknown {
