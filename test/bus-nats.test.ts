@@ -108,7 +108,9 @@ async function run(name: string, roles: string, extra: string[]): Promise<Daemon
   await writeFile(file, config(name, roles, extra) + '\n');
   const d = startDaemon(process.execPath, [CLI, 'run', '-c', file]);
   running.push(d);
-  await waitFor(`${name} started\n${d.output()}`, () => d.output().includes('netvigil started'), 20_000);
+  await waitFor(`${name} started`, () => d.output().includes('netvigil started'), 20_000).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}\n${d.output()}`);
+  });
   return d;
 }
 

@@ -225,7 +225,8 @@ export class BusProcessor {
         .then(async () => {
           await this.opts.settle();
           for (const { p, o, last, draining } of marks) {
-            if (last && last.seq > o.committed) {
+            // a partition lost meanwhile is another's now: its offset is not ours to move
+            if (last && last.seq > o.committed && this.owned.get(p) === o) {
               await o.consumer?.commit(last);
               o.committed = last.seq;
               this.stats.commits++;
