@@ -40,6 +40,7 @@ export class BusReceiver {
   private readonly queue: Batch[] = [];
   private queued = 0;
   private inFlight = 0;
+  private inFlightBytes = 0;
   private seq = 0;
   private readonly prefix = randomUUID();
   private timer: NodeJS.Timeout | undefined;
@@ -81,7 +82,7 @@ export class BusReceiver {
     this.stats.batches++;
     this.queue.push({ partition, data, count, id: `${this.prefix}-${this.seq++}` });
     this.queued += data.byteLength;
-    while (this.queued > this.opts.bufferBytes && this.queue.length > 1) {
+    while (this.queued > this.opts.bufferBytes && this.queue.length > 0) {
       const old = this.queue.shift() as Batch;
       this.queued -= old.data.byteLength;
       this.stats.droppedBatches++;
@@ -92,9 +93,11 @@ export class BusReceiver {
 
   private pump(): void {
     const max = this.opts.inFlight ?? 32;
-    while (this.inFlight < max && this.queue.length) {
+    // batches being sent count against the buffer too, so it bounds what the receiver holds
+    while (this.inFlight < max && this.queue.length && (this.inFlight === 0 || this.inFlightBytes + (this.queue[0] as Batch).data.byteLength <= this.opts.bufferBytes / 2)) {
       const b = this.queue.shift() as Batch;
       this.inFlight++;
+      this.inFlightBytes += b.data.byteLength;
       void this.send(b);
     }
     this.stats.queuedBytes = this.queued;
@@ -114,6 +117,7 @@ export class BusReceiver {
       }
     }
     this.queued -= b.data.byteLength;
+    this.inFlightBytes -= b.data.byteLength;
     this.stats.published++;
     this.inFlight--;
     this.pump();
