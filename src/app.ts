@@ -15,6 +15,7 @@ import type { NetRecord } from './record/record.js';
 import { OpsServer } from './http/server.js';
 import { lockDataDir } from './datadir-lock.js';
 import { InterfaceTable } from './enrich/interfaces.js';
+import { EnrichState } from './enrich/config.js';
 import type { Logger } from './log.js';
 import { createMonitor, type ResourceMonitor } from './monitor/index.js';
 import { LossLedger } from './pipeline/loss.js';
@@ -23,6 +24,8 @@ import { FileSink } from './sinks/file.js';
 import { InfluxSink } from './sinks/influx/sink.js';
 import type { Sink } from './sinks/sink.js';
 import { SelfTelemetry } from './telemetry/self.js';
+import { performance } from 'node:perf_hooks';
+import { SteadyClock } from './clock.js';
 import { runsCollector } from './bus/config.js';
 import { BusRuntime } from './bus/runtime.js';
 
@@ -46,7 +49,12 @@ interface Running {
 export class App {
   readonly config: AppConfig;
   readonly dataDir: string;
+  /** Record times and interval boundaries: the monotonic clock, slewed to the wall clock (clock.ts). */
+  // the monitor is built after the clock and reads it while it is built: undefined until then
+  readonly clock = new SteadyClock(undefined, () => this.config.monitor.follow_synced_steps && (this.monitor as ResourceMonitor | undefined)?.synced() === true);
   readonly interfaces = new InterfaceTable();
+  /** Networks file and interface role rules (`enrich`), swapped on SIGHUP. */
+  readonly enrichment = new EnrichState(this.interfaces);
   readonly monitor: ResourceMonitor;
   readonly pipeline: Pipeline;
   readonly sinks: Sink[] = [];
@@ -71,6 +79,7 @@ export class App {
     this.dataDir = resolve(config.data_dir);
     mkdirSync(this.dataDir, { recursive: true });
     this.loss = new LossLedger(join(this.dataDir, LOSS_FILE));
+    this.enrichment.apply(config.enrich, opts.configDir);
     if (config.http.enabled) this.history = new History(Math.min(60_000, Math.max(1000, config.telemetry_interval)));
 
     const file = config.sinks.file;
@@ -121,6 +130,7 @@ export class App {
     // The monitor's records enter like any collector's; it is also the verdict source for enrichment.
     let monitorEmit: (r: Parameters<Pipeline['inject']>[0]) => void = () => {};
     this.monitor = createMonitor(config.monitor, {
+      clock: { wallMs: () => Date.now(), monoMs: () => performance.now(), timeMs: () => this.clock.now() },
       emit: (r) => monitorEmit(r),
       log: this.log.child({ component: 'monitor' }),
       ...(opts.monitorRoot ? { root: opts.monitorRoot } : {}),
@@ -136,9 +146,10 @@ export class App {
         // one monitor interval plus slack: by then the sample covering the newest record has run
         verdict: { source: this.monitor, holdMs: config.monitor.enabled ? config.monitor.interval + 1000 : 0 },
         loss: this.loss,
+        now: () => this.clock.now(),
       },
       this.sinks,
-      this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance })),
+      this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance, enrichment: this.enrichment })),
       this.log,
     );
     const monitorEmitter = this.pipeline.emitterFor('monitor');
@@ -209,8 +220,10 @@ export class App {
       dataDir,
       configDir: this.opts.configDir,
       interfaces: this.interfaces,
+      networks: this.enrichment.networks,
       signals: this.monitor,
       shard: this.shard,
+      clock: this.clock,
       ...(this.bus ? { datagrams: this.bus.feed } : {}),
     });
     await instance.start();
@@ -218,8 +231,8 @@ export class App {
   }
 
   private emitTelemetry(): void {
-    for (const r of this.telemetry.collect()) this.pipeline.inject(r);
-    for (const r of this.bus?.records(Date.now()) ?? []) this.pipeline.inject(r);
+    for (const r of this.telemetry.collect(this.clock.now())) this.pipeline.inject(r);
+    for (const r of this.bus?.records(this.clock.now()) ?? []) this.pipeline.inject(r);
     this.writeHeartbeat();
   }
 
@@ -243,6 +256,11 @@ export class App {
    */
   async reload(next: AppConfig): Promise<string[]> {
     const changes: string[] = [];
+    try {
+      if (this.enrichment.apply(next.enrich, this.opts.configDir)) changes.push('reloaded enrich');
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'enrich: networks file rejected; the running tables stay in force');
+    }
     for (const def of definitions) {
       const block = (next.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
       const cur = this.running.get(def.name);
@@ -291,6 +309,7 @@ export class App {
       pipeline: this.pipeline.stats(),
       sinks: Object.fromEntries(this.sinks.map((s) => [s.name, { ready: s.ready(), ...s.stats() }])),
       interfaces: this.interfaces.summary(),
+      interfaces_ambiguous: this.interfaces.ambiguous(),
       collectors,
       ...(this.bus ? { bus: this.bus.status() } : {}),
     };
@@ -318,7 +337,7 @@ export class App {
     // final counters once the queue is flushed, so they cover the whole run
     await this.pipeline.stop(Math.max(500, until - Date.now()), () => {
       this.writeHeartbeat();
-      return this.telemetry.collect();
+      return this.telemetry.collect(this.clock.now());
     });
     this.loss.flush();
     this.unlock?.();

@@ -21,6 +21,8 @@ export interface InterfaceInfo {
   descr?: string;
   /** Bits per second. */
   speed?: number;
+  /** Role from the interface classification rules (`enrich.interface_roles`), set by the directory. */
+  role?: string;
 }
 
 /**
@@ -30,12 +32,29 @@ export interface InterfaceInfo {
 export interface InterfaceDirectory {
   /**
    * Replace what `source` knows about a device's interfaces. `addresses` are every address the device
-   * may export flows from (its polled address plus inventory aliases). SNMP outranks other sources.
+   * may export flows from (its polled address plus inventory aliases); `explicit` are those the
+   * inventory lists as flow addresses, which win when devices share an address. SNMP outranks other sources.
    */
-  update(device: string, addresses: readonly string[], source: 'snmp' | 'flow', interfaces: Iterable<InterfaceInfo>): void;
+  update(device: string, addresses: readonly string[], source: 'snmp' | 'flow', interfaces: Iterable<InterfaceInfo>, explicit?: readonly string[]): void;
   lookup(exporterAddress: string, ifIndex: number): InterfaceInfo | undefined;
   /** Device name known for an exporter address, if the inventory maps it. */
   deviceName(exporterAddress: string): string | undefined;
+}
+
+/** What the networks file says about the network an address is in (src/enrich/networks.ts). */
+export interface NetworkInfo {
+  name?: string;
+  site?: string;
+  role?: string;
+  tenant?: string;
+}
+
+/** Longest-prefix lookup in the networks file; the table behind it changes on SIGHUP. */
+export interface NetworkDirectory {
+  /** By an address as flows carry it: IPv4 as uint32, IPv6 as its key (src/wire/ip6key.ts), or text. */
+  find(addr: number | string): NetworkInfo | undefined;
+  /** False when no networks file is loaded (or it is empty): callers skip the lookup. */
+  readonly active: boolean;
 }
 
 /** What collectors tell the VM resource monitor about the data path and time keeping. */
@@ -76,9 +95,16 @@ export interface CollectorContext {
   /** Directory of the main config file, for resolving relative paths the collector's config names. */
   configDir: string;
   interfaces: InterfaceDirectory;
+  /** The networks file (`enrich.networks_file`), for aggregation by src_net, dst_site, ...; absent in contexts built without one. */
+  networks?: NetworkDirectory;
   signals: HostSignals;
   /** This instance's share of polled work (`--shard I/N`): index < count; 0/1 when not sharded. */
   shard: { index: number; count: number };
+  /**
+   * The collector's timeline (src/clock.ts): epoch ms that follow the monotonic clock, so a step
+   * of the wall clock moves neither record times nor interval labels. Date.now() when absent.
+   */
+  clock?: { now(): number };
   /** Set when a bus carries the datagrams (scale-out); the flow collector uses it. */
   datagrams?: DatagramFeed;
 }

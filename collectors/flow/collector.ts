@@ -12,6 +12,8 @@ import { Allowlist } from './cidr.js';
 import { fieldEntries, flowConfigSchema, mappedDimensions, type FlowConfig } from './config.js';
 import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
+import { DERIVED_DIMENSIONS, deriver, isDerived } from './derived.js';
+import type { FlowKeys } from './keys.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
 import { consumeFeed, shareState } from './busfeed.js';
@@ -21,7 +23,7 @@ import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeC
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
 
 function aggregatorFor(cfg: FlowConfig, mapped: readonly string[]): Aggregator {
-  return new Aggregator({ dimensions: cfg.dimensions, mapped, maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
+  return new Aggregator({ dimensions: cfg.dimensions, mapped: [...mapped, ...DERIVED_DIMENSIONS], maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
 }
 
 function shapeOf(cfg: FlowConfig): CheckpointShape {
@@ -38,6 +40,7 @@ export class FlowCollector implements Collector {
   /** Granted SO_RCVBUF per bound port, kept past stop for the final stats record. */
   private readonly rcvbufs = new Map<number, number>();
   private timers: NodeJS.Timeout[] = [];
+  private boundary: NodeJS.Timeout | undefined;
   private intervalStart = 0;
   private lastLabel = -Infinity;
   private stopped = false;
@@ -53,6 +56,8 @@ export class FlowCollector implements Collector {
   readonly rawSeq = new RawSeq(Date.now());
   /** Mapped dimension names, fixed at start like the mapping templates are compiled with. */
   private readonly mapped: readonly string[];
+  /** Fills the networks/roles dimensions (derived.ts) after the keys are read. */
+  private derive: (k: FlowKeys) => FlowKeys;
 
   constructor(
     cfg: FlowConfig,
@@ -70,6 +75,7 @@ export class FlowCollector implements Collector {
       pendingTtlMs: cfg.templates.pending_ttl,
     });
     this.aggregator = aggregatorFor(cfg, this.mapped);
+    this.derive = this.deriverFor(cfg);
     this.processor = new FlowProcessor(
       { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped },
       {
@@ -77,13 +83,17 @@ export class FlowCollector implements Collector {
           if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
           ctx.emitter.emit(r);
         },
-        aggregate: (k) => this.aggregator.add(k),
+        aggregate: (k) => this.aggregator.add(this.derive(k)),
         interfaces: (exporter, list) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
         clockOffset: (exporter, ms) => ctx.signals.exporterClockOffset(exporter, ms),
         internalError: (err, exporter) => ctx.emitter.error(err, { exporter }),
       },
     );
     this.processor.configure(cfg.raw, cfg.allow.length ? new Allowlist(cfg.allow) : undefined);
+  }
+
+  private deriverFor(cfg: FlowConfig): (k: FlowKeys) => FlowKeys {
+    return deriver(cfg.dimensions.filter((d) => !this.mapped.includes(d)), DIMENSIONS.length + this.mapped.length, this.ctx);
   }
 
   /** Bound ports (useful when the config asked for port 0). */
@@ -175,8 +185,8 @@ export class FlowCollector implements Collector {
   private async openSockets(): Promise<void> {
     const fwd = this.ctx.datagrams?.forward;
     const onMessage = fwd
-      ? (msg: Buffer, rinfo: RemoteInfo): void => fwd(msg, rinfo.address, rinfo.port, Date.now())
-      : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, Date.now());
+      ? (msg: Buffer, rinfo: RemoteInfo): void => fwd(msg, rinfo.address, rinfo.port, this.now())
+      : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, this.now());
     for (const l of this.cfg.listen) {
       const s = await openSocket(l.address, l.port, this.cfg.receive_buffer, onMessage);
       s.socket.on('error', (e) => this.ctx.emitter.error(e));
@@ -198,32 +208,44 @@ export class FlowCollector implements Collector {
     this.sockets = [];
   }
 
+  /** Receive times and interval boundaries: the collector's timeline (CollectorContext.clock). */
+  private now(): number {
+    return this.ctx.clock ? this.ctx.clock.now() : Date.now();
+  }
+
+  /**
+   * Flushes when the timeline reaches the end of the current interval. The timer runs on the
+   * monotonic clock, which the timeline may lead or trail while it slews (src/clock.ts): a timer
+   * that fires before the end is re-armed for the rest, so one flush closes exactly one interval.
+   */
+  private armBoundary(): void {
+    const end = this.intervalStart + this.cfg.interval;
+    this.boundary = setTimeout(() => {
+      if (this.now() >= end) this.flush(this.now(), true);
+      this.armBoundary();
+    }, Math.max(1, end - this.now()));
+    this.boundary.unref();
+  }
+
   private startTimers(): void {
-    const now = Date.now();
-    const iv = this.cfg.interval;
-    this.intervalStart = Math.floor(now / iv) * iv;
-    // first flush at the next interval boundary, then every interval
-    const first = setTimeout(() => {
-      this.flush(Date.now(), true);
-      const t = setInterval(() => this.flush(Date.now(), true), iv);
-      t.unref();
-      this.timers.push(t);
-    }, this.intervalStart + iv - now);
-    first.unref();
-    const stats = setInterval(() => this.housekeeping(Date.now()), this.cfg.stats_interval);
+    const now = this.now();
+    this.intervalStart = Math.floor(now / this.cfg.interval) * this.cfg.interval;
+    this.armBoundary();
+    const stats = setInterval(() => this.housekeeping(this.now()), this.cfg.stats_interval);
     stats.unref();
     // parked data sets must expire on their own clock, not only at stats time
-    const expiry = setInterval(() => this.store.expire(Date.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
+    const expiry = setInterval(() => this.store.expire(this.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
     expiry.unref();
     const cp = setInterval(() => {
       this.periodicCheckpoint();
       this.saveLoss();
     }, CHECKPOINT_EVERY_MS);
     cp.unref();
-    this.timers.push(first, stats, expiry, cp);
+    this.timers.push(stats, expiry, cp);
   }
 
   private stopTimers(): void {
+    clearTimeout(this.boundary);
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
   }
@@ -231,9 +253,10 @@ export class FlowCollector implements Collector {
   /**
    * Emits the interval's aggregates, labelled with the interval start. Labels must never repeat:
    * aggregates are points keyed by tags + time, so two flushes labelled alike overwrite each other in
-   * InfluxDB. Timers run on the monotonic clock and may fire a hair before the wall-clock boundary,
-   * so a boundary flush rounds to the nearest boundary; a second flush in one interval (reload, then
-   * stop) or a clock stepped back gets the last label plus 1 ms.
+   * InfluxDB. A boundary flush starts the next interval where this one ended, on the timeline, which
+   * a wall-clock step does not move (later only when the process was stalled past it, or a forward
+   * step of a synchronised clock was followed); a second flush in one interval (reload, then stop)
+   * gets the last label plus 1 ms.
    */
   private flush(now: number, atBoundary = false, retain = false): void {
     const iv = this.cfg.interval;
@@ -243,7 +266,7 @@ export class FlowCollector implements Collector {
     shareState(this.ctx.datagrams, this.store, this.processor.options);
     const emitted = this.ctx.datagrams?.closeInterval();
     // retain (stop): the sums and the interval stay for the checkpoint a restart continues
-    if (!retain) this.intervalStart = (atBoundary ? Math.round(now / iv) : Math.floor(now / iv)) * iv;
+    if (!retain) this.intervalStart = atBoundary ? Math.max(this.intervalStart + iv, Math.floor(now / iv) * iv) : Math.floor(now / iv) * iv;
     if (retain) {
       for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(r);
       emitted?.();
@@ -305,12 +328,13 @@ export class FlowCollector implements Collector {
   async reload(config: unknown): Promise<void> {
     const next = flowConfigSchema.parse(config);
     // the field mapping is compiled into the templates: it changes at the next start, not here
-    const unmapped = next.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d) && !this.mapped.includes(d));
+    const unmapped = next.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d) && !this.mapped.includes(d) && !isDerived(d));
     if (unmapped.length) throw new Error(`dimension ${unmapped.join(', ')} is mapped by the new config only: field mappings apply from the next start`);
     const prev = this.cfg;
-    this.flush(Date.now());
+    this.flush(this.now());
     this.cfg = next;
     this.aggregator = aggregatorFor(next, this.mapped);
+    this.derive = this.deriverFor(next);
     this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();
@@ -327,7 +351,7 @@ export class FlowCollector implements Collector {
     await this.closeSockets();
     await this.saving; // a periodic checkpoint still being written must not land after the final one
     await this.pendingTop; // the last closed interval's flow_top rows, before the final flush's
-    const now = Date.now();
+    const now = this.now();
     this.flush(now, false, true);
     this.housekeeping(now);
     await this.saving;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duration, size } from '../../src/collector.js';
 import { DIMENSIONS, TALKER_KEYS } from './aggregate.js';
 import { isCidr } from './cidr.js';
+import { DERIVED_DIMENSIONS, isDerived } from './derived.js';
 import { commonFields, fieldEntrySchema, type FieldEntry } from '../netflow/fields.js';
 
 const listener = z.strictObject({
@@ -22,7 +23,7 @@ export const flowConfigSchema = z.strictObject({
   interval: duration().default(60_000),
   /** Built-in dimensions, or names of mapped elements with `as: dimension` (checked below). */
   // the enum lets editors complete the built-in names; a mapped name is any other snake_case name
-  dimensions: z.array(z.union([z.enum(DIMENSIONS), z.string().regex(/^[a-z][a-z0-9_]*$/)])).default(['exporter', 'in_if', 'out_if', 'proto']),
+  dimensions: z.array(z.union([z.enum(DIMENSIONS), z.enum(DERIVED_DIMENSIONS), z.string().regex(/^[a-z][a-z0-9_]*$/)])).default(['exporter', 'in_if', 'out_if', 'proto']),
   max_series: z.number().int().min(2).default(2000),
   top_n: z.number().int().min(0).default(20),
   top_by: z.array(z.enum(TALKER_KEYS)).default(['src_addr', 'dst_addr']),
@@ -48,8 +49,8 @@ export const flowConfigSchema = z.strictObject({
 }).superRefine((cfg, ctx) => {
   const mapped = new Set(mappedDimensions(cfg));
   cfg.dimensions.forEach((d, i) => {
-    if (!(DIMENSIONS as readonly string[]).includes(d) && !mapped.has(d)) {
-      const known = [...DIMENSIONS, ...mapped].join(', ');
+    if (!(DIMENSIONS as readonly string[]).includes(d) && !mapped.has(d) && !isDerived(d)) {
+      const known = [...DIMENSIONS, ...DERIVED_DIMENSIONS, ...mapped].join(', ');
       ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `unknown dimension "${d}": one of ${known} (or a fields entry with as: dimension)` });
     }
   });

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { CollectorDefinition } from '../collector.js';
 import { monitorConfigSchema } from '../monitor/index.js';
+import { enrichConfigSchema } from '../enrich/config.js';
 import { LOG_FORMATS } from '../log.js';
 import { duration, size } from './units.js';
 import { busSchema, checkRoles, rolesSchema } from '../bus/config.js';
@@ -139,6 +140,7 @@ export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
         .object({ file: fileSinkSchema.optional(), influx: influxSinkSchema.optional() })
         .strict()
         .default({}),
+      enrich: enrichConfigSchema,
       collectors: z.object(collectorShape).strict().default({}),
       monitor: monitor.default(monitor.parse({})),
       roles: rolesSchema,

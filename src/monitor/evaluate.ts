@@ -12,12 +12,16 @@ export interface IntervalSignals {
   loopStallMs: number;
   /** Wall-clock movement minus monotonic movement over the interval (positive: forward step). */
   clockStepMs: number;
+  /** Wall clock minus the records' timeline (src/clock.ts) still to be slewed away after a step. */
+  timelineOffsetMs?: number;
   exporterOffsetMedianMs?: number;
   exporters: number;
   snmpRequests: number;
   snmpTimeouts: number;
   socketDrops: number;
   synced?: boolean;
+  /** What the sync daemon says of our clock: offset from its reference, stratum, reference. */
+  sync?: { offsetMs?: number; stratum?: number; reference?: string };
 }
 
 /**
@@ -51,6 +55,10 @@ export function evaluate(s: IntervalSignals, cfg: MonitorConfig): Finding[] {
   if (s.elapsedMs > 0) check('major_faults_per_s', (s.procMajorFaults * 1000) / s.elapsedMs, () => 'major_faults');
   check('loop_stall_ms', s.loopStallMs, () => 'loop_stall');
   check('clock_step_ms', Math.abs(s.clockStepMs), () => 'clock_step');
+  // While the timeline slews, record times and the wall clock disagree: which one is right is not
+  // known here (exporter offsets and sync state tell), so the records are degraded, no worse.
+  const slewing = t.clock_step_ms.degraded ?? t.clock_step_ms.untrusted;
+  if (s.timelineOffsetMs !== undefined && slewing !== null && Math.abs(s.timelineOffsetMs) > slewing) out.push({ reason: 'clock_slewing', level: 'degraded' });
   check('socket_drops', s.socketDrops, () => 'socket_drops');
   if (s.exporters >= cfg.clock_offset_min_exporters && s.exporterOffsetMedianMs !== undefined) {
     check('clock_offset_ms', Math.abs(s.exporterOffsetMedianMs), () => 'clock_offset');
