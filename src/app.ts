@@ -26,6 +26,7 @@ import type { Sink } from './sinks/sink.js';
 import { SelfTelemetry } from './telemetry/self.js';
 import { performance } from 'node:perf_hooks';
 import { SteadyClock } from './clock.js';
+import { CrossCheck } from './xcheck/xcheck.js';
 import { runsCollector } from './bus/config.js';
 import { BusRuntime } from './bus/runtime.js';
 
@@ -69,6 +70,8 @@ export class App {
   /** The status page's last hour, one point per telemetry interval (1 s to 60 s); only with `http`. */
   readonly history: History | undefined;
   private unlock: (() => void) | undefined;
+  /** The flow-vs-SNMP cross-check (`xcheck:`), fed from the enrichment step. */
+  readonly xcheck: CrossCheck | undefined;
   /** Scale-out: set when `bus` is configured. */
   private bus: BusRuntime | undefined;
 
@@ -135,6 +138,8 @@ export class App {
       log: this.log.child({ component: 'monitor' }),
       ...(opts.monitorRoot ? { root: opts.monitorRoot } : {}),
     });
+    let xcheckEmit: (r: Parameters<Pipeline['inject']>[0]) => void = () => {};
+    if (config.xcheck?.enabled) this.xcheck = new CrossCheck(config.xcheck, this.interfaces, (r) => xcheckEmit(r), this.log.child({ component: 'xcheck' }));
     const p = config.pipeline;
     this.pipeline = new Pipeline(
       {
@@ -152,6 +157,10 @@ export class App {
       this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance, enrichment: this.enrichment })),
       this.log,
     );
+    if (this.xcheck) {
+      const xcheckEmitter = this.pipeline.emitterFor('xcheck');
+      xcheckEmit = (r) => xcheckEmitter.emit(r);
+    }
     const monitorEmitter = this.pipeline.emitterFor('monitor');
     monitorEmit = (r) => monitorEmitter.emit(r);
     const tags: Record<string, string> = {}; // `instance` comes with enrichment, on every record
@@ -160,11 +169,13 @@ export class App {
   }
 
   private enrichAndObserve(enrich: (r: NetRecord) => void): (r: NetRecord) => void {
-    if (!this.history) return enrich;
     const h = this.history;
+    const x = this.xcheck;
+    if (!h && !x) return enrich;
     return (r) => {
       enrich(r);
-      h.observe(r);
+      h?.observe(r);
+      x?.observe(r);
     };
   }
 
@@ -290,7 +301,7 @@ export class App {
         changes.push(`reloaded ${def.name}`);
       }
     }
-    for (const key of ['sinks', 'pipeline', 'monitor', 'data_dir', 'http'] as const) {
+    for (const key of ['sinks', 'pipeline', 'monitor', 'data_dir', 'http', 'xcheck'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.config[key])) this.log.warn({ section: key }, 'this section changed; it takes effect after a restart');
     }
     return changes;
@@ -311,6 +322,7 @@ export class App {
       interfaces: this.interfaces.summary(),
       interfaces_ambiguous: this.interfaces.ambiguous(),
       collectors,
+      ...(this.xcheck ? { xcheck: this.xcheck.status() } : {}),
       ...(this.bus ? { bus: this.bus.status() } : {}),
     };
   }

@@ -103,6 +103,7 @@ monitor:
   interval: 500ms
   recover_after: 1s
   thresholds: { clock_step_ms: { degraded: 0, untrusted: null } }
+xcheck: { min_octets: 0 }
 collectors:
   snmp: { devices: devices-${instance}.yaml }
   snmptrap: { address: 127.0.0.1, port: ${trapPort}, report_interval: 1s }

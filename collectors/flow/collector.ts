@@ -4,7 +4,8 @@
  * open interval included (checkpoint.ts).
  */
 import type { RemoteInfo } from 'node:dgram';
-import type { Collector, CollectorContext } from '../../src/collector.js';
+import type { Collector, CollectorContext, InterfaceInfo } from '../../src/collector.js';
+import type { NetRecord } from '../../src/record/record.js';
 import { TemplateStore } from '../netflow/templates.js';
 import { fieldMap } from '../netflow/fields.js';
 import { Aggregator, DIMENSIONS } from './aggregate.js';
@@ -16,8 +17,13 @@ import { DERIVED_DIMENSIONS, deriver, isDerived } from './derived.js';
 import type { FlowKeys } from './keys.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
+import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync, type LossState } from './losspersist.js';
+import { SamplingRates } from './sampling.js';
+import { IntervalVolumes } from './volumes.js';
+import { correctAggregate, LossWindow } from './loss-ratio.js';
+import { socketDrops } from './sockdrops.js';
+import { FlowWorkers } from './workers.js';
 import { consumeFeed, shareState } from './busfeed.js';
-import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync } from './losspersist.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
@@ -41,6 +47,8 @@ export class FlowCollector implements Collector {
   private readonly rcvbufs = new Map<number, number>();
   private timers: NodeJS.Timeout[] = [];
   private boundary: NodeJS.Timeout | undefined;
+  /** Bumped when the timers stop: a boundary flush still waiting for the workers' sums is then dropped. */
+  private timerGen = 0;
   private intervalStart = 0;
   private lastLabel = -Infinity;
   private stopped = false;
@@ -58,6 +66,14 @@ export class FlowCollector implements Collector {
   private readonly mapped: readonly string[];
   /** Fills the networks/roles dimensions (derived.ts) after the keys are read. */
   private derive: (k: FlowKeys) => FlowKeys;
+  /** Configured sampling rates (sampling.ts), per-interval volumes and loss ratios (volumes.ts, loss-ratio.ts). */
+  private sampling: SamplingRates;
+  private readonly volumes = new IntervalVolumes();
+  private readonly lossWindow = new LossWindow();
+  /** When the volumes' current window opened (the last flush, or the start), on the collector's timeline. */
+  private volumesSince = -1;
+  /** `workers: N` > 0: decoding and aggregation in worker threads (workers.ts). */
+  private readonly pool: FlowWorkers | undefined;
 
   constructor(
     cfg: FlowConfig,
@@ -76,19 +92,28 @@ export class FlowCollector implements Collector {
     });
     this.aggregator = aggregatorFor(cfg, this.mapped);
     this.derive = this.deriverFor(cfg);
+    this.sampling = new SamplingRates(cfg.sampling, cfg.max_exporters);
+    const hooks = {
+      emit: (r: NetRecord) => {
+        if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
+        ctx.emitter.emit(r);
+      },
+      interfaces: (exporter: string, list: InterfaceInfo[]) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
+      clockOffset: (exporter: string, ms: number) => ctx.signals.exporterClockOffset(exporter, ms),
+    };
     this.processor = new FlowProcessor(
       { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped },
       {
-        emit: (r) => {
-          if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
-          ctx.emitter.emit(r);
+        ...hooks,
+        aggregate: (k) => {
+          const d = this.derive(k);
+          this.volumes.add(d, this.sampling.apply(d));
+          this.aggregator.add(d);
         },
-        aggregate: (k) => this.aggregator.add(this.derive(k)),
-        interfaces: (exporter, list) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
-        clockOffset: (exporter, ms) => ctx.signals.exporterClockOffset(exporter, ms),
         internalError: (err, exporter) => ctx.emitter.error(err, { exporter }),
       },
     );
+    this.pool = cfg.workers > 0 ? new FlowWorkers(cfg, name, ctx.dataDir, { ...hooks, error: (e, c) => ctx.emitter.error(e, c), log: ctx.log }) : undefined;
     this.processor.configure(cfg.raw, cfg.allow.length ? new Allowlist(cfg.allow) : undefined);
   }
 
@@ -127,6 +152,7 @@ export class FlowCollector implements Collector {
     const feed = this.ctx.datagrams;
     // from a bus, what a checkpoint holds is delivered again (not committed): resuming would count it twice
     if (cp && !feed?.consume) this.resume(cp, Date.now());
+    this.pool?.start();
     if (!feed?.consume || feed.forward) await this.openSockets();
     await consumeFeed(feed, this.processor, this.store);
   }
@@ -173,19 +199,34 @@ export class FlowCollector implements Collector {
    * minute without one, so the file's age tells how long no process listened (MAX_DOWN_MS).
    */
   private saveLoss(): void {
-    const loss = this.processor.loss;
+    const changes = this.pool ? this.pool.lossChanges() : this.processor.loss.changes;
     const now = Date.now();
-    if (loss.changes === this.lossSaved && now - this.lossSavedAt < 60_000) return;
-    this.lossSaved = loss.changes;
+    if (changes === this.lossSaved && now - this.lossSavedAt < 60_000) return;
+    this.lossSaved = changes;
     this.lossSavedAt = now;
-    const st = lossState(loss, now);
+    const st = this.lossNow(now);
     this.saving = this.saving.then(() => writeLossState(this.ctx.dataDir, st)).catch((e: unknown) => this.ctx.emitter.error(e));
   }
 
+  private lossNow(now: number): LossState {
+    return this.pool ? this.pool.lossState(now) : lossState(this.processor.loss, now);
+  }
+
+  /** With workers, their sums since the last call are added to the aggregator first. */
+  private synced(fn: () => void): void {
+    if (!this.pool) return fn();
+    void this.pool.drain(() => this.aggregator).then(() => {
+      if (!this.stopped) fn();
+    });
+  }
+
   private async openSockets(): Promise<void> {
+    const pool = this.pool;
     const fwd = this.ctx.datagrams?.forward;
     const onMessage = fwd
       ? (msg: Buffer, rinfo: RemoteInfo): void => fwd(msg, rinfo.address, rinfo.port, this.now())
+      : pool
+      ? (msg: Buffer, rinfo: RemoteInfo): void => pool.handle(msg, rinfo.address, rinfo.port, this.now())
       : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, this.now());
     for (const l of this.cfg.listen) {
       const s = await openSocket(l.address, l.port, this.cfg.receive_buffer, onMessage);
@@ -220,31 +261,43 @@ export class FlowCollector implements Collector {
    */
   private armBoundary(): void {
     const end = this.intervalStart + this.cfg.interval;
+    const gen = this.timerGen;
     this.boundary = setTimeout(() => {
-      if (this.now() >= end) this.flush(this.now(), true);
-      this.armBoundary();
+      if (this.now() < end) return this.armBoundary();
+      // with workers the flush waits for their sums: the next boundary is armed after it, unless
+      // the timers were restarted (reload) or stopped meanwhile
+      this.synced(() => {
+        if (gen !== this.timerGen) return;
+        this.flush(this.now(), true);
+        this.armBoundary();
+      });
     }, Math.max(1, end - this.now()));
     this.boundary.unref();
   }
 
   private startTimers(): void {
     const now = this.now();
+    if (this.volumesSince < 0) this.volumesSince = now;
     this.intervalStart = Math.floor(now / this.cfg.interval) * this.cfg.interval;
     this.armBoundary();
-    const stats = setInterval(() => this.housekeeping(this.now()), this.cfg.stats_interval);
+    const stats = setInterval(() => (this.pool ? void this.pool.report(this.now()).then(() => !this.stopped && this.housekeeping(this.now())) : this.housekeeping(this.now())), this.cfg.stats_interval);
     stats.unref();
     // parked data sets must expire on their own clock, not only at stats time
     const expiry = setInterval(() => this.store.expire(this.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
     expiry.unref();
     const cp = setInterval(() => {
-      this.periodicCheckpoint();
-      this.saveLoss();
+      void this.pool?.report(this.now()); // /status and /metrics read the workers' counters from it
+      this.synced(() => {
+        this.periodicCheckpoint();
+        this.saveLoss();
+      });
     }, CHECKPOINT_EVERY_MS);
     cp.unref();
     this.timers.push(stats, expiry, cp);
   }
 
   private stopTimers(): void {
+    this.timerGen++;
     clearTimeout(this.boundary);
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
@@ -267,13 +320,16 @@ export class FlowCollector implements Collector {
     const emitted = this.ctx.datagrams?.closeInterval();
     // retain (stop): the sums and the interval stay for the checkpoint a restart continues
     if (!retain) this.intervalStart = atBoundary ? Math.max(this.intervalStart + iv, Math.floor(now / iv) * iv) : Math.floor(now / iv) * iv;
+    const loss = this.intervalLoss();
+    for (const r of this.volumes.flush(label, this.volumesSince, now, this.name, loss)) this.ctx.emitter.emit(r);
+    this.volumesSince = now;
     if (retain) {
-      for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(r);
+      for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(correctAggregate(r, loss));
       emitted?.();
     } else {
       // flow_top over the next turns of the loop, so receiving never waits for the talker scan
       const { now: rows, talkers } = this.aggregator.flushLater(label, this.name);
-      for (const r of rows) this.ctx.emitter.emit(r);
+      for (const r of rows) this.ctx.emitter.emit(correctAggregate(r, loss));
       this.pendingTop = this.pendingTop
         .then(() => talkers)
         .then((top) => {
@@ -288,6 +344,13 @@ export class FlowCollector implements Collector {
     if (!retain) this.periodicCheckpoint();
   }
 
+  /** The closing interval's loss per exporter: sequence gaps and our socket drops (loss-ratio.ts). */
+  private intervalLoss(): ReturnType<LossWindow['next']> {
+    const p = this.processor;
+    const dgrams = new Map(p.exporterNames().map((e) => [e, p.exporterStats(e)?.datagrams ?? 0]));
+    return this.lossWindow.next(p.loss.exporterTotals(), dgrams, socketDrops(this.ports()));
+  }
+
   private nextLabel(): number {
     return this.intervalStart > this.lastLabel ? this.intervalStart : this.lastLabel + 1;
   }
@@ -295,8 +358,8 @@ export class FlowCollector implements Collector {
   /** Loss and stats records, template/pending expiry, state persistence. */
   housekeeping(now: number): void {
     this.store.expire(now);
-    for (const r of this.processor.loss.records(this.name, now)) this.ctx.emitter.emit(r);
-    const st = this.store.stats();
+    for (const r of this.pool ? this.pool.lossRecords() : this.processor.loss.records(this.name, now)) this.ctx.emitter.emit(r);
+    const st = this.pool ? this.pool.storeStats() : this.store.stats();
     const extra: Record<string, number> = {
       templates: st.templates,
       pending_sets: st.pendingSets,
@@ -308,13 +371,13 @@ export class FlowCollector implements Collector {
       raw_late: this.rawSeq.late,
     };
     for (const [port, granted] of this.rcvbufs) extra[`rcvbuf_${port}`] = granted;
-    for (const r of this.processor.statsRecords(now, extra)) this.ctx.emitter.emit(r);
+    for (const r of (this.pool ?? this.processor).statsRecords(now, extra)) this.ctx.emitter.emit(r);
     this.saving = this.saving.then(() => this.save());
   }
 
   private async save(): Promise<void> {
     try {
-      await saveState(this.ctx.dataDir, this.store, this.processor.options);
+      await (this.pool ? this.pool.saveState() : saveState(this.ctx.dataDir, this.store, this.processor.options));
     } catch (e) {
       this.ctx.emitter.error(e);
     }
@@ -331,10 +394,14 @@ export class FlowCollector implements Collector {
     const unmapped = next.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d) && !this.mapped.includes(d) && !isDerived(d));
     if (unmapped.length) throw new Error(`dimension ${unmapped.join(', ')} is mapped by the new config only: field mappings apply from the next start`);
     const prev = this.cfg;
+    await this.pool?.drain(() => this.aggregator, next); // `workers` itself changes at the next start
     this.flush(this.now());
     this.cfg = next;
     this.aggregator = aggregatorFor(next, this.mapped);
     this.derive = this.deriverFor(next);
+    const sampling = new SamplingRates(next.sampling, next.max_exporters);
+    sampling.inherit(this.sampling);
+    this.sampling = sampling;
     this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();
@@ -349,6 +416,7 @@ export class FlowCollector implements Collector {
     this.stopped = true;
     this.stopTimers();
     await this.closeSockets();
+    await this.pool?.stop(() => this.aggregator, this.now());
     await this.saving; // a periodic checkpoint still being written must not land after the final one
     await this.pendingTop; // the last closed interval's flow_top rows, before the final flush's
     const now = this.now();
@@ -361,23 +429,33 @@ export class FlowCollector implements Collector {
       this.ctx.emitter.error(e);
     }
     try {
-      writeLossStateSync(this.ctx.dataDir, lossState(this.processor.loss, now));
+      writeLossStateSync(this.ctx.dataDir, this.lossNow(now));
     } catch (e) {
       this.ctx.emitter.error(e);
     }
   }
 
+  /** With workers: their counters as of now reach status() (the benchmark's count of what was taken). */
+  async settle(): Promise<void> {
+    await this.pool?.report(this.now());
+  }
+
   status(): unknown {
-    const loss = this.processor.loss.exporterTotals();
+    const p = this.pool;
+    const loss = p ? p.lossTotals() : this.processor.loss.exporterTotals();
+    const exporters = p ? p.exporters() : this.processor.exporterNames().map((e) => ({ exporter: e, stats: this.processor.exporterStats(e), lastSeen: this.processor.lastSeen(e) }));
+    const samplingCounts = this.sampling.summary();
     return {
       listeners: this.sockets.map((s) => ({ address: s.address, port: s.port, rcvbuf: s.grantedRcvbuf })),
-      templates: this.store.stats(),
-      exporters: this.processor.exporterNames().map((e) => ({
+      templates: p ? p.storeStats() : this.store.stats(),
+      exporters: exporters.map(({ exporter: e, stats, lastSeen }) => ({
         exporter: e,
-        ...this.processor.exporterStats(e),
-        last_seen_ms: this.processor.lastSeen(e),
+        ...(stats as object | undefined),
+        last_seen_ms: lastSeen,
         loss: loss.get(e) ?? { received: 0, lost: 0 },
+        sampling: samplingCounts.get(e),
       })),
+      ...(p ? { workers: { count: this.cfg.workers, restarts: p.restarts, lost_datagrams: p.lost, dropped_datagrams: p.dropped } } : {}),
     };
   }
 }

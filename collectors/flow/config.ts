@@ -3,6 +3,7 @@ import { duration, size } from '../../src/collector.js';
 import { DIMENSIONS, TALKER_KEYS } from './aggregate.js';
 import { isCidr } from './cidr.js';
 import { DERIVED_DIMENSIONS, isDerived } from './derived.js';
+import { samplingSchema } from './sampling.js';
 import { commonFields, fieldEntrySchema, type FieldEntry } from '../netflow/fields.js';
 
 const listener = z.strictObject({
@@ -29,6 +30,10 @@ export const flowConfigSchema = z.strictObject({
   top_by: z.array(z.enum(TALKER_KEYS)).default(['src_addr', 'dst_addr']),
   max_talkers: z.number().int().min(1).default(100_000),
   raw: z.boolean().default(false),
+  /** Sampling rates per exporter (and input interface), with a default and override (sampling.ts). */
+  sampling: samplingSchema.default({ map: [] }),
+  /** Decode and aggregate in this many worker threads (workers.ts); 0: in the main thread. */
+  workers: z.number().int().min(0).max(64).default(0),
   stats_interval: duration().default(60_000),
   max_exporters: z.number().int().min(1).default(10_000),
   templates: z
@@ -53,7 +58,15 @@ export const flowConfigSchema = z.strictObject({
       const known = [...DIMENSIONS, ...DERIVED_DIMENSIONS, ...mapped].join(', ');
       ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `unknown dimension "${d}": one of ${known} (or a fields entry with as: dimension)` });
     }
+    // Worker threads aggregate without the main thread's networks and interface directories.
+    if (cfg.workers > 0 && isDerived(d)) {
+      ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `"${d}" is not computed in worker threads yet: use workers: 0 with it` });
+    }
   });
+  // The configured sampling map is applied in the main thread's aggregate hook only (for now).
+  if (cfg.workers > 0 && (cfg.sampling.map.length > 0 || cfg.sampling.default !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['workers'], message: 'a sampling map or default is not applied in worker threads yet: use workers: 0 with it' });
+  }
 });
 
 /** The field mapping in force: the shipped common fields (when asked for), then the user's, which win. */

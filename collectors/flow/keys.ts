@@ -41,8 +41,15 @@ export class FlowKeys {
   bytes = 0;
   packets = 0;
   rate = 1;
+  /**
+   * False when the flow came with no sampling rate (`rate` is then 1): sampling.ts applies the
+   * configured one. Not enumerable: it is not part of what the two producers must agree on, since
+   * a v9/IPFIX Record prints 1 for an unknown rate and keysFromRecord cannot tell it from a real 1.
+   */
+  declare rateKnown: boolean;
 
   constructor(mapped: readonly string[] = []) {
+    Object.defineProperty(this, 'rateKnown', { value: true, writable: true, enumerable: false });
     this.mapped = mapped;
     this.dims = new Array<Key>(DIMENSIONS.length + mapped.length).fill('');
   }
@@ -129,7 +136,8 @@ export function keysFromRecord(r: FlowRecord, out: FlowKeys): FlowKeys {
   d[13] = addressKey(f['dst_addr']);
   for (let j = 0; j < out.mapped.length; j++) d[DIMENSIONS.length + j] = valueKey(f[out.mapped[j] as string]);
   const rate = f['sampling_rate'];
-  out.rate = typeof rate === 'bigint' && rate > 0n ? Number(rate) : 1;
+  out.rateKnown = typeof rate === 'bigint' && rate > 0n;
+  out.rate = out.rateKnown ? Number(rate) : 1;
   out.bytes = volume(f['bytes']);
   out.packets = volume(f['packets']);
   return out;
@@ -186,7 +194,9 @@ export function keysFromData(rec: DataRecord, exporter: string, state: OptionsSt
     const c = src ? plan.convs[src.idx[0] as number] : undefined;
     out.dims[DIMENSIONS.length + j] = c === Conv.Ipv4 && typeof x === 'number' ? ipv4ToString(x) : c === Conv.Ipv6 && typeof x === 'string' ? ip6KeyText(x) : valueKey(x);
   }
-  out.rate = Math.max(1, Math.round(state.rateFor(plan, v, memo.rates)));
+  const rate = Math.round(state.rateFor(plan, v, memo.rates));
+  out.rateKnown = rate > 0;
+  out.rate = Math.max(1, rate);
   out.bytes = volume(sourceValue(dp.bytes, v));
   out.packets = volume(sourceValue(dp.packets, v));
   return out;
@@ -215,6 +225,7 @@ export function keysFromSflow(s: FlowSample, exporter: string, out: FlowKeys): F
   d[12] = p.srcKey ?? addressKey(p.srcAddr);
   d[13] = p.dstKey ?? addressKey(p.dstAddr);
   for (let j = DIMENSIONS.length; j < d.length; j++) d[j] = ''; // sFlow samples carry no mapped elements
+  out.rateKnown = s.samplingRate > 0;
   out.rate = s.samplingRate || 1;
   out.bytes = p.frameLength ?? p.ipLength ?? 0;
   out.packets = 1;

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { CollectorDefinition } from '../collector.js';
+import { xcheckSchema } from '../xcheck/config.js';
 import { monitorConfigSchema } from '../monitor/index.js';
 import { enrichConfigSchema } from '../enrich/config.js';
 import { LOG_FORMATS } from '../log.js';
@@ -135,6 +136,7 @@ export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
       // Off unless the block (or --http-listen) is present: two instances, or tests, on one machine
       // must not race for the same default port.
       http: httpSchema.default({ enabled: false, listen: '127.0.0.1:9108' }),
+      xcheck: xcheckSchema.optional().describe('flow-vs-SNMP cross-check per interface (src/xcheck/); on when present'),
       pipeline: pipelineSchema.default(pipelineSchema.parse({})),
       sinks: z
         .object({ file: fileSinkSchema.optional(), influx: influxSinkSchema.optional() })
