@@ -27,6 +27,8 @@ import { SelfTelemetry } from './telemetry/self.js';
 import { performance } from 'node:perf_hooks';
 import { SteadyClock } from './clock.js';
 import { CrossCheck } from './xcheck/xcheck.js';
+import { runsCollector } from './bus/config.js';
+import { BusRuntime } from './bus/runtime.js';
 
 export interface AppOptions {
   log: Logger;
@@ -70,6 +72,8 @@ export class App {
   private unlock: (() => void) | undefined;
   /** The flow-vs-SNMP cross-check (`xcheck:`), fed from the enrichment step. */
   readonly xcheck: CrossCheck | undefined;
+  /** Scale-out: set when `bus` is configured. */
+  private bus: BusRuntime | undefined;
 
   constructor(config: AppConfig, opts: AppOptions) {
     this.config = config;
@@ -194,9 +198,11 @@ export class App {
     for (const s of this.sinks) await s.start();
     this.pipeline.start();
     if (this.config.monitor.enabled) this.monitor.start();
+    const { bus, roles, instance } = this.config;
+    if (bus) this.bus = await BusRuntime.open({ bus, roles, instance, settle: () => this.pipeline.drain() }, this.log.child({ component: 'bus' }));
     for (const def of definitions) {
       const block = (this.config.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
-      if (block?.enabled) await this.startCollector(def, block);
+      if (block?.enabled && runsCollector(def.name, roles)) await this.startCollector(def, block);
     }
     if (this.config.http.enabled) {
       const http = new OpsServer(this, this.log.child({ component: 'http' }));
@@ -229,6 +235,7 @@ export class App {
       signals: this.monitor,
       shard: this.shard,
       clock: this.clock,
+      ...(this.bus ? { datagrams: this.bus.feed } : {}),
     });
     await instance.start();
     this.running.set(def.name, { def, block, instance });
@@ -236,6 +243,7 @@ export class App {
 
   private emitTelemetry(): void {
     for (const r of this.telemetry.collect(this.clock.now())) this.pipeline.inject(r);
+    for (const r of this.bus?.records(this.clock.now()) ?? []) this.pipeline.inject(r);
     this.writeHeartbeat();
   }
 
@@ -267,7 +275,7 @@ export class App {
     for (const def of definitions) {
       const block = (next.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
       const cur = this.running.get(def.name);
-      const want = block?.enabled ? block : undefined;
+      const want = block?.enabled && runsCollector(def.name, next.roles) ? block : undefined;
       if (cur && !want) {
         await cur.instance.stop();
         this.running.delete(def.name);
@@ -315,6 +323,7 @@ export class App {
       interfaces_ambiguous: this.interfaces.ambiguous(),
       collectors,
       ...(this.xcheck ? { xcheck: this.xcheck.status() } : {}),
+      ...(this.bus ? { bus: this.bus.status() } : {}),
     };
   }
 
@@ -327,12 +336,14 @@ export class App {
     await this.http?.close();
     this.http = undefined;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    await this.bus?.stopIntake();
     await Promise.all(
       [...this.running.values()].map(({ def, instance }) =>
         instance.stop().catch((e: unknown) => this.log.error({ collector: def.name, err: (e as Error).message }, 'collector stop failed')),
       ),
     );
     this.running.clear();
+    await this.bus?.close(Math.max(500, (until - Date.now()) / 2)).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'bus close failed'));
     if (this.config.monitor.enabled) this.monitor.tick(); // judge the last partial interval too
     this.monitor.stop();
     // final counters once the queue is flushed, so they cover the whole run

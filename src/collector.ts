@@ -70,6 +70,25 @@ export interface HostSignals {
   snmpRequest(outcome: 'ok' | 'timeout' | 'error'): void;
 }
 
+/**
+ * Scale-out (src/bus/): datagrams travel over a message bus from the instance that receives them to
+ * the one that decodes them. Absent without a bus: the collector decodes what its sockets receive.
+ */
+export interface DatagramFeed {
+  /** Receiver role: a datagram off a socket goes here instead of to the decoder. */
+  forward?(datagram: Uint8Array, address: string, port: number, receivedAt: number): void;
+  /**
+   * Processor role: starts handing bus datagrams to `handle`, with the address, port and receive
+   * time they arrived with; `restore` gets shared decoding state (see `share`) before a newly taken
+   * partition's first datagram.
+   */
+  consume?(handle: (datagram: Uint8Array, address: string, port: number, receivedAt: number) => void, restore: (doc: unknown) => void): Promise<void>;
+  /** At an interval flush: the result is called once the interval's records were all emitted. */
+  closeInterval(): () => void;
+  /** Decoding state (templates, options) for whichever processor takes these exporters over. */
+  share(doc: unknown): void;
+}
+
 export interface CollectorContext {
   emitter: Emitter;
   log: Logger;
@@ -88,6 +107,8 @@ export interface CollectorContext {
    * of the wall clock moves neither record times nor interval labels. Date.now() when absent.
    */
   clock?: { now(): number };
+  /** Set when a bus carries the datagrams (scale-out); the flow collector uses it. */
+  datagrams?: DatagramFeed;
 }
 
 export interface Collector {

@@ -24,6 +24,7 @@ import { correctAggregate, LossWindow } from './loss-ratio.js';
 import { socketDrops } from './sockdrops.js';
 import { FlowWorkers } from './workers.js';
 import { checkPaths, PathWatch } from './path.js';
+import { consumeFeed, shareState } from './busfeed.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
@@ -155,9 +156,12 @@ export class FlowCollector implements Collector {
       this.ctx.emitter.error(e);
     }
     this.startTimers();
-    if (cp) this.resume(cp, Date.now());
+    const feed = this.ctx.datagrams;
+    // from a bus, what a checkpoint holds is delivered again (not committed): resuming would count it twice
+    if (cp && !feed?.consume) this.resume(cp, Date.now());
     this.pool?.start();
-    await this.openSockets();
+    if (!feed?.consume || feed.forward) await this.openSockets();
+    await consumeFeed(feed, this.processor, this.store);
   }
 
   /**
@@ -225,7 +229,10 @@ export class FlowCollector implements Collector {
 
   private async openSockets(): Promise<void> {
     const pool = this.pool;
-    const onMessage = pool
+    const fwd = this.ctx.datagrams?.forward;
+    const onMessage = fwd
+      ? (msg: Buffer, rinfo: RemoteInfo): void => fwd(msg, rinfo.address, rinfo.port, this.now())
+      : pool
       ? (msg: Buffer, rinfo: RemoteInfo): void => pool.handle(msg, rinfo.address, rinfo.port, this.now())
       : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, this.now());
     for (const l of this.cfg.listen) {
@@ -315,13 +322,18 @@ export class FlowCollector implements Collector {
     const iv = this.cfg.interval;
     const label = this.nextLabel();
     this.lastLabel = label;
+    // shared before the commit of the datagrams that taught them; the bus commits once these records are out
+    shareState(this.ctx.datagrams, this.store, this.processor.options);
+    const emitted = this.ctx.datagrams?.closeInterval();
     // retain (stop): the sums and the interval stay for the checkpoint a restart continues
     if (!retain) this.intervalStart = atBoundary ? Math.max(this.intervalStart + iv, Math.floor(now / iv) * iv) : Math.floor(now / iv) * iv;
     const loss = this.intervalLoss();
     for (const r of this.volumes.flush(label, this.volumesSince, now, this.name, loss)) this.ctx.emitter.emit(r);
     this.volumesSince = now;
-    if (retain) for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(correctAggregate(r, loss));
-    else {
+    if (retain) {
+      for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(correctAggregate(r, loss));
+      emitted?.();
+    } else {
       // flow_top over the next turns of the loop, so receiving never waits for the talker scan
       const { now: rows, talkers } = this.aggregator.flushLater(label, this.name);
       for (const r of rows) this.ctx.emitter.emit(correctAggregate(r, loss));
@@ -330,7 +342,8 @@ export class FlowCollector implements Collector {
         .then((top) => {
           for (const r of top) this.ctx.emitter.emit(r);
         })
-        .catch((e: unknown) => this.ctx.emitter.error(e));
+        .catch((e: unknown) => this.ctx.emitter.error(e))
+        .then(emitted);
     }
     this.checkpointed = -1;
     // the closed interval's checkpoint is replaced at once: a start after a crash writes it again

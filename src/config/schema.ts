@@ -11,6 +11,7 @@ import { monitorConfigSchema } from '../monitor/index.js';
 import { enrichConfigSchema } from '../enrich/config.js';
 import { LOG_FORMATS } from '../log.js';
 import { duration, size } from './units.js';
+import { busSchema, checkRoles, rolesSchema } from '../bus/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -144,8 +145,11 @@ export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
       enrich: enrichConfigSchema,
       collectors: z.object(collectorShape).strict().default({}),
       monitor: monitor.default(monitor.parse({})),
+      roles: rolesSchema,
+      bus: busSchema.optional(),
     })
-    .strict();
+    .strict()
+    .superRefine(checkRoles);
 }
 
 export type ConfigSchema = ReturnType<typeof buildConfigSchema>;

@@ -164,8 +164,11 @@ export class Pipeline {
     for (const r of batch) stampVerdict(r, v.source);
   }
 
-  /** Resolves when the queue is empty and no batch is in a sink. */
-  private async drain(): Promise<void> {
+  /**
+   * Resolves when the queue is empty and no batch is in a sink: every record emitted before the call
+   * has then been written or spooled (the bus commits a processor's datagrams on it).
+   */
+  async drain(): Promise<void> {
     this.kick();
     while (this.workers > 0 || this.queue.length > 0) {
       await new Promise<void>((r) => this.idleWaiters.push(r));
