@@ -2,7 +2,7 @@ import { ip6Key } from '../../src/wire/ip6key.js';
 import { Reader, ipv4ToString, ipv6ToString, macToString } from '../../src/wire/reader.js';
 import { parseHeader } from './header.js';
 import { SampledPacket } from './types.js';
-import { enter, leave, readAddress, readString, readU32Array, words } from './xdr.js';
+import { addressKeyText, enter, leave, readAddress, readAddressKey, readString, readU32Array, words } from './xdr.js';
 
 /**
  * Flow records inside a flow sample or discard sample (memo §5 "flow_record", opaque flow_data).
@@ -143,7 +143,8 @@ function readFlowRecord(r: Reader, tag: number, p: SampledPacket): void {
       return;
     }
     case EX_ROUTER:
-      p.nextHop = readAddress(r, 'extended_router.next_hop');
+      p.nextHopKey = readAddressKey(r, 'extended_router.next_hop');
+      p.nextHop = addressKeyText(p.nextHopKey);
       p.srcMaskLen = r.u32('extended_router.src_mask_len');
       p.dstMaskLen = r.u32('extended_router.dst_mask_len');
       return;
@@ -209,7 +210,8 @@ function readFlowRecord(r: Reader, tag: number, p: SampledPacket): void {
  * peer AS the first; with an empty path the destination is the router's own AS (route is local).
  */
 function readGateway(r: Reader, p: SampledPacket): void {
-  p.bgpNextHop = readAddress(r, 'extended_gateway.nexthop');
+  p.bgpNextHopKey = readAddressKey(r, 'extended_gateway.nexthop');
+  p.bgpNextHop = addressKeyText(p.bgpNextHopKey);
   p.routerAs = r.u32('extended_gateway.as');
   p.srcAs = r.u32('extended_gateway.src_as');
   p.srcPeerAs = r.u32('extended_gateway.src_peer_as');

@@ -74,10 +74,13 @@ export class SampledPacket {
   dstPriority: number | undefined = undefined;
   // extended_router (1002)
   nextHop: string | undefined = undefined;
+  /** `nextHop` as a key (IPv4 uint32, IPv6 byte key, '' unknown). */
+  nextHopKey: number | string | undefined = undefined;
   srcMaskLen: number | undefined = undefined;
   dstMaskLen: number | undefined = undefined;
   // extended_gateway (1003)
   bgpNextHop: string | undefined = undefined;
+  bgpNextHopKey: number | string | undefined = undefined;
   routerAs: number | undefined = undefined;
   srcAs: number | undefined = undefined;
   srcPeerAs: number | undefined = undefined;
