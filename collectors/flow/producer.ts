@@ -30,44 +30,60 @@ function volume(v: Value): number {
   return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0;
 }
 
-/** Per template: where each view field comes from (value index, or a Source for dual-stack/sums). */
-interface ViewPlan {
-  /** Per DIMENSIONS index: value index of a single-element field, -1 absent, -2 picked per record. */
-  idx: Int16Array;
-  src: (Source | undefined)[];
-  bytes: Source | undefined;
-  packets: Source | undefined;
-  mapped: (Source | undefined)[];
-  /** Conv of each mapped source's first element: a mapped address keys by its text, as the Record prints it. */
-  mappedConv: Conv[];
-}
+/** View property of each DIMENSIONS index from 2 on (0 and 1 come from the header). */
+const PROPS = ['', '', 'inIf', 'outIf', 'proto', 'srcAs', 'dstAs', 'srcPort', 'dstPort', 'tos', 'vlan', 'nextHop', 'src', 'dst'] as const;
 
-function viewPlan(plan: Plan, mapped: readonly string[]): ViewPlan {
-  const idx = new Int16Array(DIMENSIONS.length).fill(-1);
-  const src = DIMENSIONS.map((d) => plan.sources.get(d));
+type Fill = (w: FlowView, v: Value[]) => void;
+
+/**
+ * Per template: straight-line code that fills the view's dimensions and volumes from a record's
+ * values, one load per field (the template says which value index each comes from), like the
+ * record decoder and the Record builder (plan.ts) are compiled. Property names come from PROPS and
+ * indexes from the plan: no wire text reaches the source.
+ */
+function compileFill(plan: Plan, mapped: readonly string[]): Fill {
+  const srcs: (Source | undefined)[] = [];
+  const ref = (x: Source): string => `s[${srcs.push(x) - 1}]`;
+  let code = 'let x;\n';
   for (let d = 2; d < DIMENSIONS.length; d++) {
-    const s = src[d];
-    if (s) idx[d] = s.pick === Pick.First ? (s.idx[0] as number) : -2;
+    const src = plan.sources.get(DIMENSIONS[d] as string);
+    const prop = `w.${PROPS[d] as string}`;
+    if (!src) code += `${prop} = '';\n`;
+    else if (src.pick === Pick.First) code += `x = v[${src.idx[0] as number}];\n${prop} = typeof x === 'number' ? x : k(x);\n`;
+    else code += `${prop} = k(pick(${ref(src)}, v));\n`;
   }
-  const m = mapped.map((n) => plan.sources.get(n));
-  return { idx, src, bytes: plan.sources.get('bytes'), packets: plan.sources.get('packets'), mapped: m, mappedConv: m.map((s) => (s ? (plan.convs[s.idx[0] as number] as Conv) : Conv.Skip)) };
-}
-
-function pickKey(p: ViewPlan, d: number, v: Value[]): Key {
-  const i = p.idx[d] as number;
-  const x = i >= 0 ? v[i] : i === -1 ? undefined : sourceValue(p.src[d], v);
-  return valueKey(x);
+  for (const name of ['bytes', 'packets']) {
+    const src = plan.sources.get(name);
+    if (!src) code += `w.${name} = 0;\n`;
+    else if (src.pick === Pick.First) code += `x = v[${src.idx[0] as number}];\nw.${name} = typeof x === 'number' ? x : vol(x);\n`;
+    else code += `w.${name} = vol(pick(${ref(src)}, v));\n`;
+  }
+  mapped.forEach((m, j) => {
+    const src = plan.sources.get(m);
+    if (!src) {
+      code += `w.mapped[${j}] = '';\n`;
+      return;
+    }
+    // the Record prints a mapped address as text, and so must its key
+    const c = plan.convs[src.idx[0] as number] as Conv;
+    const conv = c === Conv.Ipv4 ? 'mk4' : c === Conv.Ipv6 ? 'mk6' : 'k';
+    code += `w.mapped[${j}] = ${conv}(pick(${ref(src)}, v));\n`;
+  });
+  const factory = new Function('k', 'vol', 'pick', 's', 'mk4', 'mk6', `return function fillView(w, v) {\n${code}};`) as (...a: unknown[]) => Fill;
+  const mk4 = (x: Value): Key => (typeof x === 'number' ? ipv4ToString(x) : valueKey(x));
+  const mk6 = (x: Value): Key => (typeof x === 'string' ? ip6KeyText(x) : valueKey(x));
+  return factory(valueKey, volume, sourceValue, srcs, mk4, mk6);
 }
 
 export class Producer {
   readonly view: FlowView;
-  private readonly plans = new WeakMap<Plan, ViewPlan>();
+  private readonly fills = new WeakMap<Plan, Fill>();
   // the data set being filled (v9/IPFIX), reset by each message
   private hdr: MessageHeader | undefined;
   private exporter = '';
   private tpl: CompiledTemplate | undefined;
   private plan: Plan | undefined;
-  private vp: ViewPlan | undefined;
+  private fill: Fill | undefined;
   private rates: DomainRates | undefined;
   /** The set's rate when no record can state its own (RFC 7012 §5.7 elements, sampler, ingress interface); NaN otherwise. */
   private setRate = NaN;
@@ -99,14 +115,14 @@ export class Producer {
 
   private set(tpl: CompiledTemplate): void {
     const plan = planFor(tpl);
-    let vp = this.plans.get(plan);
-    if (!vp) {
-      vp = viewPlan(plan, this.view.mappedNames);
-      this.plans.set(plan, vp);
+    let fill = this.fills.get(plan);
+    if (!fill) {
+      fill = compileFill(plan, this.view.mappedNames);
+      this.fills.set(plan, fill);
     }
     this.tpl = tpl;
     this.plan = plan;
-    this.vp = vp;
+    this.fill = fill;
     const r = this.rates as DomainRates;
     const perRecord = plan.hasRate || (plan.samplerIdx >= 0 && r.bySampler.size > 0) || (plan.inIfIdx >= 0 && r.byIf.size > 0);
     this.setRate = perRecord ? NaN : r.all;
@@ -118,30 +134,10 @@ export class Producer {
     if (rec.hdr !== this.hdr) this.message(rec.hdr, this.exporter);
     if (rec.tpl !== this.tpl) this.set(rec.tpl);
     const plan = this.plan as Plan;
-    const p = this.vp as ViewPlan;
     const v = rec.values;
     const w = this.view;
-    w.inIf = pickKey(p, 2, v);
-    w.outIf = pickKey(p, 3, v);
-    w.proto = pickKey(p, 4, v);
-    w.srcAs = pickKey(p, 5, v);
-    w.dstAs = pickKey(p, 6, v);
-    w.srcPort = pickKey(p, 7, v);
-    w.dstPort = pickKey(p, 8, v);
-    w.tos = pickKey(p, 9, v);
-    w.vlan = pickKey(p, 10, v);
-    w.nextHop = pickKey(p, 11, v);
-    w.src = pickKey(p, 12, v);
-    w.dst = pickKey(p, 13, v);
+    (this.fill as Fill)(w, v);
     w.family = familyOf(w.src);
-    for (let j = 0; j < p.mapped.length; j++) {
-      const x = sourceValue(p.mapped[j], v);
-      const c = p.mappedConv[j];
-      // the Record prints a mapped address as text, and so must its key
-      w.mapped[j] = c === Conv.Ipv4 && typeof x === 'number' ? ipv4ToString(x) : c === Conv.Ipv6 && typeof x === 'string' ? ip6KeyText(x) : valueKey(x);
-    }
-    w.bytes = volume(sourceValue(p.bytes, v));
-    w.packets = volume(sourceValue(p.packets, v));
     const set = this.setRate;
     w.rate = resolveRate(w, set === set ? set : this.options.rateFor(plan, v, this.rates as DomainRates));
     flowTimes(w, plan, v, this.exportMs, this.uptimeMs);
