@@ -1,5 +1,5 @@
 import { ip6Key } from '../../src/wire/ip6key.js';
-import { Reader, ipv4ToString, ipv6ToString, macToString } from '../../src/wire/reader.js';
+import { Reader, macToString } from '../../src/wire/reader.js';
 import { parseHeader } from './header.js';
 import { SampledPacket } from './types.js';
 import { addressKeyText, enter, leave, readAddress, readAddressKey, readString, readU32Array, words } from './xdr.js';
@@ -98,33 +98,26 @@ function readFlowRecord(r: Reader, tag: number, p: SampledPacket): void {
       const v6 = tag === SAMPLED_IPV6;
       const length = r.u32('sampled_ip.length');
       const proto = r.u32('sampled_ip.protocol');
-      let src: string;
-      let dst: string;
       let srcKey: number | string;
       let dstKey: number | string;
       if (v6) {
         r.need(32, 'sampled_ipv6.addr');
-        src = ipv6ToString(r.bytes, r.pos);
-        dst = ipv6ToString(r.bytes, r.pos + 16);
         srcKey = ip6Key(r.bytes, r.pos);
         dstKey = ip6Key(r.bytes, r.pos + 16);
         r.pos += 32;
       } else {
         srcKey = r.u32('sampled_ipv4.src_ip');
         dstKey = r.u32('sampled_ipv4.dst_ip');
-        src = ipv4ToString(srcKey);
-        dst = ipv4ToString(dstKey);
       }
       const srcPort = r.u32('sampled_ip.src_port');
       const dstPort = r.u32('sampled_ip.dst_port');
       const flags = r.u32('sampled_ip.tcp_flags');
       const tos = r.u32('sampled_ip.tos');
-      if (p.srcAddr === undefined) {
+      if (p.srcKey === undefined) {
         p.ipVersion = v6 ? 6 : 4;
         p.ipLength = length;
         p.proto = proto;
-        p.srcAddr = src;
-        p.dstAddr = dst;
+        // address text is made from the keys when read (types.ts)
         p.srcKey = srcKey;
         p.dstKey = dstKey;
         p.srcPort = srcPort;
