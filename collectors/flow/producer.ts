@@ -13,7 +13,7 @@ import type { DomainRates, OptionsState } from '../netflow/options.js';
 import { Conv, hex, Pick, planFor, sourceValue, type Plan, type Source } from '../netflow/plan.js';
 import type { V5Flow, V5Header } from '../netflow/v5.js';
 import type { FlowSample } from '../sflow/types.js';
-import { DIMENSIONS, familyOf, flowTimes, resolveRate, uptimeToMs, FlowView, type Key } from './view.js';
+import { DIMENSIONS, familyOf, resolveRate, timeOf, FlowView, type Key } from './view.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -33,7 +33,7 @@ function volume(v: Value): number {
 /** View property of each DIMENSIONS index from 2 on (0 and 1 come from the header). */
 const PROPS = ['', '', 'inIf', 'outIf', 'proto', 'srcAs', 'dstAs', 'srcPort', 'dstPort', 'tos', 'vlan', 'nextHop', 'src', 'dst'] as const;
 
-type Fill = (w: FlowView, v: Value[]) => void;
+type Fill = (w: FlowView, v: Value[], exportMs: number, uptimeMs: number) => void;
 
 /**
  * Per template: straight-line code that fills the view's dimensions and volumes from a record's
@@ -58,6 +58,13 @@ function compileFill(plan: Plan, mapped: readonly string[]): Fill {
     else if (src.pick === Pick.First) code += `x = v[${src.idx[0] as number}];\nw.${name} = typeof x === 'number' ? x : vol(x);\n`;
     else code += `w.${name} = vol(pick(${ref(src)}, v));\n`;
   }
+  // times (timeOf), in template order: a later element of the same end wins, as it always has
+  code += 'w.startMs = NaN;\nw.endMs = NaN;\n';
+  for (const i of plan.timeIdx) {
+    const c = plan.convs[i] as Conv;
+    const end = c === Conv.UptimeStart || c === Conv.AbsStart || c === Conv.DeltaStart ? 'startMs' : 'endMs';
+    code += `x = v[${i}];\nif (typeof x === 'number') w.${end} = time(${c}, x, e, u);\nelse if (typeof x === 'bigint') w.${end} = time(${c}, Number(x), e, u);\n`;
+  }
   mapped.forEach((m, j) => {
     const src = plan.sources.get(m);
     if (!src) {
@@ -69,10 +76,10 @@ function compileFill(plan: Plan, mapped: readonly string[]): Fill {
     const conv = c === Conv.Ipv4 ? 'mk4' : c === Conv.Ipv6 ? 'mk6' : 'k';
     code += `w.mapped[${j}] = ${conv}(pick(${ref(src)}, v));\n`;
   });
-  const factory = new Function('k', 'vol', 'pick', 's', 'mk4', 'mk6', `return function fillView(w, v) {\n${code}};`) as (...a: unknown[]) => Fill;
+  const factory = new Function('k', 'vol', 'pick', 's', 'mk4', 'mk6', 'time', `return function fillView(w, v, e, u) {\n${code}};`) as (...a: unknown[]) => Fill;
   const mk4 = (x: Value): Key => (typeof x === 'number' ? ipv4ToString(x) : valueKey(x));
   const mk6 = (x: Value): Key => (typeof x === 'string' ? ip6KeyText(x) : valueKey(x));
-  return factory(valueKey, volume, sourceValue, srcs, mk4, mk6);
+  return factory(valueKey, volume, sourceValue, srcs, mk4, mk6, timeOf);
 }
 
 export class Producer {
@@ -136,11 +143,10 @@ export class Producer {
     const plan = this.plan as Plan;
     const v = rec.values;
     const w = this.view;
-    (this.fill as Fill)(w, v);
+    (this.fill as Fill)(w, v, this.exportMs, this.uptimeMs);
     w.family = familyOf(w.src);
     const set = this.setRate;
     w.rate = resolveRate(w, set === set ? set : this.options.rateFor(plan, v, this.rates as DomainRates));
-    flowTimes(w, plan, v, this.exportMs, this.uptimeMs);
     return w;
   }
 
@@ -169,8 +175,8 @@ export class Producer {
     // the header's interval (the low 14 bits of its sampling word) applies to every flow; 0 = 1
     w.rate = resolveRate(w, h.samplingInterval);
     const exportMs = h.unixSecs * 1000 + Math.floor(h.unixNsecs / 1e6);
-    w.startMs = uptimeToMs(exportMs, h.sysUptimeMs, f.first);
-    w.endMs = uptimeToMs(exportMs, h.sysUptimeMs, f.last);
+    w.startMs = timeOf(Conv.UptimeStart, f.first, exportMs, h.sysUptimeMs);
+    w.endMs = timeOf(Conv.UptimeEnd, f.last, exportMs, h.sysUptimeMs);
     return w;
   }
 

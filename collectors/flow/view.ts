@@ -6,13 +6,12 @@
  * record lacks the field; text is made only where a point is written (`keyText`).
  *
  * Two resolution points are single on purpose, so policies hook in at one place:
- * `resolveRate` (the "1 in N" a flow's volumes are scaled by) and `flowTimes` / `uptimeToMs`
- * (a flow's start and end).
+ * `resolveRate` (the "1 in N" a flow's volumes are scaled by) and `timeOf` (a NetFlow flow's start
+ * and end; sFlow has only the receive time).
  */
 import { ipv4ToString } from '../../src/wire/reader.js';
 import { ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
-import type { Value } from '../netflow/compile.js';
-import { Conv, type Plan } from '../netflow/plan.js';
+import { Conv } from '../netflow/plan.js';
 
 export const DIMENSIONS = [
   'exporter', 'version', 'in_if', 'out_if', 'proto', 'src_as', 'dst_as', 'src_port', 'dst_port', 'tos', 'vlan',
@@ -141,32 +140,16 @@ export function uptimeToMs(exportMs: number, uptimeMs: number, t: number): numbe
   return exportMs - ((uptimeMs - t) | 0);
 }
 
-function num(x: Value): number | undefined {
-  return typeof x === 'number' ? x : typeof x === 'bigint' ? Number(x) : undefined;
-}
-
 /**
- * Start and end of a v9/IPFIX record. v9 sysUptime-relative (RFC 3954 §8) against the header's
- * uptime; IPFIX absolute, delta (RFC 7011 §B.2, microseconds before export time) or sysUpTime
- * with the exporter's systemInitTimeMilliseconds from options (`uptimeMs` NaN when not known).
+ * Absolute time (Unix ms) of one v9/IPFIX time element `t` converted as `conv` says: v9
+ * sysUptime-relative (RFC 3954 §8) against the header's uptime; IPFIX absolute, delta (RFC 7011
+ * §B.2, microseconds before export time) or sysUpTime with the exporter's
+ * systemInitTimeMilliseconds from options (`uptimeMs` NaN when that is not known: NaN out).
+ * Every NetFlow flow time passes here (v5 too); the producer compiles one call per time element
+ * of a template, in template order, so a later element of the same end wins.
  */
-export function flowTimes(view: FlowView, plan: Plan, v: Value[], exportMs: number, uptimeMs: number): void {
-  let start = NaN;
-  let end = NaN;
-  const idx = plan.timeIdx;
-  for (let j = 0; j < idx.length; j++) {
-    const i = idx[j] as number;
-    const t = num(v[i]);
-    if (t === undefined) continue;
-    const c = plan.convs[i] as Conv;
-    let abs: number;
-    if (c === Conv.UptimeStart || c === Conv.UptimeEnd) abs = uptimeMs !== uptimeMs ? NaN : uptimeToMs(exportMs, uptimeMs, t);
-    else if (c === Conv.DeltaStart || c === Conv.DeltaEnd) abs = exportMs - t / 1000;
-    else abs = t;
-    // an uptime stamp that cannot be placed leaves the time unknown, as a later element may set it
-    if (c === Conv.UptimeStart || c === Conv.AbsStart || c === Conv.DeltaStart) start = abs;
-    else end = abs;
-  }
-  view.startMs = start;
-  view.endMs = end;
+export function timeOf(conv: Conv, t: number, exportMs: number, uptimeMs: number): number {
+  if (conv === Conv.UptimeStart || conv === Conv.UptimeEnd) return uptimeMs !== uptimeMs ? NaN : uptimeToMs(exportMs, uptimeMs, t);
+  if (conv === Conv.DeltaStart || conv === Conv.DeltaEnd) return exportMs - t / 1000;
+  return t;
 }
