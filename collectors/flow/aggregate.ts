@@ -86,7 +86,28 @@ export class Aggregator {
     this.written = opts.topBy.map(() => new Set());
   }
 
+  /**
+   * The last flow's keys and series: an exporter's records come in runs that share their
+   * dimensions (one interface pair, one protocol), and n comparisons are cheaper than n Map lookups.
+   * NaN never equals a key, so the cache starts (and is reset to) empty.
+   */
+  private lastKeys: Key[] = [];
+  private lastSum: Sum | undefined;
+
   private seriesFor(k: FlowView): Sum {
+    const dims = this.dimIdx;
+    const n = dims.length;
+    const last = this.lastKeys;
+    let same = this.lastSum !== undefined;
+    for (let i = 0; same && i < n; i++) same = dimKey(k, dims[i] as number) === last[i];
+    if (same) return this.lastSum as Sum;
+    const sum = this.lookup(k);
+    for (let i = 0; i < n; i++) last[i] = dimKey(k, dims[i] as number);
+    this.lastSum = sum;
+    return sum;
+  }
+
+  private lookup(k: FlowView): Sum {
     const dims = this.dimIdx;
     const n = dims.length;
     if (n === 0) return this.otherOrNew([]);
@@ -171,6 +192,7 @@ export class Aggregator {
    * not call it): series are re-created in their order, so the budget assigns them as before.
    */
   restore(snap: AggregateSnapshot): void {
+    this.lastSum = undefined;
     const k = new FlowView(this.opts.mapped ?? []);
     const add = (sum: Sum, v: { bytes: number; packets: number; flows: number }): void => {
       sum.bytes += v.bytes;
@@ -250,6 +272,7 @@ export class Aggregator {
     this.tree = new Map();
     this.series = 0;
     this.other = undefined;
+    this.lastSum = undefined;
     this.flowsIn = 0;
     return out;
   }
