@@ -82,9 +82,19 @@ function compileFill(plan: Plan, mapped: readonly string[]): Fill {
   return factory(valueKey, volume, sourceValue, srcs, mk4, mk6, timeOf);
 }
 
+/** Compiled fills by plan, for the mapped-dimension list they were made for (one per collector). */
+const FILLS = new WeakMap<Plan, { mapped: readonly string[]; fill: Fill }>();
+
+function fillFor(plan: Plan, mapped: readonly string[]): Fill {
+  const f = FILLS.get(plan);
+  if (f && (f.mapped === mapped || f.mapped.join('\0') === mapped.join('\0'))) return f.fill;
+  const fill = compileFill(plan, mapped);
+  FILLS.set(plan, { mapped, fill });
+  return fill;
+}
+
 export class Producer {
   readonly view: FlowView;
-  private readonly fills = new WeakMap<Plan, Fill>();
   // the data set being filled (v9/IPFIX), reset by each message
   private hdr: MessageHeader | undefined;
   private exporter = '';
@@ -122,14 +132,9 @@ export class Producer {
 
   private set(tpl: CompiledTemplate): void {
     const plan = planFor(tpl);
-    let fill = this.fills.get(plan);
-    if (!fill) {
-      fill = compileFill(plan, this.view.mappedNames);
-      this.fills.set(plan, fill);
-    }
     this.tpl = tpl;
     this.plan = plan;
-    this.fill = fill;
+    this.fill = fillFor(plan, this.view.mappedNames);
     const r = this.rates as DomainRates;
     const perRecord = plan.hasRate || (plan.samplerIdx >= 0 && r.bySampler.size > 0) || (plan.inIfIdx >= 0 && r.byIf.size > 0);
     this.setRate = perRecord ? NaN : r.all;
