@@ -104,6 +104,10 @@ export class Producer {
   private rates: DomainRates | undefined;
   /** The set's rate when no record can state its own (RFC 7012 §5.7 elements, sampler, ingress interface); NaN otherwise. */
   private setRate = NaN;
+  /** The set's rate is its ingress interface's (softflowd scopes sampling options to one): last one looked up. */
+  private byIf = false;
+  private lastIf: Key = '';
+  private lastIfRate = 1;
   private exportMs = 0;
   private uptimeMs = NaN;
 
@@ -136,8 +140,23 @@ export class Producer {
     this.plan = plan;
     this.fill = fillFor(plan, this.view.mappedNames);
     const r = this.rates as DomainRates;
-    const perRecord = plan.hasRate || (plan.samplerIdx >= 0 && r.bySampler.size > 0) || (plan.inIfIdx >= 0 && r.byIf.size > 0);
-    this.setRate = perRecord ? NaN : r.all;
+    const own = plan.hasRate || (plan.samplerIdx >= 0 && r.bySampler.size > 0);
+    const byIf = plan.inIfIdx >= 0 && r.byIf.size > 0;
+    this.setRate = own || byIf ? NaN : r.all;
+    // the view's in_if is that element (plan.ts: the first IE 10), already read by the fill
+    this.byIf = !own && byIf;
+    this.lastIf = '';
+  }
+
+  /** The announced rate of a record whose set has no single one (OptionsState.rateFor's order). */
+  private recordRate(w: FlowView, plan: Plan, v: Value[]): number {
+    const i = w.inIf;
+    if (!this.byIf || typeof i !== 'number') return this.options.rateFor(plan, v, this.rates as DomainRates);
+    if (i !== this.lastIf) {
+      this.lastIf = i;
+      this.lastIfRate = (this.rates as DomainRates).byIf.get(i) ?? (this.rates as DomainRates).all;
+    }
+    return this.lastIfRate;
   }
 
   /** Fills the view from a v9/IPFIX data record of the current message. */
@@ -151,7 +170,7 @@ export class Producer {
     (this.fill as Fill)(w, v, this.exportMs, this.uptimeMs);
     w.family = familyOf(w.src);
     const set = this.setRate;
-    w.rate = resolveRate(w, set === set ? set : this.options.rateFor(plan, v, this.rates as DomainRates));
+    w.rate = resolveRate(w, set === set ? set : this.recordRate(w, plan, v));
     return w;
   }
 
