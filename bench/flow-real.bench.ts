@@ -20,7 +20,9 @@
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flowConfigSchema } from '../collectors/flow/config.js';
 import { readRmemMax } from '../collectors/flow/listener.js';
+import { memoryBound } from '../collectors/flow/membound.js';
 import { buildCaptures, EXPORTERS, type BuiltCapture, type Exporter, type Mix } from './flow-e2e/exporters.js';
 import { PinnedChild, type LoopDelay, type SendDone, type SendRun } from './flow-e2e/ipc.js';
 import { searchAll, type SearchResult } from './flow-e2e/search.js';
@@ -116,9 +118,12 @@ function rows(inp: Input, found: SearchResult[], fixed: Measured[], searchLoop: 
   const perDgram = (r: SearchResult): string => `${((r.rate * inp.perDatagram) / 1e3).toFixed(0)} k records/s`;
   const at = (m: Measured | undefined): string => (m ? `${m.cpuUsPerDatagram.toFixed(1)} µs CPU/datagram at ${RATE}/s${m.ok ? '' : ` (LOSSY: ${m.detail})`}, RSS ${(m.rss / 2 ** 20).toFixed(0)} MiB` : '');
   const unit = 'datagrams/s loss-free';
+  // the receiver's config (defaults unless FLOW_E2E_COLLECTOR says otherwise) bounds its memory
+  const bound = memoryBound(flowConfigSchema.parse(JSON.parse(process.env['FLOW_E2E_COLLECTOR'] ?? '{}')));
+  const rss = (m: Measured | undefined): string => (m ? `memory bound of its config ${(bound.total / 2 ** 20).toFixed(0)} MiB (membound.ts)` : '');
   const loop = (l: LoopDelay | undefined, what: string): string => (l ? `event loop ${what} p99 ${l.p99.toFixed(1)} ms max ${l.max.toFixed(1)} ms (longest GC ${l.gcMax.toFixed(1)} ms ${l.gcMaxKind}, ${l.gcOver10} over 10 ms)` : '');
   const out: BenchResult[] = [
-    { name: `${inp.label} netvigil`, value: nv.rate, unit, baseline: { name: inp.pmacct, value: pm.rate }, note: [perDgram(nv), fmtRate(nv), at(fixed[0]), loop(fixedLoop, `at ${RATE}/s`), loop(searchLoop, 'over the search')].join('; ') },
+    { name: `${inp.label} netvigil`, value: nv.rate, unit, baseline: { name: inp.pmacct, value: pm.rate }, note: [perDgram(nv), fmtRate(nv), at(fixed[0]), rss(fixed[0]), loop(fixedLoop, `at ${RATE}/s`), loop(searchLoop, 'over the search')].join('; ') },
     { name: `${inp.label} netvigil vs ${inp.nfdump}`, value: nv.rate, unit, baseline: { name: inp.nfdump, value: nf.rate } },
     { name: `${inp.label} ${inp.pmacct}`, value: pm.rate, unit, note: [perDgram(pm), fmtRate(pm), at(fixed[1])].join('; ') },
     { name: `${inp.label} ${inp.nfdump}`, value: nf.rate, unit, note: [perDgram(nf), fmtRate(nf), at(fixed[2])].join('; ') },

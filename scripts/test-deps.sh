@@ -3,7 +3,7 @@
 # exporters, tshark as the independent decoder) when any is missing. Needs root (or sudo) for apt-get;
 # without it, prints the command to run and fails.
 set -euo pipefail
-PKGS=(influxdb influxdb-client victoria-metrics snmpd snmp snmpsim softflowd pmacct tshark nfdump nfdump-sflow prometheus chromium buildah podman runc debootstrap systemd nats-server faketime libfaketime chrony)
+PKGS=(influxdb influxdb-client victoria-metrics snmpd snmp snmpsim softflowd pmacct tshark nfdump nfdump-sflow prometheus chromium buildah podman runc debootstrap systemd nats-server faketime libfaketime chrony iproute2 curl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,6 +15,7 @@ import type { NetRecord } from './record/record.js';
 import { OpsServer } from './http/server.js';
 import { lockDataDir } from './datadir-lock.js';
 import { InterfaceTable } from './enrich/interfaces.js';
+import { EnrichState } from './enrich/config.js';
 import type { Logger } from './log.js';
 import { createMonitor, type ResourceMonitor } from './monitor/index.js';
 import { LossLedger } from './pipeline/loss.js';
@@ -23,6 +24,11 @@ import { FileSink } from './sinks/file.js';
 import { InfluxSink } from './sinks/influx/sink.js';
 import type { Sink } from './sinks/sink.js';
 import { SelfTelemetry } from './telemetry/self.js';
+import { performance } from 'node:perf_hooks';
+import { SteadyClock } from './clock.js';
+import { CrossCheck } from './xcheck/xcheck.js';
+import { runsCollector } from './bus/config.js';
+import { BusRuntime } from './bus/runtime.js';
 
 export interface AppOptions {
   log: Logger;
@@ -44,7 +50,12 @@ interface Running {
 export class App {
   readonly config: AppConfig;
   readonly dataDir: string;
+  /** Record times and interval boundaries: the monotonic clock, slewed to the wall clock (clock.ts). */
+  // the monitor is built after the clock and reads it while it is built: undefined until then
+  readonly clock = new SteadyClock(undefined, () => this.config.monitor.follow_synced_steps && (this.monitor as ResourceMonitor | undefined)?.synced() === true);
   readonly interfaces = new InterfaceTable();
+  /** Networks file and interface role rules (`enrich`), swapped on SIGHUP. */
+  readonly enrichment = new EnrichState(this.interfaces);
   readonly monitor: ResourceMonitor;
   readonly pipeline: Pipeline;
   readonly sinks: Sink[] = [];
@@ -59,6 +70,10 @@ export class App {
   /** The status page's last hour, one point per telemetry interval (1 s to 60 s); only with `http`. */
   readonly history: History | undefined;
   private unlock: (() => void) | undefined;
+  /** The flow-vs-SNMP cross-check (`xcheck:`), fed from the enrichment step. */
+  readonly xcheck: CrossCheck | undefined;
+  /** Scale-out: set when `bus` is configured. */
+  private bus: BusRuntime | undefined;
 
   constructor(config: AppConfig, opts: AppOptions) {
     this.config = config;
@@ -67,6 +82,7 @@ export class App {
     this.dataDir = resolve(config.data_dir);
     mkdirSync(this.dataDir, { recursive: true });
     this.loss = new LossLedger(join(this.dataDir, LOSS_FILE));
+    this.enrichment.apply(config.enrich, opts.configDir);
     if (config.http.enabled) this.history = new History(Math.min(60_000, Math.max(1000, config.telemetry_interval)));
 
     const file = config.sinks.file;
@@ -117,10 +133,13 @@ export class App {
     // The monitor's records enter like any collector's; it is also the verdict source for enrichment.
     let monitorEmit: (r: Parameters<Pipeline['inject']>[0]) => void = () => {};
     this.monitor = createMonitor(config.monitor, {
+      clock: { wallMs: () => Date.now(), monoMs: () => performance.now(), timeMs: () => this.clock.now() },
       emit: (r) => monitorEmit(r),
       log: this.log.child({ component: 'monitor' }),
       ...(opts.monitorRoot ? { root: opts.monitorRoot } : {}),
     });
+    let xcheckEmit: (r: Parameters<Pipeline['inject']>[0]) => void = () => {};
+    if (config.xcheck?.enabled) this.xcheck = new CrossCheck(config.xcheck, this.interfaces, (r) => xcheckEmit(r), this.log.child({ component: 'xcheck' }));
     const p = config.pipeline;
     this.pipeline = new Pipeline(
       {
@@ -132,11 +151,16 @@ export class App {
         // one monitor interval plus slack: by then the sample covering the newest record has run
         verdict: { source: this.monitor, holdMs: config.monitor.enabled ? config.monitor.interval + 1000 : 0 },
         loss: this.loss,
+        now: () => this.clock.now(),
       },
       this.sinks,
-      this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance })),
+      this.enrichAndObserve(createEnricher(this.interfaces, { instance: config.instance, enrichment: this.enrichment })),
       this.log,
     );
+    if (this.xcheck) {
+      const xcheckEmitter = this.pipeline.emitterFor('xcheck');
+      xcheckEmit = (r) => xcheckEmitter.emit(r);
+    }
     const monitorEmitter = this.pipeline.emitterFor('monitor');
     monitorEmit = (r) => monitorEmitter.emit(r);
     const tags: Record<string, string> = {}; // `instance` comes with enrichment, on every record
@@ -145,11 +169,13 @@ export class App {
   }
 
   private enrichAndObserve(enrich: (r: NetRecord) => void): (r: NetRecord) => void {
-    if (!this.history) return enrich;
     const h = this.history;
+    const x = this.xcheck;
+    if (!h && !x) return enrich;
     return (r) => {
       enrich(r);
-      h.observe(r);
+      h?.observe(r);
+      x?.observe(r);
     };
   }
 
@@ -172,9 +198,11 @@ export class App {
     for (const s of this.sinks) await s.start();
     this.pipeline.start();
     if (this.config.monitor.enabled) this.monitor.start();
+    const { bus, roles, instance } = this.config;
+    if (bus) this.bus = await BusRuntime.open({ bus, roles, instance, settle: () => this.pipeline.drain() }, this.log.child({ component: 'bus' }));
     for (const def of definitions) {
       const block = (this.config.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
-      if (block?.enabled) await this.startCollector(def, block);
+      if (block?.enabled && runsCollector(def.name, roles)) await this.startCollector(def, block);
     }
     if (this.config.http.enabled) {
       const http = new OpsServer(this, this.log.child({ component: 'http' }));
@@ -203,15 +231,19 @@ export class App {
       dataDir,
       configDir: this.opts.configDir,
       interfaces: this.interfaces,
+      networks: this.enrichment.networks,
       signals: this.monitor,
       shard: this.shard,
+      clock: this.clock,
+      ...(this.bus ? { datagrams: this.bus.feed } : {}),
     });
     await instance.start();
     this.running.set(def.name, { def, block, instance });
   }
 
   private emitTelemetry(): void {
-    for (const r of this.telemetry.collect()) this.pipeline.inject(r);
+    for (const r of this.telemetry.collect(this.clock.now())) this.pipeline.inject(r);
+    for (const r of this.bus?.records(this.clock.now()) ?? []) this.pipeline.inject(r);
     this.writeHeartbeat();
   }
 
@@ -235,10 +267,15 @@ export class App {
    */
   async reload(next: AppConfig): Promise<string[]> {
     const changes: string[] = [];
+    try {
+      if (this.enrichment.apply(next.enrich, this.opts.configDir)) changes.push('reloaded enrich');
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'enrich: networks file rejected; the running tables stay in force');
+    }
     for (const def of definitions) {
       const block = (next.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
       const cur = this.running.get(def.name);
-      const want = block?.enabled ? block : undefined;
+      const want = block?.enabled && runsCollector(def.name, next.roles) ? block : undefined;
       if (cur && !want) {
         await cur.instance.stop();
         this.running.delete(def.name);
@@ -264,7 +301,7 @@ export class App {
         changes.push(`reloaded ${def.name}`);
       }
     }
-    for (const key of ['sinks', 'pipeline', 'monitor', 'data_dir', 'http'] as const) {
+    for (const key of ['sinks', 'pipeline', 'monitor', 'data_dir', 'http', 'xcheck'] as const) {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.config[key])) this.log.warn({ section: key }, 'this section changed; it takes effect after a restart');
     }
     return changes;
@@ -283,7 +320,10 @@ export class App {
       pipeline: this.pipeline.stats(),
       sinks: Object.fromEntries(this.sinks.map((s) => [s.name, { ready: s.ready(), ...s.stats() }])),
       interfaces: this.interfaces.summary(),
+      interfaces_ambiguous: this.interfaces.ambiguous(),
       collectors,
+      ...(this.xcheck ? { xcheck: this.xcheck.status() } : {}),
+      ...(this.bus ? { bus: this.bus.status() } : {}),
     };
   }
 
@@ -296,18 +336,20 @@ export class App {
     await this.http?.close();
     this.http = undefined;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    await this.bus?.stopIntake();
     await Promise.all(
       [...this.running.values()].map(({ def, instance }) =>
         instance.stop().catch((e: unknown) => this.log.error({ collector: def.name, err: (e as Error).message }, 'collector stop failed')),
       ),
     );
     this.running.clear();
+    await this.bus?.close(Math.max(500, (until - Date.now()) / 2)).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'bus close failed'));
     if (this.config.monitor.enabled) this.monitor.tick(); // judge the last partial interval too
     this.monitor.stop();
     // final counters once the queue is flushed, so they cover the whole run
     await this.pipeline.stop(Math.max(500, until - Date.now()), () => {
       this.writeHeartbeat();
-      return this.telemetry.collect();
+      return this.telemetry.collect(this.clock.now());
     });
     this.loss.flush();
     this.unlock?.();

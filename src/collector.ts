@@ -21,6 +21,8 @@ export interface InterfaceInfo {
   descr?: string;
   /** Bits per second. */
   speed?: number;
+  /** Role from the interface classification rules (`enrich.interface_roles`), set by the directory. */
+  role?: string;
 }
 
 /**
@@ -30,12 +32,29 @@ export interface InterfaceInfo {
 export interface InterfaceDirectory {
   /**
    * Replace what `source` knows about a device's interfaces. `addresses` are every address the device
-   * may export flows from (its polled address plus inventory aliases). SNMP outranks other sources.
+   * may export flows from (its polled address plus inventory aliases); `explicit` are those the
+   * inventory lists as flow addresses, which win when devices share an address. SNMP outranks other sources.
    */
-  update(device: string, addresses: readonly string[], source: 'snmp' | 'flow', interfaces: Iterable<InterfaceInfo>): void;
+  update(device: string, addresses: readonly string[], source: 'snmp' | 'flow', interfaces: Iterable<InterfaceInfo>, explicit?: readonly string[]): void;
   lookup(exporterAddress: string, ifIndex: number): InterfaceInfo | undefined;
   /** Device name known for an exporter address, if the inventory maps it. */
   deviceName(exporterAddress: string): string | undefined;
+}
+
+/** What the networks file says about the network an address is in (src/enrich/networks.ts). */
+export interface NetworkInfo {
+  name?: string;
+  site?: string;
+  role?: string;
+  tenant?: string;
+}
+
+/** Longest-prefix lookup in the networks file; the table behind it changes on SIGHUP. */
+export interface NetworkDirectory {
+  /** By an address as flows carry it: IPv4 as uint32, IPv6 as its key (src/wire/ip6key.ts), or text. */
+  find(addr: number | string): NetworkInfo | undefined;
+  /** False when no networks file is loaded (or it is empty): callers skip the lookup. */
+  readonly active: boolean;
 }
 
 /** What collectors tell the VM resource monitor about the data path and time keeping. */
@@ -45,8 +64,29 @@ export interface HostSignals {
   udpSocketClosed(family: 'udp4' | 'udp6', port: number): void;
   /** Exporter export time minus our receive time, in milliseconds. */
   exporterClockOffset(exporter: string, offsetMs: number): void;
+  /** An exporter's data path crossed `exporter_path` thresholds (names) in a stats interval. */
+  exporterPath?(exporter: string, crossed: readonly string[]): void;
   /** Outcome of one SNMP request, for the timeout-rate signal. */
   snmpRequest(outcome: 'ok' | 'timeout' | 'error'): void;
+}
+
+/**
+ * Scale-out (src/bus/): datagrams travel over a message bus from the instance that receives them to
+ * the one that decodes them. Absent without a bus: the collector decodes what its sockets receive.
+ */
+export interface DatagramFeed {
+  /** Receiver role: a datagram off a socket goes here instead of to the decoder. */
+  forward?(datagram: Uint8Array, address: string, port: number, receivedAt: number): void;
+  /**
+   * Processor role: starts handing bus datagrams to `handle`, with the address, port and receive
+   * time they arrived with; `restore` gets shared decoding state (see `share`) before a newly taken
+   * partition's first datagram.
+   */
+  consume?(handle: (datagram: Uint8Array, address: string, port: number, receivedAt: number) => void, restore: (doc: unknown) => void): Promise<void>;
+  /** At an interval flush: the result is called once the interval's records were all emitted. */
+  closeInterval(): () => void;
+  /** Decoding state (templates, options) for whichever processor takes these exporters over. */
+  share(doc: unknown): void;
 }
 
 export interface CollectorContext {
@@ -57,9 +97,18 @@ export interface CollectorContext {
   /** Directory of the main config file, for resolving relative paths the collector's config names. */
   configDir: string;
   interfaces: InterfaceDirectory;
+  /** The networks file (`enrich.networks_file`), for aggregation by src_net, dst_site, ...; absent in contexts built without one. */
+  networks?: NetworkDirectory;
   signals: HostSignals;
   /** This instance's share of polled work (`--shard I/N`): index < count; 0/1 when not sharded. */
   shard: { index: number; count: number };
+  /**
+   * The collector's timeline (src/clock.ts): epoch ms that follow the monotonic clock, so a step
+   * of the wall clock moves neither record times nor interval labels. Date.now() when absent.
+   */
+  clock?: { now(): number };
+  /** Set when a bus carries the datagrams (scale-out); the flow collector uses it. */
+  datagrams?: DatagramFeed;
 }
 
 export interface Collector {

@@ -136,6 +136,27 @@ describe('enrichment', () => {
     expect(tagged.tags.instance).toBe('vm2');
   });
 
+  it('resolves an address several devices claim: an explicit flow_addresses claim wins, otherwise no guess', () => {
+    const t = new InterfaceTable();
+    t.update('a', ['10.0.0.9'], 'snmp', [{ ifIndex: 1, name: 'a1' }]);
+    t.update('b', ['10.0.0.9'], 'snmp', [{ ifIndex: 1, name: 'b1' }]);
+    expect(t.deviceName('10.0.0.9')).toBeUndefined();
+    expect(t.lookup('10.0.0.9', 1)).toBeUndefined();
+    expect(t.lookupDevice('b', 1)?.name).toBe('b1');
+    expect(t.ambiguous()).toEqual([{ address: '10.0.0.9', devices: ['a', 'b'] }]);
+    t.update('b', ['10.0.0.9'], 'snmp', [{ ifIndex: 1, name: 'b1' }], ['10.0.0.9']);
+    expect(t.deviceName('10.0.0.9')).toBe('b');
+    expect(t.lookup('10.0.0.9', 1)?.name).toBe('b1');
+    expect(t.ambiguous()).toEqual([]);
+    // an SNMP record of device a names a's interface, whoever owns the address for flows
+    const rec = makeRecord('interface', 'interface', { device: 'a', agent: '10.0.0.9', if_index: '1', source: 'snmp' }, {}, 1);
+    t.update('a', ['10.0.0.9'], 'snmp', [{ ifIndex: 1 }]);
+    createEnricher(t)(rec);
+    expect(rec.tags.if_name).toBeUndefined();
+    t.update('b', [], 'snmp', []); // removed from the inventory
+    expect(t.deviceName('10.0.0.9')).toBe('a');
+  });
+
   it('judges the verdict over the window a record was collected in', () => {
     const asked: [number, number][] = [];
     const source = { settledUntil: () => 0, verdictFor: (a: number, b: number) => (asked.push([a, b]), { verdict: 'untrusted' as const }) };

@@ -6,6 +6,8 @@
  * address, the monitor on, writing to a real influxd. Instance b also gets one datagram from a
  * second exporter that then falls silent, polls a device that never answers, and has a series
  * budget of 2, so the silence, device-down and overflow alerts have something real to fire for.
+ * Instance a also polls, with profile `health`, the generated all-kinds health recording
+ * (helpers/health-recording.ts) on a second snmpsim, for the Device health dashboard.
  * Each template variable, panel target and annotation query runs with Grafana's substitutions:
  * once with one real value per variable (taken from the variable's own query) and once with "All".
  */
@@ -23,16 +25,18 @@ import { buildV5 } from './helpers/flow-build.js';
 import { formatSelection, loadAlertRules, loadDashboards, querySites, substitute, type Dashboard } from './helpers/grafana.js';
 import { startInfluxd, type Influxd, type InfluxSeries } from './helpers/influxd.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
+import { edgeRecording } from './helpers/health-recording.js';
 import { CISCO_COMMUNITY, startSnmpsim, type Snmpsim } from './helpers/snmpsim.js';
 
 const DB = 'netvigil';
 const TRAFFIC_MS = 12_000;
 // The value each variable is set to in the single-value pass: what the traffic below is about.
 // Each must also be among the values the variable's own query returns (asserted).
-const PICK: Record<string, string> = { exporter: '127.0.0.1', in_if_name: 'Vl60', device: 'sw3750', if_name: 'Vl60', sink: 'influx' };
+const PICK: Record<string, string> = { exporter: '127.0.0.1', in_if_name: 'Vl60', device: 'sw3750', if_name: 'Vl60', sink: 'influx', health_device: 'edge-health' };
 
 let influx: Influxd;
 let sim: Snmpsim;
+let healthSim: Snmpsim;
 let tmp: { dir: string; cleanup: () => Promise<void> };
 
 function busyWait(ms: number): void {
@@ -72,13 +76,16 @@ async function sendTraffic(sock: Socket, ports: number[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  [influx, sim, tmp] = await Promise.all([startInfluxd(), startSnmpsim(), makeTmpDir()]);
+  // `edge`: the generated recording with every kind of health value, for the Device health dashboard,
+  // on its own snmpsim so its walks never slow the polls of sw3750 (the device-down alert below).
+  [influx, sim, healthSim, tmp] = await Promise.all([startInfluxd(), startSnmpsim(), startSnmpsim({ edge: edgeRecording() }), makeTmpDir()]);
   const deployFlow = (parse(readFileSync(join(import.meta.dirname, '..', 'deploy', 'netvigil', 'collector.yaml'), 'utf8')) as { collectors: { flow: { dimensions: string[]; max_series: number } } }).collectors.flow;
   const ports = await Promise.all([freeUdpPort(), freeUdpPort(), freeUdpPort(), freeUdpPort(), freeUdpPort()]);
   const [portA, portB, trapA, trapB, deadPort] = ports as [number, number, number, number, number];
   const device = (name: string, port: number, timeout: string): string =>
     `  - name: ${name}\n    address: 127.0.0.1\n    port: ${port}\n    version: v2c\n    credentials: { community: ${CISCO_COMMUNITY} }\n    profiles: [system, interfaces]\n    interval: 2s\n    timeout: ${timeout}\n`;
-  writeFileSync(join(tmp.dir, 'devices-a.yaml'), `devices:\n${device('sw3750', sim.port, '2s')}`);
+  const health = `  - { name: edge-health, address: 127.0.0.1, port: ${healthSim.port}, credentials: { community: edge }, profiles: [system, health], interval: 2s }\n`;
+  writeFileSync(join(tmp.dir, 'devices-a.yaml'), `devices:\n${device('sw3750', sim.port, '2s')}${health}`);
   // b also polls a port nobody answers on: a device that is really down
   writeFileSync(join(tmp.dir, 'devices-b.yaml'), `devices:\n${device('sw3750', sim.port, '2s')}${device('sw-down', deadPort, '500ms').replace('127.0.0.1', '127.0.0.3')}`);
   // clock_step_ms degraded at 0: the detector then reports the sub-millisecond disagreement between
@@ -96,6 +103,7 @@ monitor:
   interval: 500ms
   recover_after: 1s
   thresholds: { clock_step_ms: { degraded: 0, untrusted: null } }
+xcheck: { min_octets: 0 }
 collectors:
   snmp: { devices: devices-${instance}.yaml }
   snmptrap: { address: 127.0.0.1, port: ${trapPort}, report_interval: 1s }
@@ -129,7 +137,7 @@ collectors:
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all([influx?.cleanup(), sim?.stop(), tmp?.cleanup()]);
+  await Promise.all([influx?.cleanup(), sim?.stop(), healthSim?.stop(), tmp?.cleanup()]);
 });
 
 const hasValues = (series: InfluxSeries[]): boolean => series.some((s) => s.values.some((row) => row.slice(1).some((v) => v !== null)));

@@ -24,9 +24,9 @@ const ds = obj(arr(dsFile.datasources)[0]);
 const dashboards = loadDashboards();
 
 describe('dashboard JSON', () => {
-  it('has the three dashboards with unique uids', () => {
-    expect(dashboards.map((d) => d.file)).toEqual(['flows.json', 'health.json', 'interfaces.json']);
-    expect(new Set(dashboards.map((d) => d.dash.uid)).size).toBe(3);
+  it('has the four dashboards with unique uids', () => {
+    expect(dashboards.map((d) => d.file)).toEqual(['device-health.json', 'flows.json', 'health.json', 'interfaces.json']);
+    expect(new Set(dashboards.map((d) => d.dash.uid)).size).toBe(4);
   });
 
   for (const { file, dash } of dashboards) {

@@ -85,12 +85,13 @@ describe('signals reported by collectors', () => {
 
   it('reads clock sync state from chrony output and timesyncd files', async () => {
     const ok = '7F7F0101,LOCAL,10,1764064800.123456789,0.000012345,-0.000001000,0.000020000,-3.141,0.001,0.050,0.000000000,0.000010000,64.0,Normal';
-    expect(parseChronyTracking(ok)).toEqual({ source: 'chrony', synced: true, detail: 'chrony leap status Normal, system time off by 0.012 ms' });
+    // chrony's "system time" is the correction still to apply: +12.345 µs means the clock is behind
+    expect(parseChronyTracking(ok)).toEqual({ synced: true, detail: 'chrony leap status Normal, system time 0.012 ms slow of NTP time', offsetMs: -0.012345, stratum: 10, reference: 'LOCAL' });
     const bad = ok.replace('Normal', 'Not synchronised');
     expect(parseChronyTracking(bad)?.synced).toBe(false);
     expect(parseChronyTracking('506 Cannot talk to daemon')).toBeUndefined();
     // Snapshot trees never run commands: files only.
-    expect(await readSyncState(new HostFs(join(import.meta.dirname, 'fixtures/monitor/container')), 500)).toMatchObject({ source: 'timesyncd', synced: true });
-    expect(await readSyncState(new HostFs(ROOT), 500)).toMatchObject({ source: 'unknown' });
+    expect(await readSyncState(new HostFs(join(import.meta.dirname, 'fixtures/monitor/container')), { timeoutMs: 500 })).toMatchObject({ source: 'timesyncd', synced: true });
+    expect(await readSyncState(new HostFs(ROOT), { timeoutMs: 500 })).toMatchObject({ source: 'unknown' });
   });
 });

@@ -17,6 +17,7 @@ import { ConfigError, SnmpError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import type { NetRecord } from '../src/record/record.js';
 import { makeTmpDir, waitFor } from './helpers/net.js';
+import { actualIfColumns, expectedIfColumns, walkIfColumns } from './helpers/ifcolumns.js';
 import { AUTH_KEY, bulkwalk, harness, PRIV_KEY, startSnmpd, V3_USERS, type Snmpd, type WalkedValue } from './helpers/snmpd.js';
 
 let agent: Snmpd;
@@ -97,6 +98,20 @@ describe('snmpd v2c', () => {
     const dir = h.interfaces.get('snmpd');
     expect(dir?.addresses).toEqual(['127.0.0.1']);
     expect(dir?.infos.length).toBe(ifs.length);
+  });
+
+  it('interfaces profile: ifType, ifMtu, ifPhysAddress, ifLastChange, ifHighSpeed, ifPromiscuousMode, ifConnectorPresent equal snmpbulkwalk', async () => {
+    const w = await walkIfColumns(agent.port, 'public', agent.dir);
+    const { h } = await pollOnce(device({ credentials: { community: 'public' } }, ['interfaces']));
+    const ifs = of(h.records, 'interface');
+    expect(ifs.length).toBeGreaterThan(0);
+    for (const r of ifs) {
+      const want = expectedIfColumns(w, r.tags.if_index ?? '');
+      expect(actualIfColumns(r, want), `ifIndex ${r.tags.if_index}`).toEqual(want);
+      expect(want.fields.mtu, 'snmpd reports ifMtu').toBeDefined();
+    }
+    // the loopback has no link address: an empty string, not a missing field
+    expect(ifs.find((r) => r.fields.if_type === 24n)?.fields.phys_address).toBe(''); // softwareLoopback (IANAifType-MIB)
   });
 
   it('host profile: storage and CPU rows equal snmpbulkwalk of HOST-RESOURCES-MIB', async () => {

@@ -16,6 +16,7 @@ import { DevicePoller } from '../collectors/snmp/poller.js';
 import { BUILTIN_PROFILES } from '../collectors/snmp/profiles.js';
 import { SnmpError } from '../src/errors.js';
 import { AUTH_KEY, bulkwalk, harness, PRIV_KEY } from './helpers/snmpd.js';
+import { actualIfColumns, expectedIfColumns, walkIfColumns } from './helpers/ifcolumns.js';
 import { CISCO_COMMUNITY, startSnmpsim, type Snmpsim } from './helpers/snmpsim.js';
 
 let sim: Snmpsim;
@@ -123,6 +124,33 @@ describe('recorded Cisco 3750 via snmpsim', () => {
     } finally {
       await c.stop();
     }
+  });
+});
+
+describe('IF-MIB interface columns of the recorded Cisco 3750 (snmpsim)', () => {
+  it('ifType, ifMtu, ifPhysAddress, ifLastChange, ifHighSpeed, ifPromiscuousMode, ifConnectorPresent equal snmpbulkwalk', async () => {
+    const w = await walkIfColumns(sim.port, CISCO_COMMUNITY, sim.dir);
+    const inv = inventorySchema.parse({ devices: [{ name: 'c3750', address: '127.0.0.1', port: sim.port, timeout: '1s', profiles: ['interfaces'], credentials: { community: CISCO_COMMUNITY } }] });
+    const spec = devicesOf(inv)[0];
+    if (!spec) throw new Error('no device');
+    const h = harness(tmp.dir, tmp.dir);
+    const client = new SnmpClient({ device: spec.name, address: spec.address, port: spec.port, timeoutMs: spec.timeoutMs, retries: spec.retries, credentials: spec.credentials });
+    const poller = new DevicePoller(spec, client, { emit: (r) => h.ctx.emitter.emit(r), error: (e, c) => h.ctx.emitter.error(e, c), interfaces: h.ctx.interfaces, profiles: new Map(Object.entries(BUILTIN_PROFILES)), maxValuesPerWalk: 10_000 });
+    try {
+      expect((await poller.poll()).ok).toBe(true);
+    } finally {
+      client.close();
+    }
+    const ifs = h.records.filter((r) => r.kind === 'interface');
+    expect(ifs.length).toBe(59);
+    for (const r of ifs) {
+      const want = expectedIfColumns(w, r.tags.if_index ?? '');
+      expect(actualIfColumns(r, want), `ifIndex ${r.tags.if_index}`).toEqual(want);
+    }
+    // a recorded switch: Ethernet ports with a MAC each
+    const eth = ifs.filter((r) => r.fields.if_type === 6n); // ethernetCsmacd (IANAifType-MIB)
+    expect(eth.length).toBeGreaterThan(40);
+    for (const r of eth) expect(r.fields.phys_address).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
   });
 });
 

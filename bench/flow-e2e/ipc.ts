@@ -62,7 +62,7 @@ export type ChildMessage = SendDone | Counts | LoopDelay | { type: 'ready'; port
  * `taskset -c <core> cmd args`, under `nice -n $FLOW_E2E_NICE` when set: on a machine shared with
  * other work a negative niceness keeps it from descheduling the sender and receivers alike.
  */
-export function pinned(core: number, cmd: string, args: readonly string[]): [string, string[]] {
+export function pinned(core: number | string, cmd: string, args: readonly string[]): [string, string[]] {
   const nice = Number(process.env['FLOW_E2E_NICE'] ?? 0);
   const task = ['taskset', '-c', String(core), cmd, ...args];
   return Number.isInteger(nice) && nice !== 0 ? ['nice', ['-n', String(nice), ...task]] : [task[0] as string, task.slice(1)];
@@ -75,7 +75,7 @@ export class PinnedChild {
   private readonly exited: Promise<void>;
 
   /** `nodeArgs`: flags for node itself (e.g. --cpu-prof). */
-  constructor(core: number, script: string, args: string[], nodeArgs: string[] = []) {
+  constructor(core: number | string, script: string, args: string[], nodeArgs: string[] = []) {
     // taskset (and nice) exec node, which finds the IPC channel from the inherited descriptor
     const [cmd, argv] = pinned(core, process.execPath, [...nodeArgs, script, ...args]);
     this.proc = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

@@ -26,7 +26,7 @@ const RCVBUF = 32 * 1024 * 1024;
 
 interface Receiver {
   port: number;
-  counts(): Counts;
+  counts(): Counts | Promise<Counts>;
   stop(): Promise<Counts>;
 }
 
@@ -76,7 +76,10 @@ async function netvigil(): Promise<Receiver> {
   const config = def.configSchema.parse({ ...extra, listen: [{ address: '127.0.0.1', port: 0 }], receive_buffer: RCVBUF });
   const c: Collector = def.create(config, context(dir, (n) => (aggregated += n)));
   await c.start();
-  const counts = (): Counts => {
+  // with `workers`, their counters reach status() when asked for (FlowCollector.settle)
+  const settle = (c as { settle?: () => Promise<void> }).settle?.bind(c);
+  const counts = async (): Promise<Counts> => {
+    await settle?.();
     // status() is the collector's own per-exporter view: datagrams, records decoded and
     // aggregated (the aggregator runs synchronously inside the socket handler), decode errors
     const st = c.status?.() as { listeners: { port: number }[]; exporters: { datagrams: number; records: number; errors: Record<string, number> }[] };
@@ -97,7 +100,7 @@ async function netvigil(): Promise<Receiver> {
     port: st.listeners[0]?.port ?? 0,
     counts,
     stop: async () => {
-      const before = counts();
+      const before = await counts();
       await c.stop();
       rmSync(dir, { recursive: true, force: true });
       return { ...before, aggregated };
@@ -121,7 +124,7 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 process.on('message', (m: ReceiverRequest) => {
-  if (m.type === 'counts') process.send?.(rx.counts());
+  if (m.type === 'counts') void Promise.resolve(rx.counts()).then((c) => process.send?.(c));
   else if (m.type === 'loop') {
     process.send?.({ type: 'loop', p99: delay.percentile(99) / 1e6, max: delay.max / 1e6, gcMax, gcMaxKind, gcOver10 });
     delay.reset();

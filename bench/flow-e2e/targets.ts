@@ -40,8 +40,9 @@ export interface Measured extends TrialResult {
 
 type Send = (run: Omit<SendRun, 'type' | 'burst'>) => Promise<SendDone>;
 
-export async function netvigilTarget(here: string, config = '{}', nodeArgs: string[] = []): Promise<Target> {
-  const child = new PinnedChild(0, join(here, 'receiver.js'), ['netvigil', '1', config], nodeArgs);
+/** `cores`: taskset's core list for the receiver (its worker threads run on the same cores). */
+export async function netvigilTarget(here: string, config = '{}', nodeArgs: string[] = [], cores: number | string = 0): Promise<Target> {
+  const child = new PinnedChild(cores, join(here, 'receiver.js'), ['netvigil', '1', config], nodeArgs);
   const ready = await child.next();
   if (ready.type !== 'ready' || !ready.port) throw new Error(`netvigil receiver did not start: ${JSON.stringify(ready)}`);
   const port = ready.port;

@@ -4,7 +4,8 @@
  * open interval included (checkpoint.ts).
  */
 import type { RemoteInfo } from 'node:dgram';
-import type { Collector, CollectorContext } from '../../src/collector.js';
+import type { Collector, CollectorContext, InterfaceInfo } from '../../src/collector.js';
+import type { NetRecord } from '../../src/record/record.js';
 import { TemplateStore } from '../netflow/templates.js';
 import { fieldMap } from '../netflow/fields.js';
 import { Aggregator, DIMENSIONS } from './aggregate.js';
@@ -12,15 +13,24 @@ import { Allowlist } from './cidr.js';
 import { fieldEntries, flowConfigSchema, mappedDimensions, type FlowConfig } from './config.js';
 import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
+import { DERIVED_DIMENSIONS, deriver, isDerived } from './derived.js';
+import type { FlowView } from './view.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
-import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync } from './losspersist.js';
+import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync, type LossState } from './losspersist.js';
+import { SamplingRates } from './sampling.js';
+import { IntervalVolumes } from './volumes.js';
+import { correctAggregate, LossWindow } from './loss-ratio.js';
+import { socketDrops } from './sockdrops.js';
+import { FlowWorkers } from './workers.js';
+import { checkPaths, PathWatch } from './path.js';
+import { consumeFeed, shareState } from './busfeed.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
 
 function aggregatorFor(cfg: FlowConfig, mapped: readonly string[]): Aggregator {
-  return new Aggregator({ dimensions: cfg.dimensions, mapped, maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
+  return new Aggregator({ dimensions: cfg.dimensions, mapped: [...mapped, ...DERIVED_DIMENSIONS], maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
 }
 
 function shapeOf(cfg: FlowConfig): CheckpointShape {
@@ -37,6 +47,9 @@ export class FlowCollector implements Collector {
   /** Granted SO_RCVBUF per bound port, kept past stop for the final stats record. */
   private readonly rcvbufs = new Map<number, number>();
   private timers: NodeJS.Timeout[] = [];
+  private boundary: NodeJS.Timeout | undefined;
+  /** Bumped when the timers stop: a boundary flush still waiting for the workers' sums is then dropped. */
+  private timerGen = 0;
   private intervalStart = 0;
   private lastLabel = -Infinity;
   private stopped = false;
@@ -50,8 +63,19 @@ export class FlowCollector implements Collector {
   private lossSavedAt = 0;
   /** Keeps raw flow points of one exporter that end in the same ms apart (rawseq.ts). */
   readonly rawSeq = new RawSeq(Date.now());
+  private readonly pathWatch = new PathWatch();
   /** Mapped dimension names, fixed at start like the mapping templates are compiled with. */
   private readonly mapped: readonly string[];
+  /** Fills the networks/roles dimensions (derived.ts) after the keys are read. */
+  private derive: (k: FlowView) => FlowView;
+  /** Configured sampling rates (sampling.ts), per-interval volumes and loss ratios (volumes.ts, loss-ratio.ts). */
+  private sampling: SamplingRates;
+  private readonly volumes = new IntervalVolumes();
+  private readonly lossWindow = new LossWindow();
+  /** When the volumes' current window opened (the last flush, or the start), on the collector's timeline. */
+  private volumesSince = -1;
+  /** `workers: N` > 0: decoding and aggregation in worker threads (workers.ts). */
+  private readonly pool: FlowWorkers | undefined;
 
   constructor(
     cfg: FlowConfig,
@@ -69,20 +93,39 @@ export class FlowCollector implements Collector {
       pendingTtlMs: cfg.templates.pending_ttl,
     });
     this.aggregator = aggregatorFor(cfg, this.mapped);
+    this.derive = this.deriverFor(cfg);
+    this.sampling = new SamplingRates(cfg.sampling, cfg.max_exporters);
+    const hooks = {
+      emit: (r: NetRecord) => {
+        if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
+        ctx.emitter.emit(r);
+      },
+      interfaces: (exporter: string, list: InterfaceInfo[]) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
+      clockOffset: (exporter: string, ms: number) => ctx.signals.exporterClockOffset(exporter, ms),
+      timeSource: (exporter: string, source: string, offset_ms: number) =>
+        ctx.log.warn(
+          { exporter, time_source: source, offset_ms, max_offset_ms: this.cfg.timestamps.max_offset },
+          source === 'receive' ? 'exporter clock offset beyond timestamps.max_offset: its flow times are re-anchored on receive time' : 'exporter clock back within timestamps.max_offset: its flow times are its own again',
+        ),
+    };
     this.processor = new FlowProcessor(
-      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped },
+      { collector: name, store: this.store, raw: cfg.raw, maxExporters: cfg.max_exporters, mapped: this.mapped, timestamps: cfg.timestamps },
       {
-        emit: (r) => {
-          if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
-          ctx.emitter.emit(r);
+        ...hooks,
+        aggregate: (k) => {
+          const d = this.derive(k);
+          this.volumes.add(d, this.sampling.apply(d));
+          this.aggregator.add(d);
         },
-        aggregate: (k) => this.aggregator.add(k),
-        interfaces: (exporter, list) => ctx.interfaces.update(exporter, [exporter], 'flow', list),
-        clockOffset: (exporter, ms) => ctx.signals.exporterClockOffset(exporter, ms),
         internalError: (err, exporter) => ctx.emitter.error(err, { exporter }),
       },
     );
+    this.pool = cfg.workers > 0 ? new FlowWorkers(cfg, name, ctx.dataDir, { ...hooks, error: (e, c) => ctx.emitter.error(e, c), log: ctx.log }) : undefined;
     this.processor.configure(cfg.raw, cfg.allow.length ? new Allowlist(cfg.allow) : undefined);
+  }
+
+  private deriverFor(cfg: FlowConfig): (k: FlowView) => FlowView {
+    return deriver(cfg.dimensions.filter((d) => !this.mapped.includes(d)), DIMENSIONS.length + this.mapped.length, this.ctx);
   }
 
   /** Bound ports (useful when the config asked for port 0). */
@@ -113,8 +156,12 @@ export class FlowCollector implements Collector {
       this.ctx.emitter.error(e);
     }
     this.startTimers();
-    if (cp) this.resume(cp, Date.now());
-    await this.openSockets();
+    const feed = this.ctx.datagrams;
+    // from a bus, what a checkpoint holds is delivered again (not committed): resuming would count it twice
+    if (cp && !feed?.consume) this.resume(cp, Date.now());
+    this.pool?.start();
+    if (!feed?.consume || feed.forward) await this.openSockets();
+    await consumeFeed(feed, this.processor, this.store);
   }
 
   /**
@@ -159,17 +206,35 @@ export class FlowCollector implements Collector {
    * minute without one, so the file's age tells how long no process listened (MAX_DOWN_MS).
    */
   private saveLoss(): void {
-    const loss = this.processor.loss;
+    const changes = this.pool ? this.pool.lossChanges() : this.processor.loss.changes;
     const now = Date.now();
-    if (loss.changes === this.lossSaved && now - this.lossSavedAt < 60_000) return;
-    this.lossSaved = loss.changes;
+    if (changes === this.lossSaved && now - this.lossSavedAt < 60_000) return;
+    this.lossSaved = changes;
     this.lossSavedAt = now;
-    const st = lossState(loss, now);
+    const st = this.lossNow(now);
     this.saving = this.saving.then(() => writeLossState(this.ctx.dataDir, st)).catch((e: unknown) => this.ctx.emitter.error(e));
   }
 
+  private lossNow(now: number): LossState {
+    return this.pool ? this.pool.lossState(now) : lossState(this.processor.loss, now);
+  }
+
+  /** With workers, their sums since the last call are added to the aggregator first. */
+  private synced(fn: () => void): void {
+    if (!this.pool) return fn();
+    void this.pool.drain(() => this.aggregator).then(() => {
+      if (!this.stopped) fn();
+    });
+  }
+
   private async openSockets(): Promise<void> {
-    const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, Date.now());
+    const pool = this.pool;
+    const fwd = this.ctx.datagrams?.forward;
+    const onMessage = fwd
+      ? (msg: Buffer, rinfo: RemoteInfo): void => fwd(msg, rinfo.address, rinfo.port, this.now())
+      : pool
+      ? (msg: Buffer, rinfo: RemoteInfo): void => pool.handle(msg, rinfo.address, rinfo.port, this.now())
+      : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, this.now());
     for (const l of this.cfg.listen) {
       const s = await openSocket(l.address, l.port, this.cfg.receive_buffer, onMessage);
       s.socket.on('error', (e) => this.ctx.emitter.error(e));
@@ -191,32 +256,56 @@ export class FlowCollector implements Collector {
     this.sockets = [];
   }
 
+  /** Receive times and interval boundaries: the collector's timeline (CollectorContext.clock). */
+  private now(): number {
+    return this.ctx.clock ? this.ctx.clock.now() : Date.now();
+  }
+
+  /**
+   * Flushes when the timeline reaches the end of the current interval. The timer runs on the
+   * monotonic clock, which the timeline may lead or trail while it slews (src/clock.ts): a timer
+   * that fires before the end is re-armed for the rest, so one flush closes exactly one interval.
+   */
+  private armBoundary(): void {
+    const end = this.intervalStart + this.cfg.interval;
+    const gen = this.timerGen;
+    this.boundary = setTimeout(() => {
+      if (this.now() < end) return this.armBoundary();
+      // with workers the flush waits for their sums: the next boundary is armed after it, unless
+      // the timers were restarted (reload) or stopped meanwhile
+      this.synced(() => {
+        if (gen !== this.timerGen) return;
+        this.flush(this.now(), true);
+        this.armBoundary();
+      });
+    }, Math.max(1, end - this.now()));
+    this.boundary.unref();
+  }
+
   private startTimers(): void {
-    const now = Date.now();
-    const iv = this.cfg.interval;
-    this.intervalStart = Math.floor(now / iv) * iv;
-    // first flush at the next interval boundary, then every interval
-    const first = setTimeout(() => {
-      this.flush(Date.now(), true);
-      const t = setInterval(() => this.flush(Date.now(), true), iv);
-      t.unref();
-      this.timers.push(t);
-    }, this.intervalStart + iv - now);
-    first.unref();
-    const stats = setInterval(() => this.housekeeping(Date.now()), this.cfg.stats_interval);
+    const now = this.now();
+    if (this.volumesSince < 0) this.volumesSince = now;
+    this.intervalStart = Math.floor(now / this.cfg.interval) * this.cfg.interval;
+    this.armBoundary();
+    const stats = setInterval(() => (this.pool ? void this.pool.report(this.now()).then(() => !this.stopped && this.housekeeping(this.now())) : this.housekeeping(this.now())), this.cfg.stats_interval);
     stats.unref();
     // parked data sets must expire on their own clock, not only at stats time
-    const expiry = setInterval(() => this.store.expire(Date.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
+    const expiry = setInterval(() => this.store.expire(this.now()), Math.max(1000, this.cfg.templates.pending_ttl / 2));
     expiry.unref();
     const cp = setInterval(() => {
-      this.periodicCheckpoint();
-      this.saveLoss();
+      void this.pool?.report(this.now()); // /status and /metrics read the workers' counters from it
+      this.synced(() => {
+        this.periodicCheckpoint();
+        this.saveLoss();
+      });
     }, CHECKPOINT_EVERY_MS);
     cp.unref();
-    this.timers.push(first, stats, expiry, cp);
+    this.timers.push(stats, expiry, cp);
   }
 
   private stopTimers(): void {
+    this.timerGen++;
+    clearTimeout(this.boundary);
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
   }
@@ -224,32 +313,49 @@ export class FlowCollector implements Collector {
   /**
    * Emits the interval's aggregates, labelled with the interval start. Labels must never repeat:
    * aggregates are points keyed by tags + time, so two flushes labelled alike overwrite each other in
-   * InfluxDB. Timers run on the monotonic clock and may fire a hair before the wall-clock boundary,
-   * so a boundary flush rounds to the nearest boundary; a second flush in one interval (reload, then
-   * stop) or a clock stepped back gets the last label plus 1 ms.
+   * InfluxDB. A boundary flush starts the next interval where this one ended, on the timeline, which
+   * a wall-clock step does not move (later only when the process was stalled past it, or a forward
+   * step of a synchronised clock was followed); a second flush in one interval (reload, then stop)
+   * gets the last label plus 1 ms.
    */
   private flush(now: number, atBoundary = false, retain = false): void {
     const iv = this.cfg.interval;
     const label = this.nextLabel();
     this.lastLabel = label;
+    // shared before the commit of the datagrams that taught them; the bus commits once these records are out
+    shareState(this.ctx.datagrams, this.store, this.processor.options);
+    const emitted = this.ctx.datagrams?.closeInterval();
     // retain (stop): the sums and the interval stay for the checkpoint a restart continues
-    if (!retain) this.intervalStart = (atBoundary ? Math.round(now / iv) : Math.floor(now / iv)) * iv;
-    if (retain) for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(r);
-    else {
+    if (!retain) this.intervalStart = atBoundary ? Math.max(this.intervalStart + iv, Math.floor(now / iv) * iv) : Math.floor(now / iv) * iv;
+    const loss = this.intervalLoss();
+    for (const r of this.volumes.flush(label, this.volumesSince, now, this.name, loss)) this.ctx.emitter.emit(r);
+    this.volumesSince = now;
+    if (retain) {
+      for (const r of this.aggregator.flush(label, this.name, true)) this.ctx.emitter.emit(correctAggregate(r, loss));
+      emitted?.();
+    } else {
       // flow_top over the next turns of the loop, so receiving never waits for the talker scan
       const { now: rows, talkers } = this.aggregator.flushLater(label, this.name);
-      for (const r of rows) this.ctx.emitter.emit(r);
+      for (const r of rows) this.ctx.emitter.emit(correctAggregate(r, loss));
       this.pendingTop = this.pendingTop
         .then(() => talkers)
         .then((top) => {
           for (const r of top) this.ctx.emitter.emit(r);
         })
-        .catch((e: unknown) => this.ctx.emitter.error(e));
+        .catch((e: unknown) => this.ctx.emitter.error(e))
+        .then(emitted);
     }
     this.checkpointed = -1;
     // the closed interval's checkpoint is replaced at once: a start after a crash writes it again
     // only while its points may not have left the pipeline yet (the pipeline holds them longer)
     if (!retain) this.periodicCheckpoint();
+  }
+
+  /** The closing interval's loss per exporter: sequence gaps and our socket drops (loss-ratio.ts). */
+  private intervalLoss(): ReturnType<LossWindow['next']> {
+    const p = this.processor;
+    const dgrams = new Map(p.exporterNames().map((e) => [e, p.exporterStats(e)?.datagrams ?? 0]));
+    return this.lossWindow.next(p.loss.exporterTotals(), dgrams, socketDrops(this.ports()));
   }
 
   private nextLabel(): number {
@@ -259,8 +365,8 @@ export class FlowCollector implements Collector {
   /** Loss and stats records, template/pending expiry, state persistence. */
   housekeeping(now: number): void {
     this.store.expire(now);
-    for (const r of this.processor.loss.records(this.name, now)) this.ctx.emitter.emit(r);
-    const st = this.store.stats();
+    for (const r of this.pool ? this.pool.lossRecords() : this.processor.loss.records(this.name, now)) this.ctx.emitter.emit(r);
+    const st = this.pool ? this.pool.storeStats() : this.store.stats();
     const extra: Record<string, number> = {
       templates: st.templates,
       pending_sets: st.pendingSets,
@@ -272,13 +378,14 @@ export class FlowCollector implements Collector {
       raw_late: this.rawSeq.late,
     };
     for (const [port, granted] of this.rcvbufs) extra[`rcvbuf_${port}`] = granted;
-    for (const r of this.processor.statsRecords(now, extra)) this.ctx.emitter.emit(r);
+    for (const r of (this.pool ?? this.processor).statsRecords(now, extra)) this.ctx.emitter.emit(r);
+    if (!this.pool) checkPaths(this.processor, this.pathWatch, this.cfg.exporter_path, this.ctx.signals);
     this.saving = this.saving.then(() => this.save());
   }
 
   private async save(): Promise<void> {
     try {
-      await saveState(this.ctx.dataDir, this.store, this.processor.options);
+      await (this.pool ? this.pool.saveState() : saveState(this.ctx.dataDir, this.store, this.processor.options));
     } catch (e) {
       this.ctx.emitter.error(e);
     }
@@ -292,13 +399,18 @@ export class FlowCollector implements Collector {
   async reload(config: unknown): Promise<void> {
     const next = flowConfigSchema.parse(config);
     // the field mapping is compiled into the templates: it changes at the next start, not here
-    const unmapped = next.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d) && !this.mapped.includes(d));
+    const unmapped = next.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d) && !this.mapped.includes(d) && !isDerived(d));
     if (unmapped.length) throw new Error(`dimension ${unmapped.join(', ')} is mapped by the new config only: field mappings apply from the next start`);
     const prev = this.cfg;
-    this.flush(Date.now());
+    await this.pool?.drain(() => this.aggregator, next); // `workers` itself changes at the next start
+    this.flush(this.now());
     this.cfg = next;
     this.aggregator = aggregatorFor(next, this.mapped);
-    this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined);
+    this.derive = this.deriverFor(next);
+    const sampling = new SamplingRates(next.sampling, next.max_exporters);
+    sampling.inherit(this.sampling);
+    this.sampling = sampling;
+    this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined, next.timestamps);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();
       await this.openSockets();
@@ -312,9 +424,10 @@ export class FlowCollector implements Collector {
     this.stopped = true;
     this.stopTimers();
     await this.closeSockets();
+    await this.pool?.stop(() => this.aggregator, this.now());
     await this.saving; // a periodic checkpoint still being written must not land after the final one
     await this.pendingTop; // the last closed interval's flow_top rows, before the final flush's
-    const now = Date.now();
+    const now = this.now();
     this.flush(now, false, true);
     this.housekeeping(now);
     await this.saving;
@@ -324,23 +437,34 @@ export class FlowCollector implements Collector {
       this.ctx.emitter.error(e);
     }
     try {
-      writeLossStateSync(this.ctx.dataDir, lossState(this.processor.loss, now));
+      writeLossStateSync(this.ctx.dataDir, this.lossNow(now));
     } catch (e) {
       this.ctx.emitter.error(e);
     }
   }
 
+  /** With workers: their counters as of now reach status() (the benchmark's count of what was taken). */
+  async settle(): Promise<void> {
+    await this.pool?.report(this.now());
+  }
+
   status(): unknown {
-    const loss = this.processor.loss.exporterTotals();
+    const p = this.pool;
+    const loss = p ? p.lossTotals() : this.processor.loss.pathTotals();
+    const exporters = p ? p.exporters() : this.processor.exporterNames().map((e) => ({ exporter: e, stats: this.processor.exporterStats(e), lastSeen: this.processor.lastSeen(e) }));
+    const samplingCounts = this.sampling.summary();
     return {
       listeners: this.sockets.map((s) => ({ address: s.address, port: s.port, rcvbuf: s.grantedRcvbuf })),
-      templates: this.store.stats(),
-      exporters: this.processor.exporterNames().map((e) => ({
+      templates: p ? p.storeStats() : this.store.stats(),
+      exporters: exporters.map(({ exporter: e, stats, lastSeen }) => ({
         exporter: e,
-        ...this.processor.exporterStats(e),
-        last_seen_ms: this.processor.lastSeen(e),
-        loss: loss.get(e) ?? { received: 0, lost: 0 },
+        ...(stats as object | undefined),
+        last_seen_ms: lastSeen,
+        loss: loss.get(e) ?? { received: 0, lost: 0, duplicates: 0, reordered: 0 },
+        sampling: samplingCounts.get(e),
+        clock: p ? undefined : this.processor.clocks.stats(e),
       })),
+      ...(p ? { workers: { count: this.cfg.workers, restarts: p.restarts, lost_datagrams: p.lost, dropped_datagrams: p.dropped } } : {}),
     };
   }
 }

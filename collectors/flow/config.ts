@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { duration, size } from '../../src/collector.js';
 import { DIMENSIONS, TALKER_KEYS } from './aggregate.js';
 import { isCidr } from './cidr.js';
+import { DERIVED_DIMENSIONS, isDerived } from './derived.js';
+import { samplingSchema } from './sampling.js';
+import { pathSchema, timestampsSchema } from './timeconfig.js';
 import { commonFields, fieldEntrySchema, type FieldEntry } from '../netflow/fields.js';
 
 const listener = z.strictObject({
@@ -22,12 +25,16 @@ export const flowConfigSchema = z.strictObject({
   interval: duration().default(60_000),
   /** Built-in dimensions, or names of mapped elements with `as: dimension` (checked below). */
   // the enum lets editors complete the built-in names; a mapped name is any other snake_case name
-  dimensions: z.array(z.union([z.enum(DIMENSIONS), z.string().regex(/^[a-z][a-z0-9_]*$/)])).default(['exporter', 'in_if', 'out_if', 'proto']),
+  dimensions: z.array(z.union([z.enum(DIMENSIONS), z.enum(DERIVED_DIMENSIONS), z.string().regex(/^[a-z][a-z0-9_]*$/)])).default(['exporter', 'in_if', 'out_if', 'proto']),
   max_series: z.number().int().min(2).default(2000),
   top_n: z.number().int().min(0).default(20),
   top_by: z.array(z.enum(TALKER_KEYS)).default(['src_addr', 'dst_addr']),
   max_talkers: z.number().int().min(1).default(100_000),
   raw: z.boolean().default(false),
+  /** Sampling rates per exporter (and input interface), with a default and override (sampling.ts). */
+  sampling: samplingSchema.default({ map: [] }),
+  /** Decode and aggregate in this many worker threads (workers.ts); 0: in the main thread. */
+  workers: z.number().int().min(0).max(64).default(0),
   stats_interval: duration().default(60_000),
   max_exporters: z.number().int().min(1).default(10_000),
   templates: z
@@ -45,14 +52,24 @@ export const flowConfigSchema = z.strictObject({
       map: z.array(fieldEntrySchema).default([]),
     })
     .default({ common: false, map: [] }),
+  timestamps: timestampsSchema,
+  exporter_path: pathSchema,
 }).superRefine((cfg, ctx) => {
   const mapped = new Set(mappedDimensions(cfg));
   cfg.dimensions.forEach((d, i) => {
-    if (!(DIMENSIONS as readonly string[]).includes(d) && !mapped.has(d)) {
-      const known = [...DIMENSIONS, ...mapped].join(', ');
+    if (!(DIMENSIONS as readonly string[]).includes(d) && !mapped.has(d) && !isDerived(d)) {
+      const known = [...DIMENSIONS, ...DERIVED_DIMENSIONS, ...mapped].join(', ');
       ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `unknown dimension "${d}": one of ${known} (or a fields entry with as: dimension)` });
     }
+    // Worker threads aggregate without the main thread's networks and interface directories.
+    if (cfg.workers > 0 && isDerived(d)) {
+      ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `"${d}" is not computed in worker threads yet: use workers: 0 with it` });
+    }
   });
+  // The configured sampling map is applied in the main thread's aggregate hook only (for now).
+  if (cfg.workers > 0 && (cfg.sampling.map.length > 0 || cfg.sampling.default !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['workers'], message: 'a sampling map or default is not applied in worker threads yet: use workers: 0 with it' });
+  }
 });
 
 /** The field mapping in force: the shipped common fields (when asked for), then the user's, which win. */

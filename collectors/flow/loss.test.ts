@@ -8,14 +8,16 @@ describe('LossTracker', () => {
     obs(4294967290, 10); // expects 4 after wrapping
     obs(4, 5); // in order across the wrap
     obs(19, 1); // 9..18 lost
-    obs(12, 1); // late, within the window
-    expect(t.get('e', '10', 1)).toEqual({ received: 17, lost: 10, duplicates: 1, resets: 0 });
+    obs(12, 1); // late, within the window: fills part of the gap, so it is not lost
+    expect(t.get('e', '10', 1)).toEqual({ received: 17, lost: 9, duplicates: 0, reordered: 1, resets: 0 });
+    obs(12, 1); // the same again: a duplicate
+    expect(t.get('e', '10', 1)).toEqual({ received: 18, lost: 9, duplicates: 1, reordered: 1, resets: 0 });
     obs(20, 4000);
     obs(0, 3); // 4020 behind without uptime: an IPFIX exporter restart, not a late datagram
     obs(3, 1);
-    expect(t.get('e', '10', 1)).toMatchObject({ lost: 10, duplicates: 1, resets: 1 });
+    expect(t.get('e', '10', 1)).toMatchObject({ lost: 9, duplicates: 1, resets: 1 });
     obs(3_000_000, 1); // an absurd jump forward is a restart, not 3 M lost records
-    expect(t.get('e', '10', 1)).toMatchObject({ lost: 10, resets: 2 });
+    expect(t.get('e', '10', 1)).toMatchObject({ lost: 9, resets: 2 });
   });
 
   it('uses uptime going back as a restart even when the sequence looks plausible', () => {
@@ -32,7 +34,26 @@ describe('LossTracker', () => {
     t.observe('e', '9', 0, 3, 1, 50_020); // 2 is missing
     t.observe('e', '9', 0, 2, 1, 50_010); // ... and arrives late
     t.observe('e', '9', 0, 4, 1, 50_030);
-    expect(t.get('e', '9', 0)).toEqual({ received: 4, lost: 1, duplicates: 1, resets: 0 });
+    // late, not lost and then found again: counted once, as reordered (issue 20 item 4)
+    expect(t.get('e', '9', 0)).toEqual({ received: 4, lost: 0, duplicates: 0, reordered: 1, resets: 0 });
+  });
+
+  it('tells reordered from duplicated datagrams and never counts a late one as lost (generated sequences)', () => {
+    const t = new LossTracker();
+    const obs = (seq: number, count: number) => t.observe('e', '5', 0, seq, count, -1, 3000);
+    // v5 numbers flows: datagrams of 30 flows; 3 swapped with 4, 6 sent twice, 9 never arrives
+    for (const d of [0, 1, 2, 4, 3, 5, 6, 6, 7, 8, 10, 11]) obs(d * 30, 30);
+    expect(t.get('e', '5', 0)).toEqual({ received: 360, lost: 30, duplicates: 1, reordered: 1, resets: 0 });
+    // a datagram split over two gaps' worth of reordering: 13 and 14 missing, 14 arrives, then 13
+    for (const d of [12, 15, 14, 13]) obs(d * 30, 30);
+    expect(t.get('e', '5', 0)).toMatchObject({ lost: 30, duplicates: 1, reordered: 3 });
+    // 17 more gaps: the one of datagram 9 is forgotten (MAX_GAPS), so its late arrival stays lost
+    for (let d = 16; d < 50; d += 2) obs(d * 30, 30);
+    expect(t.get('e', '5', 0)).toMatchObject({ lost: 30 + 16 * 30, reordered: 3 });
+    obs(9 * 30, 30);
+    expect(t.get('e', '5', 0)).toMatchObject({ lost: 30 + 16 * 30, duplicates: 2, reordered: 3, resets: 0 });
+    obs(47 * 30, 30); // a remembered gap is still filled
+    expect(t.get('e', '5', 0)).toMatchObject({ lost: 30 + 15 * 30, duplicates: 2, reordered: 4 });
   });
 
   it('does not advance on an unknown count and bounds the number of streams', () => {

@@ -20,8 +20,13 @@ export interface StreamCounters {
   /** Units (flows/packets/records/datagrams, see above) received. */
   received: number;
   lost: number;
-  /** Datagrams whose sequence was behind the expectation: duplicated or reordered. */
+  /** Datagrams behind the expectation whose units had already arrived (sent or delivered twice). */
   duplicates: number;
+  /**
+   * Datagrams behind the expectation that filled a gap counted as lost: late, not lost, so their
+   * units leave `lost` again. Absent while 0.
+   */
+  reordered?: number;
   resets: number;
   /** Part of `lost`: the gap the first datagram after a restart of ours showed (losspersist.ts). */
   lostWhileDown?: number;
@@ -47,13 +52,58 @@ export interface Stream extends StreamCounters {
    * process listened ('gap'), or, the state being too old to tell, a reset ('reset').
    */
   resumed?: 'gap' | 'reset' | undefined;
+  /** Open gaps [from, to) counted as lost, newest last, at most MAX_GAPS: what a late datagram can fill. */
+  gaps?: number[] | undefined;
 }
+
+/** Gaps remembered per stream: a late datagram older than the oldest one kept reads as a duplicate. */
+const MAX_GAPS = 16;
 
 export interface LossOptions {
   /** A forward gap larger than this is taken as a restart. */
   resetGap: number;
   /** Streams tracked at most (bounded memory); new streams beyond it are not tracked. */
   maxStreams: number;
+}
+
+/** Per exporter, summed over its export streams: units received and lost, datagrams duplicated and late. */
+export interface PathTotals {
+  received: number;
+  lost: number;
+  duplicates: number;
+  reordered: number;
+}
+
+/** Remembers [from, from + n) as counted lost; the oldest gap is forgotten past MAX_GAPS. */
+function openGap(s: Stream, from: number, n: number): void {
+  const g = (s.gaps ??= []);
+  if (g.length >= MAX_GAPS * 2) g.splice(0, 2);
+  g.push(from, (from + n) >>> 0);
+}
+
+/**
+ * Takes [seq, seq + count) out of the gap holding it; false when no remembered gap holds it (the
+ * units arrived before: a duplicate). Gaps further behind `expected` than `window` are dropped first.
+ */
+function fillGap(s: Stream, seq: number, count: number, expected: number, window: number): boolean {
+  const g = s.gaps;
+  if (!g) return false;
+  while (g.length && ((expected - (g[1] as number)) | 0) > window) g.splice(0, 2);
+  const n = Math.max(count, 1);
+  for (let i = 0; i < g.length; i += 2) {
+    const from = g[i] as number;
+    const to = g[i + 1] as number;
+    const at = ((seq - from) | 0) >= 0 && ((to - seq) | 0) > 0;
+    if (!at || ((to - seq) | 0) < n) continue;
+    const end = (seq + n) >>> 0;
+    // split: [from, seq) and [end, to) stay open; empty halves are dropped
+    const parts: number[] = [];
+    if (seq !== from) parts.push(from, seq);
+    if (end !== to) parts.push(end, to);
+    g.splice(i, 2, ...parts);
+    return true;
+  }
+  return false;
 }
 
 function sampleDomain(parent: Stream, kind: string, type: number, index: number): string {
@@ -181,6 +231,7 @@ export class LossTracker {
       return;
     }
     if (restarted || resumed === 'reset') {
+      s.gaps = undefined;
       s.resets++;
       s.expected = next;
       return;
@@ -200,10 +251,15 @@ export class LossTracker {
       s.expected = next;
     } else if (diff > 0 && diff <= this.opts.resetGap) {
       s.lost += diff;
+      openGap(s, s.expected, diff);
       s.expected = next;
     } else if (diff < 0 && -diff <= window) {
-      // behind: a duplicate or a late datagram; the expectation does not move back
-      s.duplicates++;
+      // behind: late if it fills a gap counted as lost (its units are taken back), else a duplicate;
+      // the expectation does not move back
+      if (fillGap(s, seq >>> 0, count, s.expected, window)) {
+        s.reordered = (s.reordered ?? 0) + 1;
+        if (count > 0) s.lost -= count;
+      } else s.duplicates++;
     } else {
       s.resets++;
       s.expected = next;
@@ -216,6 +272,7 @@ export class LossTracker {
     const s = this.view(found);
     const c: StreamCounters = { received: s.received, lost: s.lost, duplicates: s.duplicates, resets: s.resets };
     if (s.lostWhileDown) c.lostWhileDown = s.lostWhileDown;
+    if (s.reordered) c.reordered = s.reordered;
     return c;
   }
 
@@ -225,6 +282,13 @@ export class LossTracker {
    */
   exporterTotals(): Map<string, { received: number; lost: number }> {
     const out = new Map<string, { received: number; lost: number }>();
+    for (const [e, t] of this.pathTotals()) out.set(e, { received: t.received, lost: t.lost });
+    return out;
+  }
+
+  /** `exporterTotals` with the datagrams duplicated and reordered (the data path in numbers). */
+  pathTotals(): Map<string, PathTotals> {
+    const out = new Map<string, PathTotals>();
     for (const found of this.streams.values()) {
       if (found.sample) continue;
       // a stream still learning its numbering reports what its held messages show
@@ -233,7 +297,9 @@ export class LossTracker {
       if (t) {
         t.received += s.received;
         t.lost += s.lost;
-      } else out.set(found.exporter, { received: s.received, lost: s.lost });
+        t.duplicates += s.duplicates;
+        t.reordered += s.reordered ?? 0;
+      } else out.set(found.exporter, { received: s.received, lost: s.lost, duplicates: s.duplicates, reordered: s.reordered ?? 0 });
     }
     return out;
   }
@@ -243,7 +309,7 @@ export class LossTracker {
     const out: HealthRecord[] = [];
     for (const found of this.streams.values()) {
       const s = this.view(found);
-      const f: Fields = { received: BigInt(s.received), lost: BigInt(s.lost), lost_while_down: BigInt(s.lostWhileDown ?? 0), duplicates: BigInt(s.duplicates), resets: BigInt(s.resets) };
+      const f: Fields = { received: BigInt(s.received), lost: BigInt(s.lost), lost_while_down: BigInt(s.lostWhileDown ?? 0), duplicates: BigInt(s.duplicates), reordered: BigInt(s.reordered ?? 0), resets: BigInt(s.resets) };
       if (s.numbering !== undefined) f['numbering'] = NUMBERING_NAMES[s.numbering];
       out.push(makeRecord('health', 'flow_loss', { collector, exporter: s.exporter, domain: s.domain, version: s.version }, f, now));
     }

@@ -35,6 +35,7 @@ const stream = z.object({
   lost: count,
   lostWhileDown: count.optional(),
   duplicates: count,
+  reordered: count.optional(),
   resets: count,
   sample: z.literal(true).optional(),
   numbering: z.nativeEnum(Numbering).optional(),
@@ -46,8 +47,8 @@ export type LossState = z.output<typeof schema>;
 export function lossState(t: LossTracker, now: number): LossState {
   const streams: LossState['streams'] = [];
   for (const s of t.settled()) {
-    const { exporter, version, domain, expected, uptimeMs, received, lost, lostWhileDown, duplicates, resets, sample, numbering } = s;
-    streams.push({ exporter, version, domain, expected, uptimeMs, received, lost, lostWhileDown, duplicates, resets, sample, numbering });
+    const { exporter, version, domain, expected, uptimeMs, received, lost, lostWhileDown, duplicates, reordered, resets, sample, numbering } = s;
+    streams.push({ exporter, version, domain, expected, uptimeMs, received, lost, lostWhileDown, duplicates, reordered, resets, sample, numbering });
   }
   return { v: 1, savedAt: now, streams };
 }
@@ -78,7 +79,7 @@ export function restoreLoss(t: LossTracker, st: LossState, now: number): { strea
   for (const s of st.streams) {
     const restored: Omit<Stream, 'children' | 'held' | 'preferred'> = { ...s, resumed: s.expected >= 0 ? resumed : undefined };
     // zod's optional keys are `T | undefined`; the stream's are absent when unset
-    for (const k of ['lostWhileDown', 'sample', 'numbering'] as const) if (restored[k] === undefined) delete restored[k];
+    for (const k of ['lostWhileDown', 'reordered', 'sample', 'numbering'] as const) if (restored[k] === undefined) delete restored[k];
     if (t.restore(restored)) n++;
   }
   return { streams: n, resumed };

@@ -18,6 +18,8 @@ import { Producer } from './producer.js';
 import type { FlowView } from './view.js';
 import { LossTracker } from './loss.js';
 import { Numbering } from './numbering.js';
+import { pathFields } from './path.js';
+import { ExporterClocks, type TimeSource, type TimestampConfig } from './timestamps.js';
 
 export interface ProcessorHooks {
   /** Flow records (raw export), interface counters from sFlow. */
@@ -26,6 +28,8 @@ export interface ProcessorHooks {
   aggregate(view: FlowView): void;
   interfaces(exporter: string, list: InterfaceInfo[]): void;
   clockOffset(exporter: string, offsetMs: number): void;
+  /** An `auto` exporter's flow times switched clock (timestamps.ts). */
+  timeSource?(exporter: string, source: TimeSource, offsetMs: number): void;
   /** Anything but a DecodeError escaping a decoder is a bug: counted as `internal` and reported. */
   internalError(err: unknown, exporter: string): void;
 }
@@ -39,7 +43,11 @@ export interface ProcessorOptions {
   maxExporters: number;
   /** User-mapped dimension names (FlowView.mapped). */
   mapped?: readonly string[];
+  /** Which clock flow times are read on, per exporter (timestamps.ts); exporter's when absent. */
+  timestamps?: TimestampConfig;
 }
+
+const EXPORTER_CLOCK: TimestampConfig = { default: 'exporter', max_offset: Infinity, exporters: {} };
 
 interface ExporterStats {
   datagrams: number;
@@ -77,6 +85,7 @@ export class FlowProcessor {
   readonly options = new OptionsState();
   private readonly exporters = new Map<string, ExporterStats>();
   private readonly producer: Producer;
+  readonly clocks: ExporterClocks;
   private notAllowed = 0;
   private untracked = 0;
 
@@ -85,11 +94,13 @@ export class FlowProcessor {
     private readonly hooks: ProcessorHooks,
   ) {
     this.producer = new Producer(this.options, opts.mapped);
+    this.clocks = new ExporterClocks(opts.timestamps ?? EXPORTER_CLOCK, opts.maxExporters, (e, src, off) => hooks.timeSource?.(e, src, off));
   }
 
   /** Settings a config reload may change in place. */
-  configure(raw: boolean, allow: Allowlist | undefined): void {
+  configure(raw: boolean, allow: Allowlist | undefined, timestamps?: TimestampConfig): void {
     this.opts.raw = raw;
+    if (timestamps) this.clocks.configure(timestamps);
     if (allow) this.opts.allow = allow;
     else delete this.opts.allow;
   }
@@ -165,12 +176,13 @@ export class FlowProcessor {
     // windows: ~100 datagrams of reordering, in each protocol's unit (v5 flows, v9 packets, IPFIX records)
     this.loss.observe(exporter, '5', (h.engineType << 8) | h.engineId, h.flowSequence, h.count, h.sysUptimeMs, 3000);
     this.offset(exporter, h.unixSecs * 1000 + Math.floor(h.unixNsecs / 1e6), now);
+    this.clocks.observe(exporter, h.unixSecs * 1000 + h.unixNsecs / 1e6, now);
     const raw = this.opts.raw;
     for (let i = 0; i < p.flows.length; i++) {
       const f = p.flows[i] as (typeof p.flows)[number];
       const view = this.producer.v5(h, f, exporter);
       this.hooks.aggregate(view);
-      if (raw) this.hooks.emit(recordOfV5(view, f));
+      if (raw) this.hooks.emit(this.clocks.stamp(recordOfV5(view, f), exporter));
     }
     return p.flows.length;
   }
@@ -181,6 +193,8 @@ export class FlowProcessor {
     const units = { seq: h.sequence, records: m.dataRecords, flows: m.dataRecords < 0 ? -1 : m.dataRecords - m.optionRecords, uptimeMs: version === '9' ? h.sysUptimeMs : -1 };
     this.loss.observeMessage(exporter, version, h.domain, units, version === '9' ? Numbering.Messages : Numbering.Records);
     this.offset(exporter, h.exportTimeSec * 1000, now);
+    // IPFIX export time: the middle of its whole second (timestamps.ts)
+    this.clocks.observe(exporter, version === '9' ? this.clocks.v9ExportMs(exporter, h.exportTimeSec, h.sysUptimeMs) : h.exportTimeSec * 1000 + 500, now);
     let ifChanged = false;
     // options first: a sampler or boot-time record applies to flows of the same message
     for (const r of m.records) if (r.tpl.def.options && this.options.apply(r, exporter)) ifChanged = true;
@@ -193,7 +207,7 @@ export class FlowProcessor {
       // aggregation reads the view; a Record is made only when raw export wants it
       const view = prod.data(r);
       this.hooks.aggregate(view);
-      if (raw) this.hooks.emit(recordOfData(view, r, now));
+      if (raw) this.hooks.emit(this.clocks.stamp(recordOfData(view, r, now), exporter));
       n++;
     }
     if (ifChanged) this.hooks.interfaces(exporter, [...(this.options.interfaces.get(exporter)?.values() ?? [])]);
@@ -237,6 +251,7 @@ export class FlowProcessor {
   statsRecords(now: number, extra: Record<string, number>): HealthRecord[] {
     const c = this.opts.collector;
     const out: HealthRecord[] = [];
+    const path = this.loss.pathTotals();
     for (const [exporter, st] of this.exporters) {
       let errors = 0;
       for (const [reason, n] of st.errors) {
@@ -246,6 +261,7 @@ export class FlowProcessor {
       const f: Fields = { datagrams: BigInt(st.datagrams), records: BigInt(st.records), decode_errors: BigInt(errors) };
       // float field; NaN (sFlow carries no wall clock) is left out by the line-protocol writer
       if (!Number.isNaN(st.offsetMs)) f['clock_offset_ms'] = st.offsetMs;
+      pathFields(f, path.get(exporter), this.clocks.stats(exporter));
       out.push(makeRecord('health', 'flow_stats', { collector: c, exporter }, f, now));
     }
     const fields: Record<string, bigint> = { not_allowed: BigInt(this.notAllowed), untracked_exporters: BigInt(this.untracked) };

@@ -52,6 +52,8 @@ export class FlowView {
   bytes = 0;
   packets = 0;
   rate = 1;
+  /** False when the flow came with no sampling rate (`rate` is then 1): sampling.ts applies the configured one. */
+  rateKnown = true;
   /** Unix ms; NaN when the record carries no such time. */
   startMs = NaN;
   endMs = NaN;
@@ -128,7 +130,8 @@ export function keyText(d: number, k: Key): string {
  * Every protocol's flows pass here once, after the rest of the view is filled.
  */
 export function resolveRate(v: FlowView, announced: number): number {
-  void v; // the view is passed so that a policy (per exporter or interface) can hook in here
+  // the configured rates (sampling.ts) apply after this, in the collector's aggregate hook
+  v.rateKnown = announced > 0;
   return Math.max(1, Math.round(announced));
 }
 

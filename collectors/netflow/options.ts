@@ -41,7 +41,7 @@ function boundedSet<K, V>(m: Map<K, V>, k: K, v: V): boolean {
  * number, not a string key built per record. The object is updated in place.
  */
 export interface DomainRates {
-  /** The domain-wide rate (options without a sampler id or interface scope), 1 when none. */
+  /** The domain-wide rate (options without a sampler id or interface scope), 0 when none: unknown, not "unsampled" (collectors/flow/sampling.ts decides). */
   all: number;
   /** By sampler / selector id (IE 48 / 302, RFC 3954 §8 FLOW_SAMPLER_ID). */
   bySampler: Map<number, number>;
@@ -49,7 +49,7 @@ export interface DomainRates {
   byIf: Map<number, number>;
 }
 
-const NO_RATES: DomainRates = Object.freeze({ all: 1, bySampler: new Map<number, number>(), byIf: new Map<number, number>() });
+const NO_RATES: DomainRates = Object.freeze({ all: 0, bySampler: new Map<number, number>(), byIf: new Map<number, number>() });
 
 /** What options data taught us, per exporter address and domain. Owned by one collector instance. */
 export class OptionsState {
@@ -114,7 +114,7 @@ export class OptionsState {
   private setRate(ed: string, which: number | string, rate: number): boolean {
     if (!boundedSet(this.sampling, `${ed}|${which}`, rate)) return false;
     let r = this.rates.get(ed);
-    if (!r) this.rates.set(ed, (r = { all: 1, bySampler: new Map(), byIf: new Map() }));
+    if (!r) this.rates.set(ed, (r = { all: 0, bySampler: new Map(), byIf: new Map() }));
     if (which === '*') r.all = rate;
     else if (typeof which === 'number') r.bySampler.set(which, rate);
     else r.byIf.set(Number(which.slice(2)), rate);
@@ -129,7 +129,7 @@ export class OptionsState {
   /** No rates yet: a live entry, so a message memo made before the options still sees them later. */
   private noRates(exporter: string, domain: number): DomainRates {
     if (this.rates.size >= MAX_ENTRIES) return NO_RATES;
-    const r: DomainRates = { all: 1, bySampler: new Map(), byIf: new Map() };
+    const r: DomainRates = { all: 0, bySampler: new Map(), byIf: new Map() };
     this.rates.set(`${exporter}|${domain}`, r);
     return r;
   }

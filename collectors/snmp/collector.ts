@@ -105,9 +105,11 @@ export class SnmpCollector implements Collector {
     const poller = new DevicePoller(spec, client, {
       emit: (r) => this.ctx.emitter.emit(r),
       error: (e, c) => this.ctx.emitter.error(e, c),
+      info: (m, c) => this.ctx.log.info(c, m),
       interfaces: this.ctx.interfaces,
       profiles: this.profiles,
       maxValuesPerWalk: this.config.max_values_per_walk,
+      ...(this.ctx.clock ? { now: () => this.ctx.clock!.now() } : {}),
     });
     const running: Running = { key: JSON.stringify(spec), spec, poller, loop: undefined as unknown as PollLoop };
     running.loop = new PollLoop({ intervalMs: spec.intervalMs, backoffMaxMs: this.config.backoff_max }, this.lanes, async () => {

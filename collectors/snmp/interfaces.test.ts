@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IF_TABLE, IF_X_TABLE, interfaceInfos, interfaceRecord, interfaceRows } from './interfaces.js';
-import type { SnmpValue, Vb } from './values.js';
+import { AsnType, convertValue, type SnmpValue, type Vb } from './values.js';
 
 const c32 = (v: bigint): SnmpValue => ({ kind: 'int', value: v, counterBits: 32 });
 const c64 = (v: bigint): SnmpValue => ({ kind: 'int', value: v, counterBits: 64 });
@@ -46,7 +46,19 @@ describe('interfaces normalisation', () => {
     expect(r).toMatchObject({ kind: 'interface', measurement: 'interface', time: 5 });
     // inventory tags cannot override the identity tags
     expect(r.tags).toEqual({ site: 'x', device: 'sw1', agent: '10.0.0.1', if_index: '1', source: 'snmp', if_name: 'Gi1/0/1', if_alias: 'uplink', if_descr: 'GigabitEthernet1/0/1' });
-    expect(r.fields).toEqual({ in_octets: 2n ** 60n, in_errors: 3n, speed: 10_000_000_000n, oper_status: 2n, admin_status: 1n, counter_bits: 64n, in_bps: 8 });
+    expect(r.fields).toEqual({ in_octets: 2n ** 60n, in_errors: 3n, speed: 10_000_000_000n, high_speed: 10_000n, oper_status: 2n, admin_status: 1n, counter_bits: 64n, in_bps: 8 });
     expect(interfaceInfos([a])).toEqual([{ ifIndex: 1, name: 'Gi1/0/1', alias: 'uplink', descr: 'GigabitEthernet1/0/1', speed: 10_000_000_000 }]);
+  });
+
+  it('reads ifType, ifMtu, ifPhysAddress (bytes, even when printable), ifLastChange and the TruthValues as read', () => {
+    const mac = convertValue(AsnType.OctetString, Buffer.from('414243444500', 'hex')); // "ABCDE" + NUL: decodes as text
+    expect(mac.kind).toBe('text');
+    const t = [vb(IF_TABLE, 3, 7, int(6n)), vb(IF_TABLE, 4, 7, int(9000n)), vb(IF_TABLE, 6, 7, mac), vb(IF_TABLE, 9, 7, { kind: 'int', value: 4242n, ticks: true }), vb(IF_TABLE, 3, 8, int(999n))];
+    const x = [vb(IF_X_TABLE, 16, 7, int(1n)), vb(IF_X_TABLE, 17, 7, int(2n)), vb(IF_X_TABLE, 16, 8, int(0n))];
+    const [r7, r8] = interfaceRows(t, x).map((row) => interfaceRecord({ name: 'd', address: 'a', tags: {} }, row, undefined, 1));
+    expect(r7?.fields).toMatchObject({ if_type: 6n, mtu: 9000n, phys_address: '41:42:43:44:45:00', last_change: 4242n, promiscuous: 1n, connector_present: 2n });
+    expect(r7?.tags.if_type).toBeUndefined(); // a field, as the sFlow collector writes it into the same measurement
+    expect(r8?.fields.if_type).toBe(999n);
+    expect(r8?.fields.promiscuous).toBe(0n); // as read, even when it is no TruthValue
   });
 });

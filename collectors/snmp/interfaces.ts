@@ -6,6 +6,7 @@
 import type { InterfaceInfo } from '../../src/collector.js';
 import { makeRecord, type Fields, type InterfaceRecord, type Tags } from '../../src/record/record.js';
 import type { InterfaceRates, InterfaceSample, RateCounter, Reading } from './rates.js';
+import { ifColumns, type IfColumns } from './ifcolumns.js';
 import { valueAsBigint, valueAsText, type SnmpValue, type Vb } from './values.js';
 
 export const IF_TABLE = '1.3.6.1.2.1.2.2.1';
@@ -62,6 +63,8 @@ export interface InterfaceRow {
   operStatus?: bigint;
   adminStatus?: bigint;
   inUnknownProtos?: bigint;
+  /** ifType, ifMtu, ifPhysAddress, ... (ifcolumns.ts). */
+  columns: IfColumns;
   sample: InterfaceSample;
   counterBits: 32 | 64;
 }
@@ -108,7 +111,7 @@ export function interfaceRows(ifTable: readonly Vb[], ifXTable: readonly Vb[]): 
     const disc = valueAsBigint(x.get(IFX.discontinuity));
     if (disc !== undefined) sample.discontinuity = disc;
     if (speedBps !== undefined) sample.speedBps = speedBps;
-    const row: InterfaceRow = { ifIndex, sample, counterBits: counters.in_octets?.bits ?? 32 };
+    const row: InterfaceRow = { ifIndex, sample, columns: ifColumns(b, x), counterBits: counters.in_octets?.bits ?? 32 };
     const text = (v: SnmpValue | undefined) => (v ? valueAsText(v) : undefined);
     const name = text(x.get(IFX.name));
     const alias = text(x.get(IFX.alias));
@@ -135,7 +138,7 @@ export interface DeviceIdentity {
 }
 
 export function interfaceRecord(dev: DeviceIdentity, row: InterfaceRow, rates: InterfaceRates | undefined, timeMs: number): InterfaceRecord {
-  const tags: Tags = { ...dev.tags, device: dev.name, agent: dev.address, if_index: String(row.ifIndex), source: 'snmp' };
+  const tags: Tags = { ...dev.tags, ...row.columns.tags, device: dev.name, agent: dev.address, if_index: String(row.ifIndex), source: 'snmp' };
   if (row.name !== undefined) tags.if_name = row.name;
   if (row.alias !== undefined) tags.if_alias = row.alias;
   if (row.descr !== undefined) tags.if_descr = row.descr;
@@ -145,6 +148,7 @@ export function interfaceRecord(dev: DeviceIdentity, row: InterfaceRow, rates: I
   if (row.speedBps !== undefined) fields.speed = row.speedBps;
   if (row.operStatus !== undefined) fields.oper_status = row.operStatus;
   if (row.adminStatus !== undefined) fields.admin_status = row.adminStatus;
+  Object.assign(fields, row.columns.fields);
   fields.counter_bits = BigInt(row.counterBits);
   if (rates) Object.assign(fields, rates);
   return makeRecord('interface', 'interface', tags, fields, timeMs, 'collector');

@@ -42,7 +42,7 @@ describe('inventory', () => {
     writeFileSync(secret, 'authauth99\n');
     const f = write(GOOD.replace('AUTHFILE', secret));
     const [sw1, core1] = devicesOf(loadInventory(f, { SNMP_COMMUNITY: 's3cret' }));
-    expect(sw1).toMatchObject({ name: 'sw1', port: 161, intervalMs: 30_000, timeoutMs: 1000, retries: 1, budgetMs: 24_000, profiles: ['system', 'interfaces'], tags: { site: 'par1', role: 'access' } });
+    expect(sw1).toMatchObject({ name: 'sw1', port: 161, intervalMs: 30_000, timeoutMs: 1000, retries: 1, budgetMs: 24_000, profiles: ['system', 'interfaces', 'health'], tags: { site: 'par1', role: 'access' } });
     expect(sw1?.credentials).toEqual({ version: 'v2c', community: 's3cret' });
     expect(core1).toMatchObject({ port: 1161, intervalMs: 10_000, profiles: ['system', 'interfaces', 'host'], tags: { site: 'par1', role: 'core', rack: 'r7' }, flowAddresses: ['10.9.9.2'] });
     expect(core1?.credentials).toEqual({ version: 'v3', user: 'monitor', auth_protocol: 'sha256', auth_key: 'authauth99', priv_protocol: 'aes256r', priv_key: 'privpriv99', context: 'vlan-10' });

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { duration } from '../../src/collector.js';
 import { loadYamlFile } from '../../src/config/yaml.js';
 import { credentialsSchema, resolveCredentials, type Credentials } from './credentials.js';
+import { HEALTH_META_NAMES, HEALTH_PROFILES, VENDOR_NAMES } from './health/index.js';
 
 const settings = {
   port: z.number().int().min(1).max(65535).optional(),
@@ -21,6 +22,10 @@ const settings = {
   budget: duration().optional(),
   max_repetitions: z.number().int().min(1).max(200).optional(),
   tags: z.record(z.string(), z.string()).optional(),
+  /** Vendor health profiles for `health`: a vendor name or `none`; default from sysObjectID. */
+  vendor: z.enum(['none', ...VENDOR_NAMES]).optional(),
+  /** How often health profiles run, whatever `interval` is (default 60s). */
+  health_interval: duration().optional(),
 };
 const settingsSchema = z.strictObject(settings);
 type Settings = z.output<typeof settingsSchema>;
@@ -47,7 +52,7 @@ export const userProfileSchema = z.strictObject({
 });
 export type UserProfile = z.output<typeof userProfileSchema>;
 
-export const BUILTIN_PROFILE_NAMES = ['system', 'interfaces', 'host'] as const;
+export const BUILTIN_PROFILE_NAMES: readonly string[] = ['system', 'interfaces', 'host', ...HEALTH_META_NAMES, ...Object.keys(HEALTH_PROFILES)];
 
 export const inventorySchema = z
   .strictObject({
@@ -119,6 +124,8 @@ export interface DeviceSpec {
   maxRepetitions: number;
   tags: Readonly<Record<string, string>>;
   flowAddresses: readonly string[];
+  vendor?: string;
+  healthIntervalMs?: number;
 }
 
 /** Effective settings per device. Only call on an inventory that passed the schema. */
@@ -133,7 +140,7 @@ export function devicesOf(inv: Inventory): DeviceSpec[] {
       address: d.address,
       port: eff.port ?? 161,
       credentials: cred.value,
-      profiles: eff.profiles ?? ['system', 'interfaces'],
+      profiles: eff.profiles ?? ['system', 'interfaces', 'health'],
       intervalMs,
       timeoutMs: eff.timeout ?? 2000,
       retries: eff.retries ?? 1,
@@ -141,6 +148,8 @@ export function devicesOf(inv: Inventory): DeviceSpec[] {
       maxRepetitions: eff.max_repetitions ?? 25,
       tags: eff.tags ?? {},
       flowAddresses: d.flow_addresses ?? [],
+      ...(eff.vendor !== undefined && { vendor: eff.vendor }),
+      ...(eff.health_interval !== undefined && { healthIntervalMs: eff.health_interval }),
     };
   });
 }

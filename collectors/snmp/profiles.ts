@@ -5,11 +5,14 @@
  */
 import { makeRecord, type DeviceMetricRecord, type Fields, type Tags } from '../../src/record/record.js';
 import type { DeviceIdentity } from './interfaces.js';
+import { HEALTH_PROFILES } from './health/index.js';
 import { valueAsText, type SnmpValue, type Vb } from './values.js';
 
 export interface ScalarSpec {
-  /** Object OID without the `.0` instance. */
+  /** Object OID without the instance. */
   oid: string;
+  /** Instance suffix to GET; `0` for a scalar object (RFC 2578 7.7), a row index for a fixed row. */
+  instance?: string;
   name: string;
   tag?: boolean;
 }
@@ -24,14 +27,20 @@ export interface TableSpec {
   measurement: string;
   indexTag: string;
   columns: readonly ColumnSpec[];
-  /** Fields computed from the row after the columns are read (e.g. bytes from allocation units). */
-  derive?: (fields: Fields) => void;
+  /** Fields computed from the row after the columns are read (e.g. bytes from allocation units); a row left without fields is dropped. */
+  derive?: (fields: Fields, tags: Tags) => void;
 }
 export interface ProfileSpec {
   name: string;
   measurement: string;
   scalars: readonly ScalarSpec[];
   tables: readonly TableSpec[];
+  /** Fields computed from the scalars, like TableSpec.derive. */
+  derive?: (fields: Fields, tags: Tags) => void;
+  /** Least time between two runs on one device, whatever its poll interval (health profiles: 60 s). */
+  intervalMs?: number;
+  /** What the device must support, for the line saying a profile found nothing. */
+  needs?: string;
 }
 
 /** SNMPv2-MIB system group (RFC 3418). */
@@ -91,7 +100,7 @@ export const HOST_PROFILE: ProfileSpec = {
   ],
 };
 
-export const BUILTIN_PROFILES: Readonly<Record<string, ProfileSpec>> = { system: SYSTEM_PROFILE, host: HOST_PROFILE };
+export const BUILTIN_PROFILES: Readonly<Record<string, ProfileSpec>> = { system: SYSTEM_PROFILE, host: HOST_PROFILE, ...HEALTH_PROFILES };
 
 /** A field value from an SNMP value: integers stay integers (bigint), the rest become strings. */
 export function fieldValue(v: SnmpValue): bigint | string | undefined {
@@ -112,7 +121,9 @@ export function scalarRecord(dev: DeviceIdentity, p: ProfileSpec, scalars: reado
       any = true;
     }
   });
-  return any ? makeRecord('device', p.measurement, tags, fields, timeMs, 'collector') : undefined;
+  if (!any) return undefined;
+  p.derive?.(fields, tags);
+  return Object.keys(fields).length ? makeRecord('device', p.measurement, tags, fields, timeMs, 'collector') : undefined;
 }
 
 /** One record per table row; `columns[i]` holds the walk of `t.columns[i]`. Index = OID suffix. */
@@ -137,7 +148,8 @@ export function tableRecords(dev: DeviceIdentity, t: TableSpec, columns: readonl
   const out: DeviceMetricRecord[] = [];
   for (const r of rows.values()) {
     if (!r.any) continue;
-    t.derive?.(r.fields);
+    t.derive?.(r.fields, r.tags);
+    if (!Object.keys(r.fields).length) continue;
     out.push(makeRecord('device', t.measurement, r.tags, r.fields, timeMs, 'collector'));
   }
   return out;

@@ -27,7 +27,8 @@ export const AsnType = {
  */
 export type SnmpValue =
   | { kind: 'int'; value: bigint; counterBits?: 32 | 64; ticks?: boolean }
-  | { kind: 'text'; value: string }
+  /** `octets`: the bytes as received (set by convertValue), for columns that are bytes, not text (ifPhysAddress). */
+  | { kind: 'text'; value: string; octets?: Uint8Array }
   | { kind: 'bytes'; value: Buffer }
   | { kind: 'oid'; value: string }
   | { kind: 'ip'; value: string }
@@ -105,7 +106,11 @@ export function convertValue(type: number | undefined, raw: unknown): SnmpValue 
       return { kind: 'int', value: raw ? 1n : 0n };
     case AsnType.OctetString:
     case AsnType.Opaque:
-      if (Buffer.isBuffer(raw)) return decodeOctets(raw);
+      if (Buffer.isBuffer(raw)) {
+        const v: SnmpValue = decodeOctets(raw);
+        if (v.kind === 'text') v.octets = raw;
+        return v;
+      }
       return { kind: 'text', value: String(raw ?? '') };
     case AsnType.OID:
       return { kind: 'oid', value: String(raw ?? '') };
@@ -130,6 +135,13 @@ export function valueAsText(v: SnmpValue): string | undefined {
     case 'missing':
       return undefined;
   }
+}
+
+/** The bytes of an octet string, whichever way it decoded (a MAC may happen to be printable). */
+export function valueAsOctets(v: SnmpValue | undefined): Uint8Array | undefined {
+  if (v?.kind === 'bytes') return v.value;
+  if (v?.kind === 'text') return v.octets ?? Buffer.from(v.value, 'utf8');
+  return undefined;
 }
 
 export function valueAsBigint(v: SnmpValue | undefined): bigint | undefined {

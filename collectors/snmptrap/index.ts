@@ -61,7 +61,7 @@ class SnmptrapCollector implements Collector {
       (n) => {
         this.received++;
         const device = this.ctx.interfaces.deviceName(n.v1?.agentAddr ?? n.sender.address) ?? this.ctx.interfaces.deviceName(n.sender.address);
-        this.ctx.emitter.emit(trapRecord(n, device, resolver, Date.now()));
+        this.ctx.emitter.emit(trapRecord(n, device, resolver, this.ctx.clock ? this.ctx.clock.now() : Date.now()));
       },
       (r) => {
         // per-sender detail is bounded: spoofed sources must not grow the map without limit

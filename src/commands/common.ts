@@ -3,6 +3,7 @@ import { collectors } from '../../collectors/index.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { loadConfig, resolveOverrides, type Overrides } from '../config/load.js';
 import { buildConfigSchema, type AppConfig } from '../config/schema.js';
+import { checkEnrich } from '../enrich/config.js';
 import { packageRoot } from '../version.js';
 
 export { packageRoot };
@@ -64,6 +65,12 @@ export function loadAppConfig(file: string, flags: Overrides, env: NodeJS.Proces
       if (!(e instanceof ConfigError)) throw e;
       problems.push(...e.problems);
     }
+  }
+  try {
+    checkEnrich(cfg.enrich, dirname(file));
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
   }
   if (problems.length) throw new ConfigError(problems);
   return cfg;

@@ -6,9 +6,12 @@
  */
 import { z } from 'zod';
 import type { CollectorDefinition } from '../collector.js';
+import { xcheckSchema } from '../xcheck/config.js';
 import { monitorConfigSchema } from '../monitor/index.js';
+import { enrichConfigSchema } from '../enrich/config.js';
 import { LOG_FORMATS } from '../log.js';
 import { duration, size } from './units.js';
+import { busSchema, checkRoles, rolesSchema } from '../bus/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -133,15 +136,20 @@ export function buildConfigSchema(collectors: readonly CollectorDefinition[]) {
       // Off unless the block (or --http-listen) is present: two instances, or tests, on one machine
       // must not race for the same default port.
       http: httpSchema.default({ enabled: false, listen: '127.0.0.1:9108' }),
+      xcheck: xcheckSchema.optional().describe('flow-vs-SNMP cross-check per interface (src/xcheck/); on when present'),
       pipeline: pipelineSchema.default(pipelineSchema.parse({})),
       sinks: z
         .object({ file: fileSinkSchema.optional(), influx: influxSinkSchema.optional() })
         .strict()
         .default({}),
+      enrich: enrichConfigSchema,
       collectors: z.object(collectorShape).strict().default({}),
       monitor: monitor.default(monitor.parse({})),
+      roles: rolesSchema,
+      bus: busSchema.optional(),
     })
-    .strict();
+    .strict()
+    .superRefine(checkRoles);
 }
 
 export type ConfigSchema = ReturnType<typeof buildConfigSchema>;

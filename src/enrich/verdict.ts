@@ -9,7 +9,7 @@
 import type { NetRecord, Verdict } from '../record/record.js';
 
 export interface VerdictSource {
-  verdictFor(fromMs: number, toMs: number): { verdict: Verdict };
+  verdictFor(fromMs: number, toMs: number): { verdict: Verdict; reasons?: readonly string[] };
   /** Wall time up to which verdicts are final. */
   settledUntil(): number;
 }
@@ -22,5 +22,8 @@ export function stampVerdict(r: NetRecord, source: VerdictSource): void {
   // Our own timestamps earlier than receipt mark the start of the window (an aggregation interval,
   // a poll); other clocks cannot be compared with ours.
   const from = r.timeSource === 'collector' && r.time <= to && to - r.time < MAX_WINDOW_MS ? r.time : to;
-  r.fields.vm_verdict = source.verdictFor(from, to).verdict;
+  const v = source.verdictFor(from, to);
+  r.fields.vm_verdict = v.verdict;
+  // why, where it matters: an `ok` record carries no second field
+  if (v.verdict !== 'ok' && v.reasons?.length) r.fields.vm_reasons = v.reasons.join(',');
 }

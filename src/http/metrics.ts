@@ -13,8 +13,10 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { SinkState } from '../sinks/sink.js';
 import { packageVersion } from '../version.js';
+import { exporterClockMetrics } from './exporter-metrics.js';
 import { processMetricsText } from './process-metrics.js';
 import { buildView, type OpsSource, type StatusView } from './view.js';
+import { xcheckSamples } from '../xcheck/view.js';
 
 export const MAX_EXPORTER_LABELS = 200;
 export const MAX_REASON_LABELS = 32;
@@ -233,6 +235,13 @@ export class Metrics {
     this.counter('netvigil_flow_sequence_lost_total', 'units the sequence numbers say never arrived (same units)', ['exporter'], () =>
       flow().flatMap((e) => (e.loss ? [[{ exporter: this.exporters.label(e.exporter) }, e.loss.lost] as Sample] : [])),
     );
+    this.counter('netvigil_flow_sequence_reordered_total', 'datagrams that arrived after a later one and filled a gap (not lost)', ['exporter'], () =>
+      flow().flatMap((e) => (e.loss?.reordered === undefined ? [] : [[{ exporter: this.exporters.label(e.exporter) }, e.loss.reordered] as Sample])),
+    );
+    this.counter('netvigil_flow_sequence_duplicated_total', 'datagrams whose units had already arrived', ['exporter'], () =>
+      flow().flatMap((e) => (e.loss?.duplicates === undefined ? [] : [[{ exporter: this.exporters.label(e.exporter) }, e.loss.duplicates] as Sample])),
+    );
+    exporterClockMetrics(this.gauge.bind(this), flow, (e) => this.exporters.label(e));
     this.gauge('netvigil_flow_loss_ratio', 'lost / (received + lost) over the saved loss state (continues across restarts)', ['exporter'], () => {
       // from sums, so `other` is the loss of all the exporters it holds together
       const sums = new Map<string, { received: number; lost: number }>();
@@ -244,6 +253,12 @@ export class Metrics {
       }
       return [...sums].map(([l, t]): Sample => [{ exporter: l }, t.received + t.lost > 0 ? t.lost / (t.received + t.lost) : 0]);
     });
+    this.counter('netvigil_flow_sampling_unknown_total', 'flows that came with no sampling rate and matched no configured one: scaled by 1', ['exporter'], () =>
+      flow().flatMap((e) => (e.sampling ? [[{ exporter: this.exporters.label(e.exporter) }, e.sampling.unknown] as Sample] : [])),
+    );
+    this.counter('netvigil_flow_sampling_defaulted_total', 'flows that came with no sampling rate and got collectors.flow.sampling.default', ['exporter'], () =>
+      flow().flatMap((e) => (e.sampling ? [[{ exporter: this.exporters.label(e.exporter) }, e.sampling.default] as Sample] : [])),
+    );
     this.gauge('netvigil_flow_last_seen_timestamp_seconds', 'when the last datagram arrived (Unix time)', ['exporter'], () => {
       const last = new Map<string, number>();
       for (const e of flow()) {
@@ -258,6 +273,10 @@ export class Metrics {
       const t = this.snapshot().flow?.templates;
       return t ? [[{}, t.templates]] : [];
     });
+    const xc = () => xcheckSamples(this.snapshot().xcheck, (d) => this.devices.label(d));
+    this.gauge('netvigil_xcheck_findings', 'flow-vs-SNMP findings in force, by likeliest cause', ['cause'], () => xc().findings);
+    this.gauge('netvigil_xcheck_ratio', 'flow bytes / SNMP octets of the last judged window, per interface and direction', ['device', 'if_index', 'direction'], () => xc().ratios);
+    this.counter('netvigil_xcheck_windows_total', 'flow windows judged against SNMP', [], () => xc().windows);
     const devs = (): NonNullable<StatusView['snmp']>['devices'] => this.snapshot().snmp?.devices ?? [];
     const perDevice = (f: (d: ReturnType<typeof devs>[number]) => number | undefined) => (): Sample[] =>
       devs().flatMap((d) => {

@@ -8,6 +8,7 @@ import { esc } from './charts.js';
 import type { HistoryView } from './history.js';
 import { renderLive, LIVE_CSS } from './live.js';
 import type { StatusView } from './view.js';
+import { renderXcheck } from '../xcheck/view.js';
 
 export { esc };
 
@@ -119,6 +120,7 @@ ${history ? renderLive(history) : ''}
       : '<p class="empty">the snmp collector is not running</p>'
   }</div>
 
+${renderXcheck(v.xcheck)}
 <h2>Interface names learned</h2>
 <div id="interfaces">${table(
     ['device', 'from SNMP', 'from flow options'],

@@ -8,6 +8,7 @@ import type { VerdictWindow } from '../monitor/index.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import type { Sink, SinkStats } from '../sinks/sink.js';
 import type { History } from './history.js';
+import { parseXcheck, type XcheckStatus } from '../xcheck/view.js';
 
 /** What the HTTP surface reads from the App; nothing here writes. */
 export interface OpsSource {
@@ -19,6 +20,8 @@ export interface OpsSource {
   ready(): boolean;
   /** The status page's last hour (fed by the App's enrichment step and sampled by the server). */
   readonly history?: History | undefined;
+  /** The flow-vs-SNMP cross-check, when `xcheck:` is on. */
+  readonly xcheck?: { status(): unknown } | undefined;
 }
 
 const flowStatus = z.object({
@@ -34,7 +37,11 @@ const flowStatus = z.object({
         /** Receive time of the last datagram, Unix ms. */
         last_seen_ms: z.number().optional().catch(undefined),
         /** Sequence-number accounting over the exporter's streams (units per protocol: collectors/flow/loss.ts). */
-        loss: z.object({ received: z.number(), lost: z.number() }).optional().catch(undefined),
+        loss: z.object({ received: z.number(), lost: z.number(), duplicates: z.number().optional(), reordered: z.number().optional() }).optional().catch(undefined),
+        /** Flows by where their sampling rate came from (collectors/flow/sampling.ts). */
+        sampling: z.object({ unknown: z.number(), default: z.number() }).loose().optional().catch(undefined),
+        /** The exporter's clock against ours (collectors/flow/timestamps.ts). */
+        clock: z.object({ offsetMs: z.number(), delayP50Ms: z.number(), delayP99Ms: z.number(), jitterMs: z.number(), source: z.string() }).optional().catch(undefined),
       }),
     )
     .catch([]),
@@ -95,6 +102,7 @@ export interface StatusView {
   snmp: SnmpStatus | null;
   snmptrap: { received: number; rejected: Record<string, number> } | null;
   interfaces: { device: string; snmp: number; flow: number }[];
+  xcheck?: XcheckStatus | null;
 }
 
 export const VERDICT_LEVEL: Readonly<Record<string, number>> = { ok: 0, degraded: 1, untrusted: 2 };
@@ -123,6 +131,7 @@ export function buildView(src: OpsSource): StatusView {
     snmp: 'snmp' in cs ? parsed(snmpStatus, cs.snmp) : null,
     snmptrap: 'snmptrap' in cs ? parsed(trapStatus, cs.snmptrap) : null,
     interfaces: src.interfaces.summary(),
+    xcheck: src.xcheck ? parseXcheck(src.xcheck.status()) : null,
   };
 }
 

@@ -71,6 +71,15 @@ export const monitorConfigSchema = z.strictObject({
   /** How often the clock sync state is re-read (it may run `chronyc`/`timedatectl`, so rarely). */
   timesync_check: duration().default(300_000),
   timesync_timeout: duration().default(1000),
+  /** chronyc to ask chronyd with (a name on PATH or an absolute path). */
+  timesync_chronyc: z.string().min(1).default('chronyc'),
+  /** chronyd's command socket (its `bindcmdaddress`); null: chronyc's default (/run/chrony/chronyd.sock). */
+  timesync_chrony_socket: z.string().min(1).nullable().default(null),
+  /**
+   * A forward wall-clock step while the host's clock is synchronised is a correction: record times
+   * follow it at once instead of slewing (src/clock.ts).
+   */
+  follow_synced_steps: z.boolean().default(true),
   /** A known "not synchronised" state is a `clock_unsynced` reason (degraded). */
   unsynced_is_degraded: z.boolean().default(true),
   /** Fewer SNMP requests than this in an interval are too few for a timeout rate. */

@@ -94,6 +94,8 @@ function clock(i: DoctorInput, inVm: boolean): Check[] {
     // a guest clock fed by the hypervisor (kvm-clock) may be close, but nothing here checks it
     const fix = inVm ? 'run chrony (with the hypervisor PTP clock /dev/ptp_kvm as a refclock if offered, else NTP servers)' : 'run chrony or systemd-timesyncd';
     out.push(c('time sync', 'warn', `unsynced: ${s.detail}`, fix));
+  } else if (s.synced === false && (s.source === 'kernel' || s.source === 'ptp')) {
+    out.push(c('time sync', 'warn', s.detail, 'check what should discipline this clock: the kernel still calls it unsynchronised'));
   } else if (s.synced === false) out.push(c('time sync', 'fail', s.detail, 'fix NTP (chronyc sources -v): every timestamp this host writes is off'));
   else {
     const fix = inVm

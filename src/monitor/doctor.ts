@@ -98,7 +98,7 @@ export async function runDoctor(
   const fs = new HostFs(a.root);
   const t = monitorConfigSchema.parse({}).thresholds;
   const [sync, sampled] = await Promise.all([
-    readSyncState(fs, 1000, { kernel: true }),
+    readSyncState(fs, { timeoutMs: 1000 }),
     a.sampleMs > 0 ? sample(fs, a.sampleMs) : Promise.resolve(undefined),
   ]);
   const checks = runChecks({

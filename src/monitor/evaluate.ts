@@ -12,12 +12,18 @@ export interface IntervalSignals {
   loopStallMs: number;
   /** Wall-clock movement minus monotonic movement over the interval (positive: forward step). */
   clockStepMs: number;
+  /** Wall clock minus the records' timeline (src/clock.ts) still to be slewed away after a step. */
+  timelineOffsetMs?: number;
   exporterOffsetMedianMs?: number;
   exporters: number;
   snmpRequests: number;
   snmpTimeouts: number;
   socketDrops: number;
   synced?: boolean;
+  /** What the sync daemon says of our clock: offset from its reference, stratum, reference. */
+  sync?: { offsetMs?: number; stratum?: number; reference?: string };
+  /** Exporters whose data path crossed a `collectors.flow.exporter_path` threshold. */
+  exporterPaths?: number;
 }
 
 /**
@@ -51,6 +57,10 @@ export function evaluate(s: IntervalSignals, cfg: MonitorConfig): Finding[] {
   if (s.elapsedMs > 0) check('major_faults_per_s', (s.procMajorFaults * 1000) / s.elapsedMs, () => 'major_faults');
   check('loop_stall_ms', s.loopStallMs, () => 'loop_stall');
   check('clock_step_ms', Math.abs(s.clockStepMs), () => 'clock_step');
+  // While the timeline slews, record times and the wall clock disagree: which one is right is not
+  // known here (exporter offsets and sync state tell), so the records are degraded, no worse.
+  const slewing = t.clock_step_ms.degraded ?? t.clock_step_ms.untrusted;
+  if (s.timelineOffsetMs !== undefined && slewing !== null && Math.abs(s.timelineOffsetMs) > slewing) out.push({ reason: 'clock_slewing', level: 'degraded' });
   check('socket_drops', s.socketDrops, () => 'socket_drops');
   if (s.exporters >= cfg.clock_offset_min_exporters && s.exporterOffsetMedianMs !== undefined) {
     check('clock_offset_ms', Math.abs(s.exporterOffsetMedianMs), () => 'clock_offset');
@@ -58,6 +68,8 @@ export function evaluate(s: IntervalSignals, cfg: MonitorConfig): Finding[] {
   if (s.snmpRequests >= cfg.snmp_min_requests) {
     check('snmp_timeout_pct', (s.snmpTimeouts / s.snmpRequests) * 100, (l) => `snmp_timeouts>${l}%`);
   }
+  // thresholds are the flow collector's (per exporter); this only says the data path is suspect
+  if (s.exporterPaths) out.push({ reason: 'exporter_path', level: 'degraded' });
   if (s.synced === false && cfg.unsynced_is_degraded) out.push({ reason: 'clock_unsynced', level: 'degraded' });
   return out;
 }

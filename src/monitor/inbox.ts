@@ -13,6 +13,8 @@ export interface InboxInterval {
   offsets: ReadonlyMap<string, Readonly<Offset>>;
   snmpRequests: number;
   snmpTimeouts: number;
+  /** Exporters whose data path crossed a threshold, with what crossed (collectors/flow/path.ts). */
+  paths: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -32,6 +34,7 @@ export class SignalInbox implements HostSignals {
     ['udp6', new Set()],
   ]);
   private offsets = new Map<string, Offset>();
+  private paths = new Map<string, readonly string[]>();
   private snmpRequests = 0;
   private snmpTimeouts = 0;
   /** Exporters ignored because `maxExporters` were already tracked in the interval. */
@@ -69,14 +72,20 @@ export class SignalInbox implements HostSignals {
     }
   }
 
+  exporterPath(exporter: string, crossed: readonly string[]): void {
+    if (this.paths.has(exporter) || this.paths.size < this.maxExporters) this.paths.set(exporter, crossed);
+    else this.refused++;
+  }
+
   snmpRequest(outcome: 'ok' | 'timeout' | 'error'): void {
     this.snmpRequests++;
     if (outcome === 'timeout') this.snmpTimeouts++;
   }
 
   take(): InboxInterval {
-    const out: InboxInterval = { offsets: this.offsets, snmpRequests: this.snmpRequests, snmpTimeouts: this.snmpTimeouts };
+    const out: InboxInterval = { offsets: this.offsets, snmpRequests: this.snmpRequests, snmpTimeouts: this.snmpTimeouts, paths: this.paths };
     this.offsets = new Map();
+    this.paths = new Map();
     this.snmpRequests = 0;
     this.snmpTimeouts = 0;
     return out;

@@ -21,9 +21,15 @@ export { monitorConfigSchema, type MonitorConfig } from './config.js';
 export type { VerdictWindow } from './verdict.js';
 
 export interface MonitorClock {
+  /** The system's wall clock: a step is its movement minus the monotonic clock's. */
   wallMs(): number;
   /** Must advance with real time: the sampling timer is a real timer. */
   monoMs(): number;
+  /**
+   * The timeline records are stamped on (src/clock.ts), when it is not the wall clock: verdict
+   * history and our records live on it, so records' `collectedAt` find their verdict after a step.
+   */
+  timeMs?(): number;
 }
 
 export interface MonitorDeps {
@@ -41,6 +47,8 @@ export interface ResourceMonitor extends HostSignals {
   current(): VerdictWindow & { since: number };
   /** JSON-able snapshot for a status page. */
   status(): unknown;
+  /** The host's clock sync state as last read (undefined: not known). */
+  synced(): boolean | undefined;
   /** Sample now, outside the timer (tests, and a final sample at shutdown). */
   tick(): void;
   /**
@@ -58,7 +66,8 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
   const log = deps.log;
   const fs = new HostFs(deps.root ?? '/');
   const sampler = new HostSampler(fs);
-  const verdict = new VerdictMachine(config.recover_after, config.history, MAX_INTERVALS, clock.wallMs());
+  const timeMs = (): number => (clock.timeMs ? clock.timeMs() : clock.wallMs());
+  const verdict = new VerdictMachine(config.recover_after, config.history, MAX_INTERVALS, timeMs());
   const inbox = new SignalInbox(config.max_exporters);
   let sync: SyncState = { source: 'unknown', detail: 'not checked yet' };
   let syncCheckedAt = -Infinity;
@@ -69,11 +78,12 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
   let timer: NodeJS.Timeout | undefined;
   let expectedMono = 0;
   let prevWall = clock.wallMs();
+  let prevTime = timeMs();
   let prevMono = clock.monoMs();
   const usage0 = process.resourceUsage();
   let prevCpuUs = usage0.userCPUTime + usage0.systemCPUTime;
   let prevMajflt = usage0.majorPageFault;
-  let settled = prevWall;
+  let settled = prevTime;
   let ticks = 0;
   let last: { time: number; fields: Record<string, unknown> } | undefined;
   let running = false;
@@ -82,7 +92,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     if (syncInFlight || mono - syncCheckedAt < config.timesync_check) return;
     syncInFlight = true;
     syncCheckedAt = mono;
-    readSyncState(fs, config.timesync_timeout)
+    readSyncState(fs, { timeoutMs: config.timesync_timeout, chronyc: config.timesync_chronyc, chronySocket: config.timesync_chrony_socket ?? undefined })
       .then((s) => {
         if (s.synced !== sync.synced || s.source !== sync.source) log.info({ sync: s }, 'clock sync state');
         sync = s;
@@ -96,6 +106,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
   function tick(lateMs = 0): void {
     const t0 = performance.now();
     const wall = clock.wallMs();
+    const time = timeMs();
     const mono = clock.monoMs();
     const elapsed = mono - prevMono;
     const step = wall - prevWall - elapsed;
@@ -117,16 +128,19 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
       procMajorFaults: majflt,
       loopStallMs: Math.max(ls.maxMs, lateMs),
       clockStepMs: step,
+      ...(clock.timeMs ? { timelineOffsetMs: wall - time } : {}),
       exporterOffsetMedianMs: median(offs),
       exporters: offs.length,
       snmpRequests: inb.snmpRequests,
       snmpTimeouts: inb.snmpTimeouts,
       socketDrops,
       synced: sync.synced,
+      sync: { offsetMs: sync.offsetMs, stratum: sync.stratum, reference: sync.reference },
+      exporterPaths: inb.paths.size,
     };
     const stepLimit = config.thresholds.clock_step_ms.degraded ?? config.thresholds.clock_step_ms.untrusted ?? Infinity;
-    if (step < 0) verdict.noteWallStep(prevWall, wall);
-    const change = verdict.observe(evaluate(signals, config), mono, prevWall, wall);
+    if (time < prevTime) verdict.noteWallStep(prevTime, time);
+    const change = verdict.observe(evaluate(signals, config), mono, prevTime, time);
     const proc: ProcessSignals = {
       cpuPct: elapsed > 0 ? (cpuUs / 1000 / elapsed) * 100 : 0,
       rssBytes: process.memoryUsage.rss(),
@@ -139,24 +153,25 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     };
     if (Math.abs(step) > stepLimit) {
       log.warn({ stepMs: step }, `wall clock stepped ${step > 0 ? 'forward' : 'back'} by ${Math.abs(step).toFixed(1)} ms`);
-      deps.emit(clockStepRecord(wall, step));
+      deps.emit(clockStepRecord(time, step));
     }
     if (change) {
       log.warn({ verdict: change.to, previous: change.from, reasons: change.reasons }, 'VM trust verdict changed');
       deps.emit(verdictRecord(change));
     }
-    const rec = hostRecord(wall, signals, proc, verdict.current(), { clocksource, sync: sync.source }, stepLimit);
+    const rec = hostRecord(time, signals, proc, verdict.current(), { clocksource, sync: sync.source }, stepLimit);
     deps.emit(rec);
     for (const [key, s] of host?.sockets ?? []) {
       const [family, port] = key.split(':');
-      deps.emit(socketRecord(wall, inbox.collectorOf(family as UdpFamily, Number(port)), key, s.drops, s.rxQueue, s.sockets));
+      deps.emit(socketRecord(time, inbox.collectorOf(family as UdpFamily, Number(port)), key, s.drops, s.rxQueue, s.sockets));
     }
-    for (const [exporter, o] of inb.offsets) deps.emit(exporterClockRecord(wall, exporter, o));
+    for (const [exporter, o] of inb.offsets) deps.emit(exporterClockRecord(time, exporter, o));
     prevWall = wall;
+    prevTime = time;
     prevMono = mono;
-    settled = wall;
+    settled = time;
     ticks++;
-    last = { time: wall, fields: Object.fromEntries(Object.entries(rec.fields).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])) };
+    last = { time, fields: Object.fromEntries(Object.entries(rec.fields).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])) };
     refreshSync(mono);
   }
 
@@ -197,6 +212,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
       running = true;
       loop.start();
       prevWall = clock.wallMs();
+      prevTime = timeMs();
       prevMono = clock.monoMs();
       const usage = process.resourceUsage();
       prevCpuUs = usage.userCPUTime + usage.systemCPUTime;
@@ -214,11 +230,13 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Resourc
     },
     tick: () => tick(0),
     settledUntil: () => settled,
+    synced: () => sync.synced,
     verdictFor: (from, to) => verdict.verdictFor(from, to),
     current: () => verdict.current(),
     udpSocket: (collector, family, port) => inbox.udpSocket(collector, family, port),
     udpSocketClosed: (family, port) => inbox.udpSocketClosed(family, port),
     exporterClockOffset: (exporter, offsetMs) => inbox.exporterClockOffset(exporter, offsetMs),
+    exporterPath: (exporter, crossed) => inbox.exporterPath(exporter, crossed),
     snmpRequest: (outcome) => inbox.snmpRequest(outcome),
     status() {
       const c = verdict.current();

@@ -7,6 +7,7 @@
  * hung server holds a batch only for the sink's hang threshold), so the queue overflows only if the
  * disk cannot keep up.
  */
+import { performance } from 'node:perf_hooks';
 import type { Emitter } from '../collector.js';
 import type { Logger } from '../log.js';
 import type { NetRecord } from '../record/record.js';
@@ -25,6 +26,8 @@ export interface PipelineOptions {
   verdict?: { source: VerdictSource; holdMs: number };
   /** Where records the pipeline drops are counted by reason and measurement. */
   loss?: LossLedger;
+  /** The collector's timeline (src/clock.ts) for `collectedAt`; Date.now() when absent. */
+  now?: () => number;
 }
 
 export interface CollectorCounters {
@@ -99,7 +102,7 @@ export class Pipeline {
   }
 
   private push(r: NetRecord): void {
-    r.collectedAt ??= Date.now();
+    r.collectedAt ??= this.opts.now?.() ?? Date.now();
     try {
       this.enrich(r);
     } catch (e) {
@@ -155,13 +158,17 @@ export class Pipeline {
   private async stamp(batch: NetRecord[], v: { source: VerdictSource; holdMs: number }): Promise<void> {
     let newest = 0;
     for (const r of batch) if ((r.collectedAt ?? 0) > newest) newest = r.collectedAt ?? 0;
-    const until = Date.now() + v.holdMs;
-    while (this.holding && v.source.settledUntil() < newest && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    // monotonic deadline: with the wall clock stepped back, `Date.now() < until` would hold for the step
+    const until = performance.now() + v.holdMs;
+    while (this.holding && v.source.settledUntil() < newest && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
     for (const r of batch) stampVerdict(r, v.source);
   }
 
-  /** Resolves when the queue is empty and no batch is in a sink. */
-  private async drain(): Promise<void> {
+  /**
+   * Resolves when the queue is empty and no batch is in a sink: every record emitted before the call
+   * has then been written or spooled (the bus commits a processor's datagrams on it).
+   */
+  async drain(): Promise<void> {
     this.kick();
     while (this.workers > 0 || this.queue.length > 0) {
       await new Promise<void>((r) => this.idleWaiters.push(r));

@@ -10,6 +10,7 @@
  */
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import type { NetRecord } from '../record/record.js';
 import { toLines } from '../record/lineprotocol.js';
@@ -55,7 +56,8 @@ export class FileSink implements Sink {
   private async openCurrent(): Promise<void> {
     this.fh = await open(this.currentFile, 'a');
     this.size = (await this.fh.stat()).size;
-    this.openedAt = Date.now();
+    // age on the monotonic clock: a wall-clock step must not rotate the file early or late
+    this.openedAt = performance.now();
     if (this.size === 0) {
       const header = Buffer.from(`# DML\n# CONTEXT-DATABASE: ${this.opts.database ?? 'netvigil'}\n# netvigil line protocol, precision ms: influx -import -path FILE -precision ms\n`);
       await this.fh.write(header);
@@ -94,7 +96,7 @@ export class FileSink implements Sink {
     this.s.latencySumMs += ms;
     this.s.latencyCount++;
     if (ms > this.s.windowMaxLatencyMs) this.s.windowMaxLatencyMs = ms;
-    if (this.size >= this.opts.rotateBytes || Date.now() - this.openedAt >= this.opts.rotateIntervalMs) await this.rotate();
+    if (this.size >= this.opts.rotateBytes || performance.now() - this.openedAt >= this.opts.rotateIntervalMs) await this.rotate();
   }
 
   private async rotate(): Promise<void> {

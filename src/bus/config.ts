@@ -1,0 +1,67 @@
+/**
+ * `roles` and `bus.nats`: which parts of netvigil this instance runs, and the broker between them.
+ * Secrets are named by file (`token_file`, `creds_file`, ...), never written in the config.
+ */
+import { z } from 'zod';
+import { duration, size } from '../config/units.js';
+
+export const ROLES = ['receiver', 'processor', 'poller'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const rolesSchema = z
+  .array(z.enum(ROLES))
+  .min(1)
+  .default([...ROLES])
+  .describe('receiver: UDP flow listeners and the trap port; processor: decode, aggregate, write flows; poller: SNMP polling');
+
+const natsSchema = z
+  .object({
+    servers: z.array(z.string().regex(/^(nats|tls):\/\/[^\s/]+$|^[^\s/:]+:\d{1,5}$/, 'expected nats://HOST:PORT, tls://HOST:PORT or HOST:PORT')).min(1).default(['nats://127.0.0.1:4222']),
+    token_file: z.string().min(1).optional().describe('file holding the auth token'),
+    user: z.string().min(1).optional(),
+    password_file: z.string().min(1).optional().describe('file holding the password for user'),
+    creds_file: z.string().min(1).optional().describe('NATS .creds file (JWT + nkey seed)'),
+    nkey_seed_file: z.string().min(1).optional().describe('file holding an nkey seed (SU...)'),
+    tls: z
+      .object({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
+      .strict()
+      .optional(),
+    stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (it is a subject token)').default('NETVIGIL'),
+    replicas: z.number().int().min(1).max(5).default(1).describe('stream and bucket replicas: 3 on a 3-node cluster'),
+    partitions: z.number().int().min(1).max(1024).default(16).describe('exporters are hashed to this many partitions; processors share them'),
+    max_age: duration().default(86_400_000).describe('how long the stream keeps datagrams'),
+    batch_bytes: size().default(256 * 1024).describe('a receiver publishes a partition batch at this size...'),
+    batch_delay: duration().default(50).describe('...or this long after its first datagram'),
+    buffer: size().default(64 * 1024 * 1024).describe('bytes a receiver holds while the broker is slow or away; beyond, the oldest batch is dropped (counted)'),
+    lease_ttl: duration().default(6000).describe('a dead processor\'s partitions move after at most this long'),
+    ack_wait: duration().default(600_000).describe('JetStream ack_wait; longer than the flow interval'),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const auth = (['token_file', 'creds_file', 'nkey_seed_file', 'user'] as const).filter((k) => v[k] !== undefined);
+    if (auth.length > 1) ctx.addIssue({ code: 'custom', path: [auth[1] as string], message: `one way to authenticate: ${auth.join(' and ')} are both set` });
+    if ((v.user === undefined) !== (v.password_file === undefined)) ctx.addIssue({ code: 'custom', path: [v.user === undefined ? 'password_file' : 'user'], message: 'user and password_file go together' });
+    if (v.tls && (v.tls.cert === undefined) !== (v.tls.key === undefined)) ctx.addIssue({ code: 'custom', path: ['tls', v.tls.cert === undefined ? 'key' : 'cert'], message: 'tls.cert and tls.key go together' });
+  });
+
+export const busSchema = z.object({ nats: natsSchema }).strict().describe('scale-out: receivers and processors on many machines, over NATS JetStream');
+
+export type NatsConfig = z.output<typeof natsSchema>;
+export type BusConfig = z.output<typeof busSchema>;
+
+/** Cross-key rules for the top-level config (added to its schema with superRefine). */
+export function checkRoles(cfg: { roles: readonly Role[]; bus?: BusConfig | undefined; instance?: string | undefined }, ctx: z.RefinementCtx): void {
+  const all = ROLES.every((r) => cfg.roles.includes(r));
+  if (!cfg.bus && !all) ctx.addIssue({ code: 'custom', path: ['roles'], message: 'split roles need a bus (bus.nats): without one an instance holds every role' });
+  if (cfg.bus && cfg.roles.includes('processor') && cfg.instance === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['instance'], message: 'a processor on the bus needs a unique instance name: its lease owner and the tag that keeps its points apart from other processors\'' });
+  }
+}
+
+/** Which role runs each collector; a collector not named here runs on every instance. */
+const COLLECTOR_ROLES: Record<string, readonly Role[]> = { flow: ['receiver', 'processor'], snmptrap: ['receiver'], snmp: ['poller'] };
+
+export function runsCollector(name: string, roles: readonly Role[]): boolean {
+  const need = COLLECTOR_ROLES[name];
+  return !need || need.some((r) => roles.includes(r));
+}

@@ -1,0 +1,58 @@
+/**
+ * Debian's nats-server with JetStream on loopback: one node, or a cluster of `nodes` (routes between
+ * them on their own free ports). Each node gets a temp store dir; `stop` ends the nodes by PID.
+ */
+import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { freeTcpPort, waitFor } from './net.js';
+import { startDaemon, type Daemon } from './proc.js';
+
+export interface NatsCluster {
+  nodes: Daemon[];
+  /** Client URLs, one per node. */
+  urls: string[];
+  stop(): Promise<void>;
+}
+
+const tcpOpen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+
+export async function startNats(dir: string, nodes = 1): Promise<NatsCluster> {
+  const client: number[] = [];
+  const route: number[] = [];
+  for (let i = 0; i < nodes; i++) {
+    client.push(await freeTcpPort());
+    route.push(await freeTcpPort());
+  }
+  const daemons: Daemon[] = [];
+  for (let i = 0; i < nodes; i++) {
+    const store = join(dir, `nats-${i}`);
+    mkdirSync(store, { recursive: true });
+    const args = ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(client[i]), '-n', `n${i}`];
+    if (nodes > 1) {
+      const routes = route.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(',');
+      args.push('--cluster_name', 'netvigil-test', '--cluster', `nats://127.0.0.1:${route[i]}`, '--routes', routes);
+    }
+    daemons.push(startDaemon('nats-server', args));
+  }
+  const stop = async (): Promise<void> => {
+    await Promise.all(daemons.map((d) => d.stop('SIGTERM', 3000)));
+  };
+  try {
+    for (const [i, port] of client.entries()) await waitFor(`nats-server n${i} on ${port}\n${daemons[i]?.output() ?? ''}`, () => tcpOpen(port), 10_000, 100);
+    // JetStream in a cluster needs a meta leader before a stream can be made
+    if (nodes > 1) await waitFor(`JetStream meta leader\n${daemons.map((d) => d.output()).join('\n')}`, () => daemons.some((d) => /JetStream cluster new metadata leader|Self is new JetStream cluster metadata leader/.test(d.output())), 20_000, 100);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { nodes: daemons, urls: client.map((p) => `nats://127.0.0.1:${p}`), stop };
+}
