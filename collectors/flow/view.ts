@@ -52,8 +52,12 @@ export class FlowView {
   bytes = 0;
   packets = 0;
   rate = 1;
-  /** False when the flow came with no sampling rate (`rate` is then 1): sampling.ts applies the configured one. */
-  rateKnown = true;
+  /**
+   * False when the flow came with no sampling rate (`rate` is then 1): sampling.ts applies the
+   * configured one. Not enumerable: it is not part of what the view and a Record must agree on,
+   * since a v9/IPFIX Record prints 1 for an unknown rate and cannot tell it from a real 1.
+   */
+  declare rateKnown: boolean;
   /** Unix ms; NaN when the record carries no such time. */
   startMs = NaN;
   endMs = NaN;
@@ -62,6 +66,7 @@ export class FlowView {
   readonly mappedNames: readonly string[];
 
   constructor(mappedNames: readonly string[] = []) {
+    Object.defineProperty(this, 'rateKnown', { value: true, writable: true, enumerable: false });
     this.mappedNames = mappedNames;
     this.mapped = new Array<Key>(mappedNames.length).fill('');
   }
