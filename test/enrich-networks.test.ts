@@ -16,8 +16,10 @@ import { createEnricher } from '../src/enrich/enrich.js';
 import { InterfaceTable } from '../src/enrich/interfaces.js';
 import { makeRecord } from '../src/record/record.js';
 import { ip6KeyFromText } from '../src/wire/ip6key.js';
-import { parseIpv4 } from '../collectors/flow/keys.js';
 import { makeTmpDir } from './helpers/net.js';
+
+/** Dotted IPv4 text as the uint32 flows carry it (the networks table's IPv4 key). */
+const parseIpv4 = (a: string): number => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 beforeAll(async () => {

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { makeRecord, type FlowRecord } from '../../src/record/record.js';
 import { ip6Key, ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
-import { Aggregator, DIMENSIONS, OTHER, type Dimension } from './aggregate.js';
-import { FlowKeys, keysFromRecord } from './keys.js';
+import { Aggregator, OTHER, type Dimension } from './aggregate.js';
+import { viewFromRecord } from '../../test/helpers/recordview.js';
+import { FlowView } from './view.js';
 import { TalkerTable } from './talkers.js';
 
 const flow = (exporter: string, f: { in_if: number; proto: number; src: string; bytes: number; packets: number; rate: number }) =>
@@ -13,7 +14,7 @@ const flow = (exporter: string, f: { in_if: number; proto: number; src: string; 
     bytes: BigInt(f.bytes), packets: BigInt(f.packets), sampling_rate: BigInt(f.rate),
   });
 
-const keys = (r: FlowRecord): FlowKeys => keysFromRecord(r, new FlowKeys());
+const keys = (r: FlowRecord): FlowView => viewFromRecord(r);
 
 describe('Aggregator', () => {
   it('never exceeds the series budget and keeps totals exact (property)', () => {
@@ -62,10 +63,10 @@ describe('Aggregator', () => {
     const opts = { dimensions: ['proto'] as Dimension[], maxSeries: 10, topN: 20, topBy: ['src_addr' as const], maxTalkers: 50_000 };
     const a = new Aggregator(opts);
     const b = new Aggregator(opts);
-    const k = new FlowKeys();
+    const k = new FlowView();
     for (let i = 0; i < 60_000; i++) {
-      k.dims[DIMENSIONS.indexOf('proto')] = i % 3;
-      k.dims[DIMENSIONS.indexOf('src_addr')] = 0x0a000000 + ((i * 7919) % 45_000);
+      k.proto = i % 3;
+      k.src = 0x0a000000 + ((i * 7919) % 45_000);
       k.bytes = (i * 31) % 1000;
       k.packets = 1;
       a.add(k);
@@ -120,8 +121,8 @@ describe('TalkerTable', () => {
   it('counts one address once whether it came as decoded IPv4 or as Record text', () => {
     const a = new Aggregator({ dimensions: ['src_addr'], maxSeries: 10, topN: 5, topBy: ['src_addr'], maxTalkers: 10 });
     a.add(keys(flow('a', { in_if: 1, proto: 6, src: '198.51.100.7', bytes: 10, packets: 1, rate: 1 })));
-    const k = new FlowKeys();
-    k.dims[DIMENSIONS.indexOf('src_addr')] = (198 << 24 >>> 0) + (51 << 16) + (100 << 8) + 7;
+    const k = new FlowView();
+    k.src = (198 << 24 >>> 0) + (51 << 16) + (100 << 8) + 7;
     k.bytes = 5;
     k.packets = 1;
     a.add(k);
@@ -133,8 +134,8 @@ describe('TalkerTable', () => {
   it('counts one IPv6 address once whether it came as a decoded byte key or as Record text', () => {
     const a = new Aggregator({ dimensions: ['src_addr'], maxSeries: 10, topN: 5, topBy: ['src_addr'], maxTalkers: 10 });
     a.add(keys(flow('a', { in_if: 1, proto: 6, src: '2001:db8::7', bytes: 10, packets: 1, rate: 1 })));
-    const k = new FlowKeys();
-    k.dims[DIMENSIONS.indexOf('src_addr')] = ip6Key(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]), 0);
+    const k = new FlowView();
+    k.src = ip6Key(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]), 0);
     k.bytes = 5;
     k.packets = 1;
     a.add(k);

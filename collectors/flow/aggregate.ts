@@ -9,16 +9,17 @@
  * active timeout), which keeps a late or clock-skewed exporter from reopening closed intervals.
  */
 import { makeRecord, type FlowRecord } from '../../src/record/record.js';
-import { addressKey, DIMENSIONS, FlowKeys, isAddressDim, keyText, type Dimension, type Key, type TalkerKey } from './keys.js';
+import { ip6KeyFromText } from '../../src/wire/ip6key.js';
+import { dimKey, DIMENSIONS, FlowView, isAddressDim, keyText, setDim, type Dimension, type Key, type TalkerKey } from './view.js';
 import { encodeTalkers, TalkerTable, type TalkerCopy, type TalkerSnapshot } from './talkers.js';
 import { topOfCopy } from './toptalkers.js';
 
-export { DIMENSIONS, TALKER_KEYS, type Dimension, type TalkerKey } from './keys.js';
+export { DIMENSIONS, TALKER_KEYS, type Dimension, type TalkerKey } from './view.js';
 
 export interface AggregateOptions {
   /** Built-in DIMENSIONS and mapped dimension names (`mapped`). */
   dimensions: readonly string[];
-  /** User-mapped dimensions, in FlowKeys.mapped order (their keys follow the built-in ones). */
+  /** User-mapped dimensions, in FlowView.mappedNames order (their keys follow the built-in ones). */
   mapped?: readonly string[];
   /** Most `flow_agg` series per interval, the "other" bucket included. */
   maxSeries: number;
@@ -56,7 +57,7 @@ export class Aggregator {
   private readonly opts: AggregateOptions;
   /**
    * Series as a tree of Maps, one level per dimension, keyed by the flow's own numbers and strings
-   * (FlowKeys): a concatenated key would be a fresh string to build and hash on every flow.
+   * (FlowView): a concatenated key would be a fresh string to build and hash on every flow.
    */
   private tree: Level = new Map();
   private series = 0;
@@ -85,13 +86,34 @@ export class Aggregator {
     this.written = opts.topBy.map(() => new Set());
   }
 
-  private seriesFor(k: FlowKeys): Sum {
+  /**
+   * The last flow's keys and series: an exporter's records come in runs that share their
+   * dimensions (one interface pair, one protocol), and n comparisons are cheaper than n Map lookups.
+   * NaN never equals a key, so the cache starts (and is reset to) empty.
+   */
+  private lastKeys: Key[] = [];
+  private lastSum: Sum | undefined;
+
+  private seriesFor(k: FlowView): Sum {
+    const dims = this.dimIdx;
+    const n = dims.length;
+    const last = this.lastKeys;
+    let same = this.lastSum !== undefined;
+    for (let i = 0; same && i < n; i++) same = dimKey(k, dims[i] as number) === last[i];
+    if (same) return this.lastSum as Sum;
+    const sum = this.lookup(k);
+    for (let i = 0; i < n; i++) last[i] = dimKey(k, dims[i] as number);
+    this.lastSum = sum;
+    return sum;
+  }
+
+  private lookup(k: FlowView): Sum {
     const dims = this.dimIdx;
     const n = dims.length;
     if (n === 0) return this.otherOrNew([]);
     let level = this.tree;
     for (let i = 0; i < n; i++) {
-      const v = k.dims[dims[i] as number] as Key;
+      const v = dimKey(k, dims[i] as number);
       const next = level.get(v);
       if (next !== undefined) {
         if (i === n - 1) return next as Sum;
@@ -105,13 +127,13 @@ export class Aggregator {
       }
       for (let j = i; j < n - 1; j++) {
         const child: Level = new Map();
-        level.set(k.dims[dims[j] as number] as Key, child);
+        level.set(dimKey(k, dims[j] as number), child);
         level = child;
       }
       const tags: Record<string, string> = {};
-      for (let j = 0; j < n; j++) tags[this.opts.dimensions[j] as string] = keyText(dims[j] as number, k.dims[dims[j] as number] as Key);
+      for (let j = 0; j < n; j++) tags[this.opts.dimensions[j] as string] = keyText(dims[j] as number, dimKey(k, dims[j] as number));
       const sum: Sum = { tags, bytes: 0, packets: 0, flows: 0 };
-      level.set(k.dims[dims[n - 1] as number] as Key, sum);
+      level.set(dimKey(k, dims[n - 1] as number), sum);
       this.series++;
       return sum;
     }
@@ -128,7 +150,7 @@ export class Aggregator {
     return this.other;
   }
 
-  add(k: FlowKeys): void {
+  add(k: FlowView): void {
     const bytes = k.bytes * k.rate;
     const packets = k.packets * k.rate;
     this.flowsIn++;
@@ -137,7 +159,7 @@ export class Aggregator {
     s.packets += packets;
     s.flows += 1;
     const t = this.talkerIdx;
-    for (let j = 0; j < t.length; j++) (this.talkers[j] as TalkerTable).add(k.dims[t[j] as number] as Key, bytes, packets);
+    for (let j = 0; j < t.length; j++) (this.talkers[j] as TalkerTable).add(dimKey(k, t[j] as number), bytes, packets);
   }
 
   private *allSeries(level: Level = this.tree, path: Key[] = []): Generator<[Sum, Key[]]> {
@@ -170,7 +192,8 @@ export class Aggregator {
    * not call it): series are re-created in their order, so the budget assigns them as before.
    */
   restore(snap: AggregateSnapshot): void {
-    const k = new FlowKeys();
+    this.lastSum = undefined;
+    const k = new FlowView(this.opts.mapped ?? []);
     const add = (sum: Sum, v: { bytes: number; packets: number; flows: number }): void => {
       sum.bytes += v.bytes;
       sum.packets += v.packets;
@@ -180,7 +203,7 @@ export class Aggregator {
       s.keys.forEach((key, j) => {
         const d = this.dimIdx[j] as number;
         // a checkpoint of an earlier version holds IPv6 addresses as text
-        k.dims[d] = typeof key === 'string' && isAddressDim(d) ? addressKey(key) : key;
+        setDim(k, d, typeof key === 'string' && isAddressDim(d) ? (ip6KeyFromText(key) ?? key) : key);
       });
       add(this.seriesFor(k), s);
     }
@@ -249,6 +272,7 @@ export class Aggregator {
     this.tree = new Map();
     this.series = 0;
     this.other = undefined;
+    this.lastSum = undefined;
     this.flowsIn = 0;
     return out;
   }

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ip6Key } from '../../src/wire/ip6key.js';
-import { Aggregator, DIMENSIONS } from './aggregate.js';
+import { Aggregator } from './aggregate.js';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, writeCheckpointSync, type Checkpoint } from './checkpoint.js';
-import { FlowKeys } from './keys.js';
+import { FlowView } from './view.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -21,15 +21,13 @@ const tmp = (): string => {
 describe('writeCheckpoint', () => {
   it('writes, piece by piece, the checkpoint writeCheckpointSync writes', async () => {
     const a = new Aggregator({ dimensions: ['exporter', 'in_if'], maxSeries: 50, topN: 3, topBy: ['src_addr', 'dst_addr'], maxTalkers: 500 });
-    const k = new FlowKeys();
-    const src = DIMENSIONS.indexOf('src_addr');
-    const dst = DIMENSIONS.indexOf('dst_addr');
+    const k = new FlowView();
     for (let i = 0; i < 2000; i++) {
-      k.dims[0] = `192.0.2.${i % 3}`;
-      k.dims[2] = i % 70;
+      k.exporter = `192.0.2.${i % 3}`;
+      k.inIf = i % 70;
       // IPv4 (uint32), IPv6 byte keys and text talkers, more than the table holds
-      k.dims[src] = i % 3 === 0 ? ip6Key(Uint8Array.from({ length: 16 }, (_, j) => (j === 15 ? i & 255 : j === 14 ? i >> 8 : 0x20)), 0) : 0x0a000000 + (i % 700);
-      k.dims[dst] = i % 5 === 0 ? `text-${i % 11}` : 0xc6120000 + (i % 300);
+      k.src = i % 3 === 0 ? ip6Key(Uint8Array.from({ length: 16 }, (_, j) => (j === 15 ? i & 255 : j === 14 ? i >> 8 : 0x20)), 0) : 0x0a000000 + (i % 700);
+      k.dst = i % 5 === 0 ? `text-${i % 11}` : 0xc6120000 + (i % 300);
       k.bytes = 100 + i;
       k.packets = 1 + (i % 4);
       k.rate = 1 + (i % 2);

@@ -14,7 +14,7 @@ import { fieldEntries, flowConfigSchema, mappedDimensions, type FlowConfig } fro
 import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
 import { DERIVED_DIMENSIONS, deriver, isDerived } from './derived.js';
-import type { FlowKeys } from './keys.js';
+import type { FlowView } from './view.js';
 import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
 import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync, type LossState } from './losspersist.js';
@@ -67,7 +67,7 @@ export class FlowCollector implements Collector {
   /** Mapped dimension names, fixed at start like the mapping templates are compiled with. */
   private readonly mapped: readonly string[];
   /** Fills the networks/roles dimensions (derived.ts) after the keys are read. */
-  private derive: (k: FlowKeys) => FlowKeys;
+  private derive: (k: FlowView) => FlowView;
   /** Configured sampling rates (sampling.ts), per-interval volumes and loss ratios (volumes.ts, loss-ratio.ts). */
   private sampling: SamplingRates;
   private readonly volumes = new IntervalVolumes();
@@ -124,7 +124,7 @@ export class FlowCollector implements Collector {
     this.processor.configure(cfg.raw, cfg.allow.length ? new Allowlist(cfg.allow) : undefined);
   }
 
-  private deriverFor(cfg: FlowConfig): (k: FlowKeys) => FlowKeys {
+  private deriverFor(cfg: FlowConfig): (k: FlowView) => FlowView {
     return deriver(cfg.dimensions.filter((d) => !this.mapped.includes(d)), DIMENSIONS.length + this.mapped.length, this.ctx);
   }
 

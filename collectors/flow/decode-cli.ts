@@ -16,7 +16,7 @@ import { RawSeq } from './rawseq.js';
 import type { Fields, NetRecord } from '../../src/record/record.js';
 import type { FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
-import { OptionsState, normalizeData, normalizeV5, optionsFields } from '../netflow/normalize.js';
+import { OptionsState, optionsFields, recordOfData, recordOfV5 } from '../netflow/normalize.js';
 import { commonFields, fieldEntrySchema, fieldMap, type FieldEntry } from '../netflow/fields.js';
 import { TemplateStore } from '../netflow/templates.js';
 import { decodeV5 } from '../netflow/v5.js';
@@ -24,6 +24,7 @@ import { decodeV9 } from '../netflow/v9.js';
 import { decodeSflow, normalizeSflow, toJsonl } from '../sflow/index.js';
 import { isPcap, isPcapng, readPcap, readPcapng, type UdpDatagram } from './pcap.js';
 import { detect } from './processor.js';
+import { Producer } from './producer.js';
 
 type Json = { [k: string]: number | string | boolean };
 type Format = 'jsonl' | 'lp';
@@ -54,6 +55,8 @@ class Session {
   }
 
   readonly options = new OptionsState();
+  /** Flows are read through the collector's producer view, so decode prints what it aggregates. */
+  private readonly producer = new Producer(this.options);
   records = 0;
   /** Line protocol is meant for InfluxDB: flows ending in the same ms stay distinct points (rawseq.ts). */
   private readonly seq = new RawSeq(0);
@@ -76,18 +79,23 @@ class Session {
       }
     };
     if (version === '5') {
-      for (const r of normalizeV5(decodeV5(buf), exporter)) emit(r, toJson({ version: 5, type: 'flow', exporter, domain: r.tags['domain'] ?? '' }, r.fields));
+      const p = decodeV5(buf);
+      for (const f of p.flows) {
+        const r = recordOfV5(this.producer.v5(p.header, f, exporter), f);
+        emit(r, toJson({ version: 5, type: 'flow', exporter, domain: r.tags['domain'] ?? '' }, r.fields));
+      }
     } else if (version === '9' || version === '10') {
       const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.store, 0) : decodeIpfix(buf, session, this.store, 0);
       this.setErrors = m.errors;
       for (const r of m.records) if (r.tpl.def.options) this.options.apply(r, exporter);
+      this.producer.message(m.hdr, exporter);
       for (const r of m.records) {
         const head: Json = { version: Number(version), type: r.tpl.def.options ? 'options' : 'flow', exporter, domain: String(r.hdr.domain) };
         if (r.tpl.def.options) {
           this.records++;
           if (format === 'jsonl') out.push(JSON.stringify(toJson(head, optionsFields(r))));
         } else {
-          const rec = normalizeData(r, exporter, this.options, timeMs);
+          const rec = recordOfData(this.producer.data(r), r, timeMs);
           // tags a field mapping added (`as: tag`) print beside the record's own keys
           for (const k in rec.tags) if (k !== 'exporter' && k !== 'version' && k !== 'domain') head[k] = rec.tags[k] as string;
           emit(rec, toJson(head, rec.fields));

@@ -112,6 +112,9 @@ function sampleDomain(parent: Stream, kind: string, type: number, index: number)
 
 export class LossTracker {
   private readonly streams = new Map<string, Stream>();
+  /** The stream `stream` found last, and the domain it was asked by. */
+  private last: Stream | undefined;
+  private lastDomain: number | string = '';
   private readonly opts: LossOptions;
   /** Bumped on every datagram: the persisted state is rewritten only when this moved. */
   changes = 0;
@@ -172,6 +175,9 @@ export class LossTracker {
 
   /** The stream's state, created on first sight; undefined once `maxStreams` are tracked. */
   stream(exporter: string, version: string, domain: number | string): Stream | undefined {
+    // streams are never removed: the last one found can be returned without building its key
+    const last = this.last;
+    if (last !== undefined && this.lastDomain === domain && last.exporter === exporter && last.version === version) return last;
     const key = `${exporter}|${version}|${domain}`;
     let s = this.streams.get(key);
     if (!s) {
@@ -179,6 +185,8 @@ export class LossTracker {
       s = { exporter, version, domain: String(domain), expected: -1, uptimeMs: -1, received: 0, lost: 0, duplicates: 0, resets: 0 };
       this.streams.set(key, s);
     }
+    this.last = s;
+    this.lastDomain = domain;
     return s;
   }
 

@@ -5,16 +5,17 @@
  */
 import type { InterfaceInfo } from '../../src/collector.js';
 import { DecodeError } from '../../src/errors.js';
-import { makeRecord, type Fields, type FlowRecord, type HealthRecord, type NetRecord } from '../../src/record/record.js';
+import { makeRecord, type Fields, type HealthRecord, type NetRecord } from '../../src/record/record.js';
 import type { FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
-import { OptionsState, normalizeData, normalizeV5 } from '../netflow/normalize.js';
+import { OptionsState, recordOfData, recordOfV5 } from '../netflow/normalize.js';
 import type { TemplateStore } from '../netflow/templates.js';
 import { decodeV5 } from '../netflow/v5.js';
 import { decodeV9 } from '../netflow/v9.js';
 import { decodeSflow, normalizeSflow } from '../sflow/index.js';
 import type { Allowlist } from './cidr.js';
-import { FlowKeys, keysFromData, keysFromRecord, keysFromSflow } from './keys.js';
+import { Producer } from './producer.js';
+import type { FlowView } from './view.js';
 import { LossTracker } from './loss.js';
 import { Numbering } from './numbering.js';
 import { pathFields } from './path.js';
@@ -23,8 +24,8 @@ import { ExporterClocks, type TimeSource, type TimestampConfig } from './timesta
 export interface ProcessorHooks {
   /** Flow records (raw export), interface counters from sFlow. */
   emit(r: NetRecord): void;
-  /** Every flow, for the aggregator (`keys` is reused: read it before returning). */
-  aggregate(keys: FlowKeys): void;
+  /** Every flow, for the aggregator (`view` is reused: read it before returning). */
+  aggregate(view: FlowView): void;
   interfaces(exporter: string, list: InterfaceInfo[]): void;
   clockOffset(exporter: string, offsetMs: number): void;
   /** An `auto` exporter's flow times switched clock (timestamps.ts). */
@@ -40,7 +41,7 @@ export interface ProcessorOptions {
   /** Emit every flow record as well as aggregating it (off by default: see README). */
   raw: boolean;
   maxExporters: number;
-  /** User-mapped dimension names (FlowKeys slots after the built-in ones). */
+  /** User-mapped dimension names (FlowView.mapped). */
   mapped?: readonly string[];
   /** Which clock flow times are read on, per exporter (timestamps.ts); exporter's when absent. */
   timestamps?: TimestampConfig;
@@ -83,7 +84,7 @@ export class FlowProcessor {
   readonly loss = new LossTracker();
   readonly options = new OptionsState();
   private readonly exporters = new Map<string, ExporterStats>();
-  private readonly keys: FlowKeys;
+  private readonly producer: Producer;
   readonly clocks: ExporterClocks;
   private notAllowed = 0;
   private untracked = 0;
@@ -92,7 +93,7 @@ export class FlowProcessor {
     private readonly opts: ProcessorOptions,
     private readonly hooks: ProcessorHooks,
   ) {
-    this.keys = new FlowKeys(opts.mapped);
+    this.producer = new Producer(this.options, opts.mapped);
     this.clocks = new ExporterClocks(opts.timestamps ?? EXPORTER_CLOCK, opts.maxExporters, (e, src, off) => hooks.timeSource?.(e, src, off));
   }
 
@@ -169,11 +170,6 @@ export class FlowProcessor {
     this.hooks.clockOffset(exporter, st.offsetMs);
   }
 
-  private out(r: FlowRecord): void {
-    this.hooks.aggregate(keysFromRecord(r, this.keys));
-    if (this.opts.raw) this.hooks.emit(this.clocks.stamp(r, r.tags['exporter'] ?? ''));
-  }
-
   private v5(buf: Uint8Array, exporter: string, now: number): number {
     const p = decodeV5(buf);
     const h = p.header;
@@ -181,9 +177,14 @@ export class FlowProcessor {
     this.loss.observe(exporter, '5', (h.engineType << 8) | h.engineId, h.flowSequence, h.count, h.sysUptimeMs, 3000);
     this.offset(exporter, h.unixSecs * 1000 + Math.floor(h.unixNsecs / 1e6), now);
     this.clocks.observe(exporter, h.unixSecs * 1000 + h.unixNsecs / 1e6, now);
-    const recs = normalizeV5(p, exporter);
-    for (const r of recs) this.out(r);
-    return recs.length;
+    const raw = this.opts.raw;
+    for (let i = 0; i < p.flows.length; i++) {
+      const f = p.flows[i] as (typeof p.flows)[number];
+      const view = this.producer.v5(h, f, exporter);
+      this.hooks.aggregate(view);
+      if (raw) this.hooks.emit(this.clocks.stamp(recordOfV5(view, f), exporter));
+    }
+    return p.flows.length;
   }
 
   private templated(buf: Uint8Array, version: '9' | '10', exporter: string, session: string, now: number): number {
@@ -199,11 +200,14 @@ export class FlowProcessor {
     for (const r of m.records) if (r.tpl.def.options && this.options.apply(r, exporter)) ifChanged = true;
     let n = 0;
     const raw = this.opts.raw;
+    const prod = this.producer;
+    prod.message(h, exporter);
     for (const r of m.records) {
       if (r.tpl.def.options) continue;
-      // aggregation reads the decoded values; a Record is made only when raw export wants it
-      this.hooks.aggregate(keysFromData(r, exporter, this.options, this.keys));
-      if (raw) this.hooks.emit(this.clocks.stamp(normalizeData(r, exporter, this.options, now), exporter));
+      // aggregation reads the view; a Record is made only when raw export wants it
+      const view = prod.data(r);
+      this.hooks.aggregate(view);
+      if (raw) this.hooks.emit(this.clocks.stamp(recordOfData(view, r, now), exporter));
       n++;
     }
     if (ifChanged) this.hooks.interfaces(exporter, [...(this.options.interfaces.get(exporter)?.values() ?? [])]);
@@ -236,7 +240,7 @@ export class FlowProcessor {
     // flows are aggregated from the samples; Records only for counters, discards and raw export
     for (const s of d.samples) {
       if (s.kind !== 'flow') continue;
-      this.hooks.aggregate(keysFromSflow(s, exporter, this.keys));
+      this.hooks.aggregate(this.producer.sflow(s, exporter, d.subAgentId, now));
       n++;
     }
     for (const r of normalizeSflow(d, exporter, now, this.opts.raw)) this.hooks.emit(r);

@@ -3,15 +3,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hexToBytes } from '../../test/helpers/hex.js';
 import { TemplateStore } from '../netflow/templates.js';
-import { FlowKeys } from './keys.js';
+import { FlowView } from './view.js';
 import { FlowProcessor } from './processor.js';
 import { RateSource, samplingSchema, SamplingRates } from './sampling.js';
 
 /** A flow of `exporter` on input interface `inIf` that came with `sent` (0: no rate). Generated input. */
-function flow(exporter: string, inIf: number, sent: number): FlowKeys {
-  const k = new FlowKeys();
-  k.dims[0] = exporter;
-  k.dims[2] = inIf;
+function flow(exporter: string, inIf: number, sent: number): FlowView {
+  const k = new FlowView();
+  k.exporter = exporter;
+  k.inIf = inIf;
   k.rateKnown = sent > 0;
   k.rate = sent > 0 ? sent : 1;
   k.bytes = 100;

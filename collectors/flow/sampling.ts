@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import { Allowlist, isCidr } from './cidr.js';
-import type { FlowKeys } from './keys.js';
+import type { FlowView } from './view.js';
 
 const entry = z.strictObject({
   /** Exporter address or CIDR (the source address of its datagrams). */
@@ -112,8 +112,8 @@ export class SamplingRates {
   }
 
   /** Sets `k.rate` by the rules above; called once per flow before aggregation. */
-  apply(k: FlowKeys): RateSource {
-    const exporter = k.dims[0] as string;
+  apply(k: FlowView): RateSource {
+    const exporter = k.exporter;
     let rule = this.lastRule;
     if (exporter !== this.lastExporter || !rule) {
       rule = this.ruleFor(exporter);
@@ -122,7 +122,7 @@ export class SamplingRates {
     }
     let e = rule.all;
     if (rule.byIf.size > 0) {
-      const inIf = k.dims[2];
+      const inIf = k.inIf;
       if (typeof inIf === 'number') e = rule.byIf.get(inIf) ?? e;
     }
     let src: RateSource;

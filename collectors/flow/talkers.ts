@@ -8,7 +8,7 @@
 import { ip6KeyFromText, ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
 import { Ip6Index } from './ip6index.js';
-import type { Key } from './keys.js';
+import type { Key } from './view.js';
 import { TopSlots } from './topheap.js';
 
 export interface TalkerSum {

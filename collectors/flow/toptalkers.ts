@@ -7,7 +7,7 @@
  */
 import { ip6KeyText, isIp6Key } from '../../src/wire/ip6key.js';
 import { ipv4ToString } from '../../src/wire/reader.js';
-import type { Key } from './keys.js';
+import type { Key } from './view.js';
 import type { TalkerCopy, TalkerSum } from './talkers.js';
 import { TopSlots } from './topheap.js';
 

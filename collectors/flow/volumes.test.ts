@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { FlowKeys } from './keys.js';
+import { FlowView } from './view.js';
 import { combineLoss, corrected, correctAggregate, LossWindow } from './loss-ratio.js';
 import { RateSource } from './sampling.js';
 import { IntervalVolumes } from './volumes.js';
 import { makeRecord } from '../../src/record/record.js';
 
-function flow(exporter: string, inIf: number, outIf: number, bytes: number, rate: number): FlowKeys {
-  const k = new FlowKeys();
-  k.dims[0] = exporter;
-  k.dims[2] = inIf;
-  k.dims[3] = outIf;
+function flow(exporter: string, inIf: number, outIf: number, bytes: number, rate: number): FlowView {
+  const k = new FlowView();
+  k.exporter = exporter;
+  k.inIf = inIf;
+  k.outIf = outIf;
   k.bytes = bytes;
   k.packets = 1;
   k.rate = rate;

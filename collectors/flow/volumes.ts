@@ -9,7 +9,7 @@
  * interface and is left out of `flow_if`, though the flow counts in `flow_volume`.
  */
 import { makeRecord, type Fields, type HealthRecord } from '../../src/record/record.js';
-import type { FlowKeys } from './keys.js';
+import type { FlowView } from './view.js';
 import { corrected, MAX_RATIO, type ExporterLoss } from './loss-ratio.js';
 import { RateSource } from './sampling.js';
 
@@ -60,8 +60,8 @@ export class IntervalVolumes {
   }
 
   /** One flow, after sampling.ts set its rate. */
-  add(k: FlowKeys, src: RateSource): void {
-    const exporter = k.dims[0] as string;
+  add(k: FlowView, src: RateSource): void {
+    const exporter = k.exporter;
     let e = this.exporters.get(exporter);
     if (!e) this.exporters.set(exporter, (e = { bytes: 0, packets: 0, flows: 0, raw: 0, bySource: [0, 0, 0, 0, 0], ifs: new Map() }));
     const bytes = k.bytes * k.rate;
@@ -72,7 +72,7 @@ export class IntervalVolumes {
     e.raw += k.bytes;
     e.bySource[src]++;
     const unknown = src === RateSource.Unknown ? 1 : 0;
-    const i = this.ifSum(e, k.dims[2]);
+    const i = this.ifSum(e, k.inIf);
     if (i) {
       i.inBytes += bytes;
       i.inPackets += packets;
@@ -81,7 +81,7 @@ export class IntervalVolumes {
       i.scaled += bytes;
       i.unknown += unknown;
     }
-    const o = this.ifSum(e, k.dims[3]);
+    const o = this.ifSum(e, k.outIf);
     if (o) {
       o.outBytes += bytes;
       o.outPackets += packets;

@@ -6,7 +6,6 @@ import { DecodeError } from '../../src/errors.js';
 import { Kind, VARIABLE_LENGTH, elementFieldName, ianaElement, v9ScopeName } from './elements.js';
 import { fieldKey, kindOf, type FieldMap, type MappedField } from './fields.js';
 import { readValue } from './values.js';
-import type { DomainRates } from './options.js';
 
 export interface FieldSpec {
   /** Element id without the enterprise bit (RFC 7011 §3.2), or the v9 scope type for v9 scope fields. */
@@ -41,11 +40,6 @@ export interface MessageHeader {
   sequence: number;
   /** v9 Source ID / IPFIX Observation Domain ID. */
   domain: number;
-  /**
-   * Normalization's per-message cache (tag text, the domain's sampling rate), filled by the first
-   * record normalized: ~30 records share one header, so this work is done once per datagram.
-   */
-  memo?: { exporter: string; version: string; domain: string; rates: DomainRates; sysInitMs: number | undefined };
 }
 
 export interface DataRecord {

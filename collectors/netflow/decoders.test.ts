@@ -186,10 +186,7 @@ describe('IPFIX', () => {
     const m = decodeIpfix(ipfixMessage({ secs: 1, seq: 0, domain: 2 }, [set(3, opt, 2), set(600, optData), set(2, tpl), set(601, data)]), EXP, store, 0);
     for (const r of m.records) if (r.tpl.def.options) state.apply(r, '192.0.2.1');
     const rates = (st: OptionsState) =>
-      m.records.filter((r) => !r.tpl.def.options).map((r) => {
-        delete r.hdr.memo;
-        return normalizeData(r, '192.0.2.1', st, 0).fields['sampling_rate'];
-      });
+      m.records.filter((r) => !r.tpl.def.options).map((r) => normalizeData(r, '192.0.2.1', st, 0).fields['sampling_rate']);
     // interface 3: 1 in 100, interface 4: 1 in 10, others: the domain rate (the last one learned)
     expect(rates(state)).toEqual([100n, 10n, 10n]);
     const again = new OptionsState();

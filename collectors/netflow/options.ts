@@ -36,9 +36,9 @@ function boundedSet<K, V>(m: Map<K, V>, k: K, v: V): boolean {
 }
 
 /**
- * One exporter domain's sampling rates, numbers-keyed, resolved once per message (normalize.ts
- * `memoFor`) so that a flow record costs at most one Map lookup by a number, not a string key built
- * per record. The object is updated in place, so a message's memo sees options learned later.
+ * One exporter domain's sampling rates, numbers-keyed, fetched once per message (the flow
+ * producer, collectors/flow/producer.ts) so that a flow record costs at most one Map lookup by a
+ * number, not a string key built per record. The object is updated in place.
  */
 export interface DomainRates {
   /** The domain-wide rate (options without a sampler id or interface scope), 0 when none: unknown, not "unsampled" (collectors/flow/sampling.ts decides). */

@@ -92,8 +92,6 @@ export interface Plan {
   build: (v: Value[]) => Fields;
   /** Indexes of time elements (their conv says which end and how). */
   timeIdx: number[];
-  /** The flow keys' per-template plan (collectors/flow/keys.ts), made by its first record. */
-  keysPlan?: unknown;
 }
 
 export function planFor(tpl: CompiledTemplate): Plan {
@@ -141,7 +139,6 @@ export function planFor(tpl: CompiledTemplate): Plan {
     hasRate: Object.values(rateIdx).some((i) => i >= 0),
     build: compileBuild(names, convs, sources, new Set(tpl.mapped.flatMap((m) => (m?.role === 'tag' ? [m.name] : [])))),
     timeIdx,
-    keysPlan: undefined,
   };
   tpl.plan = plan;
   return plan;

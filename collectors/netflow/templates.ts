@@ -104,8 +104,19 @@ export class TemplateStore {
     return `${version}|${exporter}|${domain}|${id}`;
   }
 
+  /**
+   * The last template found, by its lookup values: a session's data sets name a few templates, and
+   * comparing four values is cheaper than building and hashing the string key per set. Any change
+   * to `entries` forgets it.
+   */
+  private memo: { version: number; exporter: string; domain: number; id: number; tpl: CompiledTemplate } | undefined;
+
   get(version: 9 | 10, exporter: string, domain: number, id: number): CompiledTemplate | undefined {
-    return this.entries.get(TemplateStore.key(version, exporter, domain, id))?.tpl;
+    const m = this.memo;
+    if (m !== undefined && m.id === id && m.domain === domain && m.version === version && m.exporter === exporter) return m.tpl;
+    const tpl = this.entries.get(TemplateStore.key(version, exporter, domain, id))?.tpl;
+    if (tpl) this.memo = { version, exporter, domain, id, tpl };
+    return tpl;
   }
 
   set(exporter: string, domain: number, def: TemplateDef, now: number): SetResult {
@@ -126,10 +137,12 @@ export class TemplateStore {
     // delete first so Map order stays "least recently defined first" for eviction
     this.entries.delete(key);
     this.entries.set(key, { tpl: new CompiledTemplate(def, this.opts.fields), exporter, domain, updatedAt: now });
+    this.memo = undefined;
     this.dirty = true;
     while (this.entries.size > this.opts.maxTemplates) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
+      this.memo = undefined;
       this.counters.evicted++;
     }
     return old ? 'updated' : 'added';
@@ -138,6 +151,7 @@ export class TemplateStore {
   /** IPFIX withdrawal (RFC 7011 §8.1). Returns how many templates went away. */
   withdraw(version: 9 | 10, exporter: string, domain: number, id: number): number {
     const ok = this.entries.delete(TemplateStore.key(version, exporter, domain, id));
+    this.memo = undefined;
     if (ok) this.dirty = true;
     return ok ? 1 : 0;
   }
@@ -148,6 +162,7 @@ export class TemplateStore {
     for (const [k, e] of this.entries) {
       if (e.exporter === exporter && e.domain === domain && e.tpl.def.version === version && e.tpl.def.options === options) {
         this.entries.delete(k);
+        this.memo = undefined;
         n++;
       }
     }
@@ -195,6 +210,7 @@ export class TemplateStore {
     for (const [k, e] of this.entries) {
       if (now - e.updatedAt > this.opts.ttlMs) {
         this.entries.delete(k);
+        this.memo = undefined;
         t++;
       }
     }

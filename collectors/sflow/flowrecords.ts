@@ -1,8 +1,8 @@
 import { ip6Key } from '../../src/wire/ip6key.js';
-import { Reader, ipv4ToString, ipv6ToString, macToString } from '../../src/wire/reader.js';
+import { Reader, macToString } from '../../src/wire/reader.js';
 import { parseHeader } from './header.js';
 import { SampledPacket } from './types.js';
-import { enter, leave, readAddress, readString, readU32Array, words } from './xdr.js';
+import { addressKeyText, enter, leave, readAddress, readAddressKey, readString, readU32Array, words } from './xdr.js';
 
 /**
  * Flow records inside a flow sample or discard sample (memo §5 "flow_record", opaque flow_data).
@@ -98,33 +98,26 @@ function readFlowRecord(r: Reader, tag: number, p: SampledPacket): void {
       const v6 = tag === SAMPLED_IPV6;
       const length = r.u32('sampled_ip.length');
       const proto = r.u32('sampled_ip.protocol');
-      let src: string;
-      let dst: string;
       let srcKey: number | string;
       let dstKey: number | string;
       if (v6) {
         r.need(32, 'sampled_ipv6.addr');
-        src = ipv6ToString(r.bytes, r.pos);
-        dst = ipv6ToString(r.bytes, r.pos + 16);
         srcKey = ip6Key(r.bytes, r.pos);
         dstKey = ip6Key(r.bytes, r.pos + 16);
         r.pos += 32;
       } else {
         srcKey = r.u32('sampled_ipv4.src_ip');
         dstKey = r.u32('sampled_ipv4.dst_ip');
-        src = ipv4ToString(srcKey);
-        dst = ipv4ToString(dstKey);
       }
       const srcPort = r.u32('sampled_ip.src_port');
       const dstPort = r.u32('sampled_ip.dst_port');
       const flags = r.u32('sampled_ip.tcp_flags');
       const tos = r.u32('sampled_ip.tos');
-      if (p.srcAddr === undefined) {
+      if (p.srcKey === undefined) {
         p.ipVersion = v6 ? 6 : 4;
         p.ipLength = length;
         p.proto = proto;
-        p.srcAddr = src;
-        p.dstAddr = dst;
+        // address text is made from the keys when read (types.ts)
         p.srcKey = srcKey;
         p.dstKey = dstKey;
         p.srcPort = srcPort;
@@ -143,7 +136,8 @@ function readFlowRecord(r: Reader, tag: number, p: SampledPacket): void {
       return;
     }
     case EX_ROUTER:
-      p.nextHop = readAddress(r, 'extended_router.next_hop');
+      p.nextHopKey = readAddressKey(r, 'extended_router.next_hop');
+      p.nextHop = addressKeyText(p.nextHopKey);
       p.srcMaskLen = r.u32('extended_router.src_mask_len');
       p.dstMaskLen = r.u32('extended_router.dst_mask_len');
       return;
@@ -209,7 +203,8 @@ function readFlowRecord(r: Reader, tag: number, p: SampledPacket): void {
  * peer AS the first; with an empty path the destination is the router's own AS (route is local).
  */
 function readGateway(r: Reader, p: SampledPacket): void {
-  p.bgpNextHop = readAddress(r, 'extended_gateway.nexthop');
+  p.bgpNextHopKey = readAddressKey(r, 'extended_gateway.nexthop');
+  p.bgpNextHop = addressKeyText(p.bgpNextHopKey);
   p.routerAs = r.u32('extended_gateway.as');
   p.srcAs = r.u32('extended_gateway.src_as');
   p.srcPeerAs = r.u32('extended_gateway.src_peer_as');

@@ -1,5 +1,5 @@
 import { ip6Key } from '../../src/wire/ip6key.js';
-import { ipv4ToString, ipv6ToString, macToString, type Reader } from '../../src/wire/reader.js';
+import type { Reader } from '../../src/wire/reader.js';
 import type { SampledPacket } from './types.js';
 
 /**
@@ -59,8 +59,7 @@ function parseEthernet(r: Reader, p: SampledPacket): void {
   const b = r.bytes;
   const v = r.view;
   let pos = r.pos;
-  p.dstMac = macToString(b, pos);
-  p.srcMac = macToString(b, pos + 6);
+  p.setMacs(b, pos, pos + 6);
   let type = v.getUint16(pos + 12);
   pos += 14;
   // 802.1Q, 802.1ad (QinQ) and the pre-standard 0x9100 tag: outer tag first, then the inner one.
@@ -126,8 +125,8 @@ function parseIpv4(r: Reader, p: SampledPacket): void {
   const dst = v.getUint32(start + 16);
   p.srcKey = src;
   p.dstKey = dst;
-  p.srcAddr = ipv4ToString(src);
-  p.dstAddr = ipv4ToString(dst);
+  p.srcAddr = undefined; // text of the keys, made when read (types.ts)
+  p.dstAddr = undefined;
   const ihl = (vihl & 15) * 4;
   if (ihl < 20 || start + ihl > r.end) return;
   r.pos = start + ihl;
@@ -149,8 +148,8 @@ function parseIpv6(r: Reader, p: SampledPacket): void {
   p.ttl = b[start + 7] ?? 0;
   p.srcKey = ip6Key(b, start + 8);
   p.dstKey = ip6Key(b, start + 24);
-  p.srcAddr = ipv6ToString(b, start + 8);
-  p.dstAddr = ipv6ToString(b, start + 24);
+  p.srcAddr = undefined;
+  p.dstAddr = undefined;
   r.pos = start + 40;
   // RFC 8200 §4: walk the extension header chain to the upper-layer header.
   for (let i = 0; i < MAX_EXT_HEADERS; i++) {

@@ -5,6 +5,9 @@
  * values off the wire; 64-bit counters are bigint so they stay exact.
  */
 
+import { macToString } from '../../src/wire/reader.js';
+import { addressKeyText } from './xdr.js';
+
 /** Where a sample came from: sFlowDataSource (memo §5, "sflow_data_source"). */
 export interface SourceId {
   /** 0 = ifIndex, 1 = smonVlanDataSource, 2 = entPhysicalEntry, 3 = logical entity. */
@@ -35,9 +38,12 @@ export class SampledPacket {
   frameLength: number | undefined = undefined;
   stripped: number | undefined = undefined;
   headerLength: number | undefined = undefined;
-  // layer 2 (raw header or sampled_ethernet)
-  srcMac: string | undefined = undefined;
-  dstMac: string | undefined = undefined;
+  // layer 2 (raw header or sampled_ethernet): MAC text made when first read (`setMacs`)
+  private macBytes: Uint8Array | undefined = undefined;
+  private dstMacAt = -1;
+  private srcMacAt = -1;
+  private srcMacText: string | undefined = undefined;
+  private dstMacText: string | undefined = undefined;
   etherType: number | undefined = undefined;
   /** Outer 802.1Q / 802.1ad VLAN id and priority. */
   vlan: number | undefined = undefined;
@@ -47,14 +53,14 @@ export class SampledPacket {
   mplsLabels: number[] | undefined = undefined;
   // layer 3
   ipVersion: number | undefined = undefined;
-  srcAddr: string | undefined = undefined;
-  dstAddr: string | undefined = undefined;
   /**
-   * The same addresses as aggregation keys, set with the text: IPv4 as uint32, IPv6 as a byte key
-   * (src/wire/ip6key.ts), so the flow path never parses the text back.
+   * The addresses as keys: IPv4 as uint32, IPv6 as a byte key (src/wire/ip6key.ts). The flow view
+   * keys by them; their text (`srcAddr`, `dstAddr`) is made only when a Record or decode reads it.
    */
   srcKey: number | string | undefined = undefined;
   dstKey: number | string | undefined = undefined;
+  private srcAddrText: string | undefined = undefined;
+  private dstAddrText: string | undefined = undefined;
   proto: number | undefined = undefined;
   tos: number | undefined = undefined;
   ttl: number | undefined = undefined;
@@ -74,10 +80,13 @@ export class SampledPacket {
   dstPriority: number | undefined = undefined;
   // extended_router (1002)
   nextHop: string | undefined = undefined;
+  /** `nextHop` as a key (IPv4 uint32, IPv6 byte key, '' unknown). */
+  nextHopKey: number | string | undefined = undefined;
   srcMaskLen: number | undefined = undefined;
   dstMaskLen: number | undefined = undefined;
   // extended_gateway (1003)
   bgpNextHop: string | undefined = undefined;
+  bgpNextHopKey: number | string | undefined = undefined;
   routerAs: number | undefined = undefined;
   srcAs: number | undefined = undefined;
   srcPeerAs: number | undefined = undefined;
@@ -110,6 +119,55 @@ export class SampledPacket {
   linuxReason: string | undefined = undefined;
   /** Flow records whose format we do not decode: skipped by their length, counted here. */
   skippedRecords = 0;
+
+  /*
+   * Text made on first read: aggregation needs none of it, and making MAC and address text for
+   * every sample was ~10% of the sFlow path. The datagram bytes are only read during its handling.
+   */
+  /** Ethernet destination and source addresses at `dstAt` / `srcAt` of `b`. */
+  setMacs(b: Uint8Array, dstAt: number, srcAt: number): void {
+    this.macBytes = b;
+    this.dstMacAt = dstAt;
+    this.srcMacAt = srcAt;
+  }
+
+  get srcMac(): string | undefined {
+    if (this.srcMacText === undefined && this.macBytes && this.srcMacAt >= 0) this.srcMacText = macToString(this.macBytes, this.srcMacAt);
+    return this.srcMacText;
+  }
+
+  set srcMac(s: string | undefined) {
+    this.srcMacText = s;
+    this.srcMacAt = -1;
+  }
+
+  get dstMac(): string | undefined {
+    if (this.dstMacText === undefined && this.macBytes && this.dstMacAt >= 0) this.dstMacText = macToString(this.macBytes, this.dstMacAt);
+    return this.dstMacText;
+  }
+
+  set dstMac(s: string | undefined) {
+    this.dstMacText = s;
+    this.dstMacAt = -1;
+  }
+
+  get srcAddr(): string | undefined {
+    if (this.srcAddrText === undefined && this.srcKey !== undefined) this.srcAddrText = addressKeyText(this.srcKey);
+    return this.srcAddrText;
+  }
+
+  set srcAddr(s: string | undefined) {
+    this.srcAddrText = s;
+  }
+
+  get dstAddr(): string | undefined {
+    if (this.dstAddrText === undefined && this.dstKey !== undefined) this.dstAddrText = addressKeyText(this.dstKey);
+    return this.dstAddrText;
+  }
+
+  set dstAddr(s: string | undefined) {
+    this.dstAddrText = s;
+  }
 }
 
 interface SampleBase {

@@ -1,4 +1,5 @@
-import { Reader, ipv4ToString, ipv6ToString } from '../../src/wire/reader.js';
+import { Reader, ipv4ToString } from '../../src/wire/reader.js';
+import { ip6Key, ip6KeyText } from '../../src/wire/ip6key.js';
 
 /**
  * XDR helpers for sFlow (memo §4: XDR, RFC 4506, everything padded to 4 bytes). Every variable
@@ -7,18 +8,31 @@ import { Reader, ipv4ToString, ipv6ToString } from '../../src/wire/reader.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
-/** memo §5 "address": type 0 unknown (no body), 1 IPv4, 2 IPv6. Returns '' for unknown. */
-export function readAddress(r: Reader, field: string): string {
+/**
+ * memo §5 "address" as a key: IPv4 as uint32, IPv6 as its byte key (src/wire/ip6key.ts), '' for
+ * type 0 (unknown); the flow view keys by it without parsing text back.
+ */
+export function readAddressKey(r: Reader, field: string): number | string {
   const type = r.u32(field);
-  if (type === 1) return ipv4ToString(r.u32(field));
+  if (type === 1) return r.u32(field);
   if (type === 2) {
     r.need(16, field);
-    const s = ipv6ToString(r.bytes, r.pos);
+    const k = ip6Key(r.bytes, r.pos);
     r.pos += 16;
-    return s;
+    return k;
   }
   if (type === 0) return '';
   return r.fail(field, 'bad_address_type', `address type ${type}`);
+}
+
+/** Text of an address key ('' stays ''). */
+export function addressKeyText(k: number | string): string {
+  return typeof k === 'number' ? ipv4ToString(k) : k === '' ? '' : ip6KeyText(k);
+}
+
+/** memo §5 "address": type 0 unknown (no body), 1 IPv4, 2 IPv6. Returns '' for unknown. */
+export function readAddress(r: Reader, field: string): string {
+  return addressKeyText(readAddressKey(r, field));
 }
 
 /**

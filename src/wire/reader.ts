@@ -14,9 +14,10 @@ export class Reader {
   pos: number;
   end: number;
 
-  constructor(buf: Uint8Array, protocol: string, start = 0, end = buf.byteLength) {
+  constructor(buf: Uint8Array, protocol: string, start = 0, end = buf.byteLength, view?: DataView) {
     this.bytes = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    // a sub-reader shares its parent's view of the same bytes (one DataView per datagram)
+    this.view = view ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.protocol = protocol;
     this.pos = start;
     this.end = Math.min(end, buf.byteLength);
@@ -71,7 +72,7 @@ export class Reader {
    */
   sub(n: number, field: string): Reader {
     this.need(n, field);
-    const r = new Reader(this.bytes, this.protocol, this.pos, this.pos + n);
+    const r = new Reader(this.bytes, this.protocol, this.pos, this.pos + n, this.view);
     this.pos += n;
     return r;
   }

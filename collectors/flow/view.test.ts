@@ -12,26 +12,29 @@ import { goldenCases } from '../sflow/goldencases.js';
 import { normalizeSflow } from '../sflow/normalize.js';
 import { datagram } from '../sflow/testutil.js';
 import { SampledPacket, type FlowSample } from '../sflow/types.js';
-import { DIMENSIONS, FlowKeys, keysFromRecord, keysFromSflow, keyText, parseIpv4 } from './keys.js';
+import { OptionsState } from '../netflow/options.js';
+import { addressKey, copyView, parseIpv4, viewFromRecord } from '../../test/helpers/recordview.js';
+import { Producer } from './producer.js';
+import { DIMENSIONS, dimKey, FlowView, keyText } from './view.js';
 import { FlowProcessor } from './processor.js';
 
 /**
- * The hot v9/IPFIX path aggregates keys made straight from decoded values (keysFromData), while
- * everything else goes through a Record (keysFromRecord). Run with raw export on, the processor does
- * both for every data record: the two must agree exactly, or a dashboard would show one flow twice.
+ * Aggregation reads the producer's view (producer.ts) while raw export writes Records. Run with raw
+ * export on, the processor does both for every flow: the view must agree exactly with the one the
+ * Record describes (read back from its fields), or a dashboard would show one flow two ways.
  */
-function pairs(datagrams: Uint8Array[]): { fromData: FlowKeys; fromRecord: FlowKeys }[] {
-  const out: { fromData: FlowKeys; fromRecord: FlowKeys }[] = [];
-  // keys are handed over before the raw Records of the same datagram, one per flow, in order
-  const pending: FlowKeys[] = [];
+function pairs(datagrams: Uint8Array[]): { fromData: FlowView; fromRecord: FlowView }[] {
+  const out: { fromData: FlowView; fromRecord: FlowView }[] = [];
+  // views are handed over before the raw Records of the same datagram, one per flow, in order
+  const pending: FlowView[] = [];
   const p = new FlowProcessor({ collector: 'flow', store: new TemplateStore(), raw: true, maxExporters: 10 }, {
     emit: (r: NetRecord) => {
       if (r.kind !== 'flow' || r.measurement !== 'flow') return;
       const fromData = pending.shift();
       expect(fromData, 'a raw flow record without aggregation keys').toBeDefined();
-      out.push({ fromData: fromData as FlowKeys, fromRecord: keysFromRecord(r, new FlowKeys()) });
+      out.push({ fromData: fromData as FlowView, fromRecord: viewFromRecord(r) });
     },
-    aggregate: (k) => void pending.push(Object.assign(new FlowKeys(), { ...k, dims: [...k.dims] })),
+    aggregate: (k) => void pending.push(copyView(k)),
     interfaces: () => undefined,
     clockOffset: () => undefined,
     internalError: (e) => {
@@ -43,7 +46,7 @@ function pairs(datagrams: Uint8Array[]): { fromData: FlowKeys; fromRecord: FlowK
   return out;
 }
 
-describe('aggregation keys', () => {
+describe('flow view', () => {
   it('agree between decoded values and Records on every netflow golden case', () => {
     const root = join(import.meta.dirname, '../netflow/testcases');
     let n = 0;
@@ -83,10 +86,15 @@ describe('aggregation keys', () => {
     fc.assert(
       fc.property(packet, ifRef, ifRef, fc.nat(), (pk, input, output, samplingRate) => {
         const p = Object.assign(new SampledPacket(), Object.fromEntries(Object.entries(pk).filter(([, v]) => v !== undefined)));
+        // the decoder sets each address's key with its text (header.ts, flowrecords.ts, xdr.ts)
+        if (p.srcAddr !== undefined) p.srcKey = addressKey(p.srcAddr);
+        if (p.dstAddr !== undefined) p.dstKey = addressKey(p.dstAddr);
+        if (p.nextHop !== undefined) p.nextHopKey = addressKey(p.nextHop);
+        if (p.bgpNextHop !== undefined) p.bgpNextHopKey = addressKey(p.bgpNextHop);
         const s: FlowSample = { kind: 'flow', sequence: 1, source: { type: 0, index: 1 }, expanded: false, samplingRate, samplePool: 0, drops: 0, input, output, packet: p };
         const [r] = normalizeSflow({ version: 5, agent: '192.0.2.9', agentAddressType: 1, subAgentId: 0, sequence: 1, uptimeMs: 5, samples: [s] }, '192.0.2.9', 0);
         expect(r?.kind).toBe('flow');
-        expect(keysFromSflow(s, '192.0.2.9', new FlowKeys())).toEqual(keysFromRecord(r as FlowRecord, new FlowKeys()));
+        expect(copyView(new Producer(new OptionsState()).sflow(s, '192.0.2.9', 0, 0))).toEqual(viewFromRecord(r as FlowRecord));
       }),
       { numRuns: 500 },
     );
@@ -131,19 +139,16 @@ describe('aggregation keys', () => {
   });
 
   it('print as the Record fields would', () => {
-    const k = keysFromRecord(
-      { kind: 'flow', measurement: 'flow', tags: { exporter: 'e', version: '9' }, time: 0, timeSource: 'collector', fields: { src_addr: '10.1.2.3', dst_addr: '2001:db8::1', in_if: 7n, src_as: 4_200_000_000n, bytes: 10n } },
-      new FlowKeys(),
-    );
-    const text = Object.fromEntries(DIMENSIONS.map((d, i) => [d, keyText(i, k.dims[i] as number | string)]));
+    const k = viewFromRecord({ kind: 'flow', measurement: 'flow', tags: { exporter: 'e', version: '9' }, time: 0, timeSource: 'collector', fields: { src_addr: '10.1.2.3', dst_addr: '2001:db8::1', in_if: 7n, src_as: 4_200_000_000n, bytes: 10n } });
+    const text = Object.fromEntries(DIMENSIONS.map((d, i) => [d, keyText(i, dimKey(k, i))]));
     expect(text).toMatchObject({ exporter: 'e', version: '9', src_addr: '10.1.2.3', dst_addr: '2001:db8::1', in_if: '7', src_as: '4200000000', out_if: '' });
   });
 
   it('put each Record field under its own dimension', () => {
     for (const [i, d] of DIMENSIONS.entries()) {
       if (i < 2) continue; // exporter and version are tags
-      const k = keysFromRecord({ kind: 'flow', measurement: 'flow', tags: {}, time: 0, timeSource: 'collector', fields: { [d]: 7n } }, new FlowKeys());
-      expect(k.dims.map((v, j) => (j === i ? v === 7 : v === ''))).toEqual(DIMENSIONS.map(() => true));
+      const k = viewFromRecord({ kind: 'flow', measurement: 'flow', tags: {}, time: 0, timeSource: 'collector', fields: { [d]: 7n } });
+      expect(DIMENSIONS.map((_, j) => dimKey(k, j)).map((v, j) => (j < 2 ? v === '' : j === i ? v === 7 : v === ''))).toEqual(DIMENSIONS.map(() => true));
     }
   });
 
