@@ -4,11 +4,9 @@
  * entPhysicalIndex, so the name columns ride in the same table spec), BGP4-MIB (RFC 4273),
  * LLDP-MIB (IEEE 802.1AB) and UPS-MIB (RFC 1628).
  */
-import { deriveSensor, deriveState, drop, HEALTH_INTERVAL_MS, num, SENSOR_DOC, type HealthProfile } from './types.js';
+import { deriveState, drop, ENT_NAME, entitySensorTable, HEALTH_INTERVAL_MS, num, SENSOR_DOC, type HealthProfile } from './types.js';
 
-const ENT_PHYSICAL = '1.3.6.1.2.1.47.1.1.1.1';
-export const ENT_NAME = `${ENT_PHYSICAL}.7`;
-export const ENT_DESCR = `${ENT_PHYSICAL}.2`;
+export { ENT_DESCR, ENT_NAME } from './types.js';
 const SENSOR = '1.3.6.1.2.1.99.1.1.1';
 
 export const ENTITY_SENSORS: HealthProfile = {
@@ -18,23 +16,8 @@ export const ENTITY_SENSORS: HealthProfile = {
   measurement: 'snmp_sensor',
   intervalMs: HEALTH_INTERVAL_MS,
   scalars: [],
-  tables: [
-    {
-      measurement: 'snmp_sensor',
-      indexTag: 'sensor_index',
-      columns: [
-        { oid: ENT_NAME, name: 'sensor', tag: true },
-        { oid: ENT_DESCR, name: 'sensor_descr', tag: true },
-        { oid: `${SENSOR}.6`, name: 'units_display', tag: true },
-        { oid: `${SENSOR}.1`, name: 'type' },
-        { oid: `${SENSOR}.2`, name: 'scale' },
-        { oid: `${SENSOR}.3`, name: 'precision' },
-        { oid: `${SENSOR}.4`, name: 'raw' },
-        { oid: `${SENSOR}.5`, name: 'oper_status' },
-      ],
-      derive: deriveSensor,
-    },
-  ],
+  // entPhySensorUnitsDisplay (column 6) tells a dBm optic typed `other` apart (see deriveSensor).
+  tables: [entitySensorTable(SENSOR, `${SENSOR}.6`)],
   doc: [{ measurement: 'snmp_sensor', ...SENSOR_DOC }],
 };
 

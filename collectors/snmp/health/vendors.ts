@@ -5,8 +5,7 @@
  */
 import type { Fields, Tags } from '../../../src/record/record.js';
 import { floatPercent, MEMORY_FIELDS } from './host.js';
-import { ENT_DESCR, ENT_NAME } from './standard.js';
-import { deriveSensor, deriveState, drop, HEALTH_INTERVAL_MS, memoryTotals, num, SENSOR_DOC, type FieldDoc, type HealthProfile } from './types.js';
+import { deriveState, drop, entitySensorTable, HEALTH_INTERVAL_MS, memoryTotals, num, SENSOR_DOC, type FieldDoc, type HealthProfile } from './types.js';
 
 const tag = (name: string, source: string): FieldDoc => ({ name, source, unit: 'tag' });
 const COMPONENT_FIELDS = (source: string, codes: string): FieldDoc[] => [
@@ -167,22 +166,7 @@ export const CISCO_SENSORS: HealthProfile = {
   measurement: 'snmp_sensor',
   intervalMs: HEALTH_INTERVAL_MS,
   scalars: [],
-  tables: [
-    {
-      measurement: 'snmp_sensor',
-      indexTag: 'sensor_index',
-      columns: [
-        { oid: ENT_NAME, name: 'sensor', tag: true },
-        { oid: ENT_DESCR, name: 'sensor_descr', tag: true },
-        { oid: `${CISCO_SENSOR}.1`, name: 'type' },
-        { oid: `${CISCO_SENSOR}.2`, name: 'scale' },
-        { oid: `${CISCO_SENSOR}.3`, name: 'precision' },
-        { oid: `${CISCO_SENSOR}.4`, name: 'raw' },
-        { oid: `${CISCO_SENSOR}.5`, name: 'oper_status' },
-      ],
-      derive: deriveSensor,
-    },
-  ],
+  tables: [entitySensorTable(CISCO_SENSOR)],
   doc: [{ measurement: 'snmp_sensor', ...SENSOR_DOC }],
 };
 
