@@ -5,7 +5,7 @@
  * field a profile writes from a recorded device is stated, so the two cannot drift.
  */
 import type { Fields, Tags } from '../../../src/record/record.js';
-import type { ProfileSpec, TableSpec } from '../profiles.js';
+import type { ProfileSpec, ScalarSpec, TableSpec } from '../profiles.js';
 
 export interface FieldDoc {
   name: string;
@@ -24,6 +24,11 @@ export interface HealthProfile extends ProfileSpec {
 }
 
 export const HEALTH_INTERVAL_MS = 60_000;
+
+/** The header of every health profile: its measurement, the 60 s health interval, its scalars (most have none). */
+export function healthHeader(measurement: string, scalars: readonly ScalarSpec[] = []): Pick<ProfileSpec, 'measurement' | 'intervalMs' | 'scalars'> {
+  return { measurement, intervalMs: HEALTH_INTERVAL_MS, scalars };
+}
 
 /** A field as a JS number, or undefined when absent or not numeric. */
 export function num(f: Fields, name: string): number | undefined {
