@@ -15,6 +15,9 @@ export interface FieldDoc {
   unit: string;
 }
 
+/** A tag's doc line: tags have no unit, so the README's unit column says `tag`. */
+export const tag = (name: string, source: string): FieldDoc => ({ name, source, unit: 'tag' });
+
 export interface HealthProfile extends ProfileSpec {
   /** One line for the README: what the profile is for. */
   summary: string;

@@ -5,9 +5,8 @@
  */
 import type { Fields, Tags } from '../../../src/record/record.js';
 import { floatPercent, MEMORY_FIELDS } from './host.js';
-import { deriveState, drop, entitySensorTable, healthHeader, memoryTotals, num, SENSOR_DOC, type FieldDoc, type HealthProfile } from './types.js';
+import { deriveState, drop, entitySensorTable, healthHeader, memoryTotals, num, SENSOR_DOC, tag, type FieldDoc, type HealthProfile } from './types.js';
 
-const tag = (name: string, source: string): FieldDoc => ({ name, source, unit: 'tag' });
 const COMPONENT_FIELDS = (source: string, codes: string): FieldDoc[] => [
   { name: 'state', source: `${source}: ${codes}`, unit: 'enum' },
   { name: 'state_name', source: 'state as a name', unit: 'string' },
