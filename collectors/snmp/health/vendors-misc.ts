@@ -5,8 +5,7 @@
  */
 import type { Fields, Tags } from '../../../src/record/record.js';
 import { floatPercent, MEMORY_FIELDS } from './host.js';
-import { ENT_NAME } from './standard.js';
-import { drop, healthHeader, memoryTotals, num, tag, toBytes, type HealthProfile } from './types.js';
+import { drop, ENT_NAME, healthHeader, memoryTotals, num, tag, toBytes, type HealthProfile } from './types.js';
 
 // --- MikroTik: MIKROTIK-MIB mtxrGaugeTable (RouterOS 6.47+) ---------------------------------------
 const MTXR_GAUGE = '1.3.6.1.4.1.14988.1.1.3.100.1';
