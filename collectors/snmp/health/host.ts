@@ -4,7 +4,7 @@
  * (load, memory, disks) for Linux. UCD sizes are in kB (1024 bytes: net-snmp's units).
  */
 import type { Fields } from '../../../src/record/record.js';
-import { drop, HEALTH_INTERVAL_MS, memoryTotals, num, toBytes, type FieldDoc, type HealthProfile } from './types.js';
+import { drop, healthHeader, memoryTotals, num, toBytes, type FieldDoc, type HealthProfile } from './types.js';
 
 export const MEMORY_FIELDS = (source: string): FieldDoc[] => [
   { name: 'total_bytes', source, unit: 'bytes' },
@@ -24,9 +24,7 @@ export const HR_CPU: HealthProfile = {
   name: 'hr_cpu',
   summary: 'per-processor load from HOST-RESOURCES, into snmp_cpu',
   needs: 'HOST-RESOURCES-MIB hrProcessorTable (1.3.6.1.2.1.25.3.3)',
-  measurement: 'snmp_cpu',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_cpu'),
   tables: [
     {
       measurement: 'snmp_cpu',
@@ -55,9 +53,7 @@ export const HR_MEMORY: HealthProfile = {
   name: 'hr_memory',
   summary: 'RAM from the HOST-RESOURCES storage table (type hrStorageRam only), into snmp_memory',
   needs: 'HOST-RESOURCES-MIB hrStorageTable (1.3.6.1.2.1.25.2.3) with an hrStorageRam row',
-  measurement: 'snmp_memory',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_memory'),
   tables: [
     {
       measurement: 'snmp_memory',
@@ -101,16 +97,14 @@ export const UCD_MEMORY: HealthProfile = {
   name: 'ucd_memory',
   summary: 'Linux memory as net-snmp reports it (total, free, buffers, cached, swap), into snmp_memory',
   needs: 'UCD-SNMP-MIB memory group (1.3.6.1.4.1.2021.4), net-snmp',
-  measurement: 'snmp_memory',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [
+  ...healthHeader('snmp_memory', [
     { oid: `${UCD_MEM}.5`, name: 'total' },
     { oid: `${UCD_MEM}.6`, name: 'free' },
     { oid: `${UCD_MEM}.14`, name: 'buffers' },
     { oid: `${UCD_MEM}.15`, name: 'cached' },
     { oid: `${UCD_MEM}.3`, name: 'swap_total' },
     { oid: `${UCD_MEM}.4`, name: 'swap_free' },
-  ],
+  ]),
   tables: [],
   derive(f, t) {
     t.pool = 'system';
@@ -143,13 +137,11 @@ export const UCD_LOAD: HealthProfile = {
   name: 'ucd_load',
   summary: 'Linux load averages (1, 5, 15 min)',
   needs: 'UCD-SNMP-MIB laTable (1.3.6.1.4.1.2021.10), net-snmp',
-  measurement: 'snmp_load',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [
+  ...healthHeader('snmp_load', [
     { oid: LA_LOAD_INT, instance: '1', name: 'l1' },
     { oid: LA_LOAD_INT, instance: '2', name: 'l5' },
     { oid: LA_LOAD_INT, instance: '3', name: 'l15' },
-  ],
+  ]),
   tables: [],
   derive(f) {
     for (const [from, to] of [['l1', 'load1'], ['l5', 'load5'], ['l15', 'load15']] as const) {
@@ -181,9 +173,7 @@ export const UCD_DISK: HealthProfile = {
   name: 'ucd_disk',
   summary: 'Linux file systems net-snmp is told to watch (`disk` / `includeAllDisks` in snmpd.conf)',
   needs: 'UCD-SNMP-MIB dskTable (1.3.6.1.4.1.2021.9), net-snmp with disk directives',
-  measurement: 'snmp_disk',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_disk'),
   tables: [
     {
       measurement: 'snmp_disk',

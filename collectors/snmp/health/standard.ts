@@ -4,37 +4,18 @@
  * entPhysicalIndex, so the name columns ride in the same table spec), BGP4-MIB (RFC 4273),
  * LLDP-MIB (IEEE 802.1AB) and UPS-MIB (RFC 1628).
  */
-import { deriveSensor, deriveState, drop, HEALTH_INTERVAL_MS, num, SENSOR_DOC, type HealthProfile } from './types.js';
+import { deriveState, drop, ENT_NAME, entitySensorTable, healthHeader, num, SENSOR_DOC, type HealthProfile } from './types.js';
 
-const ENT_PHYSICAL = '1.3.6.1.2.1.47.1.1.1.1';
-export const ENT_NAME = `${ENT_PHYSICAL}.7`;
-export const ENT_DESCR = `${ENT_PHYSICAL}.2`;
+export { ENT_DESCR, ENT_NAME } from './types.js';
 const SENSOR = '1.3.6.1.2.1.99.1.1.1';
 
 export const ENTITY_SENSORS: HealthProfile = {
   name: 'entity_sensors',
   summary: 'temperatures, voltages, currents, power, fan speeds and optic power (dBm) of every sensor, scaled to base units',
   needs: 'ENTITY-SENSOR-MIB entPhySensorTable (1.3.6.1.2.1.99.1.1), names from ENTITY-MIB entPhysicalTable',
-  measurement: 'snmp_sensor',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
-  tables: [
-    {
-      measurement: 'snmp_sensor',
-      indexTag: 'sensor_index',
-      columns: [
-        { oid: ENT_NAME, name: 'sensor', tag: true },
-        { oid: ENT_DESCR, name: 'sensor_descr', tag: true },
-        { oid: `${SENSOR}.6`, name: 'units_display', tag: true },
-        { oid: `${SENSOR}.1`, name: 'type' },
-        { oid: `${SENSOR}.2`, name: 'scale' },
-        { oid: `${SENSOR}.3`, name: 'precision' },
-        { oid: `${SENSOR}.4`, name: 'raw' },
-        { oid: `${SENSOR}.5`, name: 'oper_status' },
-      ],
-      derive: deriveSensor,
-    },
-  ],
+  ...healthHeader('snmp_sensor'),
+  // entPhySensorUnitsDisplay (column 6) tells a dBm optic typed `other` apart (see deriveSensor).
+  tables: [entitySensorTable(SENSOR, `${SENSOR}.6`)],
   doc: [{ measurement: 'snmp_sensor', ...SENSOR_DOC }],
 };
 
@@ -43,9 +24,7 @@ export const ENTITY_STATE: HealthProfile = {
   name: 'entity_state',
   summary: 'administrative, operational, usage and standby state of each physical entity (cards, fans, PSUs)',
   needs: 'ENTITY-STATE-MIB entStateTable (1.3.6.1.2.1.131.1.1)',
-  measurement: 'snmp_entity_state',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_entity_state'),
   tables: [
     {
       measurement: 'snmp_entity_state',
@@ -89,9 +68,7 @@ export const BGP_PEERS: HealthProfile = {
   name: 'bgp_peers',
   summary: 'state, time in Established, updates and messages of each BGP peer',
   needs: 'BGP4-MIB bgpPeerTable (1.3.6.1.2.1.15.3)',
-  measurement: 'snmp_bgp_peer',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_bgp_peer'),
   tables: [
     {
       measurement: 'snmp_bgp_peer',
@@ -144,9 +121,7 @@ export const LLDP_NEIGHBORS: HealthProfile = {
   name: 'lldp_neighbors',
   summary: 'one record per LLDP neighbor (local port, remote chassis, port and system name) for topology',
   needs: 'LLDP-MIB lldpRemTable (1.0.8802.1.1.2.1.4.1)',
-  measurement: 'snmp_lldp_neighbor',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_lldp_neighbor'),
   tables: [
     {
       measurement: 'snmp_lldp_neighbor',
@@ -196,9 +171,7 @@ export const UPS_PROFILE: HealthProfile = {
   name: 'ups',
   summary: 'battery state, charge, runtime and output source of a UPS',
   needs: 'UPS-MIB (1.3.6.1.2.1.33)',
-  measurement: 'snmp_ups',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [
+  ...healthHeader('snmp_ups', [
     { oid: `${UPS}.2.1`, name: 'battery_status' },
     { oid: `${UPS}.2.2`, name: 'seconds_on_battery' },
     { oid: `${UPS}.2.3`, name: 'minutes_remaining' },
@@ -206,7 +179,7 @@ export const UPS_PROFILE: HealthProfile = {
     { oid: `${UPS}.2.5`, name: 'battery_dv' },
     { oid: `${UPS}.2.7`, name: 'battery_celsius' },
     { oid: `${UPS}.4.1`, name: 'output_source' },
-  ],
+  ]),
   tables: [],
   derive(f) {
     const dv = num(f, 'battery_dv');

@@ -5,7 +5,7 @@
  * field a profile writes from a recorded device is stated, so the two cannot drift.
  */
 import type { Fields, Tags } from '../../../src/record/record.js';
-import type { ProfileSpec } from '../profiles.js';
+import type { ProfileSpec, ScalarSpec, TableSpec } from '../profiles.js';
 
 export interface FieldDoc {
   name: string;
@@ -14,6 +14,9 @@ export interface FieldDoc {
   /** Base unit: `celsius`, `bytes`, `percent`, `seconds`, … ; `tag` for tags, `enum` for codes. */
   unit: string;
 }
+
+/** A tag's doc line: tags have no unit, so the README's unit column says `tag`. */
+export const tag = (name: string, source: string): FieldDoc => ({ name, source, unit: 'tag' });
 
 export interface HealthProfile extends ProfileSpec {
   /** One line for the README: what the profile is for. */
@@ -24,6 +27,11 @@ export interface HealthProfile extends ProfileSpec {
 }
 
 export const HEALTH_INTERVAL_MS = 60_000;
+
+/** The header of every health profile: its measurement, the 60 s health interval, its scalars (most have none). */
+export function healthHeader(measurement: string, scalars: readonly ScalarSpec[] = []): Pick<ProfileSpec, 'measurement' | 'intervalMs' | 'scalars'> {
+  return { measurement, intervalMs: HEALTH_INTERVAL_MS, scalars };
+}
 
 /** A field as a JS number, or undefined when absent or not numeric. */
 export function num(f: Fields, name: string): number | undefined {
@@ -111,6 +119,35 @@ export function deriveState(names: Readonly<Record<number, string>>, okCodes: re
     if (s === undefined) return;
     f.state_name = names[s] ?? String(s);
     f.ok = okCodes.includes(s);
+  };
+}
+
+const ENT_PHYSICAL = '1.3.6.1.2.1.47.1.1.1.1';
+/** entPhysicalName and entPhysicalDescr (ENTITY-MIB, RFC 6933): the names every entPhysicalIndex-indexed table joins. */
+export const ENT_NAME = `${ENT_PHYSICAL}.7`;
+export const ENT_DESCR = `${ENT_PHYSICAL}.2`;
+
+/**
+ * The snmp_sensor table of ENTITY-SENSOR-MIB entPhySensorTable (RFC 3433): columns 1-5 are type,
+ * scale, precision, value and status. CISCO-ENTITY-SENSOR-MIB entSensorValueTable numbers the same
+ * columns the same way under its own base and has no units-display column, hence the optional one.
+ * Both are indexed by entPhysicalIndex, so the ENTITY-MIB names ride in the same table spec.
+ */
+export function entitySensorTable(base: string, unitsDisplayOid?: string): TableSpec {
+  return {
+    measurement: 'snmp_sensor',
+    indexTag: 'sensor_index',
+    columns: [
+      { oid: ENT_NAME, name: 'sensor', tag: true },
+      { oid: ENT_DESCR, name: 'sensor_descr', tag: true },
+      ...(unitsDisplayOid === undefined ? [] : [{ oid: unitsDisplayOid, name: 'units_display', tag: true }]),
+      { oid: `${base}.1`, name: 'type' },
+      { oid: `${base}.2`, name: 'scale' },
+      { oid: `${base}.3`, name: 'precision' },
+      { oid: `${base}.4`, name: 'raw' },
+      { oid: `${base}.5`, name: 'oper_status' },
+    ],
+    derive: deriveSensor,
   };
 }
 

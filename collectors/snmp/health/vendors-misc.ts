@@ -5,10 +5,7 @@
  */
 import type { Fields, Tags } from '../../../src/record/record.js';
 import { floatPercent, MEMORY_FIELDS } from './host.js';
-import { ENT_NAME } from './standard.js';
-import { drop, HEALTH_INTERVAL_MS, memoryTotals, num, toBytes, type FieldDoc, type HealthProfile } from './types.js';
-
-const tag = (name: string, source: string): FieldDoc => ({ name, source, unit: 'tag' });
+import { drop, ENT_NAME, healthHeader, memoryTotals, num, tag, toBytes, type HealthProfile } from './types.js';
 
 // --- MikroTik: MIKROTIK-MIB mtxrGaugeTable (RouterOS 6.47+) ---------------------------------------
 const MTXR_GAUGE = '1.3.6.1.4.1.14988.1.1.3.100.1';
@@ -18,9 +15,7 @@ export const MIKROTIK: HealthProfile = {
   name: 'mikrotik',
   summary: 'MikroTik RouterOS health gauges: temperatures, fan speeds, voltage, current, power, PSU status',
   needs: 'MIKROTIK-MIB mtxrGaugeTable (1.3.6.1.4.1.14988.1.1.3.100.1), RouterOS 6.47 or later',
-  measurement: 'snmp_sensor',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_sensor'),
   tables: [
     {
       measurement: 'snmp_sensor',
@@ -55,9 +50,7 @@ export const FORTINET_CPU: HealthProfile = {
   name: 'fortinet_cpu',
   summary: 'FortiGate CPU usage',
   needs: 'FORTINET-FORTIGATE-MIB fgSysCpuUsage (1.3.6.1.4.1.12356.101.4.1.3)',
-  measurement: 'snmp_cpu',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [{ oid: `${FG_SYS}.3`, name: 'load' }],
+  ...healthHeader('snmp_cpu', [{ oid: `${FG_SYS}.3`, name: 'load' }]),
   tables: [],
   derive(f, t) {
     floatPercent(f, 'load');
@@ -69,12 +62,10 @@ export const FORTINET_MEMORY: HealthProfile = {
   name: 'fortinet_memory',
   summary: 'FortiGate memory usage and capacity',
   needs: 'FORTINET-FORTIGATE-MIB fgSysMemUsage / fgSysMemCapacity (1.3.6.1.4.1.12356.101.4.1.4/.5)',
-  measurement: 'snmp_memory',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [
+  ...healthHeader('snmp_memory', [
     { oid: `${FG_SYS}.4`, name: 'pct' },
     { oid: `${FG_SYS}.5`, name: 'kb' },
-  ],
+  ]),
   tables: [],
   derive(f, t) {
     t.pool = 'system';
@@ -105,9 +96,7 @@ export const FORTINET_SESSIONS: HealthProfile = {
   name: 'fortinet_sessions',
   summary: 'FortiGate active sessions',
   needs: 'FORTINET-FORTIGATE-MIB fgSysSesCount (1.3.6.1.4.1.12356.101.4.1.8)',
-  measurement: 'snmp_firewall',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [{ oid: `${FG_SYS}.8`, name: 'sessions_active' }],
+  ...healthHeader('snmp_firewall', [{ oid: `${FG_SYS}.8`, name: 'sessions_active' }]),
   tables: [],
   doc: [{ measurement: 'snmp_firewall', tags: [], fields: [{ name: 'sessions_active', source: 'fgSysSesCount (…101.4.1.8)', unit: 'sessions' }] }],
 };
@@ -118,13 +107,11 @@ export const PALOALTO_SESSIONS: HealthProfile = {
   name: 'paloalto_sessions',
   summary: 'PAN-OS session table use',
   needs: 'PAN-COMMON-MIB panSession (1.3.6.1.4.1.25461.2.1.2.3)',
-  measurement: 'snmp_firewall',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [
+  ...healthHeader('snmp_firewall', [
     { oid: `${PAN_SESSION}.1`, name: 'util' },
     { oid: `${PAN_SESSION}.2`, name: 'sessions_max' },
     { oid: `${PAN_SESSION}.3`, name: 'sessions_active' },
-  ],
+  ]),
   tables: [],
   derive(f) {
     const u = num(f, 'util');
@@ -159,9 +146,7 @@ export const HUAWEI: HealthProfile = {
   name: 'huawei',
   summary: 'Huawei VRP board CPU, memory and temperature',
   needs: 'HUAWEI-ENTITY-EXTENT-MIB hwEntityStateTable (1.3.6.1.4.1.2011.5.25.31.1.1.1.1)',
-  measurement: 'snmp_cpu',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_cpu'),
   tables: [
     // Boards without a CPU, memory or sensor report 0: those rows are left out.
     hwTable('snmp_cpu', 'cpu', 5, (f) => (num(f, 'v') ? floatPercent(f, 'v') : drop(f, 'v'))),
@@ -190,9 +175,7 @@ export const ARUBA: HealthProfile = {
   name: 'aruba',
   summary: 'Aruba (ArubaOS controller) processor load and memory',
   needs: 'WLSX-SWITCH-MIB wlsxSysXProcessorTable / wlsxSysXMemoryTable (1.3.6.1.4.1.14823.2.2.1.1.1.9 / .11)',
-  measurement: 'snmp_cpu',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_cpu'),
   tables: [
     {
       measurement: 'snmp_cpu',

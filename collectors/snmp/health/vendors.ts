@@ -5,10 +5,8 @@
  */
 import type { Fields, Tags } from '../../../src/record/record.js';
 import { floatPercent, MEMORY_FIELDS } from './host.js';
-import { ENT_DESCR, ENT_NAME } from './standard.js';
-import { deriveSensor, deriveState, drop, HEALTH_INTERVAL_MS, memoryTotals, num, SENSOR_DOC, type FieldDoc, type HealthProfile } from './types.js';
+import { deriveState, drop, entitySensorTable, healthHeader, memoryTotals, num, SENSOR_DOC, tag, type FieldDoc, type HealthProfile } from './types.js';
 
-const tag = (name: string, source: string): FieldDoc => ({ name, source, unit: 'tag' });
 const COMPONENT_FIELDS = (source: string, codes: string): FieldDoc[] => [
   { name: 'state', source: `${source}: ${codes}`, unit: 'enum' },
   { name: 'state_name', source: 'state as a name', unit: 'string' },
@@ -34,9 +32,7 @@ export const CISCO_CPU: HealthProfile = {
   name: 'cisco_cpu',
   summary: 'Cisco CPU busy, 1 and 5 minute averages',
   needs: 'CISCO-PROCESS-MIB cpmCPUTotalTable (1.3.6.1.4.1.9.9.109.1.1.1)',
-  measurement: 'snmp_cpu',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_cpu'),
   tables: [
     {
       measurement: 'snmp_cpu',
@@ -78,9 +74,7 @@ export const CISCO_MEMORY: HealthProfile = {
   name: 'cisco_memory',
   summary: 'Cisco memory pools (CISCO-MEMORY-POOL-MIB, and CISCO-ENHANCED-MEMPOOL-MIB where the device has it)',
   needs: 'CISCO-MEMORY-POOL-MIB ciscoMemoryPoolTable (1.3.6.1.4.1.9.9.48.1.1) or CISCO-ENHANCED-MEMPOOL-MIB cempMemPoolTable (…9.9.221.1.1.1)',
-  measurement: 'snmp_memory',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_memory'),
   tables: [
     {
       measurement: 'snmp_memory',
@@ -130,9 +124,7 @@ export const CISCO_ENV: HealthProfile = {
   name: 'cisco_env',
   summary: 'Cisco environmental monitor: temperatures, fan and power-supply state',
   needs: 'CISCO-ENVMON-MIB (1.3.6.1.4.1.9.9.13.1)',
-  measurement: 'snmp_component',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_component'),
   tables: [
     {
       measurement: 'snmp_sensor',
@@ -164,25 +156,8 @@ export const CISCO_SENSORS: HealthProfile = {
   name: 'cisco_sensors',
   summary: 'Cisco entity sensors, including transceiver Tx/Rx power in dBm',
   needs: 'CISCO-ENTITY-SENSOR-MIB entSensorValueTable (1.3.6.1.4.1.9.9.91.1.1.1)',
-  measurement: 'snmp_sensor',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
-  tables: [
-    {
-      measurement: 'snmp_sensor',
-      indexTag: 'sensor_index',
-      columns: [
-        { oid: ENT_NAME, name: 'sensor', tag: true },
-        { oid: ENT_DESCR, name: 'sensor_descr', tag: true },
-        { oid: `${CISCO_SENSOR}.1`, name: 'type' },
-        { oid: `${CISCO_SENSOR}.2`, name: 'scale' },
-        { oid: `${CISCO_SENSOR}.3`, name: 'precision' },
-        { oid: `${CISCO_SENSOR}.4`, name: 'raw' },
-        { oid: `${CISCO_SENSOR}.5`, name: 'oper_status' },
-      ],
-      derive: deriveSensor,
-    },
-  ],
+  ...healthHeader('snmp_sensor'),
+  tables: [entitySensorTable(CISCO_SENSOR)],
   doc: [{ measurement: 'snmp_sensor', ...SENSOR_DOC }],
 };
 
@@ -193,9 +168,7 @@ export const CISCO_BGP_PREFIXES: HealthProfile = {
   name: 'cisco_bgp_prefixes',
   summary: 'Cisco per-peer, per-address-family prefix counts (accepted, denied, advertised)',
   needs: 'CISCO-BGP4-MIB cbgpPeerAddrFamilyPrefixTable (1.3.6.1.4.1.9.9.187.1.2.4)',
-  measurement: 'snmp_bgp_prefixes',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_bgp_prefixes'),
   tables: [
     {
       measurement: 'snmp_bgp_prefixes',
@@ -243,9 +216,7 @@ export const JUNIPER: HealthProfile = {
   name: 'juniper',
   summary: 'Juniper routing-engine and FPC CPU and memory, component temperatures, fan and power-supply state',
   needs: 'JUNIPER-MIB jnxOperatingTable (1.3.6.1.4.1.2636.3.1.13.1)',
-  measurement: 'snmp_cpu',
-  intervalMs: HEALTH_INTERVAL_MS,
-  scalars: [],
+  ...healthHeader('snmp_cpu'),
   tables: [
     jnxTable('snmp_cpu', 'cpu', [{ oid: `${JNX_OP}.8`, name: 'load' }], (f, t) => (jnxCompute(t.cpu_index) ? floatPercent(f, 'load') : drop(f, 'load'))),
     jnxTable(
