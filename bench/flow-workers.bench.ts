@@ -81,7 +81,7 @@ export default async function run(): Promise<BenchResult[]> {
         const found = await searchAll(targets.map(one), { lo: MIN_RATE, hi: MAX_RATE, steps: STEPS });
         const base = found[0] as SearchResult;
         found.forEach((r, i) => {
-          const res: BenchResult = { name: `${cap.exporter} workers: ${counts[i]}`, value: r.rate, unit: 'datagrams/s loss-free', note: `${fmt(r)}; measured under load` };
+          const res: BenchResult = { name: `${cap.exporter} workers: ${counts[i]}`, value: r.rate, unit: 'datagrams/s loss-free', note: fmt(r) };
           if (i > 0) res.baseline = { name: 'workers: 0', value: base.rate };
           out.push(res);
           if (process.env['FLOW_E2E_VERBOSE']) for (const t of r.trials) log(`${cap.exporter} workers ${counts[i]}: ${t}`);
