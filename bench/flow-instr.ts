@@ -11,31 +11,16 @@
  * The second dump (/tmp/cg.2, `totals:`) holds the instructions of the counted passes; divide by
  * PASSES x the datagrams printed on stderr.
  */
-import { captureReplay } from './flow-e2e/capture.js';
-import { benchContext } from './flow-e2e/inprocess.js';
-import { collectors } from '../collectors/index.js';
-import type { FlowCollector } from '../collectors/flow/collector.js';
+import { captureRunner } from './flow-e2e/inprocess.js';
 
 const [file, passesArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: flow-instr.js CAPTURE [PASSES]');
 const passes = Number(passesArg ?? 4);
-const r = captureReplay(file, '127.0.0.1');
-const def = collectors.find((c) => c.name === 'flow');
-if (!def) throw new Error('no flow collector');
-const c = def.create(def.configSchema.parse({}), benchContext('flow-instr')) as FlowCollector;
-let seq = 0;
-const pass = (): void => {
-  for (let i = 0; i < r.ring.length; i++) {
-    const b = r.ring[i] as Buffer;
-    b.writeUInt32BE(seq >>> 0, r.seqOffset);
-    seq += r.seqSteps?.[i] ?? r.seqStep;
-    // a fixed receive time: the same work in every run
-    c.processor.handle(b, '127.0.0.1', 40000, 1_700_000_000_000);
-  }
-};
+// a fixed receive time: the same work in every run
+const { c, ring, pass } = captureRunner(file, 'flow-instr', 1_700_000_000_000);
 for (let k = 0; k < 4; k++) pass();
 process.cpuUsage(); // callgrind dump 1: everything before the counted passes
 for (let k = 0; k < passes; k++) pass();
 process.cpuUsage(); // callgrind dump 2: the counted passes
 const st = c.processor.exporterStats('127.0.0.1');
-process.stderr.write(`${JSON.stringify({ datagrams: r.ring.length, passes, errors: st?.errors ?? {} })}\n`);
+process.stderr.write(`${JSON.stringify({ datagrams: ring.length, passes, errors: st?.errors ?? {} })}\n`);

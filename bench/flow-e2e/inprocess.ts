@@ -30,15 +30,16 @@ export function benchContext(who: string, dataDir = '/nonexistent'): CollectorCo
 }
 
 /**
- * µs per datagram and ns per record over the ring, after untimed passes (templates, JIT); the
- * fastest of `rounds` rounds of >= 0.5 s. Header sequence numbers are rewritten to keep counting
+ * A default-config flow collector without socket or sink, and one pass of a real exporter's
+ * capture through FlowProcessor.handle. Header sequence numbers are rewritten to keep counting
  * across passes in the exporter's own convention, so loss accounting sees an unbroken stream.
+ * `now`: the receive time of every datagram (fixed, for repeatable instruction counts), else the clock.
  */
-export function time(file: string, rounds = 7): { usPerDatagram: number; nsPerRecord: number; datagrams: number; records: number; errors: number } {
+export function captureRunner(file: string, who: string, now?: number): { c: FlowCollector; ring: Buffer[]; records: number; pass: () => void } {
   const r = captureReplay(file, '127.0.0.1');
-  const def = collectors.find((c) => c.name === 'flow');
+  const def = collectors.find((x) => x.name === 'flow');
   if (!def) throw new Error('no flow collector');
-  const c = def.create(def.configSchema.parse({}), benchContext('inprocess')) as FlowCollector;
+  const c = def.create(def.configSchema.parse({}), benchContext(who)) as FlowCollector;
   const records = r.records?.reduce((a, b) => a + b, 0) ?? 0;
   let seq = 0;
   const pass = (): void => {
@@ -46,9 +47,18 @@ export function time(file: string, rounds = 7): { usPerDatagram: number; nsPerRe
       const b = r.ring[i] as Buffer;
       b.writeUInt32BE(seq >>> 0, r.seqOffset);
       seq += r.seqSteps?.[i] ?? r.seqStep;
-      c.processor.handle(b, '127.0.0.1', 40000, Date.now());
+      c.processor.handle(b, '127.0.0.1', 40000, now ?? Date.now());
     }
   };
+  return { c, ring: r.ring, records, pass };
+}
+
+/**
+ * µs per datagram and ns per record over the ring, after untimed passes (templates, JIT); the
+ * fastest of `rounds` rounds of >= 0.5 s.
+ */
+export function time(file: string, rounds = 7): { usPerDatagram: number; nsPerRecord: number; datagrams: number; records: number; errors: number } {
+  const { c, ring, records, pass } = captureRunner(file, 'inprocess');
   for (let k = 0; k < 3; k++) pass();
   // the fastest round: on a shared machine, other work only ever adds time
   let best = Infinity;
@@ -65,7 +75,7 @@ export function time(file: string, rounds = 7): { usPerDatagram: number; nsPerRe
   }
   const st = c.processor.exporterStats('127.0.0.1');
   const errors = Object.values(st?.errors ?? {}).reduce((a, b) => a + b, 0);
-  return { usPerDatagram: best / 1e3 / r.ring.length, nsPerRecord: best / records, datagrams: r.ring.length, records, errors };
+  return { usPerDatagram: best / 1e3 / ring.length, nsPerRecord: best / records, datagrams: ring.length, records, errors };
 }
 
 async function main(): Promise<void> {
