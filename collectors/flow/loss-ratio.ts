@@ -89,6 +89,8 @@ export class LossWindow {
       out.set(e, { ratio, seqReceived: rec, seqLost: lost, socketDrops: share, datagrams: d });
     }
     this.prevSeq = new Map([...seq].map(([e, s]) => [e, { ...s }]));
+    // an exporter the collector no longer counts (evicted, forgotten) leaves this table too
+    for (const e of this.ours.keys()) if (!datagrams.has(e)) this.ours.delete(e);
     return out;
   }
 }
