@@ -332,7 +332,7 @@ export class App {
   }
 
   async stop(deadlineMs: number = this.config.shutdown_timeout): Promise<void> {
-    const until = Date.now() + deadlineMs;
+    const until = performance.now() + deadlineMs; // monotonic: see Pipeline.stop
     await this.http?.close();
     this.http = undefined;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
@@ -343,11 +343,11 @@ export class App {
       ),
     );
     this.running.clear();
-    await this.bus?.close(Math.max(500, (until - Date.now()) / 2)).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'bus close failed'));
+    await this.bus?.close(Math.max(500, (until - performance.now()) / 2)).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'bus close failed'));
     if (this.config.monitor.enabled) this.monitor.tick(); // judge the last partial interval too
     this.monitor.stop();
     // final counters once the queue is flushed, so they cover the whole run
-    await this.pipeline.stop(Math.max(500, until - Date.now()), () => {
+    await this.pipeline.stop(Math.max(500, until - performance.now()), () => {
       this.writeHeartbeat();
       return this.telemetry.collect(this.clock.now());
     });
