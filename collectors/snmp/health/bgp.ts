@@ -26,16 +26,20 @@ const mark = (t: Tags, mib: Family, peer: string | undefined, instance?: string,
   if (peer !== undefined) t.peer = peer;
   if (instance !== undefined && instance !== defaultInstance) t.routing_instance = instance;
 };
-/** Index `instance? . type . len? . addr [. afi . safi]` -> peer (and afi/safi) tags; a malformed index keeps its raw text. */
-function addressIndex(t: Tags, mib: Family, opts: { instance: boolean; prefixed: boolean; defaultInstance?: string; skipLocal?: boolean }): void {
+/**
+ * Index `instance? . type . len? . addr [. afi . safi]` -> peer (and afi/safi) tags. An index that
+ * does not decode to exactly that shape keeps its raw text as the peer: nothing is guessed at.
+ */
+function addressIndex(t: Tags, mib: Family, opts: { instance: boolean; prefixed: boolean; defaultInstance?: string; skipLocal?: boolean; afiSafi?: boolean }): void {
   const raw = t._index;
   delete t._index;
   const parts = indexParts(raw);
   let at = opts.instance ? 1 : 0;
   if (opts.skipLocal) at += inetFromIndex(parts, at, opts.prefixed)?.used ?? parts.length;
-  const a = inetFromIndex(parts, at, opts.prefixed);
-  mark(t, mib, a?.text ?? raw, opts.instance ? String(parts[0]) : undefined, opts.defaultInstance);
-  if (a && parts.length >= at + a.used + 2) afiSafi(t, parts.slice(at + a.used));
+  const found = inetFromIndex(parts, at, opts.prefixed);
+  const a = found && parts.length === at + found.used + (opts.afiSafi ? 2 : 0) ? found : undefined;
+  mark(t, mib, a?.text ?? raw, opts.instance && a ? String(parts[0]) : undefined, opts.defaultInstance);
+  if (a && opts.afiSafi) afiSafi(t, parts.slice(at + a.used));
 }
 const afiSafi = (t: Tags, rest: readonly number[]): void => {
   t.afi = AFI[String(rest[0])] ?? String(rest[0]);
@@ -51,13 +55,13 @@ const col = (oid: string, name: string, isTag = false) => ({ oid, name, ...(isTa
 const counters = (oids: readonly string[]) => ['in_updates', 'out_updates', 'in_messages', 'out_messages', 'established_transitions'].map((n, i) => col(oids[i] ?? '', n));
 const seq = (base: string, from: number) => [0, 1, 2, 3, 4].map((i) => `${base}.${from + i}`);
 
-const arista = (measurement: string, columns: TableSpec['columns'], derive?: (f: Fields) => void): TableSpec => ({
+const arista = (measurement: string, columns: TableSpec['columns'], derive?: (f: Fields) => void, afiSafi = false): TableSpec => ({
   measurement,
   indexTag: '_index',
   requires: `${ARISTA}.2.1.13`,
   columns,
   // ARISTA-BGP4V2-MIB: INDEX { instance, remoteAddrType, remoteAddr } (+ afi, safi); instance 1 is the default VRF.
-  derive: (f, t) => (derive?.(f), addressIndex(t, 'arista2', { instance: true, prefixed: true, defaultInstance: '1' })),
+  derive: (f, t) => (derive?.(f), addressIndex(t, 'arista2', { instance: true, prefixed: true, defaultInstance: '1', afiSafi })),
 });
 /** Juniper's counter, time and prefix tables are indexed by jnxBgpM2PeerIndex: the merge joins them to the peer row. */
 const juniperByPeerIndex = (measurement: string, columns: TableSpec['columns']): TableSpec => ({
@@ -92,7 +96,7 @@ const TABLES: TableSpec[] = [
   arista('snmp_bgp_peer', [col(`${ARISTA}.2.1.10`, 'remote_as', true), col(`${ARISTA}.2.1.13`, 'state'), col(`${ARISTA}.2.1.12`, 'admin_status')], peerState),
   arista('snmp_bgp_peer', counters(seq(`${ARISTA}.7.1`, 1))),
   arista('snmp_bgp_peer', [col(`${ARISTA}.4.1.1`, 'established_seconds')]),
-  arista('snmp_bgp_prefixes', [col(`${ARISTA}.8.1.3`, 'received_prefixes'), col(`${ARISTA}.8.1.4`, 'accepted_prefixes'), col(`${ARISTA}.8.1.5`, 'advertised_prefixes')]),
+  arista('snmp_bgp_prefixes', [col(`${ARISTA}.8.1.3`, 'received_prefixes'), col(`${ARISTA}.8.1.4`, 'accepted_prefixes'), col(`${ARISTA}.8.1.5`, 'advertised_prefixes')], undefined, true),
   {
     measurement: 'snmp_bgp_peer',
     indexTag: '_index',

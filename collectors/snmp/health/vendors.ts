@@ -173,7 +173,8 @@ const prefixColumns = (base: string) => [
 const prefixIndex = (v2: boolean) => (_f: Fields, t: Tags) => {
   const parts = indexParts(t.index);
   delete t.index;
-  const a = v2 ? inetFromIndex(parts, 0, true) : undefined;
+  const found = v2 ? inetFromIndex(parts, 0, true) : undefined;
+  const a = found && parts.length === found.used + 2 ? found : undefined;
   const used = v2 ? (a?.used ?? parts.length - 2) : 4;
   t.peer = a?.text ?? parts.slice(0, used).join('.');
   t.afi = AFI[String(parts[used])] ?? String(parts[used]);
