@@ -1,7 +1,7 @@
 /**
  * Golden cases per vendor profile, on recordings served by snmpsim and polled by the real
  * DevicePoller (helpers/health-poll.ts):
- * - DataDog test recordings for MikroTik and Huawei (test/fixtures/snmprec, BSD-3-Clause, see each
+ * - DataDog test recordings for MikroTik, Huawei and Cisco (test/fixtures/snmprec, BSD-3-Clause, see each
  *   *.SOURCE.md: synthetic values, used for OIDs, types and arithmetic);
  * - GENERATED recordings (helpers/bgp4v2-recording.ts) for the BGP4V2 tables of Juniper, Arista and
  *   Cisco, and for the Juniper and Aruba profiles, which no shippable recording found has lines for.
@@ -18,12 +18,12 @@ const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtur
 
 let sim: Snmpsim;
 beforeAll(async () => {
-  sim = await startSnmpsim({ mikrotik: fixture('mikrotik-router'), huawei: fixture('huawei'), ...bgp4v2Recordings() });
+  sim = await startSnmpsim({ mikrotik: fixture('mikrotik-router'), huawei: fixture('huawei'), cisco_generic: fixture('cisco-generic'), ...bgp4v2Recordings() });
 }, 60_000);
 afterAll(async () => {
   await sim?.stop();
 });
-const poll = (community: string) => pollDevice(sim.port, community);
+const poll = (community: string, extra: Record<string, unknown> = {}) => pollDevice(sim.port, community, extra);
 const tagsOf = (p: Awaited<ReturnType<typeof poll>>, measurement: string) => find(p, measurement, {}).map((r) => r.tags);
 
 describe('DataDog recordings (synthetic values; fixtures/snmprec/*.SOURCE.md)', () => {
@@ -59,6 +59,25 @@ describe('DataDog recordings (synthetic values; fixtures/snmprec/*.SOURCE.md)', 
     // hwEntityTemperature (….11) .1 = 10, .2 = 6 degrees C
     expect(one(p, 'snmp_sensor', { sensor_index: '1', sensor_type: 'celsius' })).toEqual({ value: 10 });
     expect(one(p, 'snmp_sensor', { sensor_index: '2', sensor_type: 'celsius' })).toEqual({ value: 6 });
+  });
+
+  it('Cisco with vendor: cisco (its sysObjectID 1.2.3.1005 is no Cisco one): ENVMON temperatures, fans, PSUs; IP SLA results', async () => {
+    const p = await poll('cisco_generic', { vendor: 'cisco' });
+    expect(p.errors).toEqual([]);
+    // ciscoEnvMonTemperatureStatusDescr.15 = "quaintly driving quaintly", Value.15 = 2026396058 (Gauge32, degrees C); .20 = 3586437392
+    expect(one(p, 'snmp_sensor', { sensor_index: '15', sensor: 'quaintly driving quaintly', sensor_type: 'celsius' })).toEqual({ value: 2026396058 });
+    expect(one(p, 'snmp_sensor', { sensor_index: '20', sensor: 'kept acted quaintly kept Jaded' })).toEqual({ value: 3586437392 });
+    // ciscoEnvMonFanState.11 = 6 notFunctioning, .16 ("acted") = 1 normal
+    expect(one(p, 'snmp_component', { kind: 'fan', component: 'oxen their but kept forward kept' })).toEqual({ state: 6n, state_name: 'not_functioning', ok: false });
+    expect(one(p, 'snmp_component', { kind: 'fan', component: 'acted' })).toEqual({ state: 1n, state_name: 'normal', ok: true });
+    // ciscoEnvMonSupplyState.2 ("their") = 3 critical, .11 = 4 shutdown
+    expect(one(p, 'snmp_component', { kind: 'psu', component: 'their' })).toEqual({ state: 3n, state_name: 'critical', ok: false });
+    expect(one(p, 'snmp_component', { kind: 'psu', component: 'kept Jaded oxen Jaded their' })).toEqual({ state: 4n, state_name: 'shutdown', ok: false });
+    // rttMonLatestRttOperSense.2 = 0 other, .5 = 4 timeout: no completed probe, so no rtt_ms (CompletionTime 4043152810 / 3589004330 ignored);
+    // rttMonCtrlAdminTag rows 29 and 30 have no result row: tags alone make no record
+    expect(one(p, 'snmp_ip_sla', { probe: '2' })).toEqual({ state: 0n, state_name: 'other', ok: false });
+    expect(one(p, 'snmp_ip_sla', { probe: '5' })).toEqual({ state: 4n, state_name: 'timeout', ok: false });
+    expect(find(p, 'snmp_ip_sla', {})).toHaveLength(2);
   });
 });
 
@@ -149,6 +168,9 @@ describe('GENERATED BGP4V2 and vendor recordings (helpers/bgp4v2-recording.ts)',
     expect(one(p, 'snmp_bgp_prefixes', { peer: '192.0.2.1', afi: 'ipv4', safi: 'unicast' })).toEqual({ accepted_prefixes: 800n, denied_prefixes: 1n, advertised_prefixes: 30n });
     expect(one(p, 'snmp_bgp_prefixes', { peer: '2001:db8:1::2', afi: 'ipv6', safi: 'unicast' })).toEqual({ accepted_prefixes: 300n, denied_prefixes: 0n, advertised_prefixes: 9n });
     expect(find(p, 'snmp_bgp_prefixes', {})).toHaveLength(2);
+    // IP SLA probe 7: tag "wan1", type 9 jitter, sense ok(1), completion 23 ms; probe 8 "dns1", dns(8), timeout(4): its 5000 is not a result
+    expect(one(p, 'snmp_ip_sla', { probe: '7', tag: 'wan1', rtt_type: 'jitter' })).toEqual({ rtt_ms: 23, state: 1n, state_name: 'ok', ok: true });
+    expect(one(p, 'snmp_ip_sla', { probe: '8', tag: 'dns1', rtt_type: 'dns' })).toEqual({ state: 4n, state_name: 'timeout', ok: false });
   });
 
   it('Aruba controller: wlsxSysXProcessorTable and wlsxSysXMemoryTable (kB)', async () => {

@@ -66,9 +66,9 @@ describe('Cisco Catalyst 3750 (Debian snmpsim recording, sysObjectID 1.3.6.1.4.1
     // ciscoEnvMonFanStatusDescr.3004 = "Switch#3, Fan#1", State = 1; Supply .3003 "Sw3, PS1 Normal, RPS NotExist", State = 1
     expect(one(p, 'snmp_component', { kind: 'fan', component: 'Switch#3, Fan#1' })).toEqual({ state: 1n, state_name: 'normal', ok: true });
     expect(one(p, 'snmp_component', { kind: 'psu', component: 'Sw3, PS1 Normal, RPS NotExist' })).toEqual({ state: 1n, state_name: 'normal', ok: true });
-    // the recording has no ENTITY-SENSOR, ENTITY-STATE, bgpPeerTable rows, LLDP or CISCO-ENTITY-SENSOR
+    // the recording has no ENTITY-SENSOR, ENTITY-STATE, bgpPeerTable rows, LLDP, CISCO-ENTITY-SENSOR or CISCO-RTTMON
     expect(p.infos).toHaveLength(1);
-    expect(p.infos[0]).toContain('entity_sensors, entity_state, bgp_peers, lldp_neighbors, cisco_sensors, cisco_bgp_prefixes found nothing');
+    expect(p.infos[0]).toContain('entity_sensors, entity_state, bgp_peers, lldp_neighbors, cisco_sensors, cisco_bgp_prefixes, cisco_ip_sla found nothing');
   });
 
   it('polled again and again: no error storm and no second line; entPhysicalName walked once per poll though three profiles use it', async () => {

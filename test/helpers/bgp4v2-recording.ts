@@ -3,7 +3,8 @@
  * the BGP4V2 tables of Juniper (jnxBgpM2, index without length sub-ids), Arista (aristaBgp4V2,
  * length-prefixed, an IPv6 link-local peer of type ipv6z, a malformed index) and Cisco (cbgpPeer2,
  * IPv6 peers), each next to a BGP4-MIB row for the same peer so the one-series-per-peer rule is
- * exercised; plus JUNIPER-MIB jnxOperatingTable and Aruba WLSX-SWITCH-MIB rows, for which the stored
+ * exercised; Cisco IP SLA probes (CISCO-RTTMON-MIB) that join a tag to a completed result; plus
+ * JUNIPER-MIB jnxOperatingTable and Aruba WLSX-SWITCH-MIB rows, for which the stored
  * public recordings (DataDog's juniper-*, aruba-*) have no lines. Values are chosen to make the
  * arithmetic checkable by hand, and named in the test next to each assertion.
  */
@@ -69,6 +70,7 @@ const ARISTA = [
 ];
 
 const C2 = '1.3.6.1.4.1.9.9.187.1.2';
+const RTT = '1.3.6.1.4.1.9.9.42.1.2';
 // cbgpPeer2Entry index: type . length . address
 const C_V4 = '1.4.192.0.2.1';
 const C_V6 = '2.16.32.1.13.184.0.1.0.0.0.0.0.0.0.0.0.2';
@@ -85,6 +87,11 @@ const CISCO = [
     [`${C_V4}.1.1`, 800, 1, 30],
     [`${C_V6}.2.1`, 300, 0, 9],
   ].flatMap(([i, acc, den, adv]) => [`${C2}.8.1.1.${i}|66|${acc}`, `${C2}.8.1.2.${i}|65|${den}`, `${C2}.8.1.6.${i}|66|${adv}`]),
+  // IP SLA probe 7 "wan1" jitter(9): ok(1) in 23 ms; probe 8 "dns1" dns(8): timeout(4), its completion column a stale 5000
+  ...[
+    [7, 'wan1', 9, 23, 1],
+    [8, 'dns1', 8, 5000, 4],
+  ].flatMap(([i, t, type, ms, sense]) => [`${RTT}.1.1.3.${i}|4|${t}`, `${RTT}.1.1.4.${i}|2|${type}`, `${RTT}.10.1.1.${i}|66|${ms}`, `${RTT}.10.1.2.${i}|2|${sense}`]),
 ];
 
 const W = '1.3.6.1.4.1.14823.2.2.1.1.1';
