@@ -71,13 +71,27 @@ describe('Cisco Catalyst 3750 (Debian snmpsim recording, sysObjectID 1.3.6.1.4.1
     expect(p.infos[0]).toContain('entity_sensors, entity_state, bgp_peers, lldp_neighbors, cisco_sensors, cisco_bgp_prefixes, cisco_ip_sla found nothing');
   });
 
-  it('polled again and again: no error storm and no second line; entPhysicalName walked once per poll though three profiles use it', async () => {
+  it('polled again and again: no error storm and no second line; no column walked twice, none of a table the device lacks', async () => {
     // health_interval below half the interval: due on every poll; the 3 s interval gives a 2.4 s budget
     const p = await poll(CISCO_COMMUNITY, { interval: '3s', health_interval: '1s' }, 3, 100);
     expect(p.errors).toEqual([]);
     expect(p.stats.every((s) => s.ok)).toBe(true);
     expect(p.infos).toHaveLength(1);
     expect(find(p, 'snmp_cpu', { cpu_index: '1' })).toHaveLength(3);
+    for (const w of p.walks) {
+      // the recording has no ENTITY-SENSOR, ENTITY-STATE or CISCO-ENTITY-SENSOR value rows: their tables stop at the key column
+      expect(w.filter((o) => o === ENT_NAME)).toHaveLength(0);
+      expect(new Set(w).size).toBe(w.length);
+    }
+  });
+
+  it('entPhysicalName walked once per poll though three profiles use it (generated recording with all three MIBs)', async () => {
+    const p = await poll('edge', { interval: '3s', health_interval: '1s' }, 3, 100);
+    expect(p.errors).toEqual([]);
+    // entity_sensors ("Inlet Temp"), cisco_sensors ("Te1/1 Rx Power") and entity_state all named rows from it, on each of the 3 polls
+    expect(find(p, 'snmp_sensor', { sensor: 'Inlet Temp' })).toHaveLength(3);
+    expect(find(p, 'snmp_sensor', { sensor: 'Te1/1 Rx Power' })).toHaveLength(3);
+    expect(find(p, 'snmp_entity_state', { entity: 'Inlet Temp' })).toHaveLength(3);
     for (const w of p.walks) {
       expect(w.filter((o) => o === ENT_NAME)).toHaveLength(1);
       expect(new Set(w).size).toBe(w.length);

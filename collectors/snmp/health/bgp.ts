@@ -82,6 +82,7 @@ const TABLES: TableSpec[] = [
   {
     measurement: 'snmp_bgp_peer',
     indexTag: 'peer',
+    requires: `${BGP4}.2`,
     columns: [col(`${BGP4}.9`, 'remote_as', true), col(`${BGP4}.2`, 'state'), col(`${BGP4}.3`, 'admin_status'), ...counters([10, 11, 12, 13, 15].map((c) => `${BGP4}.${c}`)), col(`${BGP4}.16`, 'established_seconds')],
     derive: (f, t) => (peerState(f), mark(t, 'bgp4', undefined)),
   },

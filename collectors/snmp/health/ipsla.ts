@@ -38,6 +38,8 @@ export const CISCO_IP_SLA: HealthProfile = {
     {
       measurement: 'snmp_ip_sla',
       indexTag: 'probe',
+      // Admin rows without a result make no record: a device without results costs one walk.
+      requires: `${RTT}.10.1.2`,
       columns: [
         { oid: `${RTT}.1.1.3`, name: 'tag', tag: true },
         { oid: `${RTT}.1.1.4`, name: 'rtt_type', tag: true, display: (v) => RTT_TYPE[v] ?? v },

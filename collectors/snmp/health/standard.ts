@@ -29,6 +29,7 @@ export const ENTITY_STATE: HealthProfile = {
     {
       measurement: 'snmp_entity_state',
       indexTag: 'entity_index',
+      requires: `${ENT_STATE}.3`,
       columns: [
         { oid: ENT_NAME, name: 'entity', tag: true },
         { oid: `${ENT_STATE}.2`, name: 'admin_state' },
@@ -71,6 +72,7 @@ export const LLDP_NEIGHBORS: HealthProfile = {
     {
       measurement: 'snmp_lldp_neighbor',
       indexTag: 'lldp_index',
+      requires: `${LLDP_REM}.5`,
       columns: [
         { oid: `${LLDP_REM}.9`, name: 'neighbor', tag: true },
         { oid: `${LLDP_REM}.4`, name: 'chassis_id_subtype' },

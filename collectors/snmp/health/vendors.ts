@@ -187,7 +187,7 @@ export const CISCO_BGP_PREFIXES: HealthProfile = {
   needs: 'CISCO-BGP4-MIB cbgpPeerAddrFamilyPrefixTable (1.3.6.1.4.1.9.9.187.1.2.4) or cbgpPeer2AddrFamilyPrefixTable (…187.1.2.8)',
   ...healthHeader('snmp_bgp_prefixes'),
   tables: [
-    { measurement: 'snmp_bgp_prefixes', indexTag: 'index', columns: prefixColumns(CBGP_PREFIX), derive: prefixIndex(false) },
+    { measurement: 'snmp_bgp_prefixes', indexTag: 'index', requires: `${CBGP_PREFIX}.1`, columns: prefixColumns(CBGP_PREFIX), derive: prefixIndex(false) },
     { measurement: 'snmp_bgp_prefixes', indexTag: 'index', requires: `${CBGP2_PREFIX}.1`, columns: prefixColumns(CBGP2_PREFIX), derive: prefixIndex(true) },
   ],
   // A peer both tables list is written once, from cbgpPeer2 (the table that also has IPv6 peers).
