@@ -6,7 +6,7 @@
  */
 import type { InterfaceDirectory } from '../../src/collector.js';
 import { SnmpError } from '../../src/errors.js';
-import { makeRecord, type NetRecord } from '../../src/record/record.js';
+import { makeRecord, type DeviceMetricRecord, type NetRecord } from '../../src/record/record.js';
 import { IF_TABLE, IF_X_TABLE, interfaceInfos, interfaceRecord, interfaceRows, type DeviceIdentity } from './interfaces.js';
 import type { DeviceSpec } from './inventory.js';
 import type { SnmpClient, WalkResult } from './netsnmp.js';
@@ -187,7 +187,7 @@ export class DevicePoller {
 
   /** Runs one profile; returns the number of records it emitted. */
   private async pollProfile(p: ProfileSpec, at: number, deadlineAt: number, walk: (oid: string) => Promise<Vb[]>, stats: PollStats): Promise<number> {
-    let emitted = 0;
+    let out: DeviceMetricRecord[] = [];
     if (p.scalars.length) {
       const vbs = await this.getScalars(
         p.scalars.map((s) => `${s.oid}.${s.instance ?? '0'}`),
@@ -195,19 +195,16 @@ export class DevicePoller {
       );
       stats.values += vbs.length;
       const r = scalarRecord(this.dev, p, vbs, at);
-      if (r) {
-        this.env.emit(r);
-        emitted++;
-      }
+      if (r) out.push(r);
     }
     for (const t of p.tables) {
+      if (t.requires !== undefined && !(await walk(t.requires)).length) continue;
       const cols: Vb[][] = [];
       for (const c of t.columns) cols.push(await walk(c.oid));
-      for (const r of tableRecords(this.dev, t, cols, at)) {
-        this.env.emit(r);
-        emitted++;
-      }
+      out.push(...tableRecords(this.dev, t, cols, at));
     }
-    return emitted;
+    if (p.merge) out = p.merge(out);
+    for (const r of out) this.env.emit(r);
+    return out.length;
   }
 }
