@@ -12,6 +12,7 @@
 import type { Logger } from '../log.js';
 import type { Bus, BusMessage, KeyValue, KvMirror, PartitionConsumer } from './bus.js';
 import { partitionOf } from './bus.js';
+import { fenceOff, LeaseProof, type FencedPartition } from './fence.js';
 import { readFrame, type DatagramHandler } from './frame.js';
 
 export interface ProcessorOptions {
@@ -22,7 +23,7 @@ export interface ProcessorOptions {
   settle: () => Promise<void>;
 }
 
-interface Owned {
+interface Owned extends FencedPartition {
   rev: number;
   consumer?: PartitionConsumer;
   last?: BusMessage;
@@ -49,12 +50,15 @@ export class BusProcessor {
   private renewing: Promise<void> = Promise.resolve();
   private handle: DatagramHandler = () => {};
   private restore: (doc: unknown) => void = () => {};
+  /** Drops the collector's open interval (fence.ts); returns the flows it held. */
+  private discard: () => number = () => 0;
+  private readonly proof: LeaseProof;
   private timer: NodeJS.Timeout | undefined;
   private beat: Promise<void> = Promise.resolve();
   private acks: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly key: string;
-  readonly stats = { frames: 0, datagrams: 0, badFrames: 0, commits: 0, taken: 0, released: 0, lost: 0, members: 0 };
+  readonly stats = { frames: 0, datagrams: 0, badFrames: 0, commits: 0, taken: 0, released: 0, lost: 0, members: 0, fenced: 0, discardedFrames: 0, discardedFlows: 0 };
 
   constructor(
     private readonly bus: Bus,
@@ -62,11 +66,13 @@ export class BusProcessor {
     private readonly log: Logger,
   ) {
     this.key = opts.id.replace(/[^A-Za-z0-9_-]/g, '_');
+    this.proof = new LeaseProof(opts.leaseTtlMs);
   }
 
-  async start(handle: DatagramHandler, restore: (doc: unknown) => void): Promise<void> {
+  async start(handle: DatagramHandler, restore: (doc: unknown) => void, discard?: () => number): Promise<void> {
     this.handle = handle;
     this.restore = restore;
+    if (discard) this.discard = discard;
     this.leases = await this.bus.kv(`${this.opts.stream}_leases`, this.opts.leaseTtlMs);
     this.state = await this.bus.kv(`${this.opts.stream}_state`, 0);
     this.leaseView = await this.leases.mirror();
@@ -99,9 +105,12 @@ export class BusProcessor {
     await Promise.all([
       this.leases.put(`member.${this.key}`, enc.encode(String(Date.now()))),
       ...[...this.owned].map(async ([p, o]) => {
+        const sent = this.proof.now();
         const rev = await this.leases.update(`part.${p}`, enc.encode(this.key), o.rev);
-        if (rev !== undefined) o.rev = rev;
-        else if (this.owned.get(p) === o) await this.lose(p, o);
+        if (rev !== undefined && this.owned.get(p) === o) {
+          o.rev = rev;
+          this.proof.renewed(p, sent);
+        } else if (rev === undefined && this.owned.get(p) === o) this.lose(p);
       }),
     ]);
   }
@@ -135,8 +144,10 @@ export class BusProcessor {
     for (let i = 0; i < this.bus.partitions && mine < fair && !this.stopped && Date.now() < until; i++) {
       const p = (from + i) % this.bus.partitions;
       if (this.owned.has(p)) continue;
+      const sent = this.proof.now();
       const rev = await this.tryLease(p);
       if (rev === undefined) continue;
+      this.proof.renewed(p, sent);
       await this.take(p, rev);
       mine++;
     }
@@ -165,7 +176,7 @@ export class BusProcessor {
 
   /** Templates and options every processor shared, then the partition's messages after its last commit. */
   private async take(p: number, rev: number): Promise<void> {
-    const o: Owned = { rev, committed: 0, draining: false, halted: false };
+    const o: Owned = { rev, committed: 0, draining: false, halted: false, unmarked: { frames: 0, datagrams: 0 } };
     this.owned.set(p, o);
     for (const { value } of this.stateView.entries('state').values()) {
       try {
@@ -189,15 +200,20 @@ export class BusProcessor {
       throw c ?? new Error(`partition ${p}: no consumer after ${TAKE_TIMEOUT_MS} ms`);
     }
     o.consumer = c;
+    if (o.halted) await c.stop().catch(() => {}); // fenced while the consumer was being made
     this.stats.taken++;
     this.log.info({ partition: p }, 'bus partition taken');
   }
 
   private onMessage(o: Owned, m: BusMessage): void {
     if (o.draining || o.halted || this.stopped || this.owned.get(m.partition) !== o) return; // not handled: delivered again to the next owner
+    if (!this.proof.holds(m.partition)) return this.fence(`message of partition ${m.partition}`);
     this.stats.frames++;
+    o.unmarked.frames++;
     try {
-      this.stats.datagrams += readFrame(m.data, this.handle);
+      const n = readFrame(m.data, this.handle);
+      this.stats.datagrams += n;
+      o.unmarked.datagrams += n;
     } catch (e) {
       this.stats.badFrames++;
       this.log.warn({ err: (e as Error).message, partition: m.partition, seq: m.seq }, 'bad bus frame: its remaining datagrams are skipped');
@@ -205,21 +221,42 @@ export class BusProcessor {
     o.last = m;
   }
 
+  /** A lease that could not be renewed: someone else may own the partition now (fence.ts). */
+  private lose(p: number): void {
+    this.proof.forget(p); // counted as lapsed by the fence
+    this.fence(`lease of partition ${p} lost`);
+  }
+
   /**
-   * A lease that could not be renewed (we were cut off longer than the TTL): someone else may own the
-   * partition now. What we took from it since the last commit is in our aggregates and is also
-   * redelivered to the new owner, so it can be counted twice (README "Scale-out", not done yet).
+   * A lease we cannot prove: nothing handled since the last interval close may be written (fence.ts).
+   * Synchronous up to the discard, so the flush that called closeInterval emits nothing of it.
    */
-  private async lose(p: number, o: Owned): Promise<void> {
-    this.owned.delete(p);
-    this.stats.lost++;
-    await o.consumer?.stop().catch(() => {});
-    this.log.warn({ partition: p }, 'bus partition lease lost to another processor');
+  private fence(why: string): void {
+    const f = fenceOff(this.owned, this.proof);
+    const flows = this.discard();
+    this.stats.fenced++;
+    this.stats.lost += f.lapsed.length;
+    this.stats.discardedFrames += f.frames;
+    this.stats.discardedFlows += flows;
+    for (const p of f.lapsed) this.log.warn({ partition: p }, 'bus partition lease lost to another processor');
+    this.log.warn({ why, lapsed: f.lapsed, kept: f.kept.map(([p]) => p), frames: f.frames, datagrams: f.datagrams, flows }, 'bus fence: a lease is no longer provable; the open interval is dropped, its messages go to the next owner');
+    this.beat = this.beat
+      .then(async () => {
+        await this.acks;
+        for (const [p, o] of f.kept) if (this.owned.get(p) === o && this.proof.holds(p)) await this.release(p);
+      })
+      .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus release after a fence failed'));
   }
 
   /** Call when the aggregates of everything handled so far are being emitted; call the result once they all were. */
   closeInterval(): () => void {
-    const marks = [...this.owned].map(([p, o]) => ({ p, o, last: o.last, draining: o.halted }));
+    const lapsed = [...this.owned.keys()].filter((p) => !this.proof.holds(p));
+    if (lapsed.length) this.fence(`interval closed without a lease proof for partitions ${lapsed.join(',')}`);
+    const marks = [...this.owned].map(([p, o]) => {
+      o.marked = o.last;
+      o.unmarked = { frames: 0, datagrams: 0 };
+      return { p, o, last: o.last, draining: o.halted };
+    });
     return () => {
       this.acks = this.acks
         .then(async () => {
@@ -240,6 +277,7 @@ export class BusProcessor {
 
   private async release(p: number): Promise<void> {
     this.owned.delete(p);
+    this.proof.forget(p);
     await this.leases.delete(`part.${p}`);
     this.stats.released++;
     this.log.info({ partition: p }, 'bus partition released');

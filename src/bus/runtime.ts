@@ -32,7 +32,7 @@ export class BusRuntime {
     const p = processor;
     this.feed = {
       ...(r ? { forward: (d: Uint8Array, a: string, port: number, t: number) => r.forward(d, a, port, t) } : {}),
-      ...(p ? { consume: (handle, restore) => p.start(handle, restore) } : {}),
+      ...(p ? { consume: (handle, restore, discard) => p.start(handle, restore, discard) } : {}),
       closeInterval: () => p?.closeInterval() ?? (() => {}),
       share: (doc) => p?.share(doc),
     } satisfies DatagramFeed;
@@ -83,6 +83,7 @@ export class BusRuntime {
         makeRecord('health', 'netvigil_bus', { role: 'processor' }, {
           frames: int(s.frames), datagrams: int(s.datagrams), bad_frames: int(s.badFrames), commits: int(s.commits),
           taken: int(s.taken), released: int(s.released), lost: int(s.lost), members: int(s.members),
+          fenced: int(s.fenced), discarded_frames: int(s.discardedFrames), discarded_flows: int(s.discardedFlows),
           partitions: int(held.length), held: held.join(','),
         }, now),
       );
