@@ -14,6 +14,8 @@ import type { Bus, BusMessage, KeyValue, KvMirror, PartitionConsumer } from './b
 import { partitionOf } from './bus.js';
 import { fenceOff, LeaseProof, type FencedPartition } from './fence.js';
 import { readFrame, type DatagramHandler } from './frame.js';
+import { leaseValue, Outbox, readLease, testHoldCommit, type OutRef } from './outbox.js';
+import type { NetRecord } from '../record/record.js';
 
 export interface ProcessorOptions {
   id: string;
@@ -21,6 +23,11 @@ export interface ProcessorOptions {
   leaseTtlMs: number;
   /** Resolves once every record emitted before the call has been written or spooled. */
   settle: () => Promise<void>;
+  /** The instance tag (outbox.ts), and how long the outbox keeps a dead writer's records (the stream's max_age). */
+  instance: string;
+  maxAgeMs: number;
+  /** The pipeline's emitter for the flow collector's records, past the outbox. */
+  emit: (r: NetRecord) => void;
 }
 
 interface Owned extends FencedPartition {
@@ -28,10 +35,21 @@ interface Owned extends FencedPartition {
   consumer?: PartitionConsumer;
   last?: BusMessage;
   committed: number;
+  /** Outbox entries (outbox.ts) this partition's lease refers to, and the last message they cover. */
+  out: OutRef[];
+  skip: number;
   /** Over our share: no longer consumed; the lease goes once `last` is committed. */
   draining: boolean;
   /** Delivery stopped (commits still work). */
   halted: boolean;
+}
+
+/** A partition's last message as of an interval close. */
+interface Mark {
+  p: number;
+  o: Owned;
+  last: BusMessage | undefined;
+  draining: boolean;
 }
 
 const TAKE_TIMEOUT_MS = 10_000;
@@ -53,6 +71,7 @@ export class BusProcessor {
   /** Drops the collector's open interval (fence.ts); returns the flows it held. */
   private discard: () => number = () => 0;
   private readonly proof: LeaseProof;
+  readonly outbox: Outbox;
   private timer: NodeJS.Timeout | undefined;
   private beat: Promise<void> = Promise.resolve();
   private acks: Promise<void> = Promise.resolve();
@@ -67,14 +86,18 @@ export class BusProcessor {
   ) {
     this.key = opts.id.replace(/[^A-Za-z0-9_-]/g, '_');
     this.proof = new LeaseProof(opts.leaseTtlMs);
+    this.outbox = new Outbox(this.key, opts.instance, opts.emit);
   }
 
   async start(handle: DatagramHandler, restore: (doc: unknown) => void, discard?: () => number): Promise<void> {
     this.handle = handle;
     this.restore = restore;
     if (discard) this.discard = discard;
-    this.leases = await this.bus.kv(`${this.opts.stream}_leases`, this.opts.leaseTtlMs);
+    // leases do not expire on the server: a dead holder's lease keeps naming its outbox entries
+    // (outbox.ts) until a taker that saw it unchanged for a TTL replaces it (tryLease)
+    this.leases = await this.bus.kv(`${this.opts.stream}_leases`, this.opts.maxAgeMs);
     this.state = await this.bus.kv(`${this.opts.stream}_state`, 0);
+    this.outbox.attach(await this.bus.kv(`${this.opts.stream}_outbox`, this.opts.maxAgeMs));
     this.leaseView = await this.leases.mirror();
     this.stateView = await this.state.mirror();
     const every = Math.max(200, Math.floor(this.opts.leaseTtlMs / 3));
@@ -106,7 +129,7 @@ export class BusProcessor {
       this.leases.put(`member.${this.key}`, enc.encode(String(Date.now()))),
       ...[...this.owned].map(async ([p, o]) => {
         const sent = this.proof.now();
-        const rev = await this.leases.update(`part.${p}`, enc.encode(this.key), o.rev);
+        const rev = await this.leases.update(`part.${p}`, leaseValue(this.key, o.out), o.rev);
         if (rev !== undefined && this.owned.get(p) === o) {
           o.rev = rev;
           this.proof.renewed(p, sent);
@@ -145,10 +168,10 @@ export class BusProcessor {
       const p = (from + i) % this.bus.partitions;
       if (this.owned.has(p)) continue;
       const sent = this.proof.now();
-      const rev = await this.tryLease(p);
-      if (rev === undefined) continue;
+      const lease = await this.tryLease(p);
+      if (lease === undefined) continue;
       this.proof.renewed(p, sent);
-      await this.take(p, rev);
+      await this.take(p, lease.rev, lease.out);
       mine++;
     }
   }
@@ -159,24 +182,29 @@ export class BusProcessor {
    * so neither the server's expiry of the key nor a watcher is relied on, both of which lag while a
    * cluster re-elects leaders.
    */
-  private async tryLease(p: number): Promise<number | undefined> {
+  private async tryLease(p: number): Promise<{ rev: number; out: OutRef[] } | undefined> {
     const key = `part.${p}`;
-    const value = enc.encode(this.key);
     const cur = await this.leases.get(key);
-    if (!cur) return this.leases.create(key, value);
+    // the outbox entries the last holder referred to come with the lease (outbox.ts)
+    const out = readLease(cur?.value).out;
+    const value = leaseValue(this.key, out);
+    const got = (rev: number | undefined): { rev: number; out: OutRef[] } | undefined => (rev === undefined ? undefined : { rev, out });
+    if (!cur) return got(await this.leases.create(key, value));
     const now = Date.now();
-    const seen = this.seen.get(p);
+    let seen = this.seen.get(p);
     if (!seen || seen.revision !== cur.revision) {
-      this.seen.set(p, { revision: cur.revision, since: now });
-      return undefined;
+      // our watcher saw this revision written at seenAt or later: as safe a start as this read
+      const w = this.leaseView.entries('part').get(key);
+      seen = { revision: cur.revision, since: w?.revision === cur.revision ? Math.min(now, w.seenAt) : now };
+      this.seen.set(p, seen);
     }
     if (now - seen.since < this.opts.leaseTtlMs) return undefined;
-    return this.leases.update(key, value, cur.revision);
+    return got(await this.leases.update(key, value, cur.revision));
   }
 
   /** Templates and options every processor shared, then the partition's messages after its last commit. */
-  private async take(p: number, rev: number): Promise<void> {
-    const o: Owned = { rev, committed: 0, draining: false, halted: false, unmarked: { frames: 0, datagrams: 0 } };
+  private async take(p: number, rev: number, out: OutRef[]): Promise<void> {
+    const o: Owned = { rev, committed: 0, draining: false, halted: false, unmarked: { frames: 0, datagrams: 0 }, out, skip: 0 };
     this.owned.set(p, o);
     for (const { value } of this.stateView.entries('state').values()) {
       try {
@@ -185,6 +213,8 @@ export class BusProcessor {
         this.log.warn({ err: (e as Error).message }, 'shared decoding state unreadable: skipped');
       }
     }
+    o.skip = await this.outbox.replay(out, p);
+    if (out.length) this.log.info({ partition: p, refs: out, skip_to: o.skip }, 'bus partition taken with records its last holder may have written: written again, their messages skipped');
     // a consumer created while the cluster re-elects leaders can hang: give up on the partition
     // (lease deleted, taken again by whoever tries next) rather than hold it unconsumed
     const pending = this.bus.consume(p, (m) => this.onMessage(o, m));
@@ -208,6 +238,10 @@ export class BusProcessor {
   private onMessage(o: Owned, m: BusMessage): void {
     if (o.draining || o.halted || this.stopped || this.owned.get(m.partition) !== o) return; // not handled: delivered again to the next owner
     if (!this.proof.holds(m.partition)) return this.fence(`message of partition ${m.partition}`);
+    if (m.seq <= o.skip) {
+      o.last = m; // in the records replayed at take (outbox.ts): committed with the next interval
+      return;
+    }
     this.stats.frames++;
     o.unmarked.frames++;
     try {
@@ -248,37 +282,90 @@ export class BusProcessor {
       .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus release after a fence failed'));
   }
 
+  /**
+   * Puts the interval's records in the outbox and names them in the lease of every partition they
+   * cover (outbox.ts), by CAS in the renewals' turn. Undefined: no message to cover, the records go
+   * out as they are; false: a lease could not be proved or updated, so we fenced ourselves and
+   * nothing of the interval is written or committed.
+   */
+  private async writeAhead(marks: Mark[], records: NetRecord[]): Promise<string | undefined | false> {
+    const moved = marks.filter(({ o, last }) => last && last.seq > o.committed);
+    if (!moved.length) return undefined;
+    const fail = (why: string): false => {
+      this.fence(why);
+      for (const o of this.owned.values()) o.last = o.marked = undefined; // none of it may be committed now
+      return false;
+    };
+    const lost = moved.find(({ p, o }) => this.owned.get(p) !== o || !this.proof.holds(p));
+    if (lost) return fail(`partition ${lost.p} not provably ours when its interval was to be written`);
+    const covers = Object.fromEntries(moved.map(({ p, last }) => [String(p), (last as BusMessage).seq]));
+    let id: string;
+    try {
+      id = await this.outbox.put(covers, records);
+    } catch (e) {
+      return fail(`outbox: ${(e as Error).message}`);
+    }
+    for (const { o, last } of moved) o.out.push({ id, seq: (last as BusMessage).seq });
+    const cas = (): Promise<boolean[]> =>
+      Promise.all(
+        moved.map(async ({ p, o }) => {
+          const sent = this.proof.now();
+          const rev = await this.leases.update(`part.${p}`, leaseValue(this.key, o.out), o.rev);
+          if (rev === undefined) return false;
+          o.rev = rev;
+          this.proof.renewed(p, sent);
+          return true;
+        }),
+      );
+    const step = this.renewing.then(cas);
+    this.renewing = step.then(() => undefined, () => undefined);
+    if ((await step.catch(() => [false])).every(Boolean)) return id;
+    for (const { o } of moved) o.out = o.out.filter((r) => r.id !== id);
+    return fail('a lease moved while its interval was written ahead');
+  }
+
   /** Call when the aggregates of everything handled so far are being emitted; call the result once they all were. */
   closeInterval(): () => void {
     const lapsed = [...this.owned.keys()].filter((p) => !this.proof.holds(p));
     if (lapsed.length) this.fence(`interval closed without a lease proof for partitions ${lapsed.join(',')}`);
-    const marks = [...this.owned].map(([p, o]) => {
+    const marks = [...this.owned].map(([p, o]): Mark => {
       o.marked = o.last;
       o.unmarked = { frames: 0, datagrams: 0 };
       return { p, o, last: o.last, draining: o.halted };
     });
+    const window = this.outbox.open();
     return () => {
+      this.outbox.close(window);
       this.acks = this.acks
         .then(async () => {
+          const id = await this.writeAhead(marks, window);
+          if (id === false) return;
+          for (const r of window) this.opts.emit(r);
           await this.opts.settle();
+          if (id) await testHoldCommit((msg) => this.log.info({ outbox: id }, msg));
+          let all = true;
           for (const { p, o, last, draining } of marks) {
             // a partition lost meanwhile is another's now: its offset is not ours to move
             if (last && last.seq > o.committed && this.owned.get(p) === o) {
               await o.consumer?.commit(last);
               o.committed = last.seq;
+              o.out = o.out.filter((r) => r.seq > last.seq);
               this.stats.commits++;
-            }
+            } else if (last && last.seq > o.committed) all = false;
             if (draining && this.owned.get(p) === o && o.last === last) await this.release(p);
           }
+          if (id && all) await this.outbox.drop(id);
         })
         .catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'bus commit failed: the uncommitted messages will be processed again'));
     };
   }
 
   private async release(p: number): Promise<void> {
+    const o = this.owned.get(p);
     this.owned.delete(p);
     this.proof.forget(p);
-    await this.leases.delete(`part.${p}`);
+    // outbox entries not committed past: the lease keeps naming them until it expires, for the taker
+    if (!o?.out.some((r) => r.seq > o.committed)) await this.leases.delete(`part.${p}`);
     this.stats.released++;
     this.log.info({ partition: p }, 'bus partition released');
   }

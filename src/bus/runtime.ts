@@ -4,7 +4,7 @@
  * sees only the DatagramFeed of src/collector.ts.
  */
 import { hostname } from 'node:os';
-import type { DatagramFeed } from '../collector.js';
+import type { DatagramFeed, Emitter } from '../collector.js';
 import type { Logger } from '../log.js';
 import { int, makeRecord, type NetRecord } from '../record/record.js';
 import type { BusConfig, Role } from './config.js';
@@ -27,6 +27,8 @@ export class BusRuntime {
     private readonly bus: NatsBus,
     private readonly receiver: BusReceiver | undefined,
     private readonly processor: BusProcessor | undefined,
+    /** Where the processor's outbox sends records: the flow collector's pipeline emitter, once known. */
+    private readonly out: { emit: (r: NetRecord) => void },
   ) {
     const r = receiver;
     const p = processor;
@@ -43,9 +45,20 @@ export class BusRuntime {
     const id = o.instance ?? hostname();
     const bus = await NatsBus.open(n, `netvigil ${id}`, log);
     const receiver = o.roles.includes('receiver') ? new BusReceiver(bus, { batchBytes: n.batch_bytes, batchDelayMs: n.batch_delay, bufferBytes: n.buffer }, log) : undefined;
-    const processor = o.roles.includes('processor') ? new BusProcessor(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl, settle: o.settle }, log) : undefined;
+    const out = { emit: (_r: NetRecord): void => {} };
+    const processor = o.roles.includes('processor')
+      ? new BusProcessor(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl, settle: o.settle, instance: id, maxAgeMs: n.max_age, emit: (r) => out.emit(r) }, log)
+      : undefined;
     log.info({ servers: n.servers, stream: n.stream, partitions: n.partitions, roles: o.roles }, 'bus connected');
-    return new BusRuntime(bus, receiver, processor);
+    return new BusRuntime(bus, receiver, processor, out);
+  }
+
+  /** The flow collector's emitter: a processor holds an interval's records in its outbox first (outbox.ts). */
+  emitter(collector: string, inner: Emitter): Emitter {
+    const p = this.processor;
+    if (!p || collector !== 'flow') return inner;
+    this.out.emit = (r) => inner.emit(r);
+    return { emit: (r) => p.outbox.capture(r) || inner.emit(r), error: (e, c) => inner.error(e, c) };
   }
 
   /** Before the collectors stop: no more datagrams are taken from the bus. */
