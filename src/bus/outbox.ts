@@ -33,6 +33,7 @@ export interface LeaseValue {
 }
 
 const enc = new TextEncoder();
+const CHUNK = 512 * 1024;
 const dec = new TextDecoder();
 
 export function leaseValue(holder: string, out: OutRef[]): Uint8Array {
@@ -63,6 +64,47 @@ export function encodeBlob(b: Blob): Uint8Array {
 
 export function decodeBlob(b: Uint8Array): Blob {
   return JSON.parse(gunzipSync(b).toString('utf8'), reviver) as Blob;
+}
+
+/** A partition's last message at an interval close, and its lease's outbox references. */
+export interface Covered {
+  p: number;
+  o: { committed: number; out: OutRef[] };
+  last: { seq: number } | undefined;
+}
+
+/**
+ * Puts an interval's records in the outbox and has every partition they cover name the entry in its
+ * lease (`relabel`: a CAS of each lease at the revision we hold), before any of them is written.
+ * `id` undefined: no message is covered, the records go out as they are. `refused`: a lease could
+ * not be proved (`holds`) or had moved on, so the records must not be written, nor the messages
+ * committed. A reference already written into a lease still ours goes when the caller releases it;
+ * killed before that, a taker of that partition writes the entry, the part of the lapsed partition
+ * included, which its new owner decodes again: the one double count left, in a window of a few
+ * milliseconds that needs a lease lost and a kill at once.
+ */
+export async function writeAhead(
+  outbox: Outbox,
+  marks: readonly Covered[],
+  records: NetRecord[],
+  holds: (m: Covered) => boolean,
+  relabel: (moved: Covered[]) => Promise<boolean>,
+): Promise<{ id?: string; refused?: string }> {
+  const moved = marks.filter(({ o, last }) => last && last.seq > o.committed);
+  if (!moved.length) return {};
+  const lost = moved.find((m) => !holds(m));
+  if (lost) return { refused: `partition ${lost.p} not provably ours when its interval was to be written` };
+  const seqs = moved.map((m) => (m.last as { seq: number }).seq);
+  let id: string;
+  try {
+    id = await outbox.put(Object.fromEntries(moved.map((m, i) => [String(m.p), seqs[i] as number])), records);
+  } catch (e) {
+    return { refused: `outbox: ${(e as Error).message}` };
+  }
+  moved.forEach((m, i) => m.o.out.push({ id, seq: seqs[i] as number }));
+  if (await relabel(moved)) return { id };
+  for (const { o } of moved) o.out = o.out.filter((r) => r.id !== id);
+  return { refused: 'a lease moved while its interval was written ahead' };
 }
 
 /**
@@ -119,11 +161,24 @@ export class Outbox {
     if (this.window === w) this.window = undefined;
   }
 
+  /** In pieces under NATS's default 1 MiB max_payload; the head, naming their count, last. */
   async put(marks: Record<string, number>, records: NetRecord[]): Promise<string> {
     const id = `${this.holder}.${this.run}.${++this.n}`;
-    await this.kv.put(`out.${id}`, encodeBlob({ marks, records }));
+    const blob = encodeBlob({ marks, records });
+    const n = Math.max(1, Math.ceil(blob.length / CHUNK));
+    await Promise.all(Array.from({ length: n }, (_, i) => this.kv.put(`out.${id}.${i}`, blob.subarray(i * CHUNK, (i + 1) * CHUNK))));
+    await this.kv.put(`out.${id}`, enc.encode(String(n)));
     this.stats.written++;
     return id;
+  }
+
+  private async get(id: string): Promise<Blob | undefined> {
+    const head = await this.kv.get(`out.${id}`);
+    if (!head) return undefined;
+    const n = Number(dec.decode(head.value));
+    const parts = await Promise.all(Array.from({ length: n }, (_, i) => this.kv.get(`out.${id}.${i}`)));
+    if (parts.some((x) => !x)) throw new Error(`outbox entry ${id}: a piece is missing`);
+    return decodeBlob(Buffer.concat(parts.map((x) => (x as { value: Uint8Array }).value)));
   }
 
   /** Writes again what the references point at; returns the last message of `p` they cover (0: none). */
@@ -132,9 +187,8 @@ export class Outbox {
     for (const ref of refs) {
       skip = Math.max(skip, ref.seq);
       // gone: its writer deleted it once every partition it covers was committed past it
-      const e = await this.kv.get(`out.${ref.id}`);
-      if (!e) continue;
-      const blob = decodeBlob(e.value);
+      const blob = await this.get(ref.id);
+      if (!blob) continue;
       for (const r of blob.records) this.emit(r);
       skip = Math.max(skip, blob.marks[String(p)] ?? 0);
       this.stats.replayed++;
@@ -144,6 +198,9 @@ export class Outbox {
   }
 
   async drop(id: string): Promise<void> {
+    const head = await this.kv.get(`out.${id}`);
     await this.kv.delete(`out.${id}`);
+    const n = head ? Number(dec.decode(head.value)) : 0;
+    await Promise.all(Array.from({ length: n }, (_, i) => this.kv.delete(`out.${id}.${i}`)));
   }
 }

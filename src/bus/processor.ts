@@ -14,7 +14,7 @@ import type { Bus, BusMessage, KeyValue, KvMirror, PartitionConsumer } from './b
 import { partitionOf } from './bus.js';
 import { fenceOff, LeaseProof, type FencedPartition } from './fence.js';
 import { readFrame, type DatagramHandler } from './frame.js';
-import { leaseValue, Outbox, readLease, testHoldCommit, type OutRef } from './outbox.js';
+import { leaseValue, Outbox, readLease, testHoldCommit, writeAhead, type OutRef } from './outbox.js';
 import type { NetRecord } from '../record/record.js';
 
 export interface ProcessorOptions {
@@ -128,14 +128,19 @@ export class BusProcessor {
     await Promise.all([
       this.leases.put(`member.${this.key}`, enc.encode(String(Date.now()))),
       ...[...this.owned].map(async ([p, o]) => {
-        const sent = this.proof.now();
-        const rev = await this.leases.update(`part.${p}`, leaseValue(this.key, o.out), o.rev);
-        if (rev !== undefined && this.owned.get(p) === o) {
-          o.rev = rev;
-          this.proof.renewed(p, sent);
-        } else if (rev === undefined && this.owned.get(p) === o) this.lose(p);
+        if (!(await this.renewOne(p, o)) && this.owned.get(p) === o) this.lose(p);
       }),
     ]);
+  }
+
+  /** One lease written again, naming its outbox entries; false when it moved on (lost). */
+  private async renewOne(p: number, o: Owned): Promise<boolean> {
+    const sent = this.proof.now();
+    const rev = await this.leases.update(`part.${p}`, leaseValue(this.key, o.out), o.rev);
+    if (rev === undefined) return false;
+    o.rev = rev;
+    if (this.owned.get(p) === o) this.proof.renewed(p, sent);
+    return true;
   }
 
   /** Members seen writing within the TTL (an expired key sends no event, hence the age check). */
@@ -282,46 +287,18 @@ export class BusProcessor {
       .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus release after a fence failed'));
   }
 
-  /**
-   * Puts the interval's records in the outbox and names them in the lease of every partition they
-   * cover (outbox.ts), by CAS in the renewals' turn. Undefined: no message to cover, the records go
-   * out as they are; false: a lease could not be proved or updated, so we fenced ourselves and
-   * nothing of the interval is written or committed.
-   */
+  /** outbox.ts writeAhead; false: refused, so we fenced ourselves and none of the interval is written or committed. */
   private async writeAhead(marks: Mark[], records: NetRecord[]): Promise<string | undefined | false> {
-    const moved = marks.filter(({ o, last }) => last && last.seq > o.committed);
-    if (!moved.length) return undefined;
-    const fail = (why: string): false => {
-      this.fence(why);
-      for (const o of this.owned.values()) o.last = o.marked = undefined; // none of it may be committed now
-      return false;
-    };
-    const lost = moved.find(({ p, o }) => this.owned.get(p) !== o || !this.proof.holds(p));
-    if (lost) return fail(`partition ${lost.p} not provably ours when its interval was to be written`);
-    const covers = Object.fromEntries(moved.map(({ p, last }) => [String(p), (last as BusMessage).seq]));
-    let id: string;
-    try {
-      id = await this.outbox.put(covers, records);
-    } catch (e) {
-      return fail(`outbox: ${(e as Error).message}`);
-    }
-    for (const { o, last } of moved) o.out.push({ id, seq: (last as BusMessage).seq });
-    const cas = (): Promise<boolean[]> =>
-      Promise.all(
-        moved.map(async ({ p, o }) => {
-          const sent = this.proof.now();
-          const rev = await this.leases.update(`part.${p}`, leaseValue(this.key, o.out), o.rev);
-          if (rev === undefined) return false;
-          o.rev = rev;
-          this.proof.renewed(p, sent);
-          return true;
-        }),
-      );
-    const step = this.renewing.then(cas);
-    this.renewing = step.then(() => undefined, () => undefined);
-    if ((await step.catch(() => [false])).every(Boolean)) return id;
-    for (const { o } of moved) o.out = o.out.filter((r) => r.id !== id);
-    return fail('a lease moved while its interval was written ahead');
+    const r = await writeAhead(this.outbox, marks, records, ({ p, o }) => this.owned.get(p) === o && this.proof.holds(p), (moved) => {
+      // in the renewals' turn: two writes of one lease at one revision would fail each other
+      const step = this.renewing.then(() => Promise.all(moved.map(({ p, o }) => this.renewOne(p, o as Owned))));
+      this.renewing = step.then(() => undefined, () => undefined);
+      return step.then((ok) => ok.every(Boolean), () => false);
+    });
+    if (r.refused === undefined) return r.id;
+    this.fence(r.refused);
+    for (const o of this.owned.values()) o.last = o.marked = undefined; // none of it may be committed now
+    return false;
   }
 
   /** Call when the aggregates of everything handled so far are being emitted; call the result once they all were. */

@@ -97,6 +97,7 @@ export class BusRuntime {
           frames: int(s.frames), datagrams: int(s.datagrams), bad_frames: int(s.badFrames), commits: int(s.commits),
           taken: int(s.taken), released: int(s.released), lost: int(s.lost), members: int(s.members),
           fenced: int(s.fenced), discarded_frames: int(s.discardedFrames), discarded_flows: int(s.discardedFlows),
+          outbox_written: int(p.outbox.stats.written), outbox_replayed: int(p.outbox.stats.replayed), outbox_replayed_records: int(p.outbox.stats.replayedRecords),
           partitions: int(held.length), held: held.join(','),
         }, now),
       );
