@@ -11,6 +11,7 @@
  * pipeline a flush or so later, and the new owner must not have started re-reading before then.
  */
 import { performance } from 'node:perf_hooks';
+import type { NetRecord } from '../record/record.js';
 import type { BusMessage, PartitionConsumer } from './bus.js';
 
 export class LeaseProof {
@@ -56,9 +57,7 @@ export class LeaseProof {
 /** What fencing needs of a partition the processor holds (processor.ts `Owned`). */
 export interface FencedPartition {
   last?: BusMessage | undefined;
-  /** `last` as of the latest interval close: everything up to it is in records already emitted. */
-  marked?: BusMessage | undefined;
-  /** Handled since that close: their contribution is in the open interval only. */
+  /** Handled since the latest interval close: their contribution is in the open interval only. */
   unmarked: { frames: number; datagrams: number };
   draining: boolean;
   halted: boolean;
@@ -78,11 +77,12 @@ export interface FenceResult<O> {
  * A processor sums every partition it holds into one set of aggregates, so the open interval's
  * contribution of a lapsed partition cannot be taken out of them alone. Rather than tagging every
  * series with its partition (more series, and flow_top per partition), the whole open interval is
- * dropped: every partition goes back to its last interval close (`marked`), consumption stops,
- * and the caller throws its open aggregates away. The lapsed partitions' new owners decode what we
- * dropped from the acknowledged floor; the kept ones are released once the commits of intervals
- * already emitted are done, so whoever takes them next (us included) starts right after those
- * intervals, at the acknowledged floor, and decodes the dropped part once.
+ * dropped and consumption stops; the caller throws its open aggregates away and refuses intervals
+ * closed but not yet written (their records hold lapsed partitions' flows too). Nothing more is
+ * committed but what was already written. The lapsed partitions' new owners decode what we dropped
+ * from the acknowledged floor; the kept ones are released once the commits in progress are done,
+ * so whoever takes them next (us included) starts at the acknowledged floor and decodes the
+ * dropped part once.
  */
 export function fenceOff<O extends FencedPartition>(owned: Map<number, O>, proof: LeaseProof): FenceResult<O> {
   const out: FenceResult<O> = { lapsed: [], kept: [], frames: 0, datagrams: 0 };
@@ -90,7 +90,7 @@ export function fenceOff<O extends FencedPartition>(owned: Map<number, O>, proof
     out.frames += o.unmarked.frames;
     out.datagrams += o.unmarked.datagrams;
     o.unmarked = { frames: 0, datagrams: 0 };
-    o.last = o.marked;
+    o.last = undefined;
     o.draining = o.halted = true;
     void o.consumer?.stop().catch(() => {});
     if (proof.holds(p)) out.kept.push([p, o]);
@@ -101,4 +101,11 @@ export function fenceOff<O extends FencedPartition>(owned: Map<number, O>, proof
     proof.forget(p);
   }
   return out;
+}
+
+/** Flows in an interval's records that a fence refused to write (for `discarded_flows`). */
+export function flowsIn(records: readonly NetRecord[]): number {
+  let n = 0;
+  for (const r of records) if (r.measurement === 'flow_agg') n += Number(r.fields['flows'] ?? 0);
+  return n;
 }

@@ -12,7 +12,7 @@
 import type { Logger } from '../log.js';
 import type { Bus, BusMessage, KeyValue, KvMirror, PartitionConsumer } from './bus.js';
 import { partitionOf } from './bus.js';
-import { fenceOff, LeaseProof, type FencedPartition } from './fence.js';
+import { fenceOff, flowsIn, LeaseProof, type FencedPartition } from './fence.js';
 import { readFrame, type DatagramHandler } from './frame.js';
 import { leaseValue, Outbox, readLease, testHoldCommit, writeAhead, type OutRef } from './outbox.js';
 import type { NetRecord } from '../record/record.js';
@@ -71,6 +71,8 @@ export class BusProcessor {
   /** Drops the collector's open interval (fence.ts); returns the flows it held. */
   private discard: () => number = () => 0;
   private readonly proof: LeaseProof;
+  /** Fences so far: an interval closed before the last one is neither written nor committed. */
+  private epoch = 0;
   readonly outbox: Outbox;
   private timer: NodeJS.Timeout | undefined;
   private beat: Promise<void> = Promise.resolve();
@@ -272,6 +274,7 @@ export class BusProcessor {
    */
   private fence(why: string): void {
     const f = fenceOff(this.owned, this.proof);
+    this.epoch++;
     const flows = this.discard();
     this.stats.fenced++;
     this.stats.lost += f.lapsed.length;
@@ -297,7 +300,6 @@ export class BusProcessor {
     });
     if (r.refused === undefined) return r.id;
     this.fence(r.refused);
-    for (const o of this.owned.values()) o.last = o.marked = undefined; // none of it may be committed now
     return false;
   }
 
@@ -306,17 +308,18 @@ export class BusProcessor {
     const lapsed = [...this.owned.keys()].filter((p) => !this.proof.holds(p));
     if (lapsed.length) this.fence(`interval closed without a lease proof for partitions ${lapsed.join(',')}`);
     const marks = [...this.owned].map(([p, o]): Mark => {
-      o.marked = o.last;
       o.unmarked = { frames: 0, datagrams: 0 };
       return { p, o, last: o.last, draining: o.halted };
     });
     const window = this.outbox.open();
+    const epoch = this.epoch;
     return () => {
       this.outbox.close(window);
       this.acks = this.acks
         .then(async () => {
-          const id = await this.writeAhead(marks, window);
-          if (id === false) return;
+          // fenced since: its messages go to the partitions' next owners, from the acknowledged floor
+          const id = this.epoch === epoch ? await this.writeAhead(marks, window) : false;
+          if (id === false) return void (this.stats.discardedFlows += flowsIn(window));
           for (const r of window) this.opts.emit(r);
           await this.opts.settle();
           if (id) await testHoldCommit((msg) => this.log.info({ outbox: id }, msg));
