@@ -108,7 +108,7 @@ export class BusRuntime {
   status(): unknown {
     return {
       ...(this.receiver ? { receiver: { ...this.receiver.stats } } : {}),
-      ...(this.processor ? { processor: { ...this.processor.stats, partitions: this.processor.partitions() } } : {}),
+      ...(this.processor ? { processor: { ...this.processor.stats, outbox: { ...this.processor.outbox.stats }, partitions: this.processor.partitions() } } : {}),
     };
   }
 }
