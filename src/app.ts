@@ -225,8 +225,9 @@ export class App {
     const { enabled: _enabled, ...cfg } = block;
     const dataDir = join(this.dataDir, 'collectors', def.name);
     mkdirSync(dataDir, { recursive: true });
+    const emitter = this.pipeline.emitterFor(def.name);
     const instance = def.create(cfg, {
-      emitter: this.pipeline.emitterFor(def.name),
+      emitter: this.bus?.emitter(def.name, emitter) ?? emitter,
       log: this.log.child({ collector: def.name }),
       dataDir,
       configDir: this.opts.configDir,

@@ -80,9 +80,10 @@ export interface DatagramFeed {
   /**
    * Processor role: starts handing bus datagrams to `handle`, with the address, port and receive
    * time they arrived with; `restore` gets shared decoding state (see `share`) before a newly taken
-   * partition's first datagram.
+   * partition's first datagram; `discard` drops the open interval's sums (a fenced processor,
+   * src/bus/fence.ts) and returns the flows they held.
    */
-  consume?(handle: (datagram: Uint8Array, address: string, port: number, receivedAt: number) => void, restore: (doc: unknown) => void): Promise<void>;
+  consume?(handle: (datagram: Uint8Array, address: string, port: number, receivedAt: number) => void, restore: (doc: unknown) => void, discard?: () => number): Promise<void>;
   /** At an interval flush: the result is called once the interval's records were all emitted. */
   closeInterval(): () => void;
   /** Decoding state (templates, options) for whichever processor takes these exporters over. */

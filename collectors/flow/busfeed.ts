@@ -14,7 +14,7 @@ interface SharedState {
 }
 
 /** Processor role: starts taking datagrams off the bus. */
-export async function consumeFeed(feed: DatagramFeed | undefined, processor: FlowProcessor, store: TemplateStore): Promise<void> {
+export async function consumeFeed(feed: DatagramFeed | undefined, processor: FlowProcessor, store: TemplateStore, discard: () => number): Promise<void> {
   if (!feed?.consume) return;
   await feed.consume(
     (d, address, port, receivedAt) => processor.handle(d, address, port, receivedAt),
@@ -23,6 +23,7 @@ export async function consumeFeed(feed: DatagramFeed | undefined, processor: Flo
       if (s.templates !== undefined) store.load(s.templates, Date.now());
       if (s.options !== undefined) processor.options.load(s.options);
     },
+    discard,
   );
 }
 

@@ -161,7 +161,7 @@ export class FlowCollector implements Collector {
     if (cp && !feed?.consume) this.resume(cp, Date.now());
     this.pool?.start();
     if (!feed?.consume || feed.forward) await this.openSockets();
-    await consumeFeed(feed, this.processor, this.store);
+    await consumeFeed(feed, this.processor, this.store, () => this.discardInterval());
   }
 
   /**
@@ -186,6 +186,14 @@ export class FlowCollector implements Collector {
     for (const r of a.flush(cp.label, this.name)) this.ctx.emitter.emit(r);
     this.lastLabel = Math.max(this.lastLabel, cp.label);
     this.ctx.log.warn(info, 'the previous run ended without writing its last interval: written now from its checkpoint');
+  }
+
+  /** A fenced bus processor (src/bus/fence.ts): the open interval's sums go; returns the flows they held. */
+  private discardInterval(): number {
+    const flows = this.aggregator.flowsIn;
+    this.aggregator = aggregatorFor(this.cfg, this.mapped);
+    this.volumes.flush(this.intervalStart, 0, 0, this.name, new Map()); // resets the tallies; the rows are not written
+    return flows;
   }
 
   private checkpoint(now: number, flushed: boolean): Checkpoint {

@@ -4,7 +4,7 @@
  * sees only the DatagramFeed of src/collector.ts.
  */
 import { hostname } from 'node:os';
-import type { DatagramFeed } from '../collector.js';
+import type { DatagramFeed, Emitter } from '../collector.js';
 import type { Logger } from '../log.js';
 import { int, makeRecord, type NetRecord } from '../record/record.js';
 import type { BusConfig, Role } from './config.js';
@@ -27,12 +27,14 @@ export class BusRuntime {
     private readonly bus: NatsBus,
     private readonly receiver: BusReceiver | undefined,
     private readonly processor: BusProcessor | undefined,
+    /** Where the processor's outbox sends records: the flow collector's pipeline emitter, once known. */
+    private readonly out: { emit: (r: NetRecord) => void },
   ) {
     const r = receiver;
     const p = processor;
     this.feed = {
       ...(r ? { forward: (d: Uint8Array, a: string, port: number, t: number) => r.forward(d, a, port, t) } : {}),
-      ...(p ? { consume: (handle, restore) => p.start(handle, restore) } : {}),
+      ...(p ? { consume: (handle, restore, discard) => p.start(handle, restore, discard) } : {}),
       closeInterval: () => p?.closeInterval() ?? (() => {}),
       share: (doc) => p?.share(doc),
     } satisfies DatagramFeed;
@@ -43,9 +45,20 @@ export class BusRuntime {
     const id = o.instance ?? hostname();
     const bus = await NatsBus.open(n, `netvigil ${id}`, log);
     const receiver = o.roles.includes('receiver') ? new BusReceiver(bus, { batchBytes: n.batch_bytes, batchDelayMs: n.batch_delay, bufferBytes: n.buffer }, log) : undefined;
-    const processor = o.roles.includes('processor') ? new BusProcessor(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl, settle: o.settle }, log) : undefined;
+    const out = { emit: (_r: NetRecord): void => {} };
+    const processor = o.roles.includes('processor')
+      ? new BusProcessor(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl, settle: o.settle, instance: id, maxAgeMs: n.max_age, emit: (r) => out.emit(r) }, log)
+      : undefined;
     log.info({ servers: n.servers, stream: n.stream, partitions: n.partitions, roles: o.roles }, 'bus connected');
-    return new BusRuntime(bus, receiver, processor);
+    return new BusRuntime(bus, receiver, processor, out);
+  }
+
+  /** The flow collector's emitter: a processor holds an interval's records in its outbox first (outbox.ts). */
+  emitter(collector: string, inner: Emitter): Emitter {
+    const p = this.processor;
+    if (!p || collector !== 'flow') return inner;
+    this.out.emit = (r) => inner.emit(r);
+    return { emit: (r) => p.outbox.capture(r) || inner.emit(r), error: (e, c) => inner.error(e, c) };
   }
 
   /** Before the collectors stop: no more datagrams are taken from the bus. */
@@ -83,6 +96,8 @@ export class BusRuntime {
         makeRecord('health', 'netvigil_bus', { role: 'processor' }, {
           frames: int(s.frames), datagrams: int(s.datagrams), bad_frames: int(s.badFrames), commits: int(s.commits),
           taken: int(s.taken), released: int(s.released), lost: int(s.lost), members: int(s.members),
+          fenced: int(s.fenced), discarded_frames: int(s.discardedFrames), discarded_flows: int(s.discardedFlows),
+          outbox_written: int(p.outbox.stats.written), outbox_replayed: int(p.outbox.stats.replayed), outbox_replayed_records: int(p.outbox.stats.replayedRecords),
           partitions: int(held.length), held: held.join(','),
         }, now),
       );
@@ -93,7 +108,7 @@ export class BusRuntime {
   status(): unknown {
     return {
       ...(this.receiver ? { receiver: { ...this.receiver.stats } } : {}),
-      ...(this.processor ? { processor: { ...this.processor.stats, partitions: this.processor.partitions() } } : {}),
+      ...(this.processor ? { processor: { ...this.processor.stats, outbox: { ...this.processor.outbox.stats }, partitions: this.processor.partitions() } } : {}),
     };
   }
 }
