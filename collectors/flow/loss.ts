@@ -175,7 +175,7 @@ export class LossTracker {
 
   /** The stream's state, created on first sight; undefined once `maxStreams` are tracked. */
   stream(exporter: string, version: string, domain: number | string): Stream | undefined {
-    // streams are never removed: the last one found can be returned without building its key
+    // streams are removed only by `forget`, which clears `last`: it can be returned without building its key
     const last = this.last;
     if (last !== undefined && this.lastDomain === domain && last.exporter === exporter && last.version === version) return last;
     const key = `${exporter}|${version}|${domain}`;
@@ -319,6 +319,12 @@ export class LossTracker {
   /** Every stream as it reads now (one still learning settled on what it has seen), for losspersist.ts. */
   *settled(): IterableIterator<Stream> {
     for (const s of this.streams.values()) yield this.view(s);
+  }
+
+  /** Forgets every stream of the exporters `which` selects (their bus partition moved to another processor). */
+  forget(which: (exporter: string) => boolean): void {
+    for (const [k, s] of this.streams) if (which(s.exporter)) this.streams.delete(k);
+    this.last = undefined;
   }
 
   /**

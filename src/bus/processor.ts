@@ -9,9 +9,11 @@
  * far; once the interval's records have left the pipeline (written, or spooled by a sink) the last
  * message of each partition is committed (AckAll), so a successor resumes right after it.
  */
+import type { PartitionState } from '../collector.js';
 import type { Logger } from '../log.js';
 import type { Bus, BusMessage, KeyValue, KvMirror, PartitionConsumer } from './bus.js';
 import { partitionOf } from './bus.js';
+import { PartitionStates } from './exporter-state.js';
 import { readFrame, type DatagramHandler } from './frame.js';
 
 export interface ProcessorOptions {
@@ -45,6 +47,7 @@ export class BusProcessor {
   private state!: KeyValue;
   private leaseView!: KvMirror;
   private stateView!: KvMirror;
+  private exporters: PartitionStates | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> = Promise.resolve();
   private handle: DatagramHandler = () => {};
@@ -64,11 +67,12 @@ export class BusProcessor {
     this.key = opts.id.replace(/[^A-Za-z0-9_-]/g, '_');
   }
 
-  async start(handle: DatagramHandler, restore: (doc: unknown) => void): Promise<void> {
-    this.handle = handle;
+  async start(handle: DatagramHandler, restore: (doc: unknown) => void, exporters?: PartitionState): Promise<void> {
     this.restore = restore;
     this.leases = await this.bus.kv(`${this.opts.stream}_leases`, this.opts.leaseTtlMs);
     this.state = await this.bus.kv(`${this.opts.stream}_state`, 0);
+    this.exporters = new PartitionStates(this.state, exporters, this.log);
+    this.handle = this.exporters.wrap(handle);
     this.leaseView = await this.leases.mirror();
     this.stateView = await this.state.mirror();
     const every = Math.max(200, Math.floor(this.opts.leaseTtlMs / 3));
@@ -174,6 +178,7 @@ export class BusProcessor {
         this.log.warn({ err: (e as Error).message }, 'shared decoding state unreadable: skipped');
       }
     }
+    await this.exporters?.load(p);
     // a consumer created while the cluster re-elects leaders can hang: give up on the partition
     // (lease deleted, taken again by whoever tries next) rather than hold it unconsumed
     const pending = this.bus.consume(p, (m) => this.onMessage(o, m));
@@ -196,6 +201,7 @@ export class BusProcessor {
   private onMessage(o: Owned, m: BusMessage): void {
     if (o.draining || o.halted || this.stopped || this.owned.get(m.partition) !== o) return; // not handled: delivered again to the next owner
     this.stats.frames++;
+    if (this.exporters) this.exporters.current = m.partition;
     try {
       this.stats.datagrams += readFrame(m.data, this.handle);
     } catch (e) {
@@ -212,6 +218,7 @@ export class BusProcessor {
    */
   private async lose(p: number, o: Owned): Promise<void> {
     this.owned.delete(p);
+    this.exporters?.forget(p);
     this.stats.lost++;
     await o.consumer?.stop().catch(() => {});
     this.log.warn({ partition: p }, 'bus partition lease lost to another processor');
@@ -220,6 +227,8 @@ export class BusProcessor {
   /** Call when the aggregates of everything handled so far are being emitted; call the result once they all were. */
   closeInterval(): () => void {
     const marks = [...this.owned].map(([p, o]) => ({ p, o, last: o.last, draining: o.halted }));
+    // closeInterval may come before start has connected the buckets
+    const saved = this.exporters?.snapshot(new Set(marks.filter((m) => m.last && m.last.seq > m.o.committed).map((m) => m.p)));
     return () => {
       this.acks = this.acks
         .then(async () => {
@@ -227,6 +236,7 @@ export class BusProcessor {
           for (const { p, o, last, draining } of marks) {
             // a partition lost meanwhile is another's now: its offset is not ours to move
             if (last && last.seq > o.committed && this.owned.get(p) === o) {
+              await this.exporters?.put(p, saved?.get(p));
               await o.consumer?.commit(last);
               o.committed = last.seq;
               this.stats.commits++;
@@ -240,6 +250,7 @@ export class BusProcessor {
 
   private async release(p: number): Promise<void> {
     this.owned.delete(p);
+    this.exporters?.forget(p);
     await this.leases.delete(`part.${p}`);
     this.stats.released++;
     this.log.info({ partition: p }, 'bus partition released');

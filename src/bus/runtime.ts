@@ -32,7 +32,7 @@ export class BusRuntime {
     const p = processor;
     this.feed = {
       ...(r ? { forward: (d: Uint8Array, a: string, port: number, t: number) => r.forward(d, a, port, t) } : {}),
-      ...(p ? { consume: (handle, restore) => p.start(handle, restore) } : {}),
+      ...(p ? { consume: (handle, restore, exporters) => p.start(handle, restore, exporters) } : {}),
       closeInterval: () => p?.closeInterval() ?? (() => {}),
       share: (doc) => p?.share(doc),
     } satisfies DatagramFeed;
