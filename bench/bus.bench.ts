@@ -128,10 +128,12 @@ async function runCapture(base: string, sender: PinnedChild, capture: BuiltCaptu
     await waitQuiet(pids, 8000);
     const before = await flowCounts(p);
     const cpu0 = pids.map((x) => treeCpu([x]));
+    const drops0 = udpSocketStats(r.flowPort)?.drops ?? 0;
     const done = await send({ protocol, capture: capture.file, port: r.flowPort, rate: RATE, count: RATE * FIXED_SECONDS });
     const after = await until(async () => (await flowCounts(p)).datagrams - before.datagrams, done.sent, 30_000, 1000);
     await waitQuiet(pids, 5000);
     const cpu = pids.map((x, k) => treeCpu([x]) - (cpu0[k] ?? 0));
+    const drops = (udpSocketStats(r.flowPort)?.drops ?? 0) - drops0;
     const [cr = 0, cp = 0, ...cn] = cpu;
     const cnats = cn.reduce((a, b) => a + b, 0);
     const single = await start('single', undefined, undefined, await freeUdpPort());
@@ -143,12 +145,12 @@ async function runCapture(base: string, sender: PinnedChild, capture: BuiltCaptu
     const sc = treeCpu([single.pid]) - sc0;
     const n = done.sent;
     const busTotal = usPer(cr + cp + cnats, n);
-    const lossNote = (got: number, sent: number): string => (got === sent ? 'every datagram decoded' : `LOSSY: ${got} of ${sent} decoded`);
+    const lossNote = (got: number, sent: number, kernel?: number): string => (got === sent ? 'every datagram decoded' : `LOSSY: ${got} of ${sent} decoded${kernel ? `, ${kernel} dropped by the kernel on the receiver's socket` : ''}`);
     const unitA = 'datagrams/s loss-free onto the stream';
     return [
       { name: `${label} receiver`, value: found.rate, unit: unitA, note: `${((found.rate * per) / 1e3).toFixed(0)} k records/s; ${found.rate === 0 ? 'none loss-free' : found.senderBound ? 'sender-bound' : found.failedAt === Infinity ? 'no loss at a rate the sender reached' : `lost at ${Math.round(found.failedAt)}`}` },
       { name: `${label} processor draining`, value: drained, unit: 'datagrams/s', note: `${(drainedRec / 1e3).toFixed(0)} k records/s; ${last.n} of ${onStream} datagrams on the stream, ${usPer(cpuDrain, last.n).toFixed(1)} µs CPU/datagram` },
-      { name: `${label} bus end to end`, value: busTotal, unit: `µs CPU/datagram at ${RATE}/s`, baseline: { name: 'single netvigil run', value: usPer(sc, sdone.sent) }, note: `receiver ${usPer(cr, n).toFixed(1)} + processor ${usPer(cp, n).toFixed(1)} + nats-server ${usPer(cnats, n).toFixed(1)}; bus ${lossNote(after, n)}, single ${lossNote(sgot, sdone.sent)}` },
+      { name: `${label} bus end to end`, value: busTotal, unit: `µs CPU/datagram at ${RATE}/s`, baseline: { name: 'single netvigil run', value: usPer(sc, sdone.sent) }, note: `receiver ${usPer(cr, n).toFixed(1)} + processor ${usPer(cp, n).toFixed(1)} + nats-server ${usPer(cnats, n).toFixed(1)}; bus ${lossNote(after, n, drops)}, single ${lossNote(sgot, sdone.sent)}` },
       { name: `${label} input`, value: 0, unit: '', note: `${capture.stats.datagrams} datagrams, ${capture.stats.records} ${protocol === 'sflow' ? 'samples' : 'records'} (${per.toFixed(1)}/datagram), replayed in a ring from 127.0.0.1 (one exporter: one partition)` },
     ];
   } finally {
