@@ -111,16 +111,18 @@ async function runCapture(base: string, sender: PinnedChild, capture: BuiltCaptu
     const cpuP0 = treeCpu([p.pid]);
     let first: { t: number; n: number; rec: number } | undefined;
     let last = { t: Date.now(), n: 0, rec: 0 };
-    // until it has all, and then nothing more for 2 s (the rate is over first to last change)
+    // until it has all, and then nothing more for 2 s (the rate is over first to last change);
+    // taking the partition can take seconds (an R3 consumer on a busy machine): not counted
     for (let still = 0, t0 = Date.now(); Date.now() - t0 < 120_000 && still < 20 && (still < 5 || last.n < onStream); ) {
       const c = await flowCounts(p);
       const now = Date.now();
       if (c.datagrams > 0 && !first) first = { t: now, n: c.datagrams, rec: c.records };
-      still = c.datagrams === last.n ? still + 1 : 0;
+      still = first && c.datagrams === last.n ? still + 1 : 0;
       if (c.datagrams !== last.n) last = { t: now, n: c.datagrams, rec: c.records };
       await sleep(100);
     }
     const cpuDrain = treeCpu([p.pid]) - cpuP0;
+    if (!first) throw new Error(`${label}: the processor decoded nothing from the stream in 120 s\n${p.daemon.output().slice(-3000)}`);
     const drained = first && last.t > first.t ? (last.n - first.n) / ((last.t - first.t) / 1000) : 0;
     const drainedRec = first && last.t > first.t ? (last.rec - first.rec) / ((last.t - first.t) / 1000) : 0;
     // (c) fixed rate through receiver, NATS and processor; then a single process on the same
