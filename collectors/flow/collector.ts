@@ -356,7 +356,7 @@ export class FlowCollector implements Collector {
   private intervalLoss(): ReturnType<LossWindow['next']> {
     const p = this.processor;
     const dgrams = new Map(p.exporterNames().map((e) => [e, p.exporterStats(e)?.datagrams ?? 0]));
-    return this.lossWindow.next(p.loss.exporterTotals(), dgrams, socketDrops(this.ports()));
+    return this.lossWindow.next(p.loss.exporterTotals(), dgrams, socketDrops(this.ports()), p.loss.takeRestored());
   }
 
   private nextLabel(): number {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { lossHandoff } from './handoff.js';
 import { LossTracker } from './loss.js';
+import { LossWindow } from './loss-ratio.js';
 
 /** v5 datagrams of 30 flows of exporter `e` at these sequence numbers, uptime growing with them. */
 function feed(t: LossTracker, e: string, seqs: number[]): void {
@@ -40,6 +41,20 @@ describe('lossHandoff', () => {
     lossHandoff(stale).forget((e) => e === 'a');
     expect(stale.get('a', '5', 0)).toBeUndefined();
     expect(stale.records('flow', 0)).toEqual([]);
+  });
+
+  it('the next owner\'s first interval counts only its own loss, not the totals it took over (loss_ratio)', () => {
+    const old = new LossTracker();
+    feed(old, 'a', [0, 30, 90]); // 30 of 120 lost before the hand-over
+    const next = new LossTracker();
+    lossHandoff(next).load(lossHandoff(old).save(partitionOf).get(0));
+    const w = new LossWindow();
+    feed(next, 'a', [120, 150]);
+    const first = w.next(next.exporterTotals(), new Map([['a', 2]]), 0, next.takeRestored());
+    expect(first.get('a')).toMatchObject({ ratio: 0, seqReceived: 60, seqLost: 0 });
+    feed(next, 'a', [210]); // 30 lost now
+    const second = w.next(next.exporterTotals(), new Map([['a', 3]]), 0, next.takeRestored());
+    expect(second.get('a')).toMatchObject({ ratio: 0.5, seqReceived: 30, seqLost: 30 });
   });
 
   it('refuses a state that is not one, and saves nothing for exporters of no known partition', () => {
