@@ -55,8 +55,17 @@ export class PartitionStates {
     return out;
   }
 
+  /**
+   * Never throws: the commit goes ahead without it (holding it back would have the flows decoded
+   * and counted again), and a successor measures from the last state saved, which may read as a gap.
+   */
   async put(p: number, value: Uint8Array | undefined): Promise<void> {
-    if (value) await this.kv.put(`exporters.${p}`, value);
+    if (!value) return;
+    try {
+      await this.kv.put(`exporters.${p}`, value);
+    } catch (err) {
+      this.log.warn({ partition: p, bytes: value.byteLength, err: (err as Error).message }, 'exporter state of the partition not saved: a successor measures loss from an older one');
+    }
   }
 
   /**
