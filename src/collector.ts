@@ -83,11 +83,24 @@ export interface DatagramFeed {
    * partition's first datagram; `discard` drops the open interval's sums (a fenced processor,
    * src/bus/fence.ts) and returns the flows they held.
    */
-  consume?(handle: (datagram: Uint8Array, address: string, port: number, receivedAt: number) => void, restore: (doc: unknown) => void, discard?: () => number): Promise<void>;
+  consume?(handle: (datagram: Uint8Array, address: string, port: number, receivedAt: number) => void, restore: (doc: unknown) => void, discard?: () => number, exporters?: PartitionState): Promise<void>;
   /** At an interval flush: the result is called once the interval's records were all emitted. */
   closeInterval(): () => void;
   /** Decoding state (templates, options) for whichever processor takes these exporters over. */
   share(doc: unknown): void;
+}
+
+/**
+ * Per-exporter state that moves with a bus partition (loss accounting): saved at each commit, loaded
+ * by the processor that takes the partition next (src/bus/exporter-state.ts).
+ */
+export interface PartitionState {
+  /** The state of every exporter `partitionOf` places (exporters it does not place are left out), by partition. */
+  save(partitionOf: (exporter: string) => number | undefined): Map<number, unknown>;
+  /** Replaces what this processor knows of the saved exporters with what `save` gave; returns those exporters. */
+  load(saved: unknown): string[];
+  /** Forgets the exporters of a partition another processor has now. */
+  forget(which: (exporter: string) => boolean): void;
 }
 
 export interface CollectorContext {

@@ -142,7 +142,8 @@ export class FlowCollector implements Collector {
     }
     try {
       const st = readLossState(this.ctx.dataDir);
-      if (st) {
+      // from a bus, loss state comes with each partition taken (handoff.ts): this file's is older
+      if (st && !this.ctx.datagrams?.consume) {
         const r = restoreLoss(this.processor.loss, st, Date.now());
         this.ctx.log.info({ ...r, saved_ms_ago: Date.now() - st.savedAt }, 'flow loss counters continued from the previous run');
       }
@@ -363,7 +364,7 @@ export class FlowCollector implements Collector {
   private intervalLoss(): ReturnType<LossWindow['next']> {
     const p = this.processor;
     const dgrams = new Map(p.exporterNames().map((e) => [e, p.exporterStats(e)?.datagrams ?? 0]));
-    return this.lossWindow.next(p.loss.exporterTotals(), dgrams, socketDrops(this.ports()));
+    return this.lossWindow.next(p.loss.exporterTotals(), dgrams, socketDrops(this.ports()), p.loss.takeRestored());
   }
 
   private nextLabel(): number {

@@ -9,10 +9,12 @@
  * far; once the interval's records have left the pipeline (written, or spooled by a sink) the last
  * message of each partition is committed (AckAll), so a successor resumes right after it.
  */
+import type { PartitionState } from '../collector.js';
 import type { Logger } from '../log.js';
 import type { Bus, BusMessage, KeyValue, KvMirror, PartitionConsumer } from './bus.js';
 import { partitionOf } from './bus.js';
 import { fenceOff, flowsIn, LeaseProof, type FencedPartition } from './fence.js';
+import { PartitionStates } from './exporter-state.js';
 import { readFrame, type DatagramHandler } from './frame.js';
 import { leaseValue, Outbox, readLease, testHoldCommit, writeAhead, type OutRef } from './outbox.js';
 import type { NetRecord } from '../record/record.js';
@@ -64,6 +66,7 @@ export class BusProcessor {
   private state!: KeyValue;
   private leaseView!: KvMirror;
   private stateView!: KvMirror;
+  private exporters: PartitionStates | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> = Promise.resolve();
   private handle: DatagramHandler = () => {};
@@ -91,7 +94,7 @@ export class BusProcessor {
     this.outbox = new Outbox(this.key, opts.instance, opts.emit);
   }
 
-  async start(handle: DatagramHandler, restore: (doc: unknown) => void, discard?: () => number): Promise<void> {
+  async start(handle: DatagramHandler, restore: (doc: unknown) => void, discard?: () => number, exporters?: PartitionState): Promise<void> {
     this.handle = handle;
     this.restore = restore;
     if (discard) this.discard = discard;
@@ -100,6 +103,8 @@ export class BusProcessor {
     this.leases = await this.bus.kv(`${this.opts.stream}_leases`, this.opts.maxAgeMs);
     this.state = await this.bus.kv(`${this.opts.stream}_state`, 0);
     this.outbox.attach(await this.bus.kv(`${this.opts.stream}_outbox`, this.opts.maxAgeMs));
+    this.exporters = new PartitionStates(this.state, exporters, this.log);
+    this.handle = this.exporters.wrap(handle);
     this.leaseView = await this.leases.mirror();
     this.stateView = await this.state.mirror();
     const every = Math.max(200, Math.floor(this.opts.leaseTtlMs / 3));
@@ -220,6 +225,7 @@ export class BusProcessor {
         this.log.warn({ err: (e as Error).message }, 'shared decoding state unreadable: skipped');
       }
     }
+    await this.exporters?.load(p);
     o.skip = await this.outbox.replay(out, p);
     if (out.length) this.log.info({ partition: p, refs: out, skip_to: o.skip }, 'bus partition taken with records its last holder may have written: written again, their messages skipped');
     // a consumer created while the cluster re-elects leaders can hang: give up on the partition
@@ -251,6 +257,7 @@ export class BusProcessor {
     }
     this.stats.frames++;
     o.unmarked.frames++;
+    if (this.exporters) this.exporters.current = m.partition;
     try {
       const n = readFrame(m.data, this.handle);
       this.stats.datagrams += n;
@@ -280,7 +287,10 @@ export class BusProcessor {
     this.stats.lost += f.lapsed.length;
     this.stats.discardedFrames += f.frames;
     this.stats.discardedFlows += flows;
-    for (const p of f.lapsed) this.log.warn({ partition: p }, 'bus partition lease lost to another processor');
+    for (const p of f.lapsed) {
+      this.exporters?.forget(p);
+      this.log.warn({ partition: p }, 'bus partition lease lost to another processor');
+    }
     this.log.warn({ why, lapsed: f.lapsed, kept: f.kept.map(([p]) => p), frames: f.frames, datagrams: f.datagrams, flows }, 'bus fence: a lease is no longer provable; the open interval is dropped, its messages go to the next owner');
     this.beat = this.beat
       .then(async () => {
@@ -313,11 +323,21 @@ export class BusProcessor {
     });
     const window = this.outbox.open();
     const epoch = this.epoch;
+    // loss state of exporters in partitions with messages to commit (exporter-state.ts)
+    const saved = this.exporters?.snapshot(new Set(marks.filter((m) => m.last && m.last.seq > m.o.committed).map((m) => m.p)));
     return () => {
       this.outbox.close(window);
       this.acks = this.acks
         .then(async () => {
           // fenced since: its messages go to the partitions' next owners, from the acknowledged floor
+          // the loss state goes before the outbox reference (a taker that skips the outbox's messages
+          // continues the sequences from the same point) and never from a lease we cannot prove: a
+          // crash between the two leaves it ahead, read as duplicates by the taker, never as loss
+          if (this.epoch === epoch) {
+            for (const { p, o, last } of marks) {
+              if (last && last.seq > o.committed && this.owned.get(p) === o && this.proof.holds(p)) await this.exporters?.put(p, saved?.get(p));
+            }
+          }
           const id = this.epoch === epoch ? await this.writeAhead(marks, window) : false;
           if (id === false) return void (this.stats.discardedFlows += flowsIn(window));
           for (const r of window) this.opts.emit(r);
@@ -344,6 +364,7 @@ export class BusProcessor {
     const o = this.owned.get(p);
     this.owned.delete(p);
     this.proof.forget(p);
+    this.exporters?.forget(p);
     // outbox entries not committed past: the lease keeps naming them until it expires, for the taker
     if (!o?.out.some((r) => r.seq > o.committed)) await this.leases.delete(`part.${p}`);
     this.stats.released++;

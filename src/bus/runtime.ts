@@ -34,7 +34,7 @@ export class BusRuntime {
     const p = processor;
     this.feed = {
       ...(r ? { forward: (d: Uint8Array, a: string, port: number, t: number) => r.forward(d, a, port, t) } : {}),
-      ...(p ? { consume: (handle, restore, discard) => p.start(handle, restore, discard) } : {}),
+      ...(p ? { consume: (handle, restore, discard, exporters) => p.start(handle, restore, discard, exporters) } : {}),
       closeInterval: () => p?.closeInterval() ?? (() => {}),
       share: (doc) => p?.share(doc),
     } satisfies DatagramFeed;
