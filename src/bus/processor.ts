@@ -11,8 +11,8 @@
  */
 import type { Logger } from '../log.js';
 import type { Bus, BusMessage, KeyValue, KvMirror, PartitionConsumer } from './bus.js';
-import { partitionOf } from './bus.js';
 import { readFrame, type DatagramHandler } from './frame.js';
+import { LeaseTable } from './leases.js';
 
 export interface ProcessorOptions {
   id: string;
@@ -23,7 +23,6 @@ export interface ProcessorOptions {
 }
 
 interface Owned {
-  rev: number;
   consumer?: PartitionConsumer;
   last?: BusMessage;
   committed: number;
@@ -39,11 +38,8 @@ const dec = new TextDecoder();
 
 export class BusProcessor {
   private readonly owned = new Map<number, Owned>();
-  /** Lease revisions of partitions we do not hold, and since when we see each unchanged. */
-  private readonly seen = new Map<number, { revision: number; since: number }>();
-  private leases!: KeyValue;
+  private leases!: LeaseTable;
   private state!: KeyValue;
-  private leaseView!: KvMirror;
   private stateView!: KvMirror;
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> = Promise.resolve();
@@ -67,11 +63,10 @@ export class BusProcessor {
   async start(handle: DatagramHandler, restore: (doc: unknown) => void): Promise<void> {
     this.handle = handle;
     this.restore = restore;
-    this.leases = await this.bus.kv(`${this.opts.stream}_leases`, this.opts.leaseTtlMs);
+    this.leases = await LeaseTable.open(this.bus, `${this.opts.stream}_leases`, { owner: this.key, ttlMs: this.opts.leaseTtlMs, unit: 'part', member: 'member' });
     this.state = await this.bus.kv(`${this.opts.stream}_state`, 0);
-    this.leaseView = await this.leases.mirror();
     this.stateView = await this.state.mirror();
-    const every = Math.max(200, Math.floor(this.opts.leaseTtlMs / 3));
+    const every = this.leases.every;
     // renewing runs on its own: a slow rebalance (a consumer created while the cluster re-elects)
     // must not let the leases already held expire
     await this.renew();
@@ -96,28 +91,17 @@ export class BusProcessor {
   /** Our leases and our membership, every third of the TTL. */
   private async renew(): Promise<void> {
     if (this.stopped) return;
-    await Promise.all([
-      this.leases.put(`member.${this.key}`, enc.encode(String(Date.now()))),
-      ...[...this.owned].map(async ([p, o]) => {
-        const rev = await this.leases.update(`part.${p}`, enc.encode(this.key), o.rev);
-        if (rev !== undefined) o.rev = rev;
-        else if (this.owned.get(p) === o) await this.lose(p, o);
-      }),
-    ]);
-  }
-
-  /** Members seen writing within the TTL (an expired key sends no event, hence the age check). */
-  private members(now: number): number {
-    let n = 0;
-    for (const e of this.leaseView.entries('member').values()) if (now - e.seenAt < this.opts.leaseTtlMs) n++;
-    return Math.max(1, n);
+    await this.leases.renew(async (u) => {
+      const o = this.owned.get(Number(u));
+      if (o) await this.lose(Number(u), o);
+    });
   }
 
   /** Hands over what is above our fair share, takes free partitions up to it, within a third of the TTL. */
   private async heartbeat(): Promise<void> {
     if (this.stopped) return;
     const until = Date.now() + this.opts.leaseTtlMs / 3;
-    const members = this.members(Date.now());
+    const members = this.leases.members(Date.now());
     this.stats.members = members;
     const fair = Math.ceil(this.bus.partitions / members);
     this.step = 'hand over';
@@ -129,43 +113,14 @@ export class BusProcessor {
       this.log.info({ partition: p, share: fair }, 'bus partition over our share: handing it over after the next commit');
     }
     this.step = 'take';
-    let mine = Math.min(active.length, fair);
-    // start the scan at a place of our own, so processors starting together try different partitions
-    const from = partitionOf(this.key, this.bus.partitions);
-    for (let i = 0; i < this.bus.partitions && mine < fair && !this.stopped && Date.now() < until; i++) {
-      const p = (from + i) % this.bus.partitions;
-      if (this.owned.has(p)) continue;
-      const rev = await this.tryLease(p);
-      if (rev === undefined) continue;
-      await this.take(p, rev);
-      mine++;
-    }
-  }
-
-  /**
-   * A free partition is created; one whose lease stayed at the same revision for a whole TTL (its
-   * holder stopped renewing) is taken at that revision (compare-and-set). Judged by our own reads,
-   * so neither the server's expiry of the key nor a watcher is relied on, both of which lag while a
-   * cluster re-elects leaders.
-   */
-  private async tryLease(p: number): Promise<number | undefined> {
-    const key = `part.${p}`;
-    const value = enc.encode(this.key);
-    const cur = await this.leases.get(key);
-    if (!cur) return this.leases.create(key, value);
-    const now = Date.now();
-    const seen = this.seen.get(p);
-    if (!seen || seen.revision !== cur.revision) {
-      this.seen.set(p, { revision: cur.revision, since: now });
-      return undefined;
-    }
-    if (now - seen.since < this.opts.leaseTtlMs) return undefined;
-    return this.leases.update(key, value, cur.revision);
+    const mine = Math.min(active.length, fair);
+    const units = Array.from({ length: this.bus.partitions }, (_, p) => String(p));
+    await this.leases.acquire(units, fair - mine, until, (u) => this.take(Number(u)), () => this.stopped);
   }
 
   /** Templates and options every processor shared, then the partition's messages after its last commit. */
-  private async take(p: number, rev: number): Promise<void> {
-    const o: Owned = { rev, committed: 0, draining: false, halted: false };
+  private async take(p: number): Promise<void> {
+    const o: Owned = { committed: 0, draining: false, halted: false };
     this.owned.set(p, o);
     for (const { value } of this.stateView.entries('state').values()) {
       try {
@@ -185,7 +140,7 @@ export class BusProcessor {
     if (!c || c instanceof Error) {
       void pending.then((x) => x.stop()).catch(() => {});
       this.owned.delete(p);
-      await this.leases.delete(`part.${p}`).catch(() => {});
+      await this.leases.release(String(p)).catch(() => {});
       throw c ?? new Error(`partition ${p}: no consumer after ${TAKE_TIMEOUT_MS} ms`);
     }
     o.consumer = c;
@@ -240,7 +195,7 @@ export class BusProcessor {
 
   private async release(p: number): Promise<void> {
     this.owned.delete(p);
-    await this.leases.delete(`part.${p}`);
+    await this.leases.release(String(p));
     this.stats.released++;
     this.log.info({ partition: p }, 'bus partition released');
   }
@@ -266,8 +221,7 @@ export class BusProcessor {
   async close(): Promise<void> {
     await this.acks;
     for (const p of [...this.owned.keys()]) await this.release(p).catch(() => {});
-    await this.leases.delete(`member.${this.key}`).catch(() => {});
-    this.leaseView.stop();
+    await this.leases.close();
     this.stateView.stop();
   }
 }
