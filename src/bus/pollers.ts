@@ -1,0 +1,188 @@
+/**
+ * Poller role on a bus: the SNMP inventory's devices are shared by leases (leases.ts) in the same
+ * bucket as the processors' partitions, one key per device (`device.<name>`) and one membership key
+ * per poller (`poller.<id>`). Every poller holds ceil(devices / live pollers): exact balance
+ * whatever the names hash to, and a device moves alone. The cost is one KV update per device every
+ * third of the TTL (1000 devices, 6 s TTL: 500 updates/s on the cluster).
+ *
+ * After each poll a device's last counter sample goes into `<stream>_snmp_rates` (one key per
+ * device), so whoever polls the device next goes on from it: its first rate covers the time since
+ * the previous poller's last poll, on that poller's grid.
+ */
+import type { DeviceShare } from '../collector.js';
+import type { Logger } from '../log.js';
+import type { Bus, KeyValue } from './bus.js';
+import { LeaseTable } from './leases.js';
+
+export interface PollerOptions {
+  id: string;
+  stream: string;
+  leaseTtlMs: number;
+}
+
+type Take = (device: string, last: unknown) => boolean;
+type Drop = (device: string) => Promise<void>;
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** A device name as one KV key token: letters, digits and `-` as they are, every other byte `_xx`. */
+export function deviceKey(name: string): string {
+  let out = '';
+  for (const b of enc.encode(name)) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9-]/.test(c) ? c : `_${b.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export class BusPollers implements DeviceShare {
+  private leases!: LeaseTable;
+  private rates!: KeyValue;
+  /** Inventory by key, in key order (the order leases are tried in). */
+  private names = new Map<string, string>();
+  private units: string[] = [];
+  private take: Take = () => false;
+  private drop: Drop = async () => {};
+  private readonly held = new Map<string, string>();
+  /** The latest rate-state write per device, awaited before its lease goes. */
+  private readonly saving = new Map<string, Promise<void>>();
+  private renewTimer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> = Promise.resolve();
+  private beat: Promise<void> = Promise.resolve();
+  private started = false;
+  private stopped = false;
+  private readonly key: string;
+  readonly stats = { taken: 0, released: 0, lost: 0, members: 0, saved: 0, saveErrors: 0, resumed: 0 };
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly opts: PollerOptions,
+    private readonly log: Logger,
+  ) {
+    this.key = opts.id.replace(/[^A-Za-z0-9_-]/g, '_');
+  }
+
+  async open(): Promise<void> {
+    this.leases = await LeaseTable.open(this.bus, `${this.opts.stream}_leases`, { owner: this.key, ttlMs: this.opts.leaseTtlMs, unit: 'device', member: 'poller' });
+    this.rates = await this.bus.kv(`${this.opts.stream}_snmp_rates`, 0);
+  }
+
+  share(names: readonly string[], take: Take, drop: Drop): void {
+    this.names = new Map(names.map((n) => [deviceKey(n), n]));
+    this.units = [...this.names.keys()].sort();
+    this.take = take;
+    this.drop = drop;
+    if (this.started || this.stopped) return;
+    this.started = true;
+    const every = this.leases.every;
+    // renewing runs on its own, as in processor.ts: a slow rebalance must not let held leases expire
+    this.renewTimer = setInterval(() => {
+      this.renewing = this.renewing.then(() => this.renew()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus device lease renewal failed'));
+    }, every);
+    this.renewTimer.unref();
+    this.timer = setInterval(() => {
+      this.beat = this.beat.then(() => this.heartbeat()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus device rebalance failed'));
+    }, every);
+    this.timer.unref();
+    this.beat = this.renew().then(() => this.heartbeat()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus device rebalance failed'));
+  }
+
+  save(device: string, state: unknown): void {
+    const k = deviceKey(device);
+    if (state === undefined || !this.held.has(k)) return;
+    const prev = this.saving.get(k) ?? Promise.resolve();
+    const p = prev.then(() => this.rates.put(k, enc.encode(JSON.stringify(state)))).then(
+      () => void this.stats.saved++,
+      (e: unknown) => {
+        this.stats.saveErrors++;
+        this.log.warn({ device, err: (e as Error).message }, 'could not share a device\'s rate state');
+      },
+    );
+    this.saving.set(k, p);
+    void p.finally(() => this.saving.get(k) === p && this.saving.delete(k));
+  }
+
+  /** Device names held now, sorted. */
+  devices(): string[] {
+    return [...this.held.values()].sort();
+  }
+
+  private async renew(): Promise<void> {
+    if (this.stopped) return;
+    await this.leases.renew(async (k) => {
+      const name = this.held.get(k);
+      if (name === undefined) return;
+      this.held.delete(k);
+      this.stats.lost++;
+      await this.drop(name);
+      this.log.warn({ device: name }, 'bus device lease lost to another poller');
+    });
+  }
+
+  /** Lets go of what left the inventory and what is above our fair share, then takes free devices up to it. */
+  private async heartbeat(): Promise<void> {
+    if (this.stopped) return;
+    const until = Date.now() + this.opts.leaseTtlMs / 3;
+    const members = this.leases.members(Date.now());
+    this.stats.members = members;
+    const fair = Math.ceil(this.units.length / members);
+    for (const k of [...this.held.keys()]) if (!this.names.has(k)) await this.release(k, 'left the inventory');
+    // the newest taken go first, so what a poller held longest stays where it is
+    for (const k of [...this.held.keys()].slice(fair).reverse()) await this.release(k, `over our share of ${fair}`);
+    await this.leases.acquire(this.units, fair - this.held.size, until, (k) => this.acquired(k), () => this.stopped);
+  }
+
+  private async acquired(k: string): Promise<void> {
+    const name = this.names.get(k) as string;
+    let last: unknown;
+    try {
+      const e = await this.rates.get(k);
+      if (e) last = JSON.parse(dec.decode(e.value)) as unknown;
+    } catch (e) {
+      this.log.warn({ device: name, err: (e as Error).message }, 'device rate state unreadable: rates start one poll later');
+    }
+    this.held.set(k, name);
+    if (!this.take(name, last)) {
+      this.held.delete(k);
+      await this.leases.release(k);
+      return;
+    }
+    this.stats.taken++;
+    if (last !== undefined) this.stats.resumed++;
+    this.log.info({ device: name, resumed: last !== undefined }, 'bus device taken');
+  }
+
+  /** Stops polling the device (a poll in flight ends first), then lets the lease go. */
+  private async release(k: string, why: string): Promise<void> {
+    const name = this.held.get(k) as string;
+    await this.drop(name); // still held meanwhile: the last poll's sample is saved for the successor
+    this.held.delete(k);
+    await this.saving.get(k);
+    await this.leases.release(k);
+    this.stats.released++;
+    this.log.info({ device: name, why }, 'bus device released');
+  }
+
+  /** No more taking or renewing (before the collectors stop); leases stay until `close`. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.beat;
+    await this.renewing;
+  }
+
+  /** After the collector stopped: every lease goes at once, so other pollers take the devices at their next try. */
+  async close(): Promise<void> {
+    for (const [k, name] of [...this.held]) {
+      this.held.delete(k);
+      await this.saving.get(k);
+      await this.leases.release(k).catch(() => {});
+      this.stats.released++;
+      this.log.info({ device: name, why: 'stopping' }, 'bus device released');
+    }
+    await this.leases?.close();
+  }
+}
