@@ -123,6 +123,11 @@ export class LeaseTable {
     await this.kv.delete(`${this.opts.unit}.${u}`);
   }
 
+  /** Stops renewing a lease without touching the bucket: it expires, and whoever reads it unchanged for a TTL takes it. */
+  forget(u: string): void {
+    this.held.delete(u);
+  }
+
   /** Lets every lease and the membership go. */
   async close(): Promise<void> {
     for (const u of [...this.held.keys()]) await this.release(u).catch(() => {});

@@ -52,6 +52,8 @@ export class BusPollers implements DeviceShare {
   private renewing: Promise<void> = Promise.resolve();
   private beat: Promise<void> = Promise.resolve();
   private started = false;
+  /** Start of the last renewal that succeeded: a poller that cannot renew for a TTL stops polling. */
+  private renewedAt = Date.now();
   private stopped = false;
   private readonly key: string;
   readonly stats = { taken: 0, released: 0, lost: 0, members: 0, saved: 0, saveErrors: 0, resumed: 0 };
@@ -79,6 +81,7 @@ export class BusPollers implements DeviceShare {
     const every = this.leases.every;
     // renewing runs on its own, as in processor.ts: a slow rebalance must not let held leases expire
     this.renewTimer = setInterval(() => {
+      if (this.held.size && Date.now() - this.renewedAt > this.opts.leaseTtlMs) void this.fence();
       this.renewing = this.renewing.then(() => this.renew()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus device lease renewal failed'));
     }, every);
     this.renewTimer.unref();
@@ -111,6 +114,7 @@ export class BusPollers implements DeviceShare {
 
   private async renew(): Promise<void> {
     if (this.stopped) return;
+    const at = Date.now();
     await this.leases.renew(async (k) => {
       const name = this.held.get(k);
       if (name === undefined) return;
@@ -119,6 +123,24 @@ export class BusPollers implements DeviceShare {
       await this.drop(name);
       this.log.warn({ device: name }, 'bus device lease lost to another poller');
     });
+    this.renewedAt = at;
+  }
+
+  /**
+   * Cut off from NATS for a TTL: another poller may hold our devices by now, so we stop polling them
+   * rather than poll them twice until NATS is back. The leases expire on their own.
+   */
+  private async fence(): Promise<void> {
+    const gone = [...this.held];
+    this.log.warn({ devices: gone.length, since_ms: Date.now() - this.renewedAt }, 'bus device leases not renewed for a TTL: polling stops until they are taken again');
+    for (const [k, name] of gone) {
+      if (this.held.get(k) !== name) continue;
+      this.held.delete(k);
+      this.leases.forget(k);
+      this.stats.lost++;
+      await this.drop(name);
+      this.log.warn({ device: name }, 'bus device lease lost to another poller');
+    }
   }
 
   /** Lets go of what left the inventory and what is above our fair share, then takes free devices up to it. */
