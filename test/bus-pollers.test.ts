@@ -17,6 +17,7 @@ import { buildV5 } from './helpers/flow-build.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { startNats, type NatsCluster } from './helpers/nats.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
+import { startBlackhole } from './helpers/blackhole.js';
 import { startDaemon, type Daemon } from './helpers/proc.js';
 import { startSnmpd, type Snmpd } from './helpers/snmpd.js';
 
@@ -37,7 +38,13 @@ let influx: Influxd;
 let agent: Snmpd;
 const running: Daemon[] = [];
 
-function config(name: string, roles: string, extra: string[]): string {
+interface Bus {
+  servers: string[];
+  stream: string;
+  db: string;
+}
+
+function config(name: string, roles: string, extra: string[], bus: Bus): string {
   const dir = join(tmp.dir, name);
   return [
     'log_level: info',
@@ -48,15 +55,15 @@ function config(name: string, roles: string, extra: string[]): string {
     'monitor: { enabled: false }',
     'pipeline: { flush_interval: 200ms }',
     'telemetry_interval: 1s',
-    `sinks: { file: { dir: ${join(dir, 'lp')} }, influx: { url: '${influx.url}', database: ${DB} } }`,
-    `bus: { nats: { servers: [${nats.urls.join(', ')}], stream: NVPOLL, replicas: 3, partitions: 4, lease_ttl: ${LEASE_TTL_MS}ms, batch_delay: 20ms } }`,
+    `sinks: { file: { dir: ${join(dir, 'lp')} }, influx: { url: '${influx.url}', database: ${bus.db} } }`,
+    `bus: { nats: { servers: [${bus.servers.join(', ')}], stream: ${bus.stream}, replicas: 3, partitions: 4, lease_ttl: ${LEASE_TTL_MS}ms, batch_delay: 20ms } }`,
     ...extra,
   ].join('\n');
 }
 
-async function run(name: string, roles: string, extra: string[]): Promise<Daemon> {
+async function run(name: string, roles: string, extra: string[], bus: Bus = { servers: nats.urls, stream: 'NVPOLL', db: DB }): Promise<Daemon> {
   const file = join(tmp.dir, `${name}.yaml`);
-  await writeFile(file, config(name, roles, extra) + '\n');
+  await writeFile(file, config(name, roles, extra, bus) + '\n');
   const d = startDaemon(process.execPath, [CLI, 'run', '-c', file]);
   running.push(d);
   await waitFor(`${name} started`, () => d.output().includes('netvigil started'), 20_000).catch((e: unknown) => {
@@ -78,6 +85,21 @@ function held(d: Daemon): Set<string> {
   return s;
 }
 
+/** The snmp block over an inventory of DEVICES, all on the one snmpd. */
+async function inventory(): Promise<string> {
+  const file = join(tmp.dir, 'devices.yaml');
+  await writeFile(
+    file,
+    [
+      `defaults: { port: ${agent.port}, version: v2c, credentials: { community: public }, profiles: [system, interfaces], interval: ${INTERVAL_MS}ms, timeout: 1s, retries: 1 }`,
+      'devices:',
+      // edge-1 claims the flow exporter address 127.0.0.20 (the others share 127.0.0.1, ambiguous)
+      ...DEVICES.map((n) => `  - { name: ${n}, address: 127.0.0.1${n === 'edge-1' ? ', flow_addresses: [127.0.0.20]' : ''} }`),
+    ].join('\n') + '\n',
+  );
+  return `collectors: { snmp: { devices: ${file} } }`;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
@@ -97,17 +119,7 @@ afterAll(async () => {
 
 describe('pollers on NATS JetStream (3-node cluster, R3)', () => {
   it('share the devices, move a killed poller\'s within seconds without a rate gap, and name interfaces for processors elsewhere', async () => {
-    const inventory = join(tmp.dir, 'devices.yaml');
-    await writeFile(
-      inventory,
-      [
-        `defaults: { port: ${agent.port}, version: v2c, credentials: { community: public }, profiles: [system, interfaces], interval: ${INTERVAL_MS}ms, timeout: 1s, retries: 1 }`,
-        'devices:',
-        // edge-1 claims the flow exporter address 127.0.0.20 (the others share 127.0.0.1, ambiguous)
-        ...DEVICES.map((n) => `  - { name: ${n}, address: 127.0.0.1${n === 'edge-1' ? ', flow_addresses: [127.0.0.20]' : ''} }`),
-      ].join('\n') + '\n',
-    );
-    const snmp = `collectors: { snmp: { devices: ${inventory} } }`;
+    const snmp = await inventory();
     const flowPort = await freeUdpPort();
     // no snmp block: pc learns interface names only from the bus
     const pc = await run('pc', 'receiver, processor', [`collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${flowPort} }], interval: 2s, dimensions: [exporter, in_if] } }`]);
@@ -207,4 +219,40 @@ describe('pollers on NATS JetStream (3-node cluster, R3)', () => {
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows) expect(r.slice(2)).toEqual(['lo', 'edge-1', 'pc']);
   }, 180_000);
+});
+
+describe('a poller cut off from NATS (its connection silent, not closed)', () => {
+  it('stops polling its devices about a TTL after its last renewal, while another poller takes them', async () => {
+    const snmp = await inventory();
+    const node = Number(new URL(nats.urls[2] as string).port);
+    const hole = await startBlackhole(node);
+    try {
+      const bus = { stream: 'NVCUT', db: 'nvcut' };
+      const px = await run('px', 'poller', [snmp], { ...bus, servers: [`nats://127.0.0.1:${hole.port}`] });
+      await waitFor('px alone takes every device', () => held(px).size === DEVICES.length, 20_000, 100);
+      const py = await run('py', 'poller', [snmp], { ...bus, servers: nats.urls.slice(0, 2) });
+      await waitFor('px and py hold 3 devices each', () => held(px).size === 3 && held(py).size === 3, 20_000, 100);
+      await sleep(INTERVAL_MS);
+      const cutOff = held(px);
+      hole.cut();
+      const cutAt = Date.now();
+      await waitFor('py takes px\'s devices', () => held(py).size === DEVICES.length, 30_000, 50);
+      await waitFor('px stops polling', () => px.output().includes('polling stops'), 10_000, 50);
+      console.log(`cut off: py took ${[...cutOff].join(',')} ${Date.now() - cutAt} ms after the cut`);
+      await sleep(3 * INTERVAL_MS);
+      await py.stop('SIGTERM', 10_000);
+      await px.stop('SIGKILL');
+
+      const polls = await influx.query('nvcut', 'SELECT "ok", "instance" FROM "snmp_poll" GROUP BY "device"');
+      for (const s of polls) {
+        const device = s.tags?.device as string;
+        const rows = s.values as [number, boolean, string][];
+        const late = rows.filter((r) => r[2] === 'px' && r[0] > cutAt + (LEASE_TTL_MS * 4) / 3 + 1000);
+        expect(late.map((r) => r[0] - cutAt), `${device}: px polls after its leases expired (ms after the cut)`).toEqual([]);
+        if (cutOff.has(device)) expect(rows.some((r) => r[2] === 'py' && r[0] > cutAt)).toBe(true);
+      }
+    } finally {
+      await hole.close();
+    }
+  }, 120_000);
 });
