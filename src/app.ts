@@ -314,6 +314,11 @@ export class App {
     return collectors;
   }
 
+  /** The bus's part of /status.json; undefined without a bus. */
+  busStatus(): unknown {
+    return this.bus?.status();
+  }
+
   status(): unknown {
     const collectors = this.collectorStatus();
     return {

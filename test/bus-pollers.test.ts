@@ -16,7 +16,7 @@ import { CLI } from './helpers/cli.js';
 import { buildV5 } from './helpers/flow-build.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { startNats, type NatsCluster } from './helpers/nats.js';
-import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
+import { freeTcpPort, freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 import { startBlackhole } from './helpers/blackhole.js';
 import { startDaemon, type Daemon } from './helpers/proc.js';
 import { startSnmpd, type Snmpd } from './helpers/snmpd.js';
@@ -122,11 +122,12 @@ describe('pollers on NATS JetStream (3-node cluster, R3)', () => {
     const snmp = await inventory();
     const flowPort = await freeUdpPort();
     // no snmp block: pc learns interface names only from the bus
-    const pc = await run('pc', 'receiver, processor', [`collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${flowPort} }], interval: 2s, dimensions: [exporter, in_if] } }`]);
+    const [pcHttp, pbHttp] = [await freeTcpPort(), await freeTcpPort()];
+    const pc = await run('pc', 'receiver, processor', [`collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${flowPort} }], interval: 2s, dimensions: [exporter, in_if] } }`, `http: { listen: 127.0.0.1:${pcHttp} }`]);
     const pa = await run('pa', 'poller', [snmp]);
     await waitFor('pa alone takes every device', () => held(pa).size === DEVICES.length, 20_000, 100);
     await sleep(2 * INTERVAL_MS);
-    const pb = await run('pb', 'poller', [snmp]);
+    const pb = await run('pb', 'poller', [snmp, `http: { listen: 127.0.0.1:${pbHttp} }`]);
     // a new poller takes its fair share: ceil(6 / 2) = 3, handed over by pa
     await waitFor('pa and pb hold 3 devices each', () => held(pa).size === 3 && held(pb).size === 3, 20_000, 100).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}: pa ${[...held(pa)].join(',')} pb ${[...held(pb)].join(',')}\n${pa.output()}\n----\n${pb.output()}`);
@@ -155,6 +156,13 @@ describe('pollers on NATS JetStream (3-node cluster, R3)', () => {
     console.log(`devices ${[...victimHad].join(',')} moved ${movedMs} ms after SIGKILL (lease_ttl ${LEASE_TTL_MS} ms, interval ${INTERVAL_MS} ms)`);
     expect(movedMs).toBeLessThan(LEASE_TTL_MS + 5000);
     await sleep(3 * INTERVAL_MS);
+    // /status: pb's devices and lease counters; pc, which polls nothing, knows every device's interfaces
+    const status = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/status.json`)).json()) as { bus: { poller?: { devices: string[]; lost: number; taken: number } }; interfaces: { device: string; snmp: number }[] };
+    const sb = await status(pbHttp);
+    expect(sb.bus.poller).toMatchObject({ devices: [...DEVICES].sort(), lost: 0, taken: DEVICES.length });
+    const sc = await status(pcHttp);
+    expect(sc.bus.poller).toBeUndefined();
+    expect(sc.interfaces.filter((i) => i.snmp > 0).map((i) => i.device).sort()).toEqual([...DEVICES].sort());
     await pb.stop('SIGTERM', 10_000);
     await pc.stop('SIGTERM', 10_000);
     const end = Date.now();
