@@ -31,6 +31,8 @@ describe('roles and bus.nats', () => {
     const at = Object.fromEntries(p.map((x) => [x.path, x.line]));
     expect(at).toMatchObject({ 'bus.nats.partitions': 4, 'bus.nats.stream': 5, 'bus.nats.creds_file': 7, 'bus.nats.servers[0]': 8 });
     expect(p.map((x) => x.path)).toContain('instance');
+    // a poller holds device leases under its instance name too
+    expect(configProblems(() => parse('roles: [poller]\nbus:\n  nats: {}\n'))).toEqual([expect.objectContaining({ path: 'instance', message: expect.stringContaining('a poller on the bus needs a unique instance name') })]);
   });
 
   it('refuses shard with a bus, at its line: pollers on a bus share devices by leases', () => {
