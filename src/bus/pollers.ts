@@ -7,7 +7,10 @@
  *
  * After each poll a device's last counter sample goes into `<stream>_snmp_rates` (one key per
  * device), so whoever polls the device next goes on from it: its first rate covers the time since
- * the previous poller's last poll, on that poller's grid.
+ * the previous poller's last poll, on that poller's grid. A sample is put only once the records of
+ * its poll have been written (or spooled): a poller killed with a poll's records still queued
+ * leaves the sample before it, so the successor's first rate spans from the last point written and
+ * the rate series in the database has no hole.
  */
 import type { DeviceShare } from '../collector.js';
 import type { Logger } from '../log.js';
@@ -18,7 +21,12 @@ export interface PollerOptions {
   id: string;
   stream: string;
   leaseTtlMs: number;
+  /** Resolves once every record emitted before the call has been written or spooled (Pipeline.drain). */
+  settle: () => Promise<void>;
 }
+
+/** How often the samples of the polls since the last time go to the bucket, once their records are written. */
+const SAVE_EVERY_MS = 1000;
 
 type Take = (device: string, last: unknown) => boolean;
 type Drop = (device: string) => Promise<void>;
@@ -45,8 +53,10 @@ export class BusPollers implements DeviceShare {
   private take: Take = () => false;
   private drop: Drop = async () => {};
   private readonly held = new Map<string, string>();
-  /** The latest rate-state write per device, awaited before its lease goes. */
-  private readonly saving = new Map<string, Promise<void>>();
+  /** The latest sample per device not yet put (its poll's records may still be queued). */
+  private readonly pending = new Map<string, unknown>();
+  private flushing: Promise<void> | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> = Promise.resolve();
@@ -89,22 +99,38 @@ export class BusPollers implements DeviceShare {
       this.beat = this.beat.then(() => this.heartbeat()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus device rebalance failed'));
     }, every);
     this.timer.unref();
+    this.saveTimer = setInterval(() => void this.flush(), SAVE_EVERY_MS);
+    this.saveTimer.unref();
     this.beat = this.renew().then(() => this.heartbeat()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus device rebalance failed'));
   }
 
   save(device: string, state: unknown): void {
     const k = deviceKey(device);
-    if (state === undefined || !this.held.has(k)) return;
-    const prev = this.saving.get(k) ?? Promise.resolve();
-    const p = prev.then(() => this.rates.put(k, enc.encode(JSON.stringify(state)))).then(
-      () => void this.stats.saved++,
-      (e: unknown) => {
-        this.stats.saveErrors++;
-        this.log.warn({ device, err: (e as Error).message }, 'could not share a device\'s rate state');
-      },
-    );
-    this.saving.set(k, p);
-    void p.finally(() => this.saving.get(k) === p && this.saving.delete(k));
+    if (state !== undefined && this.held.has(k)) this.pending.set(k, state);
+  }
+
+  /** Puts the pending samples once the records emitted before them are written or spooled. */
+  private flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      while (this.pending.size) {
+        const batch = [...this.pending];
+        this.pending.clear();
+        await this.opts.settle();
+        await Promise.all(
+          batch.map(async ([k, state]) => {
+            if (!this.held.has(k)) return; // lost meanwhile: the new owner's samples are newer
+            try {
+              await this.rates.put(k, enc.encode(JSON.stringify(state)));
+              this.stats.saved++;
+            } catch (e) {
+              this.stats.saveErrors++;
+              this.log.warn({ device: this.held.get(k), err: (e as Error).message }, 'could not share a device\'s rate state');
+            }
+          }),
+        );
+      }
+    })().finally(() => (this.flushing = undefined));
+    return this.flushing;
   }
 
   /** Device names held now, sorted. */
@@ -119,6 +145,7 @@ export class BusPollers implements DeviceShare {
       const name = this.held.get(k);
       if (name === undefined) return;
       this.held.delete(k);
+      this.pending.delete(k);
       this.stats.lost++;
       await this.drop(name);
       this.log.warn({ device: name }, 'bus device lease lost to another poller');
@@ -136,6 +163,7 @@ export class BusPollers implements DeviceShare {
     for (const [k, name] of gone) {
       if (this.held.get(k) !== name) continue;
       this.held.delete(k);
+      this.pending.delete(k);
       this.leases.forget(k);
       this.stats.lost++;
       await this.drop(name);
@@ -180,8 +208,8 @@ export class BusPollers implements DeviceShare {
   private async release(k: string, why: string): Promise<void> {
     const name = this.held.get(k) as string;
     await this.drop(name); // still held meanwhile: the last poll's sample is saved for the successor
+    await this.flush();
     this.held.delete(k);
-    await this.saving.get(k);
     await this.leases.release(k);
     this.stats.released++;
     this.log.info({ device: name, why }, 'bus device released');
@@ -192,15 +220,21 @@ export class BusPollers implements DeviceShare {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.saveTimer) clearInterval(this.saveTimer);
     await this.beat;
     await this.renewing;
   }
 
-  /** After the collector stopped: every lease goes at once, so other pollers take the devices at their next try. */
-  async close(): Promise<void> {
+  /**
+   * After the collector stopped: the last samples (waiting at most `deadlineMs` for their records to
+   * be written), then every lease goes at once, so other pollers take the devices at their next try.
+   */
+  async close(deadlineMs: number): Promise<void> {
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise((r) => (t = setTimeout(r, deadlineMs)))]);
+    clearTimeout(t);
     for (const [k, name] of [...this.held]) {
       this.held.delete(k);
-      await this.saving.get(k);
       await this.leases.release(k).catch(() => {});
       this.stats.released++;
       this.log.info({ device: name, why: 'stopping' }, 'bus device released');

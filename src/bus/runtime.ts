@@ -56,7 +56,7 @@ export class BusRuntime {
     const bus = await NatsBus.open(n, `netvigil ${id}`, log);
     const receiver = o.roles.includes('receiver') ? new BusReceiver(bus, { batchBytes: n.batch_bytes, batchDelayMs: n.batch_delay, bufferBytes: n.buffer }, log) : undefined;
     const processor = o.roles.includes('processor') ? new BusProcessor(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl, settle: o.settle }, log) : undefined;
-    const pollers = o.roles.includes('poller') ? new BusPollers(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl }, log) : undefined;
+    const pollers = o.roles.includes('poller') ? new BusPollers(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl, settle: o.settle }, log) : undefined;
     await pollers?.open();
     const ifnames = await SharedInterfaces.open(bus, n.stream, o.interfaces, log);
     log.info({ servers: n.servers, stream: n.stream, partitions: n.partitions, roles: o.roles }, 'bus connected');
@@ -73,7 +73,7 @@ export class BusRuntime {
   async close(deadlineMs: number): Promise<void> {
     await this.receiver?.close(deadlineMs);
     await this.processor?.close();
-    await this.pollers?.close();
+    await this.pollers?.close(deadlineMs);
     this.ifnames.stop();
     await this.bus.close();
   }
