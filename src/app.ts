@@ -199,7 +199,7 @@ export class App {
     this.pipeline.start();
     if (this.config.monitor.enabled) this.monitor.start();
     const { bus, roles, instance } = this.config;
-    if (bus) this.bus = await BusRuntime.open({ bus, roles, instance, settle: () => this.pipeline.drain() }, this.log.child({ component: 'bus' }));
+    if (bus) this.bus = await BusRuntime.open({ bus, roles, instance, settle: () => this.pipeline.drain(), interfaces: this.interfaces }, this.log.child({ component: 'bus' }));
     for (const def of definitions) {
       const block = (this.config.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
       if (block?.enabled && runsCollector(def.name, roles)) await this.startCollector(def, block);
@@ -231,12 +231,13 @@ export class App {
       log: this.log.child({ collector: def.name }),
       dataDir,
       configDir: this.opts.configDir,
-      interfaces: this.interfaces,
+      interfaces: this.bus?.interfaces ?? this.interfaces,
       networks: this.enrichment.networks,
       signals: this.monitor,
       shard: this.shard,
       clock: this.clock,
       ...(this.bus ? { datagrams: this.bus.feed } : {}),
+      ...(this.bus?.devices ? { devices: this.bus.devices } : {}),
     });
     await instance.start();
     this.running.set(def.name, { def, block, instance });
@@ -312,6 +313,11 @@ export class App {
     const collectors: Record<string, unknown> = {};
     for (const [name, r] of this.running) collectors[name] = r.instance.status?.() ?? {};
     return collectors;
+  }
+
+  /** The bus's part of /status.json; undefined without a bus. */
+  busStatus(): unknown {
+    return this.bus?.status();
   }
 
   status(): unknown {

@@ -103,6 +103,21 @@ export interface PartitionState {
   forget(which: (exporter: string) => boolean): void;
 }
 
+/**
+ * Scale-out (src/bus/pollers.ts): pollers on a bus share the inventory's devices by leases instead of
+ * `shard`. Absent without a bus.
+ */
+export interface DeviceShare {
+  /**
+   * The whole inventory's device names (again after a reload). `take` starts polling a device,
+   * with the rate state its previous poller saved (or undefined), and says false when the device is
+   * not in the inventory; `drop` resolves once no poll of the device runs any more.
+   */
+  share(names: readonly string[], take: (device: string, last: unknown) => boolean, drop: (device: string) => Promise<void>): void;
+  /** After each poll of a device: its rate state, for whoever polls it next. */
+  save(device: string, state: unknown): void;
+}
+
 export interface CollectorContext {
   emitter: Emitter;
   log: Logger;
@@ -123,6 +138,8 @@ export interface CollectorContext {
   clock?: { now(): number };
   /** Set when a bus carries the datagrams (scale-out); the flow collector uses it. */
   datagrams?: DatagramFeed;
+  /** Set when pollers share the devices over a bus (scale-out); the SNMP collector uses it. */
+  devices?: DeviceShare;
 }
 
 export interface Collector {

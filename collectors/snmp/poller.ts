@@ -13,6 +13,7 @@ import type { SnmpClient, WalkResult } from './netsnmp.js';
 import { expandProfiles } from './health/select.js';
 import { scalarRecord, tableRecords, type ProfileSpec } from './profiles.js';
 import { RateTracker } from './rates.js';
+import { saveRateState } from './ratestate.js';
 import { valueAsBigint, type Vb } from './values.js';
 
 const SYS_UPTIME_0 = '1.3.6.1.2.1.1.3.0';
@@ -41,6 +42,8 @@ export interface PollEnv {
   maxValuesPerWalk: number;
   /** The collector's timeline (CollectorContext.clock): poll times do not follow a wall-clock step. */
   now?: () => number;
+  /** Pollers sharing devices over a bus: the last counter sample, after each poll (ratestate.ts). */
+  saveRates?(state: unknown): void;
 }
 
 class PollAborted extends Error {}
@@ -167,6 +170,7 @@ export class DevicePoller {
     const uptime = up[0]?.value;
     const rates = this.rates.update({ uptimeTicks: valueAsBigint(uptime), monoMs: mono }, rows.map((r) => r.sample));
     for (const row of rows) this.env.emit(interfaceRecord(this.dev, row, rates.get(row.ifIndex), at));
+    if (this.env.saveRates) this.env.saveRates(saveRateState(this.rates, Date.now(), performance.now()));
     if (rows.length) this.env.interfaces.update(this.spec.name, [this.spec.address, ...this.spec.flowAddresses], 'snmp', interfaceInfos(rows), this.spec.flowAddresses);
   }
 
