@@ -39,6 +39,10 @@ export interface InterfaceDirectory {
   lookup(exporterAddress: string, ifIndex: number): InterfaceInfo | undefined;
   /** Device name known for an exporter address, if the inventory maps it. */
   deviceName(exporterAddress: string): string | undefined;
+  /** Bumped when a role `lookup` returns may have changed; with `roles`, for flow worker threads. */
+  readonly version?: number;
+  /** Per exporter address, the ifIndexes `lookup` gives a role, with the role. */
+  roles?(): [string, [number, string][]][];
 }
 
 /** What the networks file says about the network an address is in (src/enrich/networks.ts). */
@@ -55,6 +59,8 @@ export interface NetworkDirectory {
   find(addr: number | string): NetworkInfo | undefined;
   /** False when no networks file is loaded (or it is empty): callers skip the lookup. */
   readonly active: boolean;
+  /** The loaded networks as given (a new object when the table changes), for flow worker threads. */
+  source?(): Readonly<Record<string, Partial<NetworkInfo>>> | undefined;
 }
 
 /** What collectors tell the VM resource monitor about the data path and time keeping. */

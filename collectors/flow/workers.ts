@@ -21,17 +21,28 @@ import type { StoreStats } from '../netflow/templates.js';
 import type { AggregateSnapshot, Aggregator } from './aggregate.js';
 import type { FlowConfig } from './config.js';
 import type { LossState } from './losspersist.js';
+import type { PathTotals } from './loss.js';
 import { exporterAddress } from './processor.js';
 import { joinParts, OPTIONS_LISTS, shardOf, TEMPLATE_LISTS } from './shard.js';
 import { OPTIONS_FILE, TEMPLATE_FILE } from './state.js';
 import { replaceFile } from './statefile.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-entry.js';
+import { nothingSent, type TableFeed, type TablesSent } from './worker-tables.js';
+import type { PathRow } from './path.js';
+import type { TimeSource } from './timestamps.js';
+import type { VolumeSums } from './volumes.js';
 
 export interface PoolHooks {
   emit(r: NetRecord): void;
   error(err: unknown, context?: Record<string, string>): void;
   interfaces(exporter: string, list: InterfaceInfo[]): void;
   clockOffset(exporter: string, ms: number): void;
+  /** An `auto` exporter's flow times switched clock in its worker (timestamps.ts). */
+  timeSource?(exporter: string, source: TimeSource, offsetMs: number): void;
+  /** A worker's flow_volume / flow_if tallies, with every drain. */
+  volumes?(sums: VolumeSums): void;
+  /** Networks and interface roles for the derived dimensions (worker-tables.ts). */
+  tables?: TableFeed;
   log: Logger;
 }
 
@@ -91,6 +102,11 @@ interface Slot {
   options?: unknown;
   loss?: LossState;
   lossChanges: number;
+  /** Enrichment tables this worker was sent. */
+  sent: TablesSent;
+  /** As of the last drain, per exporter: sequence totals and datagrams (the interval's loss ratio). */
+  seq: [string, { received: number; lost: number }][];
+  datagrams: [string, number][];
 }
 
 /** The built worker file: beside this one in dist, or dist's copy when this runs as TypeScript (vitest). */
@@ -122,7 +138,7 @@ export class FlowWorkers {
     private readonly file: URL = workerFile(),
     private readonly talkerPart?: number,
   ) {
-    this.slots = Array.from({ length: cfg.workers }, (_, index) => ({ index, worker: undefined, startedAt: 0, posted: 0, covered: 0, queued: 0, lastUsed: 0, batch: undefined, pending: new Map(), lossChanges: 0 }));
+    this.slots = Array.from({ length: cfg.workers }, (_, index) => ({ index, worker: undefined, startedAt: 0, posted: 0, covered: 0, queued: 0, lastUsed: 0, batch: undefined, pending: new Map(), lossChanges: 0, sent: nothingSent(), seq: [], datagrams: [] }));
   }
 
   start(): void {
@@ -173,6 +189,9 @@ export class FlowWorkers {
       this.lost += b.n;
       return;
     }
+    // a table that changed reaches the worker before the datagrams received after the change
+    const tables = this.hooks.tables?.changes(s.sent, s.index, this.slots.length);
+    if (tables) s.worker.postMessage(tables);
     b.off[b.n] = b.used;
     const size = b.bytes.byteLength; // read before the transfer detaches it
     const m: ToWorker = { t: 'd', buf: b.bytes.buffer as ArrayBuffer, n: b.n, off: b.off, port: b.port, now: b.now, addr: b.addr };
@@ -187,7 +206,10 @@ export class FlowWorkers {
    * and starts their next interval; `cfg` (a reload) applies to what they aggregate from here on.
    */
   async drain(target: Aggregator | (() => Aggregator), cfg?: FlowConfig): Promise<void> {
-    if (cfg) this.cfg = cfg;
+    if (cfg) {
+      this.cfg = cfg;
+      this.hooks.tables?.configure(cfg.dimensions);
+    }
     // a getter is read per reply: a drain answered after a reload adds to the new interval's aggregator
     const at = typeof target === 'function' ? target : (): Aggregator => target;
     const part = (snap: AggregateSnapshot): void => at().restore(snap);
@@ -200,6 +222,9 @@ export class FlowWorkers {
       s.covered = Math.max(s.covered, posted);
       if (d.loss) s.loss = d.loss;
       s.lossChanges = d.lossChanges;
+      s.seq = d.seq;
+      s.datagrams = d.datagrams;
+      this.hooks.volumes?.(d.volumes);
     });
   }
 
@@ -251,7 +276,8 @@ export class FlowWorkers {
   private spawn(s: Slot): void {
     const init: WorkerInit = { cfg: this.cfg, name: this.name, index: s.index, count: this.slots.length, dataDir: this.dataDir, ...(this.talkerPart ? { talkerPart: this.talkerPart } : {}) };
     // a restart continues from what the worker last reported; the first start reads the data directory
-    if (s.house) init.state = { templates: s.templates, options: s.options, loss: s.loss };
+    if (s.house) init.state = { templates: s.templates, options: s.options, loss: s.loss, sampling: s.house.sampling };
+    s.sent = nothingSent();
     const w = new Worker(this.file, { workerData: init, name: `flow-${s.index}` });
     s.worker = w;
     s.startedAt = Date.now();
@@ -285,6 +311,7 @@ export class FlowWorkers {
       for (const r of m.records) this.hooks.emit(r);
       for (const [e, l] of m.interfaces) this.hooks.interfaces(e, l);
       for (const [e, ms] of m.offsets) this.hooks.clockOffset(e, ms);
+      for (const [e, src, ms] of m.sources) this.hooks.timeSource?.(e, src, ms);
       for (const [e, stack] of m.errors) this.hooks.error(new Error(`flow worker ${s.index}: ${stack}`), { exporter: e });
       return;
     }
@@ -349,8 +376,24 @@ export class FlowWorkers {
     return this.slots.flatMap((s) => s.house?.exporters ?? []);
   }
 
-  lossTotals(): Map<string, { received: number; lost: number }> {
+  lossTotals(): Map<string, PathTotals> {
     return new Map(this.slots.flatMap((s) => s.house?.lossTotals ?? []));
+  }
+
+  /** What the interval's loss ratio reads (loss-ratio.ts), as of the last drain: sequence totals and datagrams per exporter. */
+  lossInputs(): [Map<string, { received: number; lost: number }>, Map<string, number>] {
+    return [new Map(this.slots.flatMap((s) => s.seq)), new Map(this.slots.flatMap((s) => s.datagrams))];
+  }
+
+  /** The exporter_path check's input (path.ts), as of the last report. */
+  pathRows(): PathRow[] {
+    const totals = this.lossTotals();
+    return this.exporters().map((e) => ({ exporter: e.exporter, datagrams: e.stats?.datagrams ?? 0, totals: totals.get(e.exporter), clock: e.clock }));
+  }
+
+  /** Flows per exporter by where their sampling rate came from (sampling.ts), as of the last report. */
+  samplingSummary(): Map<string, House['sampling'][number][1]> {
+    return new Map(this.slots.flatMap((s) => s.house?.sampling ?? []));
   }
 
   /** Worker threads running now (one is missing while it waits to be restarted). */

@@ -32,6 +32,8 @@ export class InterfaceTable implements InterfaceDirectory {
   /** Address -> the SNMP device flows from it belong to; null when ambiguous. */
   private readonly byAddress = new Map<string, DeviceEntry | null>();
   private classify: Classify | undefined;
+  /** Bumped when a role `lookup` gives may have changed (flow worker threads get `roles()` then). */
+  version = 0;
 
   update(device: string, addresses: readonly string[], source: 'snmp' | 'flow', interfaces: Iterable<InterfaceInfo>, explicit: readonly string[] = []): void {
     const map = new Map<number, InterfaceInfo>();
@@ -42,10 +44,14 @@ export class InterfaceTable implements InterfaceDirectory {
       map.set(i.ifIndex, own);
     }
     if (source === 'flow') {
-      for (const a of addresses) this.learned.set(a, map);
+      for (const a of addresses) {
+        if (!sameRoles(this.learned.get(a), map)) this.version++;
+        this.learned.set(a, map);
+      }
       return;
     }
     const prev = this.devices.get(device);
+    if (!prev || !sameRoles(prev.snmp, map) || prev.claims.size !== addresses.length || addresses.some((a) => prev.claims.get(a) !== explicit.includes(a))) this.version++;
     const touched = new Set<string>(prev ? prev.claims.keys() : []);
     if (addresses.length === 0 && map.size === 0) this.devices.delete(device);
     else {
@@ -93,9 +99,23 @@ export class InterfaceTable implements InterfaceDirectory {
     return out;
   }
 
+  /** Per exporter address, every ifIndex `lookup` gives a role, with the role (a flow worker's copy). */
+  roles(): [string, [number, string][]][] {
+    const out: [string, [number, string][]][] = [];
+    for (const a of new Set([...this.byAddress.keys(), ...this.learned.keys()])) {
+      const snmp = this.byAddress.get(a)?.snmp;
+      const list: [number, string][] = [];
+      for (const [i, info] of snmp ?? []) if (info.role !== undefined) list.push([i, info.role]);
+      for (const [i, info] of this.learned.get(a) ?? []) if (info.role !== undefined && !snmp?.has(i)) list.push([i, info.role]);
+      if (list.length) out.push([a, list]);
+    }
+    return out;
+  }
+
   /** Applies new role rules to every interface known (SIGHUP). */
   reclassify(classify: Classify | undefined): void {
     this.classify = classify;
+    this.version++;
     for (const e of this.devices.values()) for (const i of e.snmp.values()) setRole(classify, e.name, i);
     for (const [a, m] of this.learned) for (const i of m.values()) setRole(classify, a, i);
   }
@@ -111,6 +131,13 @@ export class InterfaceTable implements InterfaceDirectory {
     }
     return out;
   }
+}
+
+/** Same ifIndexes with the same roles: a poll that changed only names or speeds leaves the workers' copies alone. */
+function sameRoles(a: Map<number, InterfaceInfo> | undefined, b: Map<number, InterfaceInfo>): boolean {
+  if (!a || a.size !== b.size) return false;
+  for (const [i, info] of b) if (!a.has(i) || a.get(i)?.role !== info.role) return false;
+  return true;
 }
 
 function setRole(classify: Classify | undefined, device: string, i: InterfaceInfo): void {

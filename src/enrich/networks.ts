@@ -61,7 +61,9 @@ export const networksFileSchema = z
 export class Networks {
   private readonly table = new PrefixTable<NetworkInfo>();
 
-  constructor(networks: Readonly<Record<string, Partial<NetworkInfo>>>) {
+  /** The networks as given, so a flow worker thread can build the same table (collectors/flow/worker-tables.ts). */
+  constructor(readonly source: Readonly<Record<string, Partial<NetworkInfo>>>) {
+    const networks = source;
     // shortest first, so every network's covering networks are in the table when it inherits from them
     const list = Object.entries(networks)
       .map(([key, a]) => ({ c: canonical(key), a }))
@@ -103,5 +105,9 @@ export class NetworkHolder implements NetworkDirectory {
 
   get active(): boolean {
     return this.current !== undefined && this.current.size > 0;
+  }
+
+  source(): Readonly<Record<string, Partial<NetworkInfo>>> | undefined {
+    return this.current?.source;
   }
 }
