@@ -3,6 +3,7 @@
  * `wire/`, `errors.ts` and `log.ts` from src/ and nothing else: no pipeline, no sink, no other
  * collector. It receives everything it may touch in a CollectorContext.
  */
+import type { RoleRule } from './enrich/roles.js';
 import type { z } from 'zod';
 import type { Logger } from './log.js';
 import type { NetRecord } from './record/record.js';
@@ -39,10 +40,13 @@ export interface InterfaceDirectory {
   lookup(exporterAddress: string, ifIndex: number): InterfaceInfo | undefined;
   /** Device name known for an exporter address, if the inventory maps it. */
   deviceName(exporterAddress: string): string | undefined;
-  /** Bumped when a role `lookup` returns may have changed; with `roles`, for flow worker threads. */
+  /** Bumped when the role rules or an SNMP-resolved interface's role may have changed (see `roles`). */
   readonly version?: number;
-  /** Per exporter address, the ifIndexes `lookup` gives a role, with the role. */
-  roles?(): [string, [number, string][]][];
+  /**
+   * For flow worker threads (collectors/flow/worker-tables.ts): the role rules, and per exporter
+   * address the ifIndexes of the SNMP device it resolves to, with their roles ('' for none).
+   */
+  roles?(): { rules: readonly RoleRule[]; snmp: [string, [number, string][]][] };
 }
 
 /** What the networks file says about the network an address is in (src/enrich/networks.ts). */

@@ -122,7 +122,10 @@ function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
         volumes.add(d, sampling.apply(d));
         agg.add(d);
       },
-      interfaces: (exporter, l) => void out.interfaces.push([exporter, l]),
+      interfaces: (exporter, l) => {
+        tables.interfaces.update(exporter, [exporter], 'flow', l);
+        out.interfaces.push([exporter, l]);
+      },
       clockOffset: (exporter, ms) => void out.offsets.push([exporter, ms]),
       timeSource: (exporter, source, ms) => void out.sources.push([exporter, source, ms]),
       internalError: (err, exporter) => void out.errors.push([exporter, err instanceof Error ? (err.stack ?? err.message) : String(err)]),
@@ -137,6 +140,8 @@ function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
   };
   if (st.templates !== undefined) store.load(st.templates, now);
   if (st.options !== undefined) processor.options.load(st.options);
+  // a restarted worker knows the names its exporters sent before, as the main thread's directory does
+  if (init.state) for (const [e, m] of processor.options.interfaces) tables.interfaces.update(e, [e], 'flow', m.values());
   if (st.loss) restoreLoss(processor.loss, st.loss, now);
   let lossSent = -1;
   // the first report carries the loaded state too: the main thread joins every shard's part into one file

@@ -5,31 +5,33 @@
  *
  * - the networks as loaded (`NetworkDirectory.source`), from which it builds the same prefix table;
  *   sent again when the main thread's table is replaced (SIGHUP);
- * - per exporter address it owns (shard.ts), the ifIndexes with a role, as `lookup` resolves them;
- *   sent again when a role may have changed (`InterfaceDirectory.version`: a poll that changed a
- *   role or which ifIndexes a device has, options data, new rules).
+ * - the role rules, and per exporter address it owns (shard.ts) the interfaces of the SNMP device
+ *   the address resolves to, with their roles; sent again when they may have changed
+ *   (`InterfaceDirectory.version`: new rules, or a poll that changed a role, a device's ifIndexes
+ *   or its addresses).
  *
- * Copies, not a directory of its own in each worker: resolving an address to a device (explicit
- * and polled claims, ambiguity) needs every device's poll, which only the main thread has; roles
- * change at the pace of polls and reloads, not of datagrams, and a worker needs only its own
- * exporters' interfaces that have a role. A copy is posted on the worker's port before the next
- * batch of datagrams (workers.ts), so every datagram posted after a change is aggregated with it.
- * A role learned from options data reaches the worker after the main thread got it back: flows of
- * the batches already posted then have no role yet (in the main thread, from the next flow).
+ * Interface names an exporter sends in options data (IE 82/83) are learned in the worker that owns
+ * it, so the worker classifies them itself with the same rules (device: the exporter address, as
+ * the main thread's directory does) and they count from the next flow, as in the main thread; they
+ * are passed on to the main thread's directory too. The SNMP part is a snapshot rather than the
+ * polls themselves: resolving an address to a device (explicit and polled claims, ambiguity) needs
+ * every device's poll, which only the main thread has; it changes at the pace of polls and
+ * reloads, not of datagrams. A snapshot is posted on the worker's port before the next batch of
+ * datagrams (workers.ts), so every datagram posted after a change is aggregated with it.
  */
 import type { InterfaceDirectory, InterfaceInfo, NetworkDirectory, NetworkInfo } from '../../src/collector.js';
 import { NetworkHolder, Networks } from '../../src/enrich/networks.js';
+import { classifier, compileRoles, type RoleRule } from '../../src/enrich/roles.js';
+import type { Classify } from '../../src/enrich/interfaces.js';
 import { isDerived } from './derived.js';
 import { shardOf } from './shard.js';
 
 type Source = Readonly<Record<string, Partial<NetworkInfo>>>;
-export type RoleList = [string, [number, string][]][];
-
 /** What a worker is sent; `networks: null` drops its table (no networks file any more). */
 export interface TablesMessage {
   t: 'tables';
   networks?: Source | null;
-  roles?: RoleList;
+  roles?: { rules: readonly RoleRule[]; snmp: [string, [number, string][]][] };
 }
 
 /** What one worker was last sent (main thread). */
@@ -44,7 +46,7 @@ export const nothingSent = (): TablesSent => ({ networks: undefined, version: -1
 export class TableFeed {
   private nets = false;
   private roles = false;
-  private cache: { version: number; list: RoleList } | undefined;
+  private cache: { version: number; roles: NonNullable<TablesMessage['roles']> } | undefined;
 
   constructor(
     private readonly dirs: { networks?: NetworkDirectory | undefined; interfaces: InterfaceDirectory },
@@ -73,8 +75,9 @@ export class TableFeed {
     if (this.roles && dir.roles) {
       const version = dir.version ?? 0;
       if (version !== sent.version) {
-        if (this.cache?.version !== version) this.cache = { version, list: dir.roles() };
-        (m ??= { t: 'tables' }).roles = this.cache.list.filter(([a]) => shardOf(a, count) === index);
+        if (this.cache?.version !== version) this.cache = { version, roles: dir.roles() };
+        const { rules, snmp } = this.cache.roles;
+        (m ??= { t: 'tables' }).roles = { rules, snmp: snmp.filter(([a]) => shardOf(a, count) === index) };
         sent.version = version;
       }
     }
@@ -82,18 +85,36 @@ export class TableFeed {
   }
 }
 
-/** Worker thread: the directories derived.ts reads, filled from the main thread's messages. */
+/** Worker thread: the directories derived.ts reads, filled from the main thread's messages and its own exporters' options data. */
 export class WorkerTables {
   readonly networks = new NetworkHolder();
-  private byAddress = new Map<string, Map<number, InterfaceInfo>>();
+  private snmp = new Map<string, Map<number, InterfaceInfo>>();
+  private readonly learned = new Map<string, Map<number, InterfaceInfo>>();
+  private classify: Classify | undefined;
   readonly interfaces: InterfaceDirectory = {
-    update: () => undefined, // options data goes to the main thread's directory (workers.ts)
-    lookup: (exporter, ifIndex) => this.byAddress.get(exporter)?.get(ifIndex),
+    // options data of this worker's exporters (the processor's interfaces hook): device = exporter address
+    update: (_device, addresses, _source, list) => {
+      const map = new Map<number, InterfaceInfo>();
+      for (const i of list) map.set(i.ifIndex, this.classified(addresses[0] ?? '', i));
+      for (const a of addresses) this.learned.set(a, map);
+    },
+    // SNMP first, as the main thread's directory (src/enrich/interfaces.ts)
+    lookup: (exporter, ifIndex) => this.snmp.get(exporter)?.get(ifIndex) ?? this.learned.get(exporter)?.get(ifIndex),
     deviceName: () => undefined,
   };
 
+  private classified(device: string, i: InterfaceInfo): InterfaceInfo {
+    const own = { ...i };
+    if (this.classify) this.classify(device, own);
+    else delete own.role;
+    return own;
+  }
+
   apply(m: TablesMessage): void {
     if (m.networks !== undefined) this.networks.current = m.networks === null ? undefined : new Networks(m.networks);
-    if (m.roles) this.byAddress = new Map(m.roles.map(([a, list]) => [a, new Map(list.map(([ifIndex, role]) => [ifIndex, { ifIndex, role }]))]));
+    if (!m.roles) return;
+    this.classify = classifier(compileRoles(m.roles.rules));
+    this.snmp = new Map(m.roles.snmp.map(([a, list]) => [a, new Map(list.map(([ifIndex, role]): [number, InterfaceInfo] => [ifIndex, role ? { ifIndex, role } : { ifIndex }]))]));
+    for (const [a, map] of this.learned) for (const [i, info] of map) map.set(i, this.classified(a, info));
   }
 }

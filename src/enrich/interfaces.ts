@@ -14,6 +14,7 @@
  * for an ifIndex the resolved device's SNMP poll lacks, and for exporters no device claims.
  */
 import type { InterfaceDirectory, InterfaceInfo } from '../collector.js';
+import type { RoleRule } from './roles.js';
 
 interface DeviceEntry {
   name: string;
@@ -32,7 +33,8 @@ export class InterfaceTable implements InterfaceDirectory {
   /** Address -> the SNMP device flows from it belong to; null when ambiguous. */
   private readonly byAddress = new Map<string, DeviceEntry | null>();
   private classify: Classify | undefined;
-  /** Bumped when a role `lookup` gives may have changed (flow worker threads get `roles()` then). */
+  private rules: readonly RoleRule[] = [];
+  /** Bumped when the rules or an SNMP-resolved role may have changed (flow worker threads get `roles()` then). */
   version = 0;
 
   update(device: string, addresses: readonly string[], source: 'snmp' | 'flow', interfaces: Iterable<InterfaceInfo>, explicit: readonly string[] = []): void {
@@ -44,10 +46,7 @@ export class InterfaceTable implements InterfaceDirectory {
       map.set(i.ifIndex, own);
     }
     if (source === 'flow') {
-      for (const a of addresses) {
-        if (!sameRoles(this.learned.get(a), map)) this.version++;
-        this.learned.set(a, map);
-      }
+      for (const a of addresses) this.learned.set(a, map);
       return;
     }
     const prev = this.devices.get(device);
@@ -99,22 +98,21 @@ export class InterfaceTable implements InterfaceDirectory {
     return out;
   }
 
-  /** Per exporter address, every ifIndex `lookup` gives a role, with the role (a flow worker's copy). */
-  roles(): [string, [number, string][]][] {
-    const out: [string, [number, string][]][] = [];
-    for (const a of new Set([...this.byAddress.keys(), ...this.learned.keys()])) {
-      const snmp = this.byAddress.get(a)?.snmp;
-      const list: [number, string][] = [];
-      for (const [i, info] of snmp ?? []) if (info.role !== undefined) list.push([i, info.role]);
-      for (const [i, info] of this.learned.get(a) ?? []) if (info.role !== undefined && !snmp?.has(i)) list.push([i, info.role]);
-      if (list.length) out.push([a, list]);
-    }
-    return out;
+  /**
+   * The rules, and per address the interfaces of the SNMP device it resolves to with their roles
+   * ('' for none): a flow worker's copy, which classifies the names its exporters send itself.
+   */
+  roles(): { rules: readonly RoleRule[]; snmp: [string, [number, string][]][] } {
+    const snmp: [string, [number, string][]][] = [];
+    if (this.rules.length === 0) return { rules: [], snmp };
+    for (const [a, e] of this.byAddress) if (e) snmp.push([a, [...e.snmp].map(([i, info]) => [i, info.role ?? ''])]);
+    return { rules: this.rules, snmp };
   }
 
   /** Applies new role rules to every interface known (SIGHUP). */
-  reclassify(classify: Classify | undefined): void {
+  reclassify(classify: Classify | undefined, rules: readonly RoleRule[] = []): void {
     this.classify = classify;
+    this.rules = rules;
     this.version++;
     for (const e of this.devices.values()) for (const i of e.snmp.values()) setRole(classify, e.name, i);
     for (const [a, m] of this.learned) for (const i of m.values()) setRole(classify, a, i);
