@@ -16,19 +16,16 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { InterfaceInfo } from '../../src/collector.js';
 import type { Logger } from '../../src/log.js';
-import { makeRecord, type HealthRecord, type NetRecord } from '../../src/record/record.js';
-import type { StoreStats } from '../netflow/templates.js';
+import type { NetRecord } from '../../src/record/record.js';
 import type { AggregateSnapshot, Aggregator } from './aggregate.js';
 import type { FlowConfig } from './config.js';
-import type { LossState } from './losspersist.js';
-import type { PathTotals } from './loss.js';
 import { exporterAddress } from './processor.js';
 import { joinParts, OPTIONS_LISTS, shardOf, TEMPLATE_LISTS } from './shard.js';
 import { OPTIONS_FILE, TEMPLATE_FILE } from './state.js';
 import { replaceFile } from './statefile.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-entry.js';
-import { nothingSent, type TableFeed, type TablesSent } from './worker-tables.js';
-import type { PathRow } from './path.js';
+import { nothingSent, type TableFeed } from './worker-tables.js';
+import { WorkerReports, type Batch, type House, type Pending, type Slot } from './worker-reports.js';
 import type { TimeSource } from './timestamps.js';
 import type { VolumeSums } from './volumes.js';
 
@@ -46,7 +43,6 @@ export interface PoolHooks {
   log: Logger;
 }
 
-type House = Extract<FromWorker, { t: 'house' }>;
 type Drained = Extract<FromWorker, { t: 'drained' }>;
 
 /**
@@ -68,47 +64,6 @@ export const ANSWER_MS = 10_000;
 /** A worker that exits within this of its start is restarted after it, not at once (a crash loop). */
 const RESTART_MS = 1000;
 
-interface Batch {
-  bytes: Uint8Array;
-  used: number;
-  n: number;
-  off: Uint32Array;
-  port: Uint16Array;
-  now: Float64Array;
-  addr: string[];
-}
-
-interface Pending {
-  posted: number;
-  /** A drain's talker parts, before its reply (worker-entry.ts sendTalkers). */
-  part?(agg: AggregateSnapshot): void;
-  done(reply: FromWorker | undefined): void;
-}
-
-interface Slot {
-  index: number;
-  worker: Worker | undefined;
-  startedAt: number;
-  /** Datagrams posted, and the count up to which an answered drain carried their sums. */
-  posted: number;
-  covered: number;
-  /** Bytes of batch buffers posted and not yet handled by the worker. */
-  queued: number;
-  lastUsed: number;
-  batch: Batch | undefined;
-  pending: Map<number, Pending>;
-  house?: House;
-  templates?: unknown;
-  options?: unknown;
-  loss?: LossState;
-  lossChanges: number;
-  /** Enrichment tables this worker was sent. */
-  sent: TablesSent;
-  /** As of the last drain, per exporter: sequence totals and datagrams (the interval's loss ratio). */
-  seq: [string, { received: number; lost: number }][];
-  datagrams: [string, number][];
-}
-
 /** The built worker file: beside this one in dist, or dist's copy when this runs as TypeScript (vitest). */
 export function workerFile(): URL {
   const here = new URL('./worker-entry.js', import.meta.url);
@@ -118,27 +73,25 @@ export function workerFile(): URL {
   return new URL(`file://${dist}`);
 }
 
-export class FlowWorkers {
-  private readonly slots: Slot[];
+export class FlowWorkers extends WorkerReports {
   private scheduled = false;
   private nextId = 0;
   private stopping = false;
   private templatesChanged = false;
   private optionsChanged = false;
-  restarts = 0;
-  lost = 0;
-  /** Datagrams refused because their worker's queue was full (MAX_QUEUED_BYTES). */
-  dropped = 0;
 
   constructor(
     private cfg: FlowConfig,
-    private readonly name: string,
+    name: string,
     private readonly dataDir: string,
     private readonly hooks: PoolHooks,
     private readonly file: URL = workerFile(),
     private readonly talkerPart?: number,
   ) {
-    this.slots = Array.from({ length: cfg.workers }, (_, index) => ({ index, worker: undefined, startedAt: 0, posted: 0, covered: 0, queued: 0, lastUsed: 0, batch: undefined, pending: new Map(), lossChanges: 0, sent: nothingSent(), seq: [], datagrams: [] }));
+    super(
+      Array.from({ length: cfg.workers }, (_, index) => ({ index, worker: undefined, startedAt: 0, posted: 0, covered: 0, queued: 0, lastUsed: 0, batch: undefined, pending: new Map(), lossChanges: 0, sent: nothingSent(), seq: [], datagrams: [] })),
+      name,
+    );
   }
 
   start(): void {
@@ -322,44 +275,6 @@ export class FlowWorkers {
     p.done(m);
   }
 
-  /** `flow_loss` rows of the last report. */
-  lossRecords(): NetRecord[] {
-    return this.slots.flatMap((s) => s.house?.loss ?? []);
-  }
-
-  /** Per-exporter `flow_stats` rows of the last report, and one collector row summed over the workers. */
-  statsRecords(now: number, extra: Record<string, number>): HealthRecord[] {
-    const out: HealthRecord[] = [];
-    const sums: Record<string, bigint> = {};
-    for (const s of this.slots) {
-      for (const r of (s.house?.stats ?? []) as HealthRecord[]) {
-        if (r.tags['exporter'] !== undefined) out.push(r);
-        else for (const [k, v] of Object.entries(r.fields)) if (typeof v === 'bigint') sums[k] = (sums[k] ?? 0n) + v;
-      }
-    }
-    for (const k in extra) sums[k] = BigInt(Math.round(extra[k] ?? 0));
-    sums['worker_restarts'] = BigInt(this.restarts);
-    sums['worker_lost'] = BigInt(this.lost);
-    sums['worker_dropped'] = BigInt(this.dropped);
-    out.push(makeRecord('health', 'flow_stats', { collector: this.name }, sums, now));
-    return out;
-  }
-
-  /** The template stores' counters of the last report, summed. */
-  storeStats(): StoreStats {
-    const out: StoreStats = { templates: 0, pendingSets: 0, pendingExpired: 0, pendingDropped: 0, evicted: 0, expired: 0, refused: 0 };
-    for (const s of this.slots) for (const k of Object.keys(out) as (keyof StoreStats)[]) out[k] += s.house?.store[k] ?? 0;
-    return out;
-  }
-
-  lossChanges(): number {
-    return this.slots.reduce((n, s) => n + s.lossChanges, this.restarts);
-  }
-
-  lossState(now: number): LossState {
-    return { v: 1, savedAt: now, streams: this.slots.flatMap((s) => s.loss?.streams ?? []) };
-  }
-
   /** templates.json and options.json as one file each, when a worker's part changed. */
   async saveState(): Promise<void> {
     if (this.templatesChanged && this.slots.every((s) => s.templates !== undefined)) {
@@ -370,35 +285,6 @@ export class FlowWorkers {
       this.optionsChanged = false;
       await replaceFile(join(this.dataDir, OPTIONS_FILE), JSON.stringify(joinParts(this.slots.map((s) => s.options), OPTIONS_LISTS)));
     }
-  }
-
-  exporters(): House['exporters'] {
-    return this.slots.flatMap((s) => s.house?.exporters ?? []);
-  }
-
-  lossTotals(): Map<string, PathTotals> {
-    return new Map(this.slots.flatMap((s) => s.house?.lossTotals ?? []));
-  }
-
-  /** What the interval's loss ratio reads (loss-ratio.ts), as of the last drain: sequence totals and datagrams per exporter. */
-  lossInputs(): [Map<string, { received: number; lost: number }>, Map<string, number>] {
-    return [new Map(this.slots.flatMap((s) => s.seq)), new Map(this.slots.flatMap((s) => s.datagrams))];
-  }
-
-  /** The exporter_path check's input (path.ts), as of the last report. */
-  pathRows(): PathRow[] {
-    const totals = this.lossTotals();
-    return this.exporters().map((e) => ({ exporter: e.exporter, datagrams: e.stats?.datagrams ?? 0, totals: totals.get(e.exporter), clock: e.clock }));
-  }
-
-  /** Flows per exporter by where their sampling rate came from (sampling.ts), as of the last report. */
-  samplingSummary(): Map<string, House['sampling'][number][1]> {
-    return new Map(this.slots.flatMap((s) => s.house?.sampling ?? []));
-  }
-
-  /** Worker threads running now (one is missing while it waits to be restarted). */
-  running(): number {
-    return this.slots.filter((s) => s.worker).length;
   }
 
   /** Test hook: the fault a real crash would cause, without a bug to cause it (see workers.test.ts). */

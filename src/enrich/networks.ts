@@ -63,9 +63,8 @@ export class Networks {
 
   /** The networks as given, so a flow worker thread can build the same table (collectors/flow/worker-tables.ts). */
   constructor(readonly source: Readonly<Record<string, Partial<NetworkInfo>>>) {
-    const networks = source;
     // shortest first, so every network's covering networks are in the table when it inherits from them
-    const list = Object.entries(networks)
+    const list = Object.entries(source)
       .map(([key, a]) => ({ c: canonical(key), a }))
       .filter((x): x is { c: { text: string; bytes: Uint8Array; bits: number }; a: Partial<NetworkInfo> } => !('error' in x.c))
       .sort((x, y) => x.c.bits - y.c.bits);
