@@ -4,7 +4,8 @@
  * one worker (shard.ts). Datagrams are copied once into a per-worker batch whose buffers are
  * transferred, not cloned, at the end of the event-loop turn that received them. The interval sums
  * come back when the collector asks (checkpoint, flush, stop) and are added to the main thread's
- * Aggregator, so flushes, checkpoints and the pipeline are the in-thread ones.
+ * Aggregator, with the interval volumes and loss inputs, so flushes, checkpoints and the pipeline
+ * are the in-thread ones. Enrichment tables reach the workers as copies (worker-tables.ts).
  *
  * A worker that exits or stops answering is logged, counted (`worker_restarts`) and started again
  * from the state it last reported; the datagrams it was sent since its last answered drain are
