@@ -27,7 +27,7 @@ import { EnrichState, type EnrichConfig } from '../src/enrich/config.js';
 import { InterfaceTable } from '../src/enrich/interfaces.js';
 import type { NetRecord } from '../src/record/record.js';
 import { makeTestCtx } from './helpers/flow-ctx.js';
-import { freeUdpPort, makeTmpDir } from './helpers/net.js';
+import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 
 let v9: Buffer[] = [];
 let sflow: Buffer[] = [];
@@ -133,18 +133,31 @@ async function run(workers: number, streams: [Socket, Buffer[]][], reload: boole
   await col.start();
   cleanups.push(() => col.stop());
   const half = (s: [Socket, Buffer[]], second: boolean): [Socket, Buffer[]] => [s[0], reload ? s[1].slice(second ? s[1].length / 2 : 0, second ? undefined : s[1].length / 2) : s[1]];
-  await replay(port, streams.map((s) => half(s, false)));
+  let sent = 0;
+  // every datagram sent so far reached a processor (the workers' counts as of a report)
+  const handled = async (): Promise<void> => {
+    const n = async (): Promise<number> => {
+      await col.settle();
+      return (col.status() as Run['status']).exporters.reduce((x, e) => x + e.datagrams, 0);
+    };
+    await waitFor(`${sent} datagrams handled`, async () => (await n()) === sent, 60_000, 100);
+  };
+  const first = streams.map((s) => half(s, false));
+  await replay(port, first);
+  sent += first.reduce((x, [, d]) => x + d.length, 0);
   let atReload = Infinity;
   if (reload) {
-    await sleep(300); // the in-thread path has handled everything sent before the reload too
+    await handled(); // before the reload in both runs, so each half is aggregated under its own config
     writeFileSync(join(dir, 'networks.yaml'), NETWORKS_B);
     enrich.apply({ networks_file: 'networks.yaml', interface_roles: RULES_B }, dir);
     atReload = t.records.length;
     await col.reload(flowConfig(port, workers, true));
     atReload = Math.max(atReload, t.records.length);
-    await replay(port, streams.map((s) => half(s, true)));
+    const second = streams.map((s) => half(s, true));
+    await replay(port, second);
+    sent += second.reduce((x, [, d]) => x + d.length, 0);
   }
-  await sleep(300);
+  await handled();
   await col.stop();
   return { records: t.records, paths: paths.sort(), status: col.status() as Run['status'], atReload };
 }
