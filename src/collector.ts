@@ -3,6 +3,7 @@
  * `wire/`, `errors.ts` and `log.ts` from src/ and nothing else: no pipeline, no sink, no other
  * collector. It receives everything it may touch in a CollectorContext.
  */
+import type { RoleRule } from './enrich/roles.js';
 import type { z } from 'zod';
 import type { Logger } from './log.js';
 import type { NetRecord } from './record/record.js';
@@ -39,6 +40,13 @@ export interface InterfaceDirectory {
   lookup(exporterAddress: string, ifIndex: number): InterfaceInfo | undefined;
   /** Device name known for an exporter address, if the inventory maps it. */
   deviceName(exporterAddress: string): string | undefined;
+  /** Bumped when the role rules or an SNMP-resolved interface's role may have changed (see `roles`). */
+  readonly version?: number;
+  /**
+   * For flow worker threads (collectors/flow/worker-tables.ts): the role rules, and per exporter
+   * address the ifIndexes of the SNMP device it resolves to, with their roles ('' for none).
+   */
+  roles?(): { rules: readonly RoleRule[]; snmp: [string, [number, string][]][] };
 }
 
 /** What the networks file says about the network an address is in (src/enrich/networks.ts). */
@@ -55,6 +63,8 @@ export interface NetworkDirectory {
   find(addr: number | string): NetworkInfo | undefined;
   /** False when no networks file is loaded (or it is empty): callers skip the lookup. */
   readonly active: boolean;
+  /** The loaded networks as given (a new object when the table changes), for flow worker threads. */
+  source?(): Readonly<Record<string, Partial<NetworkInfo>>> | undefined;
 }
 
 /** What collectors tell the VM resource monitor about the data path and time keeping. */
