@@ -7,7 +7,7 @@
  *
  * Nothing is committed before it is safe: `closeInterval` marks what every partition delivered so
  * far; once the interval's records have left the pipeline (written, or spooled by a sink) the last
- * message of each partition is committed (AckAll), so a successor resumes right after it.
+ * message of each partition is committed (its offset), so a successor resumes right after it.
  */
 import type { Logger } from '../log.js';
 import type { Bus, BusMessage, KeyValue, KvMirror, PartitionConsumer } from './bus.js';
