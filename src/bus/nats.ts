@@ -106,6 +106,8 @@ export class NatsBus implements Bus {
     const key = `flow.${partition}`;
     const kept = await offsets.get(key);
     let floor = kept?.operation === 'PUT' ? Number(new TextDecoder().decode(kept.value)) : 0;
+    // reading from the start instead would count the partition's history twice
+    if (!Number.isSafeInteger(floor) || floor < 0) throw new Error(`${stream}_offsets ${key}: not a stream sequence`);
     if (!kept) {
       const old = await this.jsm.consumers.info(stream, durable).catch((e: unknown) => {
         if (isNotFound(e)) return undefined;
