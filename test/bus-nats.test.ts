@@ -3,14 +3,16 @@
  * buckets), 2 receivers and 3 processors as `netvigil run` processes from one binary and one config
  * shape, writing to a real influxd and to line-protocol files. softflowd exports NetFlow v9 for a generated pcap once; its datagrams are replayed (real
  * exporter output, replayed) from 8 loopback source addresses, so exporters hash to different
- * partitions, in rounds. One processor is killed with SIGKILL mid-stream, then one NATS node: the
- * processor's partitions must move within a few seconds, and the flows in InfluxDB and in every
- * processor's line-protocol files must add up to the flows sent, exactly; no point may replace another.
+ * partitions, in rounds. One processor is killed with SIGKILL mid-stream, then the NATS node leading
+ * the stream: the processor's partitions must move within seconds of the lease TTL, and the flows in
+ * InfluxDB and in every processor's line-protocol files must add up to the flows sent, exactly (none
+ * lost with the node, none read twice); no point may replace another.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from './helpers/cli.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
@@ -24,13 +26,13 @@ const PARTITIONS = 8;
 const SOURCES = 8;
 const ROUNDS = 10;
 const ROUND_MS = 700;
-const LEASE_TTL_MS = 3000;
-const CONVERSATIONS = 60;
 /**
- * Also SIGKILL one NATS node mid-stream (NV_KILL_NATS_NODE=1): partitions still move, but flows are
- * lost, so it is off until that is fixed (README, Scale-out, "Not done yet").
+ * Above 1.5 JetStream leader elections: the NATS node killed below may lead the leases bucket, which
+ * then takes no write for 4-9 s (raft election timeout in nats-server 2.9) plus a campaign, and a
+ * lease not renewed for its TTL is lost (counted twice until fencing, README "Not done yet").
  */
-const KILL_NATS_NODE = process.env['NV_KILL_NATS_NODE'] === '1';
+const LEASE_TTL_MS = 16_000;
+const CONVERSATIONS = 60;
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let nats: NatsCluster;
@@ -149,6 +151,19 @@ async function points(name: string): Promise<Point[]> {
   return out;
 }
 
+/** Index in `nats.nodes` of the node leading the test stream (nodes are named n0, n1, ...). */
+async function streamLeader(): Promise<number> {
+  const nc = await connect({ servers: nats.urls });
+  try {
+    const leader = (await (await nc.jetstreamManager()).streams.info('NVTEST')).cluster?.leader ?? '';
+    const i = Number(/^n(\d+)$/.exec(leader)?.[1] ?? NaN);
+    if (!(i >= 0 && i < nats.nodes.length)) throw new Error(`stream leader ${leader} is none of our nodes`);
+    return i;
+  } finally {
+    await nc.close();
+  }
+}
+
 beforeAll(async () => {
   tmp = await makeTmpDir('netvigil-bus-');
   nats = await startNats(tmp.dir, 3);
@@ -205,6 +220,7 @@ describe('scale-out on NATS JetStream (3-node cluster, R3)', () => {
     const victim = procs[0] as Daemon;
     const victimHad = owned(victim);
     let killedAt = 0;
+    let nodeKilled = -1;
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, s] of senders.entries()) for (const d of round ? later : capture) await send(s, d, flowPorts[i % 2] as number);
       if (round === 4) {
@@ -214,7 +230,13 @@ describe('scale-out on NATS JetStream (3-node cluster, R3)', () => {
         victim.proc.kill('SIGKILL');
         killedAt = Date.now();
       }
-      if (round === 7 && KILL_NATS_NODE) (nats.nodes[2] as Daemon).proc.kill('SIGKILL'); // R3: the stream and buckets go on with 2 of 3
+      if (round === 7) {
+        // the stream's leader, so that its leadership moves, and the clients connected to it reconnect
+        // (R3: the stream and buckets go on with 2 of 3)
+        const leader = await streamLeader();
+        nodeKilled = leader;
+        (nats.nodes[leader] as Daemon).proc.kill('SIGKILL');
+      }
       await new Promise((r) => setTimeout(r, ROUND_MS));
     }
     for (const s of senders) s.close();
@@ -222,11 +244,11 @@ describe('scale-out on NATS JetStream (3-node cluster, R3)', () => {
     await waitFor('the killed processor\'s partitions taken over', () => {
       const now = new Set([...owned(procs[1] as Daemon), ...owned(procs[2] as Daemon)]);
       return [...victimHad].every((p) => now.has(p)) && now.size === PARTITIONS;
-    }, 30_000, 100).catch((e: unknown) => {
+    }, LEASE_TTL_MS + 30_000, 100).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}\n${running.map((d) => d.output().split('\n').filter((l) => !/"level":30,.*(flow listener|records)/.test(l)).join('\n')).join('\n----\n')}\n${nats.nodes.map((d) => d.output().split('\n').slice(-40).join('\n')).join('\n----\n')}`);
     });
     const movedMs = Date.now() - killedAt;
-    console.log(`partitions ${[...victimHad].join(',')} moved ${movedMs} ms after SIGKILL (lease_ttl ${LEASE_TTL_MS} ms)`);
+    console.log(`partitions ${[...victimHad].join(',')} moved ${movedMs} ms after SIGKILL (lease_ttl ${LEASE_TTL_MS} ms); NATS node n${nodeKilled} (stream leader) killed`);
     expect(movedMs).toBeLessThan(LEASE_TTL_MS + 10_000);
     // receivers first (their last batches), then the processors, which write their open interval
     for (const d of running.slice(3)) await d.stop('SIGTERM', 10_000);

@@ -16,8 +16,8 @@ export interface BusMessage {
 
 export interface PartitionConsumer {
   /**
-   * Marks `m` and every earlier message of the partition done (a Kafka offset commit; JetStream
-   * AckAll). A consumer that takes the partition later starts after the last commit.
+   * Marks `m` and every earlier message of the partition done (a Kafka offset commit; on NATS a KV
+   * key). A consumer that takes the partition later starts after the last commit.
    */
   commit(m: BusMessage): Promise<void>;
   /** Stops delivery; `commit` still works. Messages not committed go to the next consumer. */

@@ -34,7 +34,7 @@ const natsSchema = z
     batch_delay: duration().default(50).describe('...or this long after its first datagram'),
     buffer: size().default(64 * 1024 * 1024).describe('bytes a receiver holds while the broker is slow or away; beyond, the oldest batch is dropped (counted)'),
     lease_ttl: duration().default(6000).describe('a dead processor\'s partitions move after at most this long'),
-    ack_wait: duration().default(600_000).describe('JetStream ack_wait; longer than the flow interval'),
+    ack_wait: duration().default(600_000).describe('unused since processors read by stream sequence; accepted so older configs load'),
   })
   .strict()
   .superRefine((v, ctx) => {

@@ -80,8 +80,8 @@ export interface FenceResult<O> {
  * dropped and consumption stops; the caller throws its open aggregates away and refuses intervals
  * closed but not yet written (their records hold lapsed partitions' flows too). Nothing more is
  * committed but what was already written. The lapsed partitions' new owners decode what we dropped
- * from the acknowledged floor; the kept ones are released once the commits in progress are done,
- * so whoever takes them next (us included) starts at the acknowledged floor and decodes the
+ * from the committed offset; the kept ones are released once the commits in progress are done,
+ * so whoever takes them next (us included) starts at the committed offset and decodes the
  * dropped part once.
  */
 export function fenceOff<O extends FencedPartition>(owned: Map<number, O>, proof: LeaseProof): FenceResult<O> {

@@ -1,12 +1,12 @@
 /**
- * The Bus on NATS JetStream: one stream `<stream>` with subjects `<stream>.flow.<partition>`, one
- * durable pull consumer per partition with AckAll (a commit acknowledges everything before it, like
- * a Kafka offset), and KV buckets for leases and shared decoding state.
+ * The Bus on NATS JetStream: one stream `<stream>` with subjects `<stream>.flow.<partition>`, read
+ * per partition by stream sequence (`ordered.ts`), commit offsets in the KV bucket
+ * `<stream>_offsets` (like Kafka's committed offsets), and KV buckets for leases and shared
+ * decoding state.
  */
 import { readFileSync } from 'node:fs';
 import {
   AckPolicy,
-  DeliverPolicy,
   RetentionPolicy,
   StorageType,
   connect,
@@ -14,16 +14,15 @@ import {
   nanos,
   nkeyAuthenticator,
   type ConnectionOptions,
-  type ConsumerConfig,
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
   type KV,
   type NatsConnection,
 } from 'nats';
 import type { Logger } from '../log.js';
 import type { Bus, BusMessage, KeyValue, PartitionConsumer } from './bus.js';
 import type { NatsConfig } from './config.js';
+import { OrderedReader, isNotFound } from './ordered.js';
 
 /** Reads a secret file named in the config (trailing newline trimmed). */
 const secret = (file: string): string => readFileSync(file, 'utf8').replace(/\r?\n$/, '');
@@ -44,8 +43,6 @@ export function connectionOptions(cfg: NatsConfig, name: string): ConnectionOpti
   return o;
 }
 
-const isNotFound = (e: unknown): boolean => /not found/i.test((e as Error).message) || (e as { api_error?: { err_code?: number } }).api_error?.err_code === 10014;
-
 export class NatsBus implements Bus {
   readonly partitions: number;
 
@@ -54,6 +51,7 @@ export class NatsBus implements Bus {
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly cfg: NatsConfig,
+    private readonly log: Logger,
   ) {
     this.partitions = cfg.partitions;
   }
@@ -65,7 +63,8 @@ export class NatsBus implements Bus {
       for await (const s of nc.status()) if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ nats: s.type, server: s.data }, 'NATS connection');
     })();
     const jsm = await nc.jetstreamManager();
-    const want = { subjects: [`${cfg.stream}.flow.>`], num_replicas: cfg.replicas, max_age: nanos(cfg.max_age), duplicate_window: nanos(120_000) };
+    // allow_direct: processors read by sequence from any replica (`ordered.ts`)
+    const want = { subjects: [`${cfg.stream}.flow.>`], num_replicas: cfg.replicas, max_age: nanos(cfg.max_age), duplicate_window: nanos(120_000), allow_direct: true };
     try {
       await jsm.streams.info(cfg.stream);
       await jsm.streams.update(cfg.stream, want);
@@ -73,55 +72,59 @@ export class NatsBus implements Bus {
       if (!isNotFound(e)) throw e;
       await jsm.streams.add({ name: cfg.stream, retention: RetentionPolicy.Limits, storage: StorageType.File, ...want });
     }
-    return new NatsBus(nc, nc.jetstream(), jsm, cfg);
+    return new NatsBus(nc, nc.jetstream(), jsm, cfg, log);
   }
 
   async publish(partition: number, data: Uint8Array, id: string): Promise<void> {
     await this.js.publish(`${this.cfg.stream}.flow.${partition}`, data, { msgID: id });
   }
 
+  private offsetsKv: Promise<KV> | undefined;
+
   /**
-   * A new owner recreates the partition's durable consumer at its ack floor: the old one may still
-   * hold delivered, unacknowledged messages that JetStream would redeliver only after ack_wait and
-   * out of order, and AckAll on a later message would then acknowledge them unprocessed.
+   * Commit offsets, one key per partition: the last stream sequence whose effects were written.
+   * A KV key rather than a consumer's ack floor: processors read by sequence (`ordered.ts`), with
+   * no consumer to hold one.
+   */
+  private offsets(): Promise<KV> {
+    this.offsetsKv ??= this.js.views.kv(`${this.cfg.stream}_offsets`, { history: 1, replicas: this.cfg.replicas }).catch((e: unknown) => {
+      this.offsetsKv = undefined; // asked again on the next take, not failed for good
+      throw e;
+    });
+    return this.offsetsKv;
+  }
+
+  /**
+   * The partition's messages after its last commit, in stream order. A partition with no offset
+   * in KV yet but consumed by an older netvigil (a durable with AckAll) continues at that
+   * consumer's ack floor, and the durable, no longer used, is deleted.
    */
   async consume(partition: number, handler: (m: BusMessage) => void): Promise<PartitionConsumer> {
     const stream = this.cfg.stream;
     const durable = `${stream}_flow_${partition}`;
-    let floor = 0;
-    try {
-      floor = (await this.jsm.consumers.info(stream, durable)).ack_floor.stream_seq;
-      await this.jsm.consumers.delete(stream, durable);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
+    const offsets = await this.offsets();
+    const key = `flow.${partition}`;
+    const kept = await offsets.get(key);
+    let floor = kept?.operation === 'PUT' ? Number(new TextDecoder().decode(kept.value)) : 0;
+    // reading from the start instead would count the partition's history twice
+    if (!Number.isSafeInteger(floor) || floor < 0) throw new Error(`${stream}_offsets ${key}: not a stream sequence`);
+    if (!kept) {
+      const old = await this.jsm.consumers.info(stream, durable).catch((e: unknown) => {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      });
+      if (old?.config.ack_policy === AckPolicy.All) floor = old.ack_floor.stream_seq;
+      if (old) void this.jsm.consumers.delete(stream, durable).catch(() => {});
     }
-    const cc: Partial<ConsumerConfig> = {
-      durable_name: durable,
-      filter_subject: `${stream}.flow.${partition}`,
-      ack_policy: AckPolicy.All,
-      ack_wait: nanos(this.cfg.ack_wait),
-      max_ack_pending: -1,
-      ...(floor > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : { deliver_policy: DeliverPolicy.All }),
-    };
-    await this.jsm.consumers.add(stream, cc);
-    const consumer = await this.js.consumers.get(stream, durable);
-    // redeliveries after ack_wait (an interval held longer) come again: skipped by sequence
-    let last = floor;
-    const msgs = await consumer.consume({
-      max_messages: 64,
-      callback: (m: JsMsg) => {
-        if (m.seq <= last) return;
-        last = m.seq;
-        handler({ partition, seq: m.seq, data: m.data, handle: m });
-      },
-    });
+    const delivery = new OrderedReader(this.jsm, { stream, subject: `${stream}.flow.${partition}`, start: floor + 1, log: this.log }, (m) =>
+      handler({ partition, seq: m.seq, data: m.data, handle: m }),
+    );
+    await delivery.start();
     return {
       commit: async (m) => {
-        await (m.handle as JsMsg).ackAck();
+        await offsets.put(key, new TextEncoder().encode(String(m.seq)));
       },
-      stop: async () => {
-        await msgs.close();
-      },
+      stop: () => delivery.stop(),
     };
   }
 

@@ -3,7 +3,7 @@
  * double count (README "Scale-out", How it holds together).
  *
  * Without it, a processor killed after its interval's points reached InfluxDB but before it
- * acknowledged the messages they came from (AckAll) leaves the new owner to decode those messages
+ * committed the messages they came from (their offset) leaves the new owner to decode those messages
  * again and write them under its own `instance`: counted twice. Re-decoding cannot reproduce the
  * same points (a processor sums all its partitions together, and loss correction and sampling depend
  * on per-exporter state), so what is kept is the output itself: before an interval's records go to

@@ -7,7 +7,7 @@
  *
  * Nothing is committed before it is safe: `closeInterval` marks what every partition delivered so
  * far; once the interval's records have left the pipeline (written, or spooled by a sink) the last
- * message of each partition is committed (AckAll), so a successor resumes right after it.
+ * message of each partition is committed (its offset), so a successor resumes right after it.
  */
 import type { PartitionState } from '../collector.js';
 import type { Logger } from '../log.js';
@@ -329,7 +329,7 @@ export class BusProcessor {
       this.outbox.close(window);
       this.acks = this.acks
         .then(async () => {
-          // fenced since: its messages go to the partitions' next owners, from the acknowledged floor
+          // fenced since: its messages go to the partitions' next owners, from the committed offset
           // the loss state goes before the outbox reference (a taker that skips the outbox's messages
           // continues the sequences from the same point) and never from a lease we cannot prove: a
           // crash between the two leaves it ahead, read as duplicates by the taker, never as loss
