@@ -24,6 +24,7 @@ import { correctAggregate, LossWindow } from './loss-ratio.js';
 import { socketDrops } from './sockdrops.js';
 import { FlowWorkers } from './workers.js';
 import { checkPaths, PathWatch } from './path.js';
+import { ReceiveTurns } from './turns.js';
 import { consumeFeed, shareState } from './busfeed.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
@@ -76,6 +77,8 @@ export class FlowCollector implements Collector {
   private volumesSince = -1;
   /** `workers: N` > 0: decoding and aggregation in worker threads (workers.ts). */
   private readonly pool: FlowWorkers | undefined;
+  /** One receive time per turn of the loop, and the wait after a turn that drained the sockets (turns.ts). */
+  private readonly turns: ReceiveTurns;
 
   constructor(
     cfg: FlowConfig,
@@ -122,6 +125,7 @@ export class FlowCollector implements Collector {
     );
     this.pool = cfg.workers > 0 ? new FlowWorkers(cfg, name, ctx.dataDir, { ...hooks, error: (e, c) => ctx.emitter.error(e, c), log: ctx.log }) : undefined;
     this.processor.configure(cfg.raw, cfg.allow.length ? new Allowlist(cfg.allow) : undefined);
+    this.turns = new ReceiveTurns(() => this.now(), cfg.receive_wait);
   }
 
   private deriverFor(cfg: FlowConfig): (k: FlowView) => FlowView {
@@ -230,11 +234,12 @@ export class FlowCollector implements Collector {
   private async openSockets(): Promise<void> {
     const pool = this.pool;
     const fwd = this.ctx.datagrams?.forward;
+    const turns = this.turns;
     const onMessage = fwd
-      ? (msg: Buffer, rinfo: RemoteInfo): void => fwd(msg, rinfo.address, rinfo.port, this.now())
+      ? (msg: Buffer, rinfo: RemoteInfo): void => fwd(msg, rinfo.address, rinfo.port, turns.datagram())
       : pool
-      ? (msg: Buffer, rinfo: RemoteInfo): void => pool.handle(msg, rinfo.address, rinfo.port, this.now())
-      : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, this.now());
+      ? (msg: Buffer, rinfo: RemoteInfo): void => pool.handle(msg, rinfo.address, rinfo.port, turns.datagram())
+      : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, turns.datagram());
     for (const l of this.cfg.listen) {
       const s = await openSocket(l.address, l.port, this.cfg.receive_buffer, onMessage);
       s.socket.on('error', (e) => this.ctx.emitter.error(e));
@@ -411,6 +416,7 @@ export class FlowCollector implements Collector {
     sampling.inherit(this.sampling);
     this.sampling = sampling;
     this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined, next.timestamps);
+    this.turns.configure(next.receive_wait);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();
       await this.openSockets();
