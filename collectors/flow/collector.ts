@@ -238,7 +238,7 @@ export class FlowCollector implements Collector {
     const onMessage = fwd
       ? (msg: Buffer, rinfo: RemoteInfo): void => fwd(msg, rinfo.address, rinfo.port, turns.datagram())
       : pool
-      ? (msg: Buffer, rinfo: RemoteInfo): void => pool.handle(msg, rinfo.address, rinfo.port, turns.datagram())
+      ? (msg: Buffer, rinfo: RemoteInfo): void => void (pool.handle(msg, rinfo.address, rinfo.port, turns.time()), turns.datagram()) // the pool posts before the turn's sleep
       : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, turns.datagram());
     for (const l of this.cfg.listen) {
       const s = await openSocket(l.address, l.port, this.cfg.receive_buffer, onMessage);

@@ -35,6 +35,17 @@ describe('ReceiveTurns', () => {
     expect(turns.waits).toBe(1);
   });
 
+  it('sleeps after an immediate queued before the turn\'s first datagram (the worker pool posts first)', async () => {
+    const turns = new ReceiveTurns(Date.now, 5);
+    await new Promise((r) => setTimeout(r, 10));
+    let waitsWhenPosted = -1;
+    setImmediate(() => (waitsWhenPosted = turns.waits));
+    turns.datagram();
+    await nextTurn();
+    expect(waitsWhenPosted).toBe(0);
+    expect(turns.waits).toBe(1);
+  });
+
   it('does not sleep when the limit is 0', async () => {
     const turns = new ReceiveTurns(Date.now, 0);
     turns.datagram();

@@ -47,9 +47,15 @@ export class ReceiveTurns {
     this.n++;
     if (!this.scheduled) {
       this.scheduled = true;
-      // the check phase follows the poll phase that read the datagrams of this turn
+      // the check phase follows the poll phase that read the datagrams of this turn; an immediate
+      // queued before this one (the worker pool's post) runs before the sleep
       setImmediate(this.end);
     }
+    return this.time();
+  }
+
+  /** The current turn's receive time, without counting a datagram (call `datagram()` after). */
+  time(): number {
     if (this.at < 0) this.at = this.clock();
     return this.at;
   }
