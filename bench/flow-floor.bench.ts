@@ -93,10 +93,10 @@ export default async function run(): Promise<BenchResult[]> {
           const note = [
             `range ${Math.min(...cpu).toFixed(1)}-${Math.max(...cpu).toFixed(1)} over ${ms.length} rounds`,
             `wake-ups ${median(ms.map((m) => m.wakeupsPerDatagram)).toFixed(2)}/datagram`,
-            `sender ${median(ms.map((m) => m.achieved)).toFixed(0)}/s`,
+            `the sender reached ${median(ms.map((m) => m.achieved)).toFixed(0)}/s`,
             lossy.length ? `LOSSY in ${lossy.length}: ${lossy[0]?.detail}` : 'loss-free',
           ];
-          out.push({ name: `${cap.exporter} ${t.name}`, value: median(cpu), unit: `µs CPU/datagram at ${RATE}/s`, note: note.join('; ') });
+          out.push({ name: `${cap.exporter} ${t.name}`, value: median(cpu), unit: `µs CPU/datagram (target rate ${RATE}/s)`, note: note.join('; ') });
         }
         log(`${cap.exporter}: ${cap.stats.datagrams} datagrams in the ring, ${perDgram} ${sflow ? 'samples' : 'records'} each`);
       } finally {
