@@ -251,6 +251,7 @@ export class FlowCollector implements Collector {
         this.ctx.log.warn({ ...info, rmem_max: s.cappedBy }, 'receive buffer capped by net.core.rmem_max; raise it (sysctl -w net.core.rmem_max=...) to avoid drops in bursts');
       } else this.ctx.log.info(info, 'flow listener bound');
     }
+    this.turns.buffer(Math.min(...this.sockets.map((s) => s.grantedRcvbuf / 2)));
   }
 
   private async closeSockets(): Promise<void> {

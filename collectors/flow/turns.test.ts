@@ -46,6 +46,16 @@ describe('ReceiveTurns', () => {
     expect(turns.waits).toBe(1);
   });
 
+  it('waits no longer than half a small receive buffer takes to fill at 200 k datagrams/s', async () => {
+    const turns = new ReceiveTurns(Date.now, 20);
+    turns.buffer(212_992); // Linux's default rmem_max, usable
+    await new Promise((r) => setTimeout(r, 30));
+    turns.datagram();
+    await nextTurn();
+    expect(turns.waits).toBe(1);
+    expect(turns.lastWaitMs).toBeCloseTo(212_992 / 2048 / 2 / 200, 6);
+  });
+
   it('does not sleep when the limit is 0', async () => {
     const turns = new ReceiveTurns(Date.now, 0);
     turns.datagram();
