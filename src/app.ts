@@ -199,7 +199,7 @@ export class App {
     this.pipeline.start();
     if (this.config.monitor.enabled) this.monitor.start();
     const { bus, roles, instance } = this.config;
-    if (bus) this.bus = await BusRuntime.open({ bus, roles, instance, settle: () => this.pipeline.drain() }, this.log.child({ component: 'bus' }));
+    if (bus) this.bus = await BusRuntime.open({ bus, roles, instance, settle: () => this.pipeline.drain(), interfaces: this.interfaces }, this.log.child({ component: 'bus' }));
     for (const def of definitions) {
       const block = (this.config.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
       if (block?.enabled && runsCollector(def.name, roles)) await this.startCollector(def, block);
@@ -225,17 +225,19 @@ export class App {
     const { enabled: _enabled, ...cfg } = block;
     const dataDir = join(this.dataDir, 'collectors', def.name);
     mkdirSync(dataDir, { recursive: true });
+    const emitter = this.pipeline.emitterFor(def.name);
     const instance = def.create(cfg, {
-      emitter: this.pipeline.emitterFor(def.name),
+      emitter: this.bus?.emitter(def.name, emitter) ?? emitter,
       log: this.log.child({ collector: def.name }),
       dataDir,
       configDir: this.opts.configDir,
-      interfaces: this.interfaces,
+      interfaces: this.bus?.interfaces ?? this.interfaces,
       networks: this.enrichment.networks,
       signals: this.monitor,
       shard: this.shard,
       clock: this.clock,
       ...(this.bus ? { datagrams: this.bus.feed } : {}),
+      ...(this.bus?.devices ? { devices: this.bus.devices } : {}),
     });
     await instance.start();
     this.running.set(def.name, { def, block, instance });
@@ -313,6 +315,11 @@ export class App {
     return collectors;
   }
 
+  /** The bus's part of /status.json; undefined without a bus. */
+  busStatus(): unknown {
+    return this.bus?.status();
+  }
+
   status(): unknown {
     const collectors = this.collectorStatus();
     return {
@@ -332,7 +339,7 @@ export class App {
   }
 
   async stop(deadlineMs: number = this.config.shutdown_timeout): Promise<void> {
-    const until = Date.now() + deadlineMs;
+    const until = performance.now() + deadlineMs; // monotonic: see Pipeline.stop
     await this.http?.close();
     this.http = undefined;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
@@ -343,11 +350,11 @@ export class App {
       ),
     );
     this.running.clear();
-    await this.bus?.close(Math.max(500, (until - Date.now()) / 2)).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'bus close failed'));
+    await this.bus?.close(Math.max(500, (until - performance.now()) / 2)).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'bus close failed'));
     if (this.config.monitor.enabled) this.monitor.tick(); // judge the last partial interval too
     this.monitor.stop();
     // final counters once the queue is flushed, so they cover the whole run
-    await this.pipeline.stop(Math.max(500, until - Date.now()), () => {
+    await this.pipeline.stop(Math.max(500, until - performance.now()), () => {
       this.writeHeartbeat();
       return this.telemetry.collect(this.clock.now());
     });

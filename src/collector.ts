@@ -3,6 +3,7 @@
  * `wire/`, `errors.ts` and `log.ts` from src/ and nothing else: no pipeline, no sink, no other
  * collector. It receives everything it may touch in a CollectorContext.
  */
+import type { RoleRule } from './enrich/roles.js';
 import type { z } from 'zod';
 import type { Logger } from './log.js';
 import type { NetRecord } from './record/record.js';
@@ -39,6 +40,13 @@ export interface InterfaceDirectory {
   lookup(exporterAddress: string, ifIndex: number): InterfaceInfo | undefined;
   /** Device name known for an exporter address, if the inventory maps it. */
   deviceName(exporterAddress: string): string | undefined;
+  /** Bumped when the role rules or an SNMP-resolved interface's role may have changed (see `roles`). */
+  readonly version?: number;
+  /**
+   * For flow worker threads (collectors/flow/worker-tables.ts): the role rules, and per exporter
+   * address the ifIndexes of the SNMP device it resolves to, with their roles ('' for none).
+   */
+  roles?(): { rules: readonly RoleRule[]; snmp: [string, [number, string][]][] };
 }
 
 /** What the networks file says about the network an address is in (src/enrich/networks.ts). */
@@ -55,6 +63,8 @@ export interface NetworkDirectory {
   find(addr: number | string): NetworkInfo | undefined;
   /** False when no networks file is loaded (or it is empty): callers skip the lookup. */
   readonly active: boolean;
+  /** The loaded networks as given (a new object when the table changes), for flow worker threads. */
+  source?(): Readonly<Record<string, Partial<NetworkInfo>>> | undefined;
 }
 
 /** What collectors tell the VM resource monitor about the data path and time keeping. */
@@ -80,13 +90,42 @@ export interface DatagramFeed {
   /**
    * Processor role: starts handing bus datagrams to `handle`, with the address, port and receive
    * time they arrived with; `restore` gets shared decoding state (see `share`) before a newly taken
-   * partition's first datagram.
+   * partition's first datagram; `discard` drops the open interval's sums (a fenced processor,
+   * src/bus/fence.ts) and returns the flows they held.
    */
-  consume?(handle: (datagram: Uint8Array, address: string, port: number, receivedAt: number) => void, restore: (doc: unknown) => void): Promise<void>;
+  consume?(handle: (datagram: Uint8Array, address: string, port: number, receivedAt: number) => void, restore: (doc: unknown) => void, discard?: () => number, exporters?: PartitionState): Promise<void>;
   /** At an interval flush: the result is called once the interval's records were all emitted. */
   closeInterval(): () => void;
   /** Decoding state (templates, options) for whichever processor takes these exporters over. */
   share(doc: unknown): void;
+}
+
+/**
+ * Per-exporter state that moves with a bus partition (loss accounting): saved at each commit, loaded
+ * by the processor that takes the partition next (src/bus/exporter-state.ts).
+ */
+export interface PartitionState {
+  /** The state of every exporter `partitionOf` places (exporters it does not place are left out), by partition. */
+  save(partitionOf: (exporter: string) => number | undefined): Map<number, unknown>;
+  /** Replaces what this processor knows of the saved exporters with what `save` gave; returns those exporters. */
+  load(saved: unknown): string[];
+  /** Forgets the exporters of a partition another processor has now. */
+  forget(which: (exporter: string) => boolean): void;
+}
+
+/**
+ * Scale-out (src/bus/pollers.ts): pollers on a bus share the inventory's devices by leases instead of
+ * `shard`. Absent without a bus.
+ */
+export interface DeviceShare {
+  /**
+   * The whole inventory's device names (again after a reload). `take` starts polling a device,
+   * with the rate state its previous poller saved (or undefined), and says false when the device is
+   * not in the inventory; `drop` resolves once no poll of the device runs any more.
+   */
+  share(names: readonly string[], take: (device: string, last: unknown) => boolean, drop: (device: string) => Promise<void>): void;
+  /** After each poll of a device: its rate state, for whoever polls it next. */
+  save(device: string, state: unknown): void;
 }
 
 export interface CollectorContext {
@@ -109,6 +148,8 @@ export interface CollectorContext {
   clock?: { now(): number };
   /** Set when a bus carries the datagrams (scale-out); the flow collector uses it. */
   datagrams?: DatagramFeed;
+  /** Set when pollers share the devices over a bus (scale-out); the SNMP collector uses it. */
+  devices?: DeviceShare;
 }
 
 export interface Collector {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { partitionOf } from '../src/bus/bus.js';
 import { FrameBuilder, readFrame } from '../src/bus/frame.js';
+import { deviceKey } from '../src/bus/pollers.js';
 import { configSchema } from '../src/commands/common.js';
 import { parseConfigText } from '../src/config/load.js';
 import { configProblems } from './helpers/cli.js';
@@ -30,6 +31,20 @@ describe('roles and bus.nats', () => {
     const at = Object.fromEntries(p.map((x) => [x.path, x.line]));
     expect(at).toMatchObject({ 'bus.nats.partitions': 4, 'bus.nats.stream': 5, 'bus.nats.creds_file': 7, 'bus.nats.servers[0]': 8 });
     expect(p.map((x) => x.path)).toContain('instance');
+    // a poller holds device leases under its instance name too
+    expect(configProblems(() => parse('roles: [poller]\nbus:\n  nats: {}\n'))).toEqual([expect.objectContaining({ path: 'instance', message: expect.stringContaining('a poller on the bus needs a unique instance name') })]);
+  });
+
+  it('refuses shard with a bus, at its line: pollers on a bus share devices by leases', () => {
+    const p = configProblems(() => parse('instance: a\nshard: 1/2\nbus:\n  nats: {}\n'));
+    expect(p).toEqual([expect.objectContaining({ file: 'nv.yaml', line: 2, path: 'shard', message: expect.stringContaining('not with a bus') })]);
+    expect(parse('instance: a\nshard: 0/1\nbus:\n  nats: {}\n').shard).toBe('0/1');
+  });
+
+  it('keys a device lease by its name, one KV token whatever the name holds', () => {
+    expect(deviceKey('core-1')).toBe('core-1');
+    expect(deviceKey('sw.hq 1/ä')).toBe('sw_2ehq_201_2f_c3_a4');
+    expect(deviceKey('a_b')).not.toBe(deviceKey('a.b'));
   });
 
   it('refuses an inline secret key: secrets are named by file', () => {

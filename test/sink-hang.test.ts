@@ -6,6 +6,7 @@
  *   collector starts again.
  * - steady traffic while it hangs: batches go to the spool after hang_threshold, the queue never
  *   overflows, and everything arrives after resume, each flow exactly once.
+ * - the wall clock stepped back an hour during shutdown (libfaketime): the deadline is monotonic.
  * Input: generated, numbered NetFlow v5 flows (test/helpers/numbered.ts) through the built CLI.
  */
 import { writeFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { freeTcpPort, freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 import { compareIds, NumberedFlows, spooledFlowIds, startRun, storedFlowIds, type Run } from './helpers/numbered.js';
+
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let influx: Influxd;
@@ -98,6 +101,38 @@ describe('a hung InfluxDB', () => {
       flows.close();
     }
   }, 90_000);
+
+  it('the wall clock stepped back an hour during shutdown: the deadline still holds, the spool still gets everything', async () => {
+    // The collector runs under libfaketime (only CLOCK_REALTIME is moved, from a re-read file) and the
+    // step comes after SIGTERM: a deadline kept on Date.now() would then wait an hour for the hung writes.
+    const faketime = join(tmp.dir, 'step.faketime');
+    writeFileSync(faketime, '+0\n');
+    const env = { ...process.env, LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMESTAMP_FILE: faketime, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+    const [udp, http] = [await freeUdpPort(), await freeTcpPort()];
+    const cfg = config('step', { udp, http, db: 'hstep', extra: 'timeout: 60s, hang_threshold: 30s' });
+    const flows = new NumberedFlows(udp);
+    const r = await startRun(cfg, tmp.dir, env);
+    try {
+      await flows.send(300);
+      await waitFor('the first flows stored', async () => (await storedFlowIds(influx, 'hstep').catch(() => [])).length === 300 || undefined, 15_000, 200);
+      influx.hang();
+      await flows.send(600);
+      await new Promise((res) => setTimeout(res, 1000));
+      const t0 = Date.now();
+      r.signal('SIGTERM');
+      await new Promise((res) => setTimeout(res, 300));
+      writeFileSync(faketime, '-3600\n');
+      const exited = await Promise.race([r.exited, new Promise<'still running'>((res) => setTimeout(() => res('still running'), 15_000))]);
+      expect(exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - t0).toBeLessThan(6000); // shutdown_timeout (3 s) plus process exit, on a loaded machine
+      const spooled = spooledFlowIds(join(tmp.dir, 'step', 'spool', 'influx'));
+      expect(compareIds(spooled.filter((id) => id > 300), 900).missing.filter((id) => id > 300)).toEqual([]);
+    } finally {
+      influx.resume();
+      r.signal('SIGKILL');
+      flows.close();
+    }
+  }, 60_000);
 
   it('steady traffic: batches go to the spool after hang_threshold, the queue never overflows', async () => {
     const [udp, http] = [await freeUdpPort(), await freeTcpPort()];

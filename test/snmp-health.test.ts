@@ -14,15 +14,10 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentedNames } from '../collectors/snmp/health/docs.js';
 import { ENT_NAME } from '../collectors/snmp/health/standard.js';
-import { devicesOf, inventorySchema } from '../collectors/snmp/inventory.js';
-import { SnmpClient } from '../collectors/snmp/netsnmp.js';
-import { DevicePoller, type PollStats } from '../collectors/snmp/poller.js';
-import { BUILTIN_PROFILES } from '../collectors/snmp/profiles.js';
-import type { NetRecord } from '../src/record/record.js';
 import { statfsSync } from 'node:fs';
-import { harness, startSnmpd } from './helpers/snmpd.js';
+import { startSnmpd } from './helpers/snmpd.js';
+import { find, one, pollDevice } from './helpers/health-poll.js';
 import { edgeRecording } from './helpers/health-recording.js';
 import { CISCO_COMMUNITY, startSnmpsim, type Snmpsim } from './helpers/snmpsim.js';
 
@@ -53,52 +48,7 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-interface Polled {
-  records: NetRecord[];
-  errors: unknown[];
-  infos: string[];
-  walks: string[][];
-  stats: PollStats[];
-}
-
-/** Polls one snmpsim community (or another agent's port) `times` times (`gapMs` apart) through the real poller. */
-async function poll(community: string, extra: Record<string, unknown> = {}, times = 1, gapMs = 0): Promise<Polled> {
-  const inv = inventorySchema.parse({ devices: [{ name: community, address: '127.0.0.1', port: sim.port, credentials: { community }, profiles: ['health'], timeout: '2s', ...extra }] });
-  const spec = devicesOf(inv)[0];
-  if (!spec) throw new Error('no device');
-  const h = harness('/tmp', '/tmp');
-  const infos: string[] = [];
-  const client = new SnmpClient({ device: spec.name, address: spec.address, port: spec.port, timeoutMs: spec.timeoutMs, retries: spec.retries, credentials: spec.credentials });
-  const walks: string[][] = [];
-  const walk = client.walk.bind(client);
-  // Counts the real walks (the agent is still asked): the walk-once check below.
-  client.walk = (oid, o) => (walks.at(-1)?.push(oid), walk(oid, o));
-  const poller = new DevicePoller(spec, client, { emit: (r) => h.ctx.emitter.emit(r), error: (e, c) => h.ctx.emitter.error(e, c), info: (m) => void infos.push(m), interfaces: h.ctx.interfaces, profiles: new Map(Object.entries(BUILTIN_PROFILES)), maxValuesPerWalk: 20_000 });
-  const stats: PollStats[] = [];
-  try {
-    for (let i = 0; i < times; i++) {
-      if (i) await new Promise((r) => setTimeout(r, gapMs));
-      walks.push([]);
-      stats.push(await poller.poll());
-    }
-  } finally {
-    client.close();
-  }
-  // Every tag and field written is stated in the profile docs the README is generated from.
-  const docs = documentedNames();
-  for (const r of h.records) {
-    if (r.measurement === 'snmp_poll' || r.measurement === 'snmp_system') continue;
-    for (const k of [...Object.keys(r.tags).filter((t) => t !== 'device' && t !== 'agent'), ...Object.keys(r.fields)]) expect(docs.get(r.measurement)?.has(k), `${r.measurement}.${k} undocumented`).toBe(true);
-  }
-  return { records: h.records, errors: h.errors.map((e) => e.err), infos, walks, stats };
-}
-
-const find = (p: Polled, measurement: string, tags: Record<string, string>) => p.records.filter((r) => r.measurement === measurement && Object.entries(tags).every(([k, v]) => r.tags[k] === v));
-const one = (p: Polled, measurement: string, tags: Record<string, string>) => {
-  const rs = find(p, measurement, tags);
-  expect(rs, `${measurement} ${JSON.stringify(tags)}`).toHaveLength(1);
-  return rs[0]?.fields ?? {};
-};
+const poll = (community: string, extra: Record<string, unknown> = {}, times = 1, gapMs = 0) => pollDevice(sim.port, community, extra, times, gapMs);
 
 describe('Cisco Catalyst 3750 (Debian snmpsim recording, sysObjectID 1.3.6.1.4.1.9.1.516)', () => {
   it('CPU, memory pools, fan and PSU state, found by sysObjectID', async () => {
@@ -116,18 +66,32 @@ describe('Cisco Catalyst 3750 (Debian snmpsim recording, sysObjectID 1.3.6.1.4.1
     // ciscoEnvMonFanStatusDescr.3004 = "Switch#3, Fan#1", State = 1; Supply .3003 "Sw3, PS1 Normal, RPS NotExist", State = 1
     expect(one(p, 'snmp_component', { kind: 'fan', component: 'Switch#3, Fan#1' })).toEqual({ state: 1n, state_name: 'normal', ok: true });
     expect(one(p, 'snmp_component', { kind: 'psu', component: 'Sw3, PS1 Normal, RPS NotExist' })).toEqual({ state: 1n, state_name: 'normal', ok: true });
-    // the recording has no ENTITY-SENSOR, ENTITY-STATE, bgpPeerTable rows, LLDP or CISCO-ENTITY-SENSOR
+    // the recording has no ENTITY-SENSOR, ENTITY-STATE, bgpPeerTable rows, LLDP, CISCO-ENTITY-SENSOR or CISCO-RTTMON
     expect(p.infos).toHaveLength(1);
-    expect(p.infos[0]).toContain('entity_sensors, entity_state, bgp_peers, lldp_neighbors, cisco_sensors, cisco_bgp_prefixes found nothing');
+    expect(p.infos[0]).toContain('entity_sensors, entity_state, bgp_peers, lldp_neighbors, cisco_sensors, cisco_bgp_prefixes, cisco_ip_sla found nothing');
   });
 
-  it('polled again and again: no error storm and no second line; entPhysicalName walked once per poll though three profiles use it', async () => {
+  it('polled again and again: no error storm and no second line; no column walked twice, none of a table the device lacks', async () => {
     // health_interval below half the interval: due on every poll; the 3 s interval gives a 2.4 s budget
     const p = await poll(CISCO_COMMUNITY, { interval: '3s', health_interval: '1s' }, 3, 100);
     expect(p.errors).toEqual([]);
     expect(p.stats.every((s) => s.ok)).toBe(true);
     expect(p.infos).toHaveLength(1);
     expect(find(p, 'snmp_cpu', { cpu_index: '1' })).toHaveLength(3);
+    for (const w of p.walks) {
+      // the recording has no ENTITY-SENSOR, ENTITY-STATE or CISCO-ENTITY-SENSOR value rows: their tables stop at the key column
+      expect(w.filter((o) => o === ENT_NAME)).toHaveLength(0);
+      expect(new Set(w).size).toBe(w.length);
+    }
+  });
+
+  it('entPhysicalName walked once per poll though three profiles use it (generated recording with all three MIBs)', async () => {
+    const p = await poll('edge', { interval: '3s', health_interval: '1s' }, 3, 100);
+    expect(p.errors).toEqual([]);
+    // entity_sensors ("Inlet Temp"), cisco_sensors ("Te1/1 Rx Power") and entity_state all named rows from it, on each of the 3 polls
+    expect(find(p, 'snmp_sensor', { sensor: 'Inlet Temp' })).toHaveLength(3);
+    expect(find(p, 'snmp_sensor', { sensor: 'Te1/1 Rx Power' })).toHaveLength(3);
+    expect(find(p, 'snmp_entity_state', { entity: 'Inlet Temp' })).toHaveLength(3);
     for (const w of p.walks) {
       expect(w.filter((o) => o === ENT_NAME)).toHaveLength(1);
       expect(new Set(w).size).toBe(w.length);

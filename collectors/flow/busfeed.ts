@@ -6,6 +6,7 @@
 import type { DatagramFeed } from '../../src/collector.js';
 import type { OptionsState } from '../netflow/options.js';
 import type { TemplateStore } from '../netflow/templates.js';
+import { lossHandoff } from './handoff.js';
 import type { FlowProcessor } from './processor.js';
 
 interface SharedState {
@@ -14,7 +15,7 @@ interface SharedState {
 }
 
 /** Processor role: starts taking datagrams off the bus. */
-export async function consumeFeed(feed: DatagramFeed | undefined, processor: FlowProcessor, store: TemplateStore): Promise<void> {
+export async function consumeFeed(feed: DatagramFeed | undefined, processor: FlowProcessor, store: TemplateStore, discard: () => number): Promise<void> {
   if (!feed?.consume) return;
   await feed.consume(
     (d, address, port, receivedAt) => processor.handle(d, address, port, receivedAt),
@@ -23,6 +24,8 @@ export async function consumeFeed(feed: DatagramFeed | undefined, processor: Flo
       if (s.templates !== undefined) store.load(s.templates, Date.now());
       if (s.options !== undefined) processor.options.load(s.options);
     },
+    discard,
+    lossHandoff(processor.loss),
   );
 }
 

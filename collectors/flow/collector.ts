@@ -19,11 +19,12 @@ import { loadState, saveState } from './state.js';
 import { RawSeq } from './rawseq.js';
 import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync, type LossState } from './losspersist.js';
 import { SamplingRates } from './sampling.js';
-import { IntervalVolumes } from './volumes.js';
+import { IntervalVolumes, type VolumeSums } from './volumes.js';
 import { correctAggregate, LossWindow } from './loss-ratio.js';
 import { socketDrops } from './sockdrops.js';
 import { FlowWorkers } from './workers.js';
-import { checkPaths, PathWatch } from './path.js';
+import { checkPaths, pathRows, PathWatch } from './path.js';
+import { TableFeed } from './worker-tables.js';
 import { ReceiveTurns } from './turns.js';
 import { consumeFeed, shareState } from './busfeed.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
@@ -123,7 +124,8 @@ export class FlowCollector implements Collector {
         internalError: (err, exporter) => ctx.emitter.error(err, { exporter }),
       },
     );
-    this.pool = cfg.workers > 0 ? new FlowWorkers(cfg, name, ctx.dataDir, { ...hooks, error: (e, c) => ctx.emitter.error(e, c), log: ctx.log }) : undefined;
+    const volumes = (v: VolumeSums): void => this.volumes.merge(v);
+    this.pool = cfg.workers > 0 ? new FlowWorkers(cfg, name, ctx.dataDir, { ...hooks, volumes, tables: new TableFeed(ctx, cfg.dimensions), error: (e, c) => ctx.emitter.error(e, c), log: ctx.log }) : undefined;
     this.processor.configure(cfg.raw, cfg.allow.length ? new Allowlist(cfg.allow) : undefined);
     this.turns = new ReceiveTurns(() => this.now(), cfg.receive_wait);
   }
@@ -146,7 +148,8 @@ export class FlowCollector implements Collector {
     }
     try {
       const st = readLossState(this.ctx.dataDir);
-      if (st) {
+      // from a bus, loss state comes with each partition taken (handoff.ts): this file's is older
+      if (st && !this.ctx.datagrams?.consume) {
         const r = restoreLoss(this.processor.loss, st, Date.now());
         this.ctx.log.info({ ...r, saved_ms_ago: Date.now() - st.savedAt }, 'flow loss counters continued from the previous run');
       }
@@ -165,7 +168,7 @@ export class FlowCollector implements Collector {
     if (cp && !feed?.consume) this.resume(cp, Date.now());
     this.pool?.start();
     if (!feed?.consume || feed.forward) await this.openSockets();
-    await consumeFeed(feed, this.processor, this.store);
+    await consumeFeed(feed, this.processor, this.store, () => this.discardInterval());
   }
 
   /**
@@ -190,6 +193,14 @@ export class FlowCollector implements Collector {
     for (const r of a.flush(cp.label, this.name)) this.ctx.emitter.emit(r);
     this.lastLabel = Math.max(this.lastLabel, cp.label);
     this.ctx.log.warn(info, 'the previous run ended without writing its last interval: written now from its checkpoint');
+  }
+
+  /** A fenced bus processor (src/bus/fence.ts): the open interval's sums go; returns the flows they held. */
+  private discardInterval(): number {
+    const flows = this.aggregator.flowsIn;
+    this.aggregator = aggregatorFor(this.cfg, this.mapped);
+    this.volumes.flush(this.intervalStart, 0, 0, this.name, new Map()); // resets the tallies; the rows are not written
+    return flows;
   }
 
   private checkpoint(now: number, flushed: boolean): Checkpoint {
@@ -360,8 +371,9 @@ export class FlowCollector implements Collector {
   /** The closing interval's loss per exporter: sequence gaps and our socket drops (loss-ratio.ts). */
   private intervalLoss(): ReturnType<LossWindow['next']> {
     const p = this.processor;
-    const dgrams = new Map(p.exporterNames().map((e) => [e, p.exporterStats(e)?.datagrams ?? 0]));
-    return this.lossWindow.next(p.loss.exporterTotals(), dgrams, socketDrops(this.ports()));
+    const [seq, dgrams] = this.pool ? this.pool.lossInputs() : [p.loss.exporterTotals(), new Map(p.exporterNames().map((e) => [e, p.exporterStats(e)?.datagrams ?? 0]))];
+    // restored totals (a taken-over bus partition, loss.json) live in the main thread's loss table
+    return this.lossWindow.next(seq, dgrams, socketDrops(this.ports()), this.pool ? undefined : p.loss.takeRestored());
   }
 
   private nextLabel(): number {
@@ -385,7 +397,7 @@ export class FlowCollector implements Collector {
     };
     for (const [port, granted] of this.rcvbufs) extra[`rcvbuf_${port}`] = granted;
     for (const r of (this.pool ?? this.processor).statsRecords(now, extra)) this.ctx.emitter.emit(r);
-    if (!this.pool) checkPaths(this.processor, this.pathWatch, this.cfg.exporter_path, this.ctx.signals);
+    checkPaths(this.pool ? this.pool.pathRows() : pathRows(this.processor), this.pathWatch, this.cfg.exporter_path, this.ctx.signals);
     this.saving = this.saving.then(() => this.save());
   }
 
@@ -458,18 +470,18 @@ export class FlowCollector implements Collector {
   status(): unknown {
     const p = this.pool;
     const loss = p ? p.lossTotals() : this.processor.loss.pathTotals();
-    const exporters = p ? p.exporters() : this.processor.exporterNames().map((e) => ({ exporter: e, stats: this.processor.exporterStats(e), lastSeen: this.processor.lastSeen(e) }));
-    const samplingCounts = this.sampling.summary();
+    const exporters = p ? p.exporters() : this.processor.exporterNames().map((e) => ({ exporter: e, stats: this.processor.exporterStats(e), lastSeen: this.processor.lastSeen(e), clock: this.processor.clocks.stats(e) }));
+    const samplingCounts = p ? p.samplingSummary() : this.sampling.summary();
     return {
       listeners: this.sockets.map((s) => ({ address: s.address, port: s.port, rcvbuf: s.grantedRcvbuf })),
       templates: p ? p.storeStats() : this.store.stats(),
-      exporters: exporters.map(({ exporter: e, stats, lastSeen }) => ({
+      exporters: exporters.map(({ exporter: e, stats, lastSeen, clock }) => ({
         exporter: e,
         ...(stats as object | undefined),
         last_seen_ms: lastSeen,
         loss: loss.get(e) ?? { received: 0, lost: 0, duplicates: 0, reordered: 0 },
         sampling: samplingCounts.get(e),
-        clock: p ? undefined : this.processor.clocks.stats(e),
+        clock,
       })),
       ...(p ? { workers: { count: this.cfg.workers, restarts: p.restarts, lost_datagrams: p.lost, dropped_datagrams: p.dropped } } : {}),
     };

@@ -63,15 +63,7 @@ export const flowConfigSchema = z.strictObject({
       const known = [...DIMENSIONS, ...DERIVED_DIMENSIONS, ...mapped].join(', ');
       ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `unknown dimension "${d}": one of ${known} (or a fields entry with as: dimension)` });
     }
-    // Worker threads aggregate without the main thread's networks and interface directories.
-    if (cfg.workers > 0 && isDerived(d)) {
-      ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `"${d}" is not computed in worker threads yet: use workers: 0 with it` });
-    }
   });
-  // The configured sampling map is applied in the main thread's aggregate hook only (for now).
-  if (cfg.workers > 0 && (cfg.sampling.map.length > 0 || cfg.sampling.default !== undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['workers'], message: 'a sampling map or default is not applied in worker threads yet: use workers: 0 with it' });
-  }
 });
 
 /** The field mapping in force: the shipped common fields (when asked for), then the user's, which win. */

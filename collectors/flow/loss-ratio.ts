@@ -54,7 +54,13 @@ export class LossWindow {
   /** Per exporter: our drops so far in sequence units, and the network loss already counted. */
   private ours = new Map<string, { drops: number; net: number }>();
 
-  next(seq: Map<string, { received: number; lost: number }>, datagrams: Map<string, number>, drops: number | undefined): Map<string, ExporterLoss> {
+  /** `restored`: totals restored since the last call (LossTracker.takeRestored), the baseline of their exporters. */
+  next(seq: Map<string, { received: number; lost: number }>, datagrams: Map<string, number>, drops: number | undefined, restored?: Map<string, { received: number; lost: number }>): Map<string, ExporterLoss> {
+    for (const [e, r] of restored ?? []) {
+      // what they lost before was counted where it happened: network loss already accounted for
+      this.prevSeq.set(e, { ...r });
+      this.ours.set(e, { drops: 0, net: r.lost });
+    }
     const dDrops = drops !== undefined && this.prevDrops !== undefined ? Math.max(0, drops - this.prevDrops) : 0;
     if (drops !== undefined) this.prevDrops = drops;
     const dDgram = new Map<string, number>();

@@ -116,6 +116,8 @@ export class LossTracker {
   private last: Stream | undefined;
   private lastDomain: number | string = '';
   private readonly opts: LossOptions;
+  /** Counters of the streams restored since `takeRestored` was last called, by stream key. */
+  private restored = new Map<string, { exporter: string; received: number; lost: number }>();
   /** Bumped on every datagram: the persisted state is rewritten only when this moved. */
   changes = 0;
 
@@ -175,7 +177,7 @@ export class LossTracker {
 
   /** The stream's state, created on first sight; undefined once `maxStreams` are tracked. */
   stream(exporter: string, version: string, domain: number | string): Stream | undefined {
-    // streams are never removed: the last one found can be returned without building its key
+    // streams are removed only by `forget`, which clears `last`: it can be returned without building its key
     const last = this.last;
     if (last !== undefined && this.lastDomain === domain && last.exporter === exporter && last.version === version) return last;
     const key = `${exporter}|${version}|${domain}`;
@@ -321,6 +323,12 @@ export class LossTracker {
     for (const s of this.streams.values()) yield this.view(s);
   }
 
+  /** Forgets every stream of the exporters `which` selects (their bus partition moved to another processor). */
+  forget(which: (exporter: string) => boolean): void {
+    for (const [k, s] of this.streams) if (which(s.exporter)) this.streams.delete(k);
+    this.last = undefined;
+  }
+
   /**
    * A stream of the last run, put back before any datagram arrives: its counters continue, and its
    * next datagram is measured against `expected` as `resumed` says. Up to `maxStreams`.
@@ -329,6 +337,25 @@ export class LossTracker {
     const key = `${saved.exporter}|${saved.version}|${saved.domain}`;
     if (this.streams.has(key) || this.streams.size >= this.opts.maxStreams) return false;
     this.streams.set(key, { ...saved });
+    if (!saved.sample) this.restored.set(key, { exporter: saved.exporter, received: saved.received, lost: saved.lost });
     return true;
+  }
+
+  /**
+   * Per exporter, the totals its streams were restored with since the last call: counted where
+   * they happened (a previous run, a bus partition's previous owner), so not this interval's
+   * (loss-ratio.ts).
+   */
+  takeRestored(): Map<string, { received: number; lost: number }> {
+    const out = new Map<string, { received: number; lost: number }>();
+    for (const r of this.restored.values()) {
+      const t = out.get(r.exporter);
+      if (t) {
+        t.received += r.received;
+        t.lost += r.lost;
+      } else out.set(r.exporter, { received: r.received, lost: r.lost });
+    }
+    this.restored = new Map();
+    return out;
   }
 }

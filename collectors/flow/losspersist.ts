@@ -67,6 +67,13 @@ export function readLossState(dir: string): LossState | undefined {
   return parsed.data;
 }
 
+/** A loss state that came from elsewhere (a bus partition's, handoff.ts); throws when it is not one. */
+export function parseLossState(doc: unknown): LossState {
+  const parsed = schema.safeParse(doc);
+  if (!parsed.success) throw new Error(`not a loss state: ${parsed.error.issues[0]?.message ?? ''}`);
+  return parsed.data;
+}
+
 /**
  * Puts the saved streams back into a tracker that has seen no datagram yet; returns how many, and
  * whether their next gap is measured (`gap`) or, the state being older than MAX_DOWN_MS (or from

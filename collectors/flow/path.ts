@@ -62,11 +62,23 @@ export function pathFields(f: Fields, t: PathTotals | undefined, clock: ClockSta
   f['time_source'] = clock.source;
 }
 
-/** Once per stats interval: every exporter whose path crossed a threshold is told to the monitor. */
-export function checkPaths(p: FlowProcessor, watch: PathWatch, cfg: PathConfig, signals: HostSignals): void {
+/** What the path check reads of one exporter (cumulative); a worker reports its exporters' rows (workers.ts). */
+export interface PathRow {
+  exporter: string;
+  datagrams: number;
+  totals: PathTotals | undefined;
+  clock: ClockStats | undefined;
+}
+
+export function pathRows(p: FlowProcessor): PathRow[] {
   const totals = p.loss.pathTotals();
-  for (const e of p.exporterNames()) {
-    const crossed = watch.check(e, p.exporterStats(e)?.datagrams ?? 0, totals.get(e), p.clocks.stats(e), cfg);
-    if (crossed.length) signals.exporterPath?.(e, crossed);
+  return p.exporterNames().map((e) => ({ exporter: e, datagrams: p.exporterStats(e)?.datagrams ?? 0, totals: totals.get(e), clock: p.clocks.stats(e) }));
+}
+
+/** Once per stats interval: every exporter whose path crossed a threshold is told to the monitor. */
+export function checkPaths(rows: Iterable<PathRow>, watch: PathWatch, cfg: PathConfig, signals: HostSignals): void {
+  for (const r of rows) {
+    const crossed = watch.check(r.exporter, r.datagrams, r.totals, r.clock, cfg);
+    if (crossed.length) signals.exporterPath?.(r.exporter, crossed);
   }
 }

@@ -160,6 +160,12 @@ export class SamplingRates {
     return out;
   }
 
+  /** Continues an exporter's counts from a `summary` row (a restarted worker thread, workers.ts). */
+  carry(exporter: string, c: Record<(typeof SOURCE_NAMES)[number], number>): void {
+    const b = this.ruleFor(exporter).counts.bySource;
+    SOURCE_NAMES.forEach((n, i) => (b[i] = c[n]));
+  }
+
   /** Carries the counts over to a reloaded config (rules are found again under the new map). */
   inherit(prev: SamplingRates): void {
     for (const [exporter, c] of prev.counts()) this.ruleFor(exporter).counts.bySource.splice(0, 5, ...c.bySource);

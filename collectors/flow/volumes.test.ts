@@ -33,6 +33,27 @@ describe('per-interval volumes (generated flows)', () => {
     expect(v.flush(120_000, 120_000, 180_000, 'flow', new Map())).toEqual([]);
   });
 
+  it('tallies taken in parts (workers, twice per interval) and merged flush like one tally of every flow', () => {
+    const whole = new IntervalVolumes();
+    const main = new IntervalVolumes();
+    const parts = [new IntervalVolumes(), new IntervalVolumes()];
+    let seed = 7;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    for (let i = 0; i < 2000; i++) {
+      const e = rnd(4);
+      const k = flow(`10.0.0.${e}`, rnd(5), rnd(5), 1 + rnd(1500), 1 + rnd(3));
+      const src = rnd(5) as RateSource;
+      whole.add(k, src);
+      (parts[e % 2] as IntervalVolumes).add(k, src); // an exporter is in one worker
+      if (i === 1000) for (const p of parts) main.merge(p.take());
+    }
+    for (const p of parts) main.merge(p.take());
+    const rows = (v: IntervalVolumes): string[] => v.flush(0, 0, 1000, 'flow', new Map()).map((r) => `${JSON.stringify(r.tags)} ${JSON.stringify(r.fields, (_, x: unknown) => (typeof x === 'bigint' ? String(x) : x))}`).sort();
+    const want = rows(whole);
+    expect(want.length).toBeGreaterThan(4);
+    expect(rows(main)).toEqual(want);
+  });
+
   it('writes the loss ratio and corrected volumes next to the measured ones', () => {
     const v = new IntervalVolumes();
     v.add(flow('10.0.0.1', 2, 3, 900, 1), RateSource.Exporter);

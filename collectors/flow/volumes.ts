@@ -35,6 +35,9 @@ interface ExporterSum {
   ifs: Map<number, IfSum>;
 }
 
+/** One worker's tallies since its last drain (workers.ts): structured-cloneable, added with `merge`. */
+export type VolumeSums = [string, Omit<ExporterSum, 'ifs'>, [number, IfSum][]][];
+
 const newIf = (): IfSum => ({ inBytes: 0, inPackets: 0, inFlows: 0, outBytes: 0, outPackets: 0, outFlows: 0, raw: 0, scaled: 0, unknown: 0 });
 const int = (n: number): bigint => BigInt(Math.round(n));
 
@@ -90,6 +93,33 @@ export class IntervalVolumes {
         o.raw += k.bytes;
         o.scaled += bytes;
         o.unknown += unknown;
+      }
+    }
+  }
+
+  /** The tallies so far, for the main thread (a worker's part of the interval); they are reset. */
+  take(): VolumeSums {
+    const out: VolumeSums = [];
+    for (const [exporter, { ifs, ...e }] of this.exporters) out.push([exporter, e, [...ifs]]);
+    this.exporters = new Map();
+    this.ifCount = 0;
+    return out;
+  }
+
+  /** Adds a worker's tallies (`take`); an exporter's state is in one worker, so its sums are added as they are. */
+  merge(sums: VolumeSums): void {
+    for (const [exporter, m, ifs] of sums) {
+      let e = this.exporters.get(exporter);
+      if (!e) this.exporters.set(exporter, (e = { bytes: 0, packets: 0, flows: 0, raw: 0, bySource: [0, 0, 0, 0, 0], ifs: new Map() }));
+      e.bytes += m.bytes;
+      e.packets += m.packets;
+      e.flows += m.flows;
+      e.raw += m.raw;
+      for (let i = 0; i < 5; i++) e.bySource[i] = (e.bySource[i] as number) + (m.bySource[i] as number);
+      for (const [ifIndex, v] of ifs) {
+        const s = this.ifSum(e, ifIndex);
+        if (!s) continue;
+        for (const k of Object.keys(v) as (keyof IfSum)[]) s[k] += v[k];
       }
     }
   }

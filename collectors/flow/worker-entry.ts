@@ -11,7 +11,7 @@ import type { InterfaceInfo } from '../../src/collector.js';
 import type { NetRecord } from '../../src/record/record.js';
 import { fieldMap } from '../netflow/fields.js';
 import { TemplateStore } from '../netflow/templates.js';
-import { Aggregator, type AggregateSnapshot } from './aggregate.js';
+import { Aggregator, DIMENSIONS, type AggregateSnapshot } from './aggregate.js';
 import { Allowlist } from './cidr.js';
 import { encodeTalkers, type TalkerCopy, type TalkerSnapshot } from './talkers.js';
 import { fieldEntries, mappedDimensions, type FlowConfig } from './config.js';
@@ -19,6 +19,14 @@ import { lossState, readLossState, restoreLoss, type LossState } from './lossper
 import { FlowProcessor } from './processor.js';
 import { ownLoss, ownOptions, ownTemplates } from './shard.js';
 import { OPTIONS_FILE, TEMPLATE_FILE } from './state.js';
+import { DERIVED_DIMENSIONS, deriver } from './derived.js';
+import type { PathTotals } from './loss.js';
+import { SamplingRates, type SOURCE_NAMES } from './sampling.js';
+import type { ClockStats, TimeSource } from './timestamps.js';
+import { IntervalVolumes, type VolumeSums } from './volumes.js';
+import { WorkerTables, type TablesMessage } from './worker-tables.js';
+
+type SamplingSummary = Record<(typeof SOURCE_NAMES)[number], number>;
 
 /** What a worker starts from: the config, its place in the pool, and the state it owns. */
 export interface WorkerInit {
@@ -30,7 +38,7 @@ export interface WorkerInit {
   /** Talkers per message of a drain (TALKER_PART; smaller in tests, to have parts on small input). */
   talkerPart?: number;
   /** The state this shard last reported (a restart); absent: read from the data directory. */
-  state?: { templates: unknown; options: unknown; loss: LossState | undefined };
+  state?: { templates: unknown; options: unknown; loss: LossState | undefined; sampling?: [string, SamplingSummary][] };
 }
 
 /** A batch of datagrams: bytes back to back in `buf` (transferred), then per datagram its place and source. */
@@ -44,12 +52,24 @@ export interface DatagramBatch {
   addr: string[];
 }
 
-export type ToWorker = DatagramBatch | { t: 'drain'; id: number; cfg?: FlowConfig } | { t: 'house'; id: number; now: number };
+export type ToWorker = DatagramBatch | TablesMessage | { t: 'drain'; id: number; cfg?: FlowConfig } | { t: 'house'; id: number; now: number };
 
 export type FromWorker =
-  | { t: 'out'; records: NetRecord[]; interfaces: [string, InterfaceInfo[]][]; offsets: [string, number][]; errors: [string, string][]; handled: number }
+  | { t: 'out'; records: NetRecord[]; interfaces: [string, InterfaceInfo[]][]; offsets: [string, number][]; sources: [string, TimeSource, number][]; errors: [string, string][]; handled: number }
   | { t: 'part'; id: number; agg: AggregateSnapshot }
-  | { t: 'drained'; id: number; agg: AggregateSnapshot; flowsIn: number; overflowed: number; loss?: LossState; lossChanges: number }
+  | {
+      t: 'drained';
+      id: number;
+      agg: AggregateSnapshot;
+      flowsIn: number;
+      overflowed: number;
+      loss?: LossState;
+      lossChanges: number;
+      /** flow_volume / flow_if tallies since the last drain, and what the interval's loss ratio reads (loss-ratio.ts). */
+      volumes: VolumeSums;
+      seq: [string, { received: number; lost: number }][];
+      datagrams: [string, number][];
+    }
   | {
       t: 'house';
       id: number;
@@ -58,8 +78,9 @@ export type FromWorker =
       store: ReturnType<TemplateStore['stats']>;
       templates?: unknown;
       options?: unknown;
-      exporters: { exporter: string; stats: unknown; lastSeen: number | undefined }[];
-      lossTotals: [string, { received: number; lost: number }][];
+      exporters: { exporter: string; stats: ReturnType<FlowProcessor['exporterStats']>; lastSeen: number | undefined; clock: ClockStats | undefined }[];
+      lossTotals: [string, PathTotals][];
+      sampling: [string, SamplingSummary][];
     };
 
 function readJson(file: string): unknown {
@@ -70,6 +91,7 @@ function readJson(file: string): unknown {
   }
 }
 
+/** The worker's aggregator: the main thread's shape (collector.ts), derived dimensions' slots after the mapped ones. */
 export function aggregatorFor(cfg: FlowConfig, mapped: readonly string[]): Aggregator {
   return new Aggregator({ dimensions: cfg.dimensions, mapped, maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
 }
@@ -79,16 +101,33 @@ function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
   const mapped = mappedDimensions(cfg);
   const t = cfg.templates;
   const store = new TemplateStore({ fields: fieldMap(fieldEntries(cfg)), maxTemplates: t.max, ttlMs: t.ttl, pendingMaxSets: t.pending_max_sets, pendingTtlMs: t.pending_ttl });
-  let agg = aggregatorFor(cfg, mapped);
-  let out: Extract<FromWorker, { t: 'out' }> = { t: 'out', records: [], interfaces: [], offsets: [], errors: [], handled: 0 };
+  const slots = [...mapped, ...DERIVED_DIMENSIONS];
+  let agg = aggregatorFor(cfg, slots);
+  // the main thread's per-flow steps (collector.ts aggregate hook), on copies of its tables
+  const tables = new WorkerTables();
+  const deriveFor = (c: FlowConfig): ReturnType<typeof deriver> => deriver(c.dimensions.filter((d) => !mapped.includes(d)), DIMENSIONS.length + mapped.length, tables);
+  let derive = deriveFor(cfg);
+  let sampling = new SamplingRates(cfg.sampling, cfg.max_exporters);
+  for (const [e, c] of init.state?.sampling ?? []) sampling.carry(e, c);
+  const volumes = new IntervalVolumes();
+  const fresh = (): Extract<FromWorker, { t: 'out' }> => ({ t: 'out', records: [], interfaces: [], offsets: [], sources: [], errors: [], handled: 0 });
+  let out = fresh();
   const processor = new FlowProcessor(
     // the exporter cap is shared: each worker tracks its part of it
     { collector: name, store, raw: cfg.raw, maxExporters: Math.max(1, Math.ceil(cfg.max_exporters / count)), mapped, timestamps: cfg.timestamps },
     {
       emit: (r) => void out.records.push(r),
-      aggregate: (k) => agg.add(k),
-      interfaces: (exporter, l) => void out.interfaces.push([exporter, l]),
+      aggregate: (k) => {
+        const d = derive(k);
+        volumes.add(d, sampling.apply(d));
+        agg.add(d);
+      },
+      interfaces: (exporter, l) => {
+        tables.interfaces.update(exporter, [exporter], 'flow', l);
+        out.interfaces.push([exporter, l]);
+      },
       clockOffset: (exporter, ms) => void out.offsets.push([exporter, ms]),
+      timeSource: (exporter, source, ms) => void out.sources.push([exporter, source, ms]),
       internalError: (err, exporter) => void out.errors.push([exporter, err instanceof Error ? (err.stack ?? err.message) : String(err)]),
     },
   );
@@ -101,6 +140,8 @@ function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
   };
   if (st.templates !== undefined) store.load(st.templates, now);
   if (st.options !== undefined) processor.options.load(st.options);
+  // a restarted worker knows the names its exporters sent before, as the main thread's directory does
+  if (init.state) for (const [e, m] of processor.options.interfaces) tables.interfaces.update(e, [e], 'flow', m.values());
   if (st.loss) restoreLoss(processor.loss, st.loss, now);
   let lossSent = -1;
   // the first report carries the loaded state too: the main thread joins every shard's part into one file
@@ -113,15 +154,25 @@ function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
       // every batch is answered with the bytes it freed: the main thread bounds what is queued here
       out.handled = m.buf.byteLength;
       port.postMessage(out);
-      out = { t: 'out', records: [], interfaces: [], offsets: [], errors: [], handled: 0 };
+      out = fresh();
+    } else if (m.t === 'tables') {
+      tables.apply(m);
     } else if (m.t === 'drain') {
       const loss = processor.loss.changes === lossSent ? undefined : lossState(processor.loss, Date.now());
       lossSent = processor.loss.changes;
-      const reply: FromWorker = { t: 'drained', id: m.id, agg: sendTalkers(port, m.id, agg, init.talkerPart ?? TALKER_PART), flowsIn: agg.flowsIn, overflowed: agg.overflowed, lossChanges: lossSent };
+      const datagrams = processor.exporterNames().map((e): [string, number] => [e, processor.exporterStats(e)?.datagrams ?? 0]);
+      const reply: FromWorker = { t: 'drained', id: m.id, agg: sendTalkers(port, m.id, agg, init.talkerPart ?? TALKER_PART), flowsIn: agg.flowsIn, overflowed: agg.overflowed, lossChanges: lossSent, volumes: volumes.take(), seq: [...processor.loss.exporterTotals()], datagrams };
       if (loss) reply.loss = loss;
       port.postMessage(reply);
-      if (m.cfg) processor.configure(m.cfg.raw, m.cfg.allow.length ? new Allowlist(m.cfg.allow) : undefined);
-      agg = aggregatorFor(m.cfg ?? cfg, mapped);
+      if (m.cfg) {
+        // a reload, as the main thread applies it (collector.ts reload)
+        processor.configure(m.cfg.raw, m.cfg.allow.length ? new Allowlist(m.cfg.allow) : undefined, m.cfg.timestamps);
+        derive = deriveFor(m.cfg);
+        const next = new SamplingRates(m.cfg.sampling, m.cfg.max_exporters);
+        next.inherit(sampling);
+        sampling = next;
+      }
+      agg = aggregatorFor(m.cfg ?? cfg, slots);
     } else {
       store.expire(m.now);
       const reply: Extract<FromWorker, { t: 'house' }> = {
@@ -130,8 +181,9 @@ function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
         loss: processor.loss.records(name, m.now),
         stats: processor.statsRecords(m.now, {}),
         store: store.stats(),
-        exporters: processor.exporterNames().map((e) => ({ exporter: e, stats: processor.exporterStats(e), lastSeen: processor.lastSeen(e) })),
-        lossTotals: [...processor.loss.exporterTotals()],
+        exporters: processor.exporterNames().map((e) => ({ exporter: e, stats: processor.exporterStats(e), lastSeen: processor.lastSeen(e), clock: processor.clocks.stats(e) })),
+        lossTotals: [...processor.loss.pathTotals()],
+        sampling: [...sampling.summary()],
       };
       if (store.dirty || !reported) reply.templates = store.serialize();
       if (processor.options.dirty || !reported) reply.options = processor.options.serialize();

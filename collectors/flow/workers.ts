@@ -4,7 +4,8 @@
  * one worker (shard.ts). Datagrams are copied once into a per-worker batch whose buffers are
  * transferred, not cloned, at the end of the event-loop turn that received them. The interval sums
  * come back when the collector asks (checkpoint, flush, stop) and are added to the main thread's
- * Aggregator, so flushes, checkpoints and the pipeline are the in-thread ones.
+ * Aggregator, with the interval volumes and loss inputs, so flushes, checkpoints and the pipeline
+ * are the in-thread ones. Enrichment tables reach the workers as copies (worker-tables.ts).
  *
  * A worker that exits or stops answering is logged, counted (`worker_restarts`) and started again
  * from the state it last reported; the datagrams it was sent since its last answered drain are
@@ -16,26 +17,33 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { InterfaceInfo } from '../../src/collector.js';
 import type { Logger } from '../../src/log.js';
-import { makeRecord, type HealthRecord, type NetRecord } from '../../src/record/record.js';
-import type { StoreStats } from '../netflow/templates.js';
+import type { NetRecord } from '../../src/record/record.js';
 import type { AggregateSnapshot, Aggregator } from './aggregate.js';
 import type { FlowConfig } from './config.js';
-import type { LossState } from './losspersist.js';
 import { exporterAddress } from './processor.js';
 import { joinParts, OPTIONS_LISTS, shardOf, TEMPLATE_LISTS } from './shard.js';
 import { OPTIONS_FILE, TEMPLATE_FILE } from './state.js';
 import { replaceFile } from './statefile.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-entry.js';
+import { nothingSent, type TableFeed } from './worker-tables.js';
+import { WorkerReports, type Batch, type House, type Pending, type Slot } from './worker-reports.js';
+import type { TimeSource } from './timestamps.js';
+import type { VolumeSums } from './volumes.js';
 
 export interface PoolHooks {
   emit(r: NetRecord): void;
   error(err: unknown, context?: Record<string, string>): void;
   interfaces(exporter: string, list: InterfaceInfo[]): void;
   clockOffset(exporter: string, ms: number): void;
+  /** An `auto` exporter's flow times switched clock in its worker (timestamps.ts). */
+  timeSource?(exporter: string, source: TimeSource, offsetMs: number): void;
+  /** A worker's flow_volume / flow_if tallies, with every drain. */
+  volumes?(sums: VolumeSums): void;
+  /** Networks and interface roles for the derived dimensions (worker-tables.ts). */
+  tables?: TableFeed;
   log: Logger;
 }
 
-type House = Extract<FromWorker, { t: 'house' }>;
 type Drained = Extract<FromWorker, { t: 'drained' }>;
 
 /**
@@ -57,42 +65,6 @@ export const ANSWER_MS = 10_000;
 /** A worker that exits within this of its start is restarted after it, not at once (a crash loop). */
 const RESTART_MS = 1000;
 
-interface Batch {
-  bytes: Uint8Array;
-  used: number;
-  n: number;
-  off: Uint32Array;
-  port: Uint16Array;
-  now: Float64Array;
-  addr: string[];
-}
-
-interface Pending {
-  posted: number;
-  /** A drain's talker parts, before its reply (worker-entry.ts sendTalkers). */
-  part?(agg: AggregateSnapshot): void;
-  done(reply: FromWorker | undefined): void;
-}
-
-interface Slot {
-  index: number;
-  worker: Worker | undefined;
-  startedAt: number;
-  /** Datagrams posted, and the count up to which an answered drain carried their sums. */
-  posted: number;
-  covered: number;
-  /** Bytes of batch buffers posted and not yet handled by the worker. */
-  queued: number;
-  lastUsed: number;
-  batch: Batch | undefined;
-  pending: Map<number, Pending>;
-  house?: House;
-  templates?: unknown;
-  options?: unknown;
-  loss?: LossState;
-  lossChanges: number;
-}
-
 /** The built worker file: beside this one in dist, or dist's copy when this runs as TypeScript (vitest). */
 export function workerFile(): URL {
   const here = new URL('./worker-entry.js', import.meta.url);
@@ -102,27 +74,25 @@ export function workerFile(): URL {
   return new URL(`file://${dist}`);
 }
 
-export class FlowWorkers {
-  private readonly slots: Slot[];
+export class FlowWorkers extends WorkerReports {
   private scheduled = false;
   private nextId = 0;
   private stopping = false;
   private templatesChanged = false;
   private optionsChanged = false;
-  restarts = 0;
-  lost = 0;
-  /** Datagrams refused because their worker's queue was full (MAX_QUEUED_BYTES). */
-  dropped = 0;
 
   constructor(
     private cfg: FlowConfig,
-    private readonly name: string,
+    name: string,
     private readonly dataDir: string,
     private readonly hooks: PoolHooks,
     private readonly file: URL = workerFile(),
     private readonly talkerPart?: number,
   ) {
-    this.slots = Array.from({ length: cfg.workers }, (_, index) => ({ index, worker: undefined, startedAt: 0, posted: 0, covered: 0, queued: 0, lastUsed: 0, batch: undefined, pending: new Map(), lossChanges: 0 }));
+    super(
+      Array.from({ length: cfg.workers }, (_, index) => ({ index, worker: undefined, startedAt: 0, posted: 0, covered: 0, queued: 0, lastUsed: 0, batch: undefined, pending: new Map(), lossChanges: 0, sent: nothingSent(), seq: [], datagrams: [] })),
+      name,
+    );
   }
 
   start(): void {
@@ -173,6 +143,9 @@ export class FlowWorkers {
       this.lost += b.n;
       return;
     }
+    // a table that changed reaches the worker before the datagrams received after the change
+    const tables = this.hooks.tables?.changes(s.sent, s.index, this.slots.length);
+    if (tables) s.worker.postMessage(tables);
     b.off[b.n] = b.used;
     const size = b.bytes.byteLength; // read before the transfer detaches it
     const m: ToWorker = { t: 'd', buf: b.bytes.buffer as ArrayBuffer, n: b.n, off: b.off, port: b.port, now: b.now, addr: b.addr };
@@ -187,7 +160,10 @@ export class FlowWorkers {
    * and starts their next interval; `cfg` (a reload) applies to what they aggregate from here on.
    */
   async drain(target: Aggregator | (() => Aggregator), cfg?: FlowConfig): Promise<void> {
-    if (cfg) this.cfg = cfg;
+    if (cfg) {
+      this.cfg = cfg;
+      this.hooks.tables?.configure(cfg.dimensions);
+    }
     // a getter is read per reply: a drain answered after a reload adds to the new interval's aggregator
     const at = typeof target === 'function' ? target : (): Aggregator => target;
     const part = (snap: AggregateSnapshot): void => at().restore(snap);
@@ -200,6 +176,9 @@ export class FlowWorkers {
       s.covered = Math.max(s.covered, posted);
       if (d.loss) s.loss = d.loss;
       s.lossChanges = d.lossChanges;
+      s.seq = d.seq;
+      s.datagrams = d.datagrams;
+      this.hooks.volumes?.(d.volumes);
     });
   }
 
@@ -251,7 +230,8 @@ export class FlowWorkers {
   private spawn(s: Slot): void {
     const init: WorkerInit = { cfg: this.cfg, name: this.name, index: s.index, count: this.slots.length, dataDir: this.dataDir, ...(this.talkerPart ? { talkerPart: this.talkerPart } : {}) };
     // a restart continues from what the worker last reported; the first start reads the data directory
-    if (s.house) init.state = { templates: s.templates, options: s.options, loss: s.loss };
+    if (s.house) init.state = { templates: s.templates, options: s.options, loss: s.loss, sampling: s.house.sampling };
+    s.sent = nothingSent();
     const w = new Worker(this.file, { workerData: init, name: `flow-${s.index}` });
     s.worker = w;
     s.startedAt = Date.now();
@@ -285,6 +265,7 @@ export class FlowWorkers {
       for (const r of m.records) this.hooks.emit(r);
       for (const [e, l] of m.interfaces) this.hooks.interfaces(e, l);
       for (const [e, ms] of m.offsets) this.hooks.clockOffset(e, ms);
+      for (const [e, src, ms] of m.sources) this.hooks.timeSource?.(e, src, ms);
       for (const [e, stack] of m.errors) this.hooks.error(new Error(`flow worker ${s.index}: ${stack}`), { exporter: e });
       return;
     }
@@ -293,44 +274,6 @@ export class FlowWorkers {
     if (m.t === 'part') return p.part?.(m.agg);
     s.pending.delete(m.id);
     p.done(m);
-  }
-
-  /** `flow_loss` rows of the last report. */
-  lossRecords(): NetRecord[] {
-    return this.slots.flatMap((s) => s.house?.loss ?? []);
-  }
-
-  /** Per-exporter `flow_stats` rows of the last report, and one collector row summed over the workers. */
-  statsRecords(now: number, extra: Record<string, number>): HealthRecord[] {
-    const out: HealthRecord[] = [];
-    const sums: Record<string, bigint> = {};
-    for (const s of this.slots) {
-      for (const r of (s.house?.stats ?? []) as HealthRecord[]) {
-        if (r.tags['exporter'] !== undefined) out.push(r);
-        else for (const [k, v] of Object.entries(r.fields)) if (typeof v === 'bigint') sums[k] = (sums[k] ?? 0n) + v;
-      }
-    }
-    for (const k in extra) sums[k] = BigInt(Math.round(extra[k] ?? 0));
-    sums['worker_restarts'] = BigInt(this.restarts);
-    sums['worker_lost'] = BigInt(this.lost);
-    sums['worker_dropped'] = BigInt(this.dropped);
-    out.push(makeRecord('health', 'flow_stats', { collector: this.name }, sums, now));
-    return out;
-  }
-
-  /** The template stores' counters of the last report, summed. */
-  storeStats(): StoreStats {
-    const out: StoreStats = { templates: 0, pendingSets: 0, pendingExpired: 0, pendingDropped: 0, evicted: 0, expired: 0, refused: 0 };
-    for (const s of this.slots) for (const k of Object.keys(out) as (keyof StoreStats)[]) out[k] += s.house?.store[k] ?? 0;
-    return out;
-  }
-
-  lossChanges(): number {
-    return this.slots.reduce((n, s) => n + s.lossChanges, this.restarts);
-  }
-
-  lossState(now: number): LossState {
-    return { v: 1, savedAt: now, streams: this.slots.flatMap((s) => s.loss?.streams ?? []) };
   }
 
   /** templates.json and options.json as one file each, when a worker's part changed. */
@@ -343,19 +286,6 @@ export class FlowWorkers {
       this.optionsChanged = false;
       await replaceFile(join(this.dataDir, OPTIONS_FILE), JSON.stringify(joinParts(this.slots.map((s) => s.options), OPTIONS_LISTS)));
     }
-  }
-
-  exporters(): House['exporters'] {
-    return this.slots.flatMap((s) => s.house?.exporters ?? []);
-  }
-
-  lossTotals(): Map<string, { received: number; lost: number }> {
-    return new Map(this.slots.flatMap((s) => s.house?.lossTotals ?? []));
-  }
-
-  /** Worker threads running now (one is missing while it waits to be restarted). */
-  running(): number {
-    return this.slots.filter((s) => s.worker).length;
   }
 
   /** Test hook: the fault a real crash would cause, without a bug to cause it (see workers.test.ts). */

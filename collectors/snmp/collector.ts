@@ -14,6 +14,7 @@ import { SnmpClient } from './netsnmp.js';
 import { DevicePoller, type PollStats } from './poller.js';
 import { BUILTIN_PROFILES, type ProfileSpec } from './profiles.js';
 import { PollLoop, Semaphore, type Lanes } from './scheduler.js';
+import { loadRateState } from './ratestate.js';
 import { inShard } from './shard.js';
 import { resolveUserProfiles } from './userprofiles.js';
 
@@ -27,6 +28,9 @@ interface Running {
 
 export class SnmpCollector implements Collector {
   private readonly devices = new Map<string, Running>();
+  /** The whole inventory, and on a bus the devices this instance holds the lease of (ctx.devices). */
+  private inventory = new Map<string, DeviceSpec>();
+  private readonly leased = new Set<string>();
   private profiles = new Map<string, ProfileSpec>();
   private mibs: { dirs: string; resolver: MibResolver; problems: MibProblem[] } | undefined;
   private lanes: Lanes;
@@ -69,9 +73,12 @@ export class SnmpCollector implements Collector {
     const inv = loadInventory(file);
     const user = resolveUserProfiles(inv, mibs, file);
     if (user.problems.length) throw new ConfigError(user.problems);
-    // The whole inventory is validated above; this instance runs only its shard of it (shard.ts).
+    // The whole inventory is validated above; this instance runs only its shard of it (shard.ts),
+    // or on a bus the devices it holds a lease of (src/bus/pollers.ts).
     const all = devicesOf(inv);
-    const specs = all.filter((s) => inShard(s.name, this.ctx.shard));
+    const share = this.ctx.devices;
+    const specs = all.filter((s) => (share ? this.leased.has(s.name) : inShard(s.name, this.ctx.shard)));
+    this.inventory = new Map(all.map((s) => [s.name, s]));
     if (config.max_concurrent !== this.config.max_concurrent) this.lanes = SnmpCollector.lanes(config.max_concurrent);
     // Pollers capture profiles and walk caps when created: if those change, every device restarts.
     const profilesChanged =
@@ -93,11 +100,27 @@ export class SnmpCollector implements Collector {
     await Promise.all(stops);
     if (this.stopped) return;
     for (const s of specs) if (!this.devices.has(s.name)) this.add(s);
+    share?.share(all.map((s) => s.name), (n, last) => this.take(n, last), (n) => this.drop(n));
     const { index, count } = this.ctx.shard;
     this.ctx.log.info({ devices: specs.length, inventory: all.length, shard: `${index}/${count}`, profiles: [...user.profiles.keys()] }, 'snmp: inventory loaded');
   }
 
-  private add(spec: DeviceSpec): void {
+  /** A device whose lease this instance won: polled from now on, going on from `last` (ratestate.ts). */
+  private take(name: string, last: unknown): boolean {
+    const spec = this.inventory.get(name);
+    if (!spec || this.stopped) return false;
+    this.leased.add(name);
+    if (!this.devices.has(name)) this.add(spec, last);
+    return true;
+  }
+
+  private async drop(name: string): Promise<void> {
+    this.leased.delete(name);
+    const r = this.devices.get(name);
+    if (r) await this.remove(name, r, false);
+  }
+
+  private add(spec: DeviceSpec, last?: unknown): void {
     const client = new SnmpClient(
       { device: spec.name, address: spec.address, port: spec.port, timeoutMs: spec.timeoutMs, retries: spec.retries, credentials: spec.credentials },
       (o) => this.ctx.signals.snmpRequest(o),
@@ -110,9 +133,20 @@ export class SnmpCollector implements Collector {
       profiles: this.profiles,
       maxValuesPerWalk: this.config.max_values_per_walk,
       ...(this.ctx.clock ? { now: () => this.ctx.clock!.now() } : {}),
+      ...(this.ctx.devices ? { saveRates: (st: unknown) => this.ctx.devices!.save(spec.name, st) } : {}),
     });
+    let phaseMs: number | undefined;
+    if (last !== undefined) {
+      try {
+        const at = loadRateState(poller.rates, last, Date.now(), performance.now());
+        // the previous poller's grid: one interval after its last poll, so the rates go on without a gap
+        phaseMs = Math.min(spec.intervalMs, Math.max(0, at + spec.intervalMs - Date.now()));
+      } catch (e) {
+        this.ctx.log.warn({ device: spec.name, err: (e as Error).message }, 'snmp: the previous poller\'s rate state is unreadable: rates start one poll later');
+      }
+    }
     const running: Running = { key: JSON.stringify(spec), spec, poller, loop: undefined as unknown as PollLoop };
-    running.loop = new PollLoop({ intervalMs: spec.intervalMs, backoffMaxMs: this.config.backoff_max }, this.lanes, async () => {
+    running.loop = new PollLoop({ intervalMs: spec.intervalMs, backoffMaxMs: this.config.backoff_max, ...(phaseMs !== undefined ? { phaseMs } : {}) }, this.lanes, async () => {
       const st = await poller.poll();
       running.last = st;
       // Answered at all (some values, or an agent error rather than silence) -> not dead.
@@ -149,7 +183,7 @@ export class SnmpCollector implements Collector {
         live: { in_use: this.lanes.live.inUse, queued: this.lanes.live.queued },
         suspect: { in_use: this.lanes.suspect.inUse, queued: this.lanes.suspect.queued },
       },
-      shard: `${this.ctx.shard.index}/${this.ctx.shard.count}`,
+      shard: this.ctx.devices ? 'bus' : `${this.ctx.shard.index}/${this.ctx.shard.count}`,
       mib_problems: this.mibs?.problems ?? [],
     };
   }

@@ -6,13 +6,14 @@
  */
 import type { InterfaceDirectory } from '../../src/collector.js';
 import { SnmpError } from '../../src/errors.js';
-import { makeRecord, type NetRecord } from '../../src/record/record.js';
+import { makeRecord, type DeviceMetricRecord, type NetRecord } from '../../src/record/record.js';
 import { IF_TABLE, IF_X_TABLE, interfaceInfos, interfaceRecord, interfaceRows, type DeviceIdentity } from './interfaces.js';
 import type { DeviceSpec } from './inventory.js';
 import type { SnmpClient, WalkResult } from './netsnmp.js';
 import { expandProfiles } from './health/select.js';
 import { scalarRecord, tableRecords, type ProfileSpec } from './profiles.js';
 import { RateTracker } from './rates.js';
+import { saveRateState } from './ratestate.js';
 import { valueAsBigint, type Vb } from './values.js';
 
 const SYS_UPTIME_0 = '1.3.6.1.2.1.1.3.0';
@@ -41,6 +42,8 @@ export interface PollEnv {
   maxValuesPerWalk: number;
   /** The collector's timeline (CollectorContext.clock): poll times do not follow a wall-clock step. */
   now?: () => number;
+  /** Pollers sharing devices over a bus: the last counter sample, after each poll (ratestate.ts). */
+  saveRates?(state: unknown): void;
 }
 
 class PollAborted extends Error {}
@@ -167,6 +170,7 @@ export class DevicePoller {
     const uptime = up[0]?.value;
     const rates = this.rates.update({ uptimeTicks: valueAsBigint(uptime), monoMs: mono }, rows.map((r) => r.sample));
     for (const row of rows) this.env.emit(interfaceRecord(this.dev, row, rates.get(row.ifIndex), at));
+    if (this.env.saveRates) this.env.saveRates(saveRateState(this.rates, Date.now(), performance.now()));
     if (rows.length) this.env.interfaces.update(this.spec.name, [this.spec.address, ...this.spec.flowAddresses], 'snmp', interfaceInfos(rows), this.spec.flowAddresses);
   }
 
@@ -187,7 +191,7 @@ export class DevicePoller {
 
   /** Runs one profile; returns the number of records it emitted. */
   private async pollProfile(p: ProfileSpec, at: number, deadlineAt: number, walk: (oid: string) => Promise<Vb[]>, stats: PollStats): Promise<number> {
-    let emitted = 0;
+    let out: DeviceMetricRecord[] = [];
     if (p.scalars.length) {
       const vbs = await this.getScalars(
         p.scalars.map((s) => `${s.oid}.${s.instance ?? '0'}`),
@@ -195,19 +199,16 @@ export class DevicePoller {
       );
       stats.values += vbs.length;
       const r = scalarRecord(this.dev, p, vbs, at);
-      if (r) {
-        this.env.emit(r);
-        emitted++;
-      }
+      if (r) out.push(r);
     }
     for (const t of p.tables) {
+      if (t.requires !== undefined && !(await walk(t.requires)).length) continue;
       const cols: Vb[][] = [];
       for (const c of t.columns) cols.push(await walk(c.oid));
-      for (const r of tableRecords(this.dev, t, cols, at)) {
-        this.env.emit(r);
-        emitted++;
-      }
+      out.push(...tableRecords(this.dev, t, cols, at));
     }
-    return emitted;
+    if (p.merge) out = p.merge(out);
+    for (const r of out) this.env.emit(r);
+    return out.length;
   }
 }

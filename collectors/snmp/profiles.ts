@@ -29,6 +29,8 @@ export interface TableSpec {
   columns: readonly ColumnSpec[];
   /** Fields computed from the row after the columns are read (e.g. bytes from allocation units); a row left without fields is dropped. */
   derive?: (fields: Fields, tags: Tags) => void;
+  /** A column that must have rows for the table to be walked at all: a vendor table costs one walk on other vendors' devices. */
+  requires?: string;
 }
 export interface ProfileSpec {
   name: string;
@@ -41,6 +43,8 @@ export interface ProfileSpec {
   intervalMs?: number;
   /** What the device must support, for the line saying a profile found nothing. */
   needs?: string;
+  /** Rewrites all records of one run together (joins across tables, one series per entity); runs after every derive. */
+  merge?: (records: DeviceMetricRecord[]) => DeviceMetricRecord[];
 }
 
 /** SNMPv2-MIB system group (RFC 3418). */

@@ -105,7 +105,7 @@ export interface InterfaceRates {
   out_discards_ps?: number;
 }
 
-interface IfState {
+export interface IfState {
   counters: Partial<Record<RateCounter, Reading>>;
   discontinuity?: bigint;
 }
@@ -142,6 +142,18 @@ export class RateTracker {
     }
     for (const k of this.ifs.keys()) if (!seen.has(k)) this.ifs.delete(k);
     return out;
+  }
+
+  /** The last sample, for a poller that takes the device over (ratestate.ts). */
+  last(): { timeline: TimelineSample; ifs: ReadonlyMap<number, IfState> } | undefined {
+    return this.timeline && { timeline: this.timeline, ifs: this.ifs };
+  }
+
+  /** Goes on from another poller's last sample: the next update yields rates as if we had taken it. */
+  resume(timeline: TimelineSample, ifs: ReadonlyMap<number, IfState>): void {
+    this.timeline = timeline;
+    this.ifs.clear();
+    for (const [k, v] of ifs) this.ifs.set(k, v);
   }
 }
 

@@ -40,9 +40,10 @@ export interface KeyValue {
   delete(key: string): Promise<void>;
   /**
    * A live local copy of the bucket, kept by one watcher (listing keys on demand costs a consumer
-   * creation per call, slow and fragile while a cluster re-elects leaders).
+   * creation per call, slow and fragile while a cluster re-elects leaders). `onChange` sees every
+   * write (value) and delete (undefined) as the copy takes it, the bucket's contents first.
    */
-  mirror(): Promise<KvMirror>;
+  mirror(onChange?: (key: string, value: Uint8Array | undefined) => void): Promise<KvMirror>;
 }
 
 export interface KvMirror {

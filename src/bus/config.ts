@@ -50,11 +50,13 @@ export type NatsConfig = z.output<typeof natsSchema>;
 export type BusConfig = z.output<typeof busSchema>;
 
 /** Cross-key rules for the top-level config (added to its schema with superRefine). */
-export function checkRoles(cfg: { roles: readonly Role[]; bus?: BusConfig | undefined; instance?: string | undefined }, ctx: z.RefinementCtx): void {
+export function checkRoles(cfg: { roles: readonly Role[]; bus?: BusConfig | undefined; instance?: string | undefined; shard?: string }, ctx: z.RefinementCtx): void {
   const all = ROLES.every((r) => cfg.roles.includes(r));
   if (!cfg.bus && !all) ctx.addIssue({ code: 'custom', path: ['roles'], message: 'split roles need a bus (bus.nats): without one an instance holds every role' });
-  if (cfg.bus && cfg.roles.includes('processor') && cfg.instance === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['instance'], message: 'a processor on the bus needs a unique instance name: its lease owner and the tag that keeps its points apart from other processors\'' });
+  if (cfg.bus && cfg.shard !== undefined && cfg.shard !== '0/1') ctx.addIssue({ code: 'custom', path: ['shard'], message: 'not with a bus: pollers on a bus share the devices by leases (README, Scale-out)' });
+  const leased = cfg.roles.filter((r) => r === 'processor' || r === 'poller');
+  if (cfg.bus && leased.length && cfg.instance === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['instance'], message: `a ${leased.join(' and ')} on the bus needs a unique instance name: its lease owner and the tag that keeps its points apart from other instances'` });
   }
 }
 

@@ -153,13 +153,14 @@ function natsKv(kv: KV): KeyValue {
     create: (key, value) => orUndefined(kv.create(key, value)),
     update: (key, value, rev) => orUndefined(kv.update(key, value, rev)),
     delete: (key) => kv.delete(key),
-    mirror: async () => {
+    mirror: async (onChange) => {
       const m = new Map<string, { value: Uint8Array; revision: number; seenAt: number }>();
       const w = await kv.watch({ key: '>' });
       void (async () => {
         for await (const e of w) {
           if (e.operation === 'PUT') m.set(e.key, { value: e.value, revision: e.revision, seenAt: Date.now() });
           else m.delete(e.key);
+          onChange?.(e.key, e.operation === 'PUT' ? e.value : undefined);
         }
       })();
       return {

@@ -9,10 +9,15 @@
  * far; once the interval's records have left the pipeline (written, or spooled by a sink) the last
  * message of each partition is committed (AckAll), so a successor resumes right after it.
  */
+import type { PartitionState } from '../collector.js';
 import type { Logger } from '../log.js';
 import type { Bus, BusMessage, KeyValue, KvMirror, PartitionConsumer } from './bus.js';
 import { partitionOf } from './bus.js';
+import { fenceOff, flowsIn, LeaseProof, type FencedPartition } from './fence.js';
+import { PartitionStates } from './exporter-state.js';
 import { readFrame, type DatagramHandler } from './frame.js';
+import { leaseValue, Outbox, readLease, testHoldCommit, writeAhead, type OutRef } from './outbox.js';
+import type { NetRecord } from '../record/record.js';
 
 export interface ProcessorOptions {
   id: string;
@@ -20,17 +25,33 @@ export interface ProcessorOptions {
   leaseTtlMs: number;
   /** Resolves once every record emitted before the call has been written or spooled. */
   settle: () => Promise<void>;
+  /** The instance tag (outbox.ts), and how long the outbox keeps a dead writer's records (the stream's max_age). */
+  instance: string;
+  maxAgeMs: number;
+  /** The pipeline's emitter for the flow collector's records, past the outbox. */
+  emit: (r: NetRecord) => void;
 }
 
-interface Owned {
+interface Owned extends FencedPartition {
   rev: number;
   consumer?: PartitionConsumer;
   last?: BusMessage;
   committed: number;
+  /** Outbox entries (outbox.ts) this partition's lease refers to, and the last message they cover. */
+  out: OutRef[];
+  skip: number;
   /** Over our share: no longer consumed; the lease goes once `last` is committed. */
   draining: boolean;
   /** Delivery stopped (commits still work). */
   halted: boolean;
+}
+
+/** A partition's last message as of an interval close. */
+interface Mark {
+  p: number;
+  o: Owned;
+  last: BusMessage | undefined;
+  draining: boolean;
 }
 
 const TAKE_TIMEOUT_MS = 10_000;
@@ -45,16 +66,23 @@ export class BusProcessor {
   private state!: KeyValue;
   private leaseView!: KvMirror;
   private stateView!: KvMirror;
+  private exporters: PartitionStates | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> = Promise.resolve();
   private handle: DatagramHandler = () => {};
   private restore: (doc: unknown) => void = () => {};
+  /** Drops the collector's open interval (fence.ts); returns the flows it held. */
+  private discard: () => number = () => 0;
+  private readonly proof: LeaseProof;
+  /** Fences so far: an interval closed before the last one is neither written nor committed. */
+  private epoch = 0;
+  readonly outbox: Outbox;
   private timer: NodeJS.Timeout | undefined;
   private beat: Promise<void> = Promise.resolve();
   private acks: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly key: string;
-  readonly stats = { frames: 0, datagrams: 0, badFrames: 0, commits: 0, taken: 0, released: 0, lost: 0, members: 0 };
+  readonly stats = { frames: 0, datagrams: 0, badFrames: 0, commits: 0, taken: 0, released: 0, lost: 0, members: 0, fenced: 0, discardedFrames: 0, discardedFlows: 0 };
 
   constructor(
     private readonly bus: Bus,
@@ -62,13 +90,21 @@ export class BusProcessor {
     private readonly log: Logger,
   ) {
     this.key = opts.id.replace(/[^A-Za-z0-9_-]/g, '_');
+    this.proof = new LeaseProof(opts.leaseTtlMs);
+    this.outbox = new Outbox(this.key, opts.instance, opts.emit);
   }
 
-  async start(handle: DatagramHandler, restore: (doc: unknown) => void): Promise<void> {
+  async start(handle: DatagramHandler, restore: (doc: unknown) => void, discard?: () => number, exporters?: PartitionState): Promise<void> {
     this.handle = handle;
     this.restore = restore;
-    this.leases = await this.bus.kv(`${this.opts.stream}_leases`, this.opts.leaseTtlMs);
+    if (discard) this.discard = discard;
+    // leases do not expire on the server: a dead holder's lease keeps naming its outbox entries
+    // (outbox.ts) until a taker that saw it unchanged for a TTL replaces it (tryLease)
+    this.leases = await this.bus.kv(`${this.opts.stream}_leases`, this.opts.maxAgeMs);
     this.state = await this.bus.kv(`${this.opts.stream}_state`, 0);
+    this.outbox.attach(await this.bus.kv(`${this.opts.stream}_outbox`, this.opts.maxAgeMs));
+    this.exporters = new PartitionStates(this.state, exporters, this.log);
+    this.handle = this.exporters.wrap(handle);
     this.leaseView = await this.leases.mirror();
     this.stateView = await this.state.mirror();
     const every = Math.max(200, Math.floor(this.opts.leaseTtlMs / 3));
@@ -99,11 +135,19 @@ export class BusProcessor {
     await Promise.all([
       this.leases.put(`member.${this.key}`, enc.encode(String(Date.now()))),
       ...[...this.owned].map(async ([p, o]) => {
-        const rev = await this.leases.update(`part.${p}`, enc.encode(this.key), o.rev);
-        if (rev !== undefined) o.rev = rev;
-        else if (this.owned.get(p) === o) await this.lose(p, o);
+        if (!(await this.renewOne(p, o)) && this.owned.get(p) === o) this.lose(p);
       }),
     ]);
+  }
+
+  /** One lease written again, naming its outbox entries; false when it moved on (lost). */
+  private async renewOne(p: number, o: Owned): Promise<boolean> {
+    const sent = this.proof.now();
+    const rev = await this.leases.update(`part.${p}`, leaseValue(this.key, o.out), o.rev);
+    if (rev === undefined) return false;
+    o.rev = rev;
+    if (this.owned.get(p) === o) this.proof.renewed(p, sent);
+    return true;
   }
 
   /** Members seen writing within the TTL (an expired key sends no event, hence the age check). */
@@ -135,9 +179,11 @@ export class BusProcessor {
     for (let i = 0; i < this.bus.partitions && mine < fair && !this.stopped && Date.now() < until; i++) {
       const p = (from + i) % this.bus.partitions;
       if (this.owned.has(p)) continue;
-      const rev = await this.tryLease(p);
-      if (rev === undefined) continue;
-      await this.take(p, rev);
+      const sent = this.proof.now();
+      const lease = await this.tryLease(p);
+      if (lease === undefined) continue;
+      this.proof.renewed(p, sent);
+      await this.take(p, lease.rev, lease.out);
       mine++;
     }
   }
@@ -148,24 +194,29 @@ export class BusProcessor {
    * so neither the server's expiry of the key nor a watcher is relied on, both of which lag while a
    * cluster re-elects leaders.
    */
-  private async tryLease(p: number): Promise<number | undefined> {
+  private async tryLease(p: number): Promise<{ rev: number; out: OutRef[] } | undefined> {
     const key = `part.${p}`;
-    const value = enc.encode(this.key);
     const cur = await this.leases.get(key);
-    if (!cur) return this.leases.create(key, value);
+    // the outbox entries the last holder referred to come with the lease (outbox.ts)
+    const out = readLease(cur?.value).out;
+    const value = leaseValue(this.key, out);
+    const got = (rev: number | undefined): { rev: number; out: OutRef[] } | undefined => (rev === undefined ? undefined : { rev, out });
+    if (!cur) return got(await this.leases.create(key, value));
     const now = Date.now();
-    const seen = this.seen.get(p);
+    let seen = this.seen.get(p);
     if (!seen || seen.revision !== cur.revision) {
-      this.seen.set(p, { revision: cur.revision, since: now });
-      return undefined;
+      // our watcher saw this revision written at seenAt or later: as safe a start as this read
+      const w = this.leaseView.entries('part').get(key);
+      seen = { revision: cur.revision, since: w?.revision === cur.revision ? Math.min(now, w.seenAt) : now };
+      this.seen.set(p, seen);
     }
     if (now - seen.since < this.opts.leaseTtlMs) return undefined;
-    return this.leases.update(key, value, cur.revision);
+    return got(await this.leases.update(key, value, cur.revision));
   }
 
   /** Templates and options every processor shared, then the partition's messages after its last commit. */
-  private async take(p: number, rev: number): Promise<void> {
-    const o: Owned = { rev, committed: 0, draining: false, halted: false };
+  private async take(p: number, rev: number, out: OutRef[]): Promise<void> {
+    const o: Owned = { rev, committed: 0, draining: false, halted: false, unmarked: { frames: 0, datagrams: 0 }, out, skip: 0 };
     this.owned.set(p, o);
     for (const { value } of this.stateView.entries('state').values()) {
       try {
@@ -174,6 +225,9 @@ export class BusProcessor {
         this.log.warn({ err: (e as Error).message }, 'shared decoding state unreadable: skipped');
       }
     }
+    await this.exporters?.load(p);
+    o.skip = await this.outbox.replay(out, p);
+    if (out.length) this.log.info({ partition: p, refs: out, skip_to: o.skip }, 'bus partition taken with records its last holder may have written: written again, their messages skipped');
     // a consumer created while the cluster re-elects leaders can hang: give up on the partition
     // (lease deleted, taken again by whoever tries next) rather than hold it unconsumed
     const pending = this.bus.consume(p, (m) => this.onMessage(o, m));
@@ -189,15 +243,25 @@ export class BusProcessor {
       throw c ?? new Error(`partition ${p}: no consumer after ${TAKE_TIMEOUT_MS} ms`);
     }
     o.consumer = c;
+    if (o.halted) await c.stop().catch(() => {}); // fenced while the consumer was being made
     this.stats.taken++;
     this.log.info({ partition: p }, 'bus partition taken');
   }
 
   private onMessage(o: Owned, m: BusMessage): void {
     if (o.draining || o.halted || this.stopped || this.owned.get(m.partition) !== o) return; // not handled: delivered again to the next owner
+    if (!this.proof.holds(m.partition)) return this.fence(`message of partition ${m.partition}`);
+    if (m.seq <= o.skip) {
+      o.last = m; // in the records replayed at take (outbox.ts): committed with the next interval
+      return;
+    }
     this.stats.frames++;
+    o.unmarked.frames++;
+    if (this.exporters) this.exporters.current = m.partition;
     try {
-      this.stats.datagrams += readFrame(m.data, this.handle);
+      const n = readFrame(m.data, this.handle);
+      this.stats.datagrams += n;
+      o.unmarked.datagrams += n;
     } catch (e) {
       this.stats.badFrames++;
       this.log.warn({ err: (e as Error).message, partition: m.partition, seq: m.seq }, 'bad bus frame: its remaining datagrams are skipped');
@@ -205,42 +269,104 @@ export class BusProcessor {
     o.last = m;
   }
 
+  /** A lease that could not be renewed: someone else may own the partition now (fence.ts). */
+  private lose(p: number): void {
+    this.proof.forget(p); // counted as lapsed by the fence
+    this.fence(`lease of partition ${p} lost`);
+  }
+
   /**
-   * A lease that could not be renewed (we were cut off longer than the TTL): someone else may own the
-   * partition now. What we took from it since the last commit is in our aggregates and is also
-   * redelivered to the new owner, so it can be counted twice (README "Scale-out", not done yet).
+   * A lease we cannot prove: nothing handled since the last interval close may be written (fence.ts).
+   * Synchronous up to the discard, so the flush that called closeInterval emits nothing of it.
    */
-  private async lose(p: number, o: Owned): Promise<void> {
-    this.owned.delete(p);
-    this.stats.lost++;
-    await o.consumer?.stop().catch(() => {});
-    this.log.warn({ partition: p }, 'bus partition lease lost to another processor');
+  private fence(why: string): void {
+    const f = fenceOff(this.owned, this.proof);
+    this.epoch++;
+    const flows = this.discard();
+    this.stats.fenced++;
+    this.stats.lost += f.lapsed.length;
+    this.stats.discardedFrames += f.frames;
+    this.stats.discardedFlows += flows;
+    for (const p of f.lapsed) {
+      this.exporters?.forget(p);
+      this.log.warn({ partition: p }, 'bus partition lease lost to another processor');
+    }
+    this.log.warn({ why, lapsed: f.lapsed, kept: f.kept.map(([p]) => p), frames: f.frames, datagrams: f.datagrams, flows }, 'bus fence: a lease is no longer provable; the open interval is dropped, its messages go to the next owner');
+    this.beat = this.beat
+      .then(async () => {
+        await this.acks;
+        for (const [p, o] of f.kept) if (this.owned.get(p) === o && this.proof.holds(p)) await this.release(p);
+      })
+      .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus release after a fence failed'));
+  }
+
+  /** outbox.ts writeAhead; false: refused, so we fenced ourselves and none of the interval is written or committed. */
+  private async writeAhead(marks: Mark[], records: NetRecord[]): Promise<string | undefined | false> {
+    const r = await writeAhead(this.outbox, marks, records, ({ p, o }) => this.owned.get(p) === o && this.proof.holds(p), (moved) => {
+      // in the renewals' turn: two writes of one lease at one revision would fail each other
+      const step = this.renewing.then(() => Promise.all(moved.map(({ p, o }) => this.renewOne(p, o as Owned))));
+      this.renewing = step.then(() => undefined, () => undefined);
+      return step.then((ok) => ok.every(Boolean), () => false);
+    });
+    if (r.refused === undefined) return r.id;
+    this.fence(r.refused);
+    return false;
   }
 
   /** Call when the aggregates of everything handled so far are being emitted; call the result once they all were. */
   closeInterval(): () => void {
-    const marks = [...this.owned].map(([p, o]) => ({ p, o, last: o.last, draining: o.halted }));
+    const lapsed = [...this.owned.keys()].filter((p) => !this.proof.holds(p));
+    if (lapsed.length) this.fence(`interval closed without a lease proof for partitions ${lapsed.join(',')}`);
+    const marks = [...this.owned].map(([p, o]): Mark => {
+      o.unmarked = { frames: 0, datagrams: 0 };
+      return { p, o, last: o.last, draining: o.halted };
+    });
+    const window = this.outbox.open();
+    const epoch = this.epoch;
+    // loss state of exporters in partitions with messages to commit (exporter-state.ts)
+    const saved = this.exporters?.snapshot(new Set(marks.filter((m) => m.last && m.last.seq > m.o.committed).map((m) => m.p)));
     return () => {
+      this.outbox.close(window);
       this.acks = this.acks
         .then(async () => {
+          // fenced since: its messages go to the partitions' next owners, from the acknowledged floor
+          // the loss state goes before the outbox reference (a taker that skips the outbox's messages
+          // continues the sequences from the same point) and never from a lease we cannot prove: a
+          // crash between the two leaves it ahead, read as duplicates by the taker, never as loss
+          if (this.epoch === epoch) {
+            for (const { p, o, last } of marks) {
+              if (last && last.seq > o.committed && this.owned.get(p) === o && this.proof.holds(p)) await this.exporters?.put(p, saved?.get(p));
+            }
+          }
+          const id = this.epoch === epoch ? await this.writeAhead(marks, window) : false;
+          if (id === false) return void (this.stats.discardedFlows += flowsIn(window));
+          for (const r of window) this.opts.emit(r);
           await this.opts.settle();
+          if (id) await testHoldCommit((msg) => this.log.info({ outbox: id }, msg));
+          let all = true;
           for (const { p, o, last, draining } of marks) {
             // a partition lost meanwhile is another's now: its offset is not ours to move
             if (last && last.seq > o.committed && this.owned.get(p) === o) {
               await o.consumer?.commit(last);
               o.committed = last.seq;
+              o.out = o.out.filter((r) => r.seq > last.seq);
               this.stats.commits++;
-            }
+            } else if (last && last.seq > o.committed) all = false;
             if (draining && this.owned.get(p) === o && o.last === last) await this.release(p);
           }
+          if (id && all) await this.outbox.drop(id);
         })
         .catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'bus commit failed: the uncommitted messages will be processed again'));
     };
   }
 
   private async release(p: number): Promise<void> {
+    const o = this.owned.get(p);
     this.owned.delete(p);
-    await this.leases.delete(`part.${p}`);
+    this.proof.forget(p);
+    this.exporters?.forget(p);
+    // outbox entries not committed past: the lease keeps naming them until it expires, for the taker
+    if (!o?.out.some((r) => r.seq > o.committed)) await this.leases.delete(`part.${p}`);
     this.stats.released++;
     this.log.info({ partition: p }, 'bus partition released');
   }

@@ -38,7 +38,7 @@ export class EnrichState {
     const roleOf = compileRoles(cfg.interface_roles);
     this.networks.current = nets;
     this.roleOf = roleOf;
-    this.interfaces.reclassify(classifier(roleOf));
+    this.interfaces.reclassify(classifier(roleOf), cfg.interface_roles);
     const key = JSON.stringify(cfg);
     const changed = key !== this.applied || cfg.networks_file !== undefined;
     this.applied = key;

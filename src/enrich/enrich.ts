@@ -65,7 +65,8 @@ export function createEnricher(interfaces: InterfaceTable, opts: { instance?: st
   }
 
   return function enrich(r: NetRecord): void {
-    if (instance !== undefined) r.tags.instance = instance;
+    // kept when set: records a bus processor writes again for another (src/bus/outbox.ts)
+    if (instance !== undefined && r.tags.instance === undefined) r.tags.instance = instance;
     if (r.kind === 'flow' || r.kind === 'interface') {
       const exporter = r.tags.exporter ?? r.tags.agent;
       if (exporter === undefined) return;

@@ -14,6 +14,7 @@
  * for an ifIndex the resolved device's SNMP poll lacks, and for exporters no device claims.
  */
 import type { InterfaceDirectory, InterfaceInfo } from '../collector.js';
+import type { RoleRule } from './roles.js';
 
 interface DeviceEntry {
   name: string;
@@ -32,6 +33,9 @@ export class InterfaceTable implements InterfaceDirectory {
   /** Address -> the SNMP device flows from it belong to; null when ambiguous. */
   private readonly byAddress = new Map<string, DeviceEntry | null>();
   private classify: Classify | undefined;
+  private rules: readonly RoleRule[] = [];
+  /** Bumped when the rules or an SNMP-resolved role may have changed (flow worker threads get `roles()` then). */
+  version = 0;
 
   update(device: string, addresses: readonly string[], source: 'snmp' | 'flow', interfaces: Iterable<InterfaceInfo>, explicit: readonly string[] = []): void {
     const map = new Map<number, InterfaceInfo>();
@@ -46,6 +50,7 @@ export class InterfaceTable implements InterfaceDirectory {
       return;
     }
     const prev = this.devices.get(device);
+    if (!prev || !sameRoles(prev.snmp, map) || prev.claims.size !== addresses.length || addresses.some((a) => prev.claims.get(a) !== explicit.includes(a))) this.version++;
     const touched = new Set<string>(prev ? prev.claims.keys() : []);
     if (addresses.length === 0 && map.size === 0) this.devices.delete(device);
     else {
@@ -93,9 +98,22 @@ export class InterfaceTable implements InterfaceDirectory {
     return out;
   }
 
+  /**
+   * The rules, and per address the interfaces of the SNMP device it resolves to with their roles
+   * ('' for none): a flow worker's copy, which classifies the names its exporters send itself.
+   */
+  roles(): { rules: readonly RoleRule[]; snmp: [string, [number, string][]][] } {
+    const snmp: [string, [number, string][]][] = [];
+    if (this.rules.length === 0) return { rules: [], snmp };
+    for (const [a, e] of this.byAddress) if (e) snmp.push([a, [...e.snmp].map(([i, info]) => [i, info.role ?? ''])]);
+    return { rules: this.rules, snmp };
+  }
+
   /** Applies new role rules to every interface known (SIGHUP). */
-  reclassify(classify: Classify | undefined): void {
+  reclassify(classify: Classify | undefined, rules: readonly RoleRule[] = []): void {
     this.classify = classify;
+    this.rules = rules;
+    this.version++;
     for (const e of this.devices.values()) for (const i of e.snmp.values()) setRole(classify, e.name, i);
     for (const [a, m] of this.learned) for (const i of m.values()) setRole(classify, a, i);
   }
@@ -111,6 +129,13 @@ export class InterfaceTable implements InterfaceDirectory {
     }
     return out;
   }
+}
+
+/** Same ifIndexes with the same roles: a poll that changed only names or speeds leaves the workers' copies alone. */
+function sameRoles(a: Map<number, InterfaceInfo> | undefined, b: Map<number, InterfaceInfo>): boolean {
+  if (!a || a.size !== b.size) return false;
+  for (const [i, info] of b) if (!a.has(i) || a.get(i)?.role !== info.role) return false;
+  return true;
 }
 
 function setRole(classify: Classify | undefined, device: string, i: InterfaceInfo): void {

@@ -61,9 +61,10 @@ export const networksFileSchema = z
 export class Networks {
   private readonly table = new PrefixTable<NetworkInfo>();
 
-  constructor(networks: Readonly<Record<string, Partial<NetworkInfo>>>) {
+  /** The networks as given, so a flow worker thread can build the same table (collectors/flow/worker-tables.ts). */
+  constructor(readonly source: Readonly<Record<string, Partial<NetworkInfo>>>) {
     // shortest first, so every network's covering networks are in the table when it inherits from them
-    const list = Object.entries(networks)
+    const list = Object.entries(source)
       .map(([key, a]) => ({ c: canonical(key), a }))
       .filter((x): x is { c: { text: string; bytes: Uint8Array; bits: number }; a: Partial<NetworkInfo> } => !('error' in x.c))
       .sort((x, y) => x.c.bits - y.c.bits);
@@ -103,5 +104,9 @@ export class NetworkHolder implements NetworkDirectory {
 
   get active(): boolean {
     return this.current !== undefined && this.current.size > 0;
+  }
+
+  source(): Readonly<Record<string, Partial<NetworkInfo>>> | undefined {
+    return this.current?.source;
   }
 }

@@ -22,6 +22,8 @@ export interface OpsSource {
   readonly history?: History | undefined;
   /** The flow-vs-SNMP cross-check, when `xcheck:` is on. */
   readonly xcheck?: { status(): unknown } | undefined;
+  /** Scale-out: leases, partitions and devices held (src/bus/runtime.ts); undefined without a bus. */
+  busStatus?(): unknown;
 }
 
 const flowStatus = z.object({
@@ -103,6 +105,7 @@ export interface StatusView {
   snmptrap: { received: number; rejected: Record<string, number> } | null;
   interfaces: { device: string; snmp: number; flow: number }[];
   xcheck?: XcheckStatus | null;
+  bus?: unknown;
 }
 
 export const VERDICT_LEVEL: Readonly<Record<string, number>> = { ok: 0, degraded: 1, untrusted: 2 };
@@ -132,6 +135,7 @@ export function buildView(src: OpsSource): StatusView {
     snmptrap: 'snmptrap' in cs ? parsed(trapStatus, cs.snmptrap) : null,
     interfaces: src.interfaces.summary(),
     xcheck: src.xcheck ? parseXcheck(src.xcheck.status()) : null,
+    ...(src.busStatus?.() !== undefined ? { bus: src.busStatus() } : {}),
   };
 }
 

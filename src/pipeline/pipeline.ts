@@ -176,10 +176,10 @@ export class Pipeline {
     }
   }
 
-  /** Drains until `until` (epoch ms); true when nothing is left in the queue or the sinks. */
+  /** Drains until `until` (performance.now() ms); true when nothing is left in the queue or the sinks. */
   private async drainUntil(until: number): Promise<boolean> {
     let t: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((r) => (t = setTimeout(() => r(false), Math.max(0, until - Date.now()))));
+    const late = new Promise<false>((r) => (t = setTimeout(() => r(false), Math.max(0, until - performance.now()))));
     const done = await Promise.race([this.drain().then(() => true), late]);
     clearTimeout(t);
     return done;
@@ -198,11 +198,12 @@ export class Pipeline {
    * they hold the counts of the whole run.
    */
   async stop(deadlineMs: number, final?: () => NetRecord[]): Promise<void> {
-    const until = Date.now() + deadlineMs;
+    // monotonic: a wall-clock step during shutdown must not stretch or cut the deadline
+    const until = performance.now() + deadlineMs;
     const reserve = Math.min(1000, deadlineMs * 0.1); // for the sinks' own stop
     if (this.timer) clearInterval(this.timer);
     this.holding = false;
-    if (!(await this.drainUntil(Date.now() + deadlineMs * 0.6))) {
+    if (!(await this.drainUntil(performance.now() + deadlineMs * 0.6))) {
       this.log.warn({ queued: this.queue.length, batches_in_sinks: this.workers }, 'shutdown: sinks still busy; the rest goes to their spools');
       for (const s of this.sinks) s.abandon?.();
     }
@@ -215,7 +216,7 @@ export class Pipeline {
       this.log.error({ records: this.queue.length }, 'shutdown deadline reached with records still queued: lost (counted in dropped_at_stop)');
       for (const r of this.queue.take(this.queue.length)) this.opts.loss?.add('at_stop', r.measurement, 1);
     }
-    await Promise.all(this.sinks.map((s) => s.stop(Math.max(100, until - Date.now())).catch((e: unknown) => this.logError(`sink:${s.name}`, e))));
+    await Promise.all(this.sinks.map((s) => s.stop(Math.max(100, until - performance.now())).catch((e: unknown) => this.logError(`sink:${s.name}`, e))));
   }
 
   stats(): PipelineStats {

@@ -65,6 +65,35 @@ describe('flow vs SNMP cross-check', () => {
     expect(d.x.findings().map((f) => [f.direction, f.cause])).toEqual([['both', 'exporter_missing']]);
   });
 
+  it('an interface quiet for an hour is forgotten and its open finding cleared; a busy one is kept', async () => {
+    const dir = new InterfaceTable();
+    dir.update('r1', ['192.0.2.1'], 'snmp', [{ ifIndex: 2, name: 'eth0' }, { ifIndex: 3, name: 'eth1' }]);
+    const out: HealthRecord[] = [];
+    let mono = 0;
+    const x = new CrossCheck(xcheckSchema.parse({ intervals: 3 }), dir, (r) => out.push(r), pino({ level: 'silent' }), () => mono);
+    const t0 = 1_800_000_000_000;
+    const poll = (ifIndex: string, t: number) => x.observe(makeRecord('interface', 'interface', { device: 'r1', if_index: ifIndex, source: 'snmp' }, { in_octets: BigInt(1_000_000 * (t - t0) / 1000), out_octets: BigInt(500_000 * (t - t0) / 1000) }, t, 'collector'));
+    const flowIf = (t: number) => x.observe(makeRecord('health', 'flow_if', { exporter: '192.0.2.1', if_index: '2' }, { in_bytes: 1_000_000n, out_bytes: 500_000n, window_ms: 10_000n, sampling_rate: 1, loss_ratio: 0, socket_drops: 0, sampling_unknown_flows: 0n }, t, 'collector'));
+    // ifIndex 2: flows cover a tenth of what SNMP counts -> a sampling_rate finding per direction
+    poll('2', t0);
+    for (let i = 0; i < 3; i++) {
+      flowIf(t0 + 1000 + i * 10_000);
+      poll('2', t0 + 12_000 + i * 10_000);
+    }
+    poll('3', t0);
+    expect(x.findings().map((f) => f.cause)).toEqual(['sampling_rate', 'sampling_rate']);
+    // an hour on: ifIndex 3 is polled now and then, ifIndex 2 never again
+    for (let m = 1; m <= 61; m++) {
+      mono = m * 60_000;
+      poll('3', t0 + mono);
+    }
+    await flush();
+    expect(x.findings()).toEqual([]);
+    expect(x.forgotten).toBe(1);
+    expect((x.status() as { interfaces: number }).interfaces).toBe(1);
+    expect(out.filter((r) => r.measurement === 'xcheck_finding').map((r) => [r.tags.if_index, r.fields.active])).toEqual([['2', true], ['2', true], ['2', false], ['2', false]]);
+  });
+
   it('unknown exporters are counted, not judged', () => {
     const dir = new InterfaceTable();
     const x = new CrossCheck(xcheckSchema.parse({}), dir, () => {}, pino({ level: 'silent' }));

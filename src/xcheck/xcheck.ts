@@ -60,10 +60,19 @@ interface Iface {
   dirs: Record<Direction, DirState>;
   missing: Finding | undefined;
   last: { at: number; ratio_in: number; ratio_out: number } | undefined;
+  /** Monotonic ms of the last SNMP poll or flow window for it: an interface gone quiet is forgotten. */
+  seen: number;
 }
 
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : 0);
 const MAX_INTERFACES = 100_000;
+/**
+ * An interface neither polled nor covered by a flow window for this long is forgotten, so the table
+ * follows the network (removed line cards, renumbered ifIndex after a reboot) instead of filling up
+ * to MAX_INTERFACES and then ignoring new interfaces until a restart.
+ */
+const FORGET_AFTER_MS = 3_600_000;
+const SWEEP_EVERY_MS = 60_000;
 
 export class CrossCheck {
   private readonly ifaces = new Map<string, Iface>();
@@ -74,13 +83,21 @@ export class CrossCheck {
   unmapped = 0;
   expired = 0;
   findingsRaised = 0;
+  /** Interfaces forgotten after FORGET_AFTER_MS quiet; interfaces not tracked because the table was full. */
+  forgotten = 0;
+  untracked = 0;
+  private sweptAt: number;
 
   constructor(
     private cfg: XcheckConfig,
     private readonly dir: InterfaceDirectory,
     private readonly emit: (r: HealthRecord) => void,
     private readonly log: Logger,
-  ) {}
+    /** Monotonic ms; a parameter so the forgetting can be tested without waiting an hour. */
+    private readonly mono: () => number = () => performance.now(),
+  ) {
+    this.sweptAt = mono();
+  }
 
   configure(cfg: XcheckConfig): void {
     this.cfg = cfg;
@@ -89,12 +106,27 @@ export class CrossCheck {
   private iface(device: string, ifIndex: string): Iface | undefined {
     const key = `${device}|${ifIndex}`;
     let f = this.ifaces.get(key);
-    if (!f && this.ifaces.size < MAX_INTERFACES) {
+    const now = this.mono();
+    if (now - this.sweptAt >= SWEEP_EVERY_MS) this.sweep(now);
+    if (!f && this.ifaces.size >= MAX_INTERFACES) this.untracked++;
+    else if (!f) {
       const dir = (): DirState => ({ out: [], back: 0, finding: undefined });
-      f = { device, ifIndex, snmp: new CounterHistory(), pending: [], lastFlow: undefined, dirs: { in: dir(), out: dir() }, missing: undefined, last: undefined };
+      f = { device, ifIndex, snmp: new CounterHistory(), pending: [], lastFlow: undefined, dirs: { in: dir(), out: dir() }, missing: undefined, last: undefined, seen: now };
       this.ifaces.set(key, f);
     }
+    if (f) f.seen = now;
     return f;
+  }
+
+  /** Forgets quiet interfaces; their open findings are cleared (with a record), not left active forever. */
+  private sweep(now: number): void {
+    this.sweptAt = now;
+    for (const [key, f] of this.ifaces) {
+      if (now - f.seen < FORGET_AFTER_MS) continue;
+      for (const which of ['in', 'out', 'missing'] as const) this.clear(f, which, 'forgotten: no poll or flow window for an hour');
+      this.ifaces.delete(key);
+      this.forgotten++;
+    }
   }
 
   /** Every record after enrichment; only `interface` (SNMP) and `flow_if` are read. */
@@ -233,12 +265,12 @@ export class CrossCheck {
     this.push(this.findingRecord(x, true, at));
   }
 
-  private clear(f: Iface, which: Direction | 'missing'): void {
+  private clear(f: Iface, which: Direction | 'missing', why = 'cleared'): void {
     const x = which === 'missing' ? f.missing : f.dirs[which].finding;
     if (!x) return;
     if (which === 'missing') f.missing = undefined;
     else f.dirs[which] = { out: [], back: 0, finding: undefined };
-    this.log.info({ ...x }, `flow/SNMP cross-check: ${x.device} ifIndex ${x.if_index} ${x.direction}: ${x.cause} cleared`);
+    this.log.info({ ...x }, `flow/SNMP cross-check: ${x.device} ifIndex ${x.if_index} ${x.direction}: ${x.cause} ${why}`);
     this.push(this.findingRecord(x, false, Date.now()));
   }
 
@@ -268,6 +300,6 @@ export class CrossCheck {
 
   status(): unknown {
     const last = [...this.ifaces.values()].filter((f) => f.last).slice(0, 100).map((f) => ({ device: f.device, if_index: f.ifIndex, ...f.last }));
-    return { windows: this.windows, unmapped: this.unmapped, expired: this.expired, raised: this.findingsRaised, interfaces: this.ifaces.size, findings: this.findings(), last };
+    return { windows: this.windows, unmapped: this.unmapped, expired: this.expired, raised: this.findingsRaised, interfaces: this.ifaces.size, forgotten: this.forgotten, untracked: this.untracked, findings: this.findings(), last };
   }
 }

@@ -54,8 +54,8 @@ export interface Run {
   signal(sig: NodeJS.Signals): void;
 }
 
-export async function startRun(config: string, cwd: string): Promise<Run> {
-  const proc = spawn(process.execPath, [CLI, 'run', '-c', config], { cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+export async function startRun(config: string, cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  const proc = spawn(process.execPath, [CLI, 'run', '-c', config], { cwd, env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));

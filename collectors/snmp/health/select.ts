@@ -18,7 +18,7 @@ export const PROFILE_GROUPS: Readonly<Record<string, readonly string[]>> = {
 };
 
 export const VENDORS: readonly Vendor[] = [
-  { name: 'cisco', prefixes: ['1.3.6.1.4.1.9'], profiles: ['cisco_cpu', 'cisco_memory', 'cisco_env', 'cisco_sensors', 'cisco_bgp_prefixes'] },
+  { name: 'cisco', prefixes: ['1.3.6.1.4.1.9'], profiles: ['cisco_cpu', 'cisco_memory', 'cisco_env', 'cisco_sensors', 'cisco_bgp_prefixes', 'cisco_ip_sla'] },
   { name: 'juniper', prefixes: ['1.3.6.1.4.1.2636'], profiles: ['juniper'] },
   { name: 'arista', prefixes: ['1.3.6.1.4.1.30065'], profiles: ['hr_cpu', 'hr_memory'] },
   { name: 'mikrotik', prefixes: ['1.3.6.1.4.1.14988'], profiles: ['mikrotik', 'hr_cpu', 'hr_memory'] },

@@ -1,10 +1,10 @@
 /**
  * Health profiles for standard MIBs, which work on any device that implements them: ENTITY-SENSOR
  * (RFC 3433) and ENTITY-STATE (RFC 4268) joined with ENTITY-MIB names (RFC 6933: same index,
- * entPhysicalIndex, so the name columns ride in the same table spec), BGP4-MIB (RFC 4273),
- * LLDP-MIB (IEEE 802.1AB) and UPS-MIB (RFC 1628).
+ * entPhysicalIndex, so the name columns ride in the same table spec),
+ * LLDP-MIB (IEEE 802.1AB) and UPS-MIB (RFC 1628). BGP peers: bgp.ts.
  */
-import { deriveState, drop, ENT_NAME, entitySensorTable, healthHeader, num, SENSOR_DOC, type HealthProfile } from './types.js';
+import { drop, ENT_NAME, entitySensorTable, healthHeader, num, SENSOR_DOC, type HealthProfile } from './types.js';
 
 export { ENT_DESCR, ENT_NAME } from './types.js';
 const SENSOR = '1.3.6.1.2.1.99.1.1.1';
@@ -29,6 +29,7 @@ export const ENTITY_STATE: HealthProfile = {
     {
       measurement: 'snmp_entity_state',
       indexTag: 'entity_index',
+      requires: `${ENT_STATE}.3`,
       columns: [
         { oid: ENT_NAME, name: 'entity', tag: true },
         { oid: `${ENT_STATE}.2`, name: 'admin_state' },
@@ -61,61 +62,6 @@ export const ENTITY_STATE: HealthProfile = {
   ],
 };
 
-const BGP_PEER = '1.3.6.1.2.1.15.3.1';
-/** BGP FSM states, RFC 4271 section 8.2.2 as numbered by BGP4-MIB bgpPeerState. */
-const BGP_STATES = { 1: 'idle', 2: 'connect', 3: 'active', 4: 'opensent', 5: 'openconfirm', 6: 'established' };
-export const BGP_PEERS: HealthProfile = {
-  name: 'bgp_peers',
-  summary: 'state, time in Established, updates and messages of each BGP peer',
-  needs: 'BGP4-MIB bgpPeerTable (1.3.6.1.2.1.15.3)',
-  ...healthHeader('snmp_bgp_peer'),
-  tables: [
-    {
-      measurement: 'snmp_bgp_peer',
-      indexTag: 'peer',
-      columns: [
-        { oid: `${BGP_PEER}.9`, name: 'remote_as', tag: true },
-        { oid: `${BGP_PEER}.2`, name: 'state' },
-        { oid: `${BGP_PEER}.3`, name: 'admin_status' },
-        { oid: `${BGP_PEER}.10`, name: 'in_updates' },
-        { oid: `${BGP_PEER}.11`, name: 'out_updates' },
-        { oid: `${BGP_PEER}.12`, name: 'in_messages' },
-        { oid: `${BGP_PEER}.13`, name: 'out_messages' },
-        { oid: `${BGP_PEER}.15`, name: 'established_transitions' },
-        { oid: `${BGP_PEER}.16`, name: 'established_seconds' },
-      ],
-      derive(f) {
-        deriveState(BGP_STATES, [6])(f);
-        if (typeof f.ok === 'boolean') {
-          f.established = f.ok;
-          delete f.ok;
-        }
-      },
-    },
-  ],
-  doc: [
-    {
-      measurement: 'snmp_bgp_peer',
-      tags: [
-        { name: 'peer', source: 'row index: bgpPeerRemoteAddr (IPv4)', unit: 'tag' },
-        { name: 'remote_as', source: 'bgpPeerRemoteAs (…15.3.1.9)', unit: 'tag' },
-      ],
-      fields: [
-        { name: 'state', source: 'bgpPeerState (…15.3.1.2): 1 idle … 6 established', unit: 'enum' },
-        { name: 'state_name', source: 'bgpPeerState as a name', unit: 'string' },
-        { name: 'established', source: 'bgpPeerState = established(6)', unit: 'bool' },
-        { name: 'admin_status', source: 'bgpPeerAdminStatus (…15.3.1.3): 1 stop, 2 start', unit: 'enum' },
-        { name: 'in_updates', source: 'bgpPeerInUpdates (…15.3.1.10)', unit: 'counter (messages)' },
-        { name: 'out_updates', source: 'bgpPeerOutUpdates (…15.3.1.11)', unit: 'counter (messages)' },
-        { name: 'in_messages', source: 'bgpPeerInTotalMessages (…15.3.1.12)', unit: 'counter (messages)' },
-        { name: 'out_messages', source: 'bgpPeerOutTotalMessages (…15.3.1.13)', unit: 'counter (messages)' },
-        { name: 'established_transitions', source: 'bgpPeerFsmEstablishedTransitions (…15.3.1.15)', unit: 'counter' },
-        { name: 'established_seconds', source: 'bgpPeerFsmEstablishedTime (…15.3.1.16): time in, or since last in, Established', unit: 'seconds' },
-      ],
-    },
-  ],
-};
-
 const LLDP_REM = '1.0.8802.1.1.2.1.4.1.1';
 export const LLDP_NEIGHBORS: HealthProfile = {
   name: 'lldp_neighbors',
@@ -126,6 +72,7 @@ export const LLDP_NEIGHBORS: HealthProfile = {
     {
       measurement: 'snmp_lldp_neighbor',
       indexTag: 'lldp_index',
+      requires: `${LLDP_REM}.5`,
       columns: [
         { oid: `${LLDP_REM}.9`, name: 'neighbor', tag: true },
         { oid: `${LLDP_REM}.4`, name: 'chassis_id_subtype' },

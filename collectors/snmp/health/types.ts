@@ -137,6 +137,7 @@ export function entitySensorTable(base: string, unitsDisplayOid?: string): Table
   return {
     measurement: 'snmp_sensor',
     indexTag: 'sensor_index',
+    requires: `${base}.4`,
     columns: [
       { oid: ENT_NAME, name: 'sensor', tag: true },
       { oid: ENT_DESCR, name: 'sensor_descr', tag: true },

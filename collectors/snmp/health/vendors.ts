@@ -5,6 +5,7 @@
  */
 import type { Fields, Tags } from '../../../src/record/record.js';
 import { floatPercent, MEMORY_FIELDS } from './host.js';
+import { AFI, indexParts, inetFromIndex, SAFI } from './inet-index.js';
 import { deriveState, drop, entitySensorTable, healthHeader, memoryTotals, num, SENSOR_DOC, tag, type FieldDoc, type HealthProfile } from './types.js';
 
 const COMPONENT_FIELDS = (source: string, codes: string): FieldDoc[] => [
@@ -162,40 +163,48 @@ export const CISCO_SENSORS: HealthProfile = {
 };
 
 const CBGP_PREFIX = '1.3.6.1.4.1.9.9.187.1.2.4.1';
-/** SAFI numbers (RFC 4760 / IANA) as names; AFI 1 IPv4, 2 IPv6. */
-const SAFI: Readonly<Record<string, string>> = { '1': 'unicast', '2': 'multicast', '128': 'vpn' };
+const CBGP2_PREFIX = '1.3.6.1.4.1.9.9.187.1.2.8.1';
+const prefixColumns = (base: string) => [
+  { oid: `${base}.1`, name: 'accepted_prefixes' },
+  { oid: `${base}.2`, name: 'denied_prefixes' },
+  { oid: `${base}.6`, name: 'advertised_prefixes' },
+];
+/** Index = peer . AFI . SAFI, the peer as bgpPeerRemoteAddr (4 sub-ids, v1) or InetAddressType.len.InetAddress (v2). */
+const prefixIndex = (v2: boolean) => (_f: Fields, t: Tags) => {
+  const parts = indexParts(t.index);
+  delete t.index;
+  const found = v2 ? inetFromIndex(parts, 0, true) : undefined;
+  const a = found && parts.length === found.used + 2 ? found : undefined;
+  const used = v2 ? (a?.used ?? parts.length - 2) : 4;
+  t.peer = a?.text ?? parts.slice(0, used).join('.');
+  t.afi = AFI[String(parts[used])] ?? String(parts[used]);
+  t.safi = SAFI[String(parts[used + 1])] ?? String(parts[used + 1]);
+  if (v2) t._v2 = '1';
+};
 export const CISCO_BGP_PREFIXES: HealthProfile = {
   name: 'cisco_bgp_prefixes',
-  summary: 'Cisco per-peer, per-address-family prefix counts (accepted, denied, advertised)',
-  needs: 'CISCO-BGP4-MIB cbgpPeerAddrFamilyPrefixTable (1.3.6.1.4.1.9.9.187.1.2.4)',
+  summary: 'Cisco per-peer, per-address-family prefix counts (accepted, denied, advertised); IPv6 peers from cbgpPeer2, one series per peer and family',
+  needs: 'CISCO-BGP4-MIB cbgpPeerAddrFamilyPrefixTable (1.3.6.1.4.1.9.9.187.1.2.4) or cbgpPeer2AddrFamilyPrefixTable (…187.1.2.8)',
   ...healthHeader('snmp_bgp_prefixes'),
   tables: [
-    {
-      measurement: 'snmp_bgp_prefixes',
-      indexTag: 'index',
-      columns: [
-        { oid: `${CBGP_PREFIX}.1`, name: 'accepted_prefixes' },
-        { oid: `${CBGP_PREFIX}.2`, name: 'denied_prefixes' },
-        { oid: `${CBGP_PREFIX}.6`, name: 'advertised_prefixes' },
-      ],
-      derive(_f, t) {
-        // Index = bgpPeerRemoteAddr (4 parts: an IPv4 peer, as in bgpPeerTable) . AFI . SAFI
-        const parts = (t.index ?? '').split('.');
-        delete t.index;
-        t.peer = parts.slice(0, 4).join('.');
-        t.afi = parts[4] === '1' ? 'ipv4' : parts[4] === '2' ? 'ipv6' : parts[4];
-        t.safi = SAFI[parts[5] ?? ''] ?? parts[5];
-      },
-    },
+    { measurement: 'snmp_bgp_prefixes', indexTag: 'index', requires: `${CBGP_PREFIX}.1`, columns: prefixColumns(CBGP_PREFIX), derive: prefixIndex(false) },
+    { measurement: 'snmp_bgp_prefixes', indexTag: 'index', requires: `${CBGP2_PREFIX}.1`, columns: prefixColumns(CBGP2_PREFIX), derive: prefixIndex(true) },
   ],
+  // A peer both tables list is written once, from cbgpPeer2 (the table that also has IPv6 peers).
+  merge(records) {
+    const v2 = new Set(records.filter((r) => r.tags._v2).map((r) => `${r.tags.peer}|${r.tags.afi}|${r.tags.safi}`));
+    const out = records.filter((r) => r.tags._v2 || !v2.has(`${r.tags.peer}|${r.tags.afi}|${r.tags.safi}`));
+    for (const r of out) delete r.tags._v2;
+    return out;
+  },
   doc: [
     {
       measurement: 'snmp_bgp_prefixes',
-      tags: [tag('peer', 'index part 1-4: the peer address (IPv4, as bgpPeerTable)'), tag('afi', 'index part 5: ipv4 (1), ipv6 (2)'), tag('safi', 'index part 6: unicast (1), multicast (2), vpn (128)')],
+      tags: [tag('peer', 'index: the peer address as text (v1: 4 sub-ids, IPv4; v2: InetAddressType.length.InetAddress, IPv4 or IPv6)'), tag('afi', 'index: ipv4 (1), ipv6 (2)'), tag('safi', 'index: unicast (1), multicast (2), vpn (128), …')],
       fields: [
-        { name: 'accepted_prefixes', source: 'cbgpPeerAcceptedPrefixes (1.3.6.1.4.1.9.9.187.1.2.4.1.1)', unit: 'prefixes' },
-        { name: 'denied_prefixes', source: 'cbgpPeerDeniedPrefixes (…187.1.2.4.1.2)', unit: 'counter (prefixes)' },
-        { name: 'advertised_prefixes', source: 'cbgpPeerAdvertisedPrefixes (…187.1.2.4.1.6)', unit: 'prefixes' },
+        { name: 'accepted_prefixes', source: 'cbgpPeerAcceptedPrefixes (1.3.6.1.4.1.9.9.187.1.2.4.1.1) / cbgpPeer2AcceptedPrefixes (…187.1.2.8.1.1)', unit: 'prefixes' },
+        { name: 'denied_prefixes', source: 'cbgpPeerDeniedPrefixes (…2.4.1.2) / cbgpPeer2DeniedPrefixes (…2.8.1.2)', unit: 'counter (prefixes)' },
+        { name: 'advertised_prefixes', source: 'cbgpPeerAdvertisedPrefixes (…2.4.1.6) / cbgpPeer2AdvertisedPrefixes (…2.8.1.6)', unit: 'prefixes' },
       ],
     },
   ],

@@ -354,18 +354,18 @@ export class InfluxSink implements Sink {
   }
 
   async stop(deadlineMs: number): Promise<void> {
-    const until = Date.now() + deadlineMs;
+    const until = performance.now() + deadlineMs; // monotonic, like the pipeline's
     // In-flight writes and a live replay get 80 % of the deadline, then are abandoned: their
     // batches are spooled (disk speed), so nothing in memory outlives the deadline.
     const grace = until - deadlineMs * 0.2;
-    while ((this.inFlight > 0 || (this.replaying && this.delivery.current === 'ok')) && Date.now() < grace) {
+    while ((this.inFlight > 0 || (this.replaying && this.delivery.current === 'ok')) && performance.now() < grace) {
       await new Promise((r) => setTimeout(r, 20));
     }
     this.abandon();
     this.stopped = true;
     this.wake?.();
-    while (this.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-    await Promise.race([this.replaying, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())))]);
+    while (this.inFlight > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await Promise.race([this.replaying, new Promise((r) => setTimeout(r, Math.max(0, until - performance.now())))]);
     this.client.close();
   }
 
