@@ -72,6 +72,32 @@ export function treeCpu(roots: readonly number[]): number {
   return sum;
 }
 
+/**
+ * Times the processes' threads (and their descendants') gave up the CPU to wait, summed
+ * (voluntary_ctxt_switches of /proc/<pid>/task/<tid>/status, proc(5)): an idle event loop that
+ * blocks in epoll_wait and is woken for a datagram counts one.
+ */
+export function treeWaits(roots: readonly number[]): number {
+  let sum = 0;
+  for (const pid of treePids(roots)) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const m = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'));
+        sum += Number(m?.[1] ?? 0);
+      } catch {
+        // exited
+      }
+    }
+  }
+  return sum;
+}
+
 /** Resident memory of the processes and their descendants, in bytes (VmRSS, proc(5)). */
 export function treeRss(roots: readonly number[]): number {
   let sum = 0;

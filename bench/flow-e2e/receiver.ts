@@ -5,17 +5,24 @@
  *     on 127.0.0.1:0 (argv[4]: JSON merged over that config), its records going to a counting
  *     emitter;
  *   `count` — a bare Node dgram socket with the same receive buffer that only counts datagrams:
- *     the ceiling of any Node receiver on this machine.
+ *     the ceiling of any Node receiver on this machine;
+ *   `count-wait` — the same, reading in turns as the collector does (collectors/flow/turns.ts);
+ *   `bookkeeping` — the same socket doing the collector's per-datagram work short of decoding:
+ *     the turn's receive time, FlowProcessor.admit (source, allowlist, counters), the version word.
  * Answers `counts` with what it has taken in and `stop` with the final counts, then exits; it also
  * exits when the bench goes away (IPC disconnect).
  */
-import { createSocket } from 'node:dgram';
+import { createSocket, type RemoteInfo } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { collectors } from '../../collectors/index.js';
+import type { FlowCollector } from '../../collectors/flow/collector.js';
+import { flowConfigSchema } from '../../collectors/flow/config.js';
+import { detect } from '../../collectors/flow/processor.js';
+import { ReceiveTurns } from '../../collectors/flow/turns.js';
 import type { Collector, CollectorContext } from '../../src/collector.js';
 import type { Counts, ReceiverRequest } from './ipc.js';
 
@@ -30,12 +37,26 @@ interface Receiver {
   stop(): Promise<Counts>;
 }
 
-async function countOnly(): Promise<Receiver> {
+async function countOnly(how: 'count' | 'count-wait' | 'bookkeeping'): Promise<Receiver> {
   const s = createSocket({ type: 'udp4', recvBufferSize: RCVBUF });
   let n = 0;
-  s.on('message', () => void n++);
+  const def = collectors.find((c) => c.name === 'flow');
+  if (!def) throw new Error('no flow collector in collectors/index.ts');
+  const cfg = flowConfigSchema.parse({});
+  const turns = new ReceiveTurns(Date.now, cfg.receive_wait);
+  const processor = (def.create(cfg, context('/nonexistent', () => undefined)) as FlowCollector).processor;
+  let versions = 0;
+  if (how === 'count') s.on('message', () => void n++);
+  else if (how === 'count-wait') s.on('message', () => void (n++, turns.datagram()));
+  else {
+    s.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
+      n++;
+      if (processor.admit(rinfo.address, turns.datagram()) && detect(msg)) versions++;
+    });
+  }
   await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
-  const counts = (): Counts => ({ type: 'counts', datagrams: n, records: n * recordsPer, errors: 0 });
+  // bookkeeping: every datagram has a version word we know, or it counts as an error
+  const counts = (): Counts => ({ type: 'counts', datagrams: n, records: n * recordsPer, errors: how === 'bookkeeping' ? n - versions : 0 });
   return {
     port: s.address().port,
     counts,
@@ -108,7 +129,7 @@ async function netvigil(): Promise<Receiver> {
   };
 }
 
-const rx = mode === 'netvigil' ? await netvigil() : await countOnly();
+const rx = mode === 'netvigil' ? await netvigil() : await countOnly(mode === 'bookkeeping' || mode === 'count-wait' ? mode : 'count');
 // pauses of the loop that reads the socket: a pause longer than the socket buffer lasts is loss
 const delay = monitorEventLoopDelay({ resolution: 1 });
 delay.enable();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PinnedChild, type Counts, type LoopDelay, type SendDone, type SendRun } from './ipc.js';
 import { Nfcapd } from './nfdump.js';
 import { FLUSH_DATAGRAMS, Pmacct } from './pmacct.js';
-import { treeCpu, treeRss, udpSocketStats, waitQuiet } from './procnet.js';
+import { treeCpu, treeRss, treeWaits, udpSocketStats, waitQuiet } from './procnet.js';
 import type { TrialResult } from './search.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -35,6 +35,8 @@ export interface Measured extends TrialResult {
   sent: number;
   /** CPU of the receiver (and its children) from the first datagram until idle, µs per datagram. */
   cpuUsPerDatagram: number;
+  /** Times its threads blocked and were woken again over the same span, per datagram (procnet.ts treeWaits). */
+  wakeupsPerDatagram: number;
   rss: number;
 }
 
@@ -42,20 +44,28 @@ type Send = (run: Omit<SendRun, 'type' | 'burst'>) => Promise<SendDone>;
 
 /** `cores`: taskset's core list for the receiver (its worker threads run on the same cores). */
 export async function netvigilTarget(here: string, config = '{}', nodeArgs: string[] = [], cores: number | string = 0): Promise<Target> {
-  const child = new PinnedChild(cores, join(here, 'receiver.js'), ['netvigil', '1', config], nodeArgs);
+  return nodeTarget(here, 'netvigil', config, nodeArgs, cores);
+}
+
+/**
+ * A Node receiver of receiver.ts by mode: `netvigil` (the collector) or one of its floors, judged
+ * on datagrams (`count`, `bookkeeping`), all taking the same per-exporter counts request.
+ */
+export async function nodeTarget(here: string, mode: 'netvigil' | 'count' | 'count-wait' | 'bookkeeping', config = '{}', nodeArgs: string[] = [], cores: number | string = 0, name: string = mode): Promise<Target> {
+  const child = new PinnedChild(cores, join(here, 'receiver.js'), [mode, '1', config], nodeArgs);
   const ready = await child.next();
   if (ready.type !== 'ready' || !ready.port) throw new Error(`netvigil receiver did not start: ${JSON.stringify(ready)}`);
   const port = ready.port;
   return {
-    name: 'netvigil',
+    name,
     port: () => port,
     pids: () => (child.proc.pid ? [child.proc.pid] : []),
     resume: true,
     taken: async () => {
       const c = (await child.request({ type: 'counts' })) as Counts;
-      return { units: c.records, errors: c.errors, ...(c.reasons ? { reasons: c.reasons } : {}) };
+      return { units: mode === 'netvigil' ? c.records : c.datagrams, errors: c.errors, ...(c.reasons ? { reasons: c.reasons } : {}) };
     },
-    expected: (s) => s.records,
+    expected: (s) => (mode === 'netvigil' ? s.records : s.sent),
     loop: async () => (await child.request({ type: 'loop' })) as LoopDelay,
     close: async () => {
       if (child.proc.connected) await child.request({ type: 'stop' }).catch(() => undefined);
@@ -128,11 +138,13 @@ export async function trial(t: Target, send: Send, run: { capture?: string; prot
   const port = t.port();
   const drops0 = udpSocketStats(port)?.drops ?? 0;
   const cpu0 = treeCpu(t.pids());
+  const waits0 = treeWaits(t.pids());
   const done = await send({ protocol: run.protocol, capture: run.capture, port, source: '127.0.0.1', count: run.count, rate: run.rate, resume: t.resume });
   const want = t.expected(done);
   // CPU until idle, before pmacct's flush traffic (not part of the trial) arrives
   await waitQuiet(t.pids(), 10_000);
   const cpu1 = treeCpu(t.pids());
+  const waits1 = treeWaits(t.pids());
   const rss = treeRss(t.pids());
   await t.afterRun?.();
   await settle(t, want, before.units);
@@ -143,5 +155,5 @@ export async function trial(t: Target, send: Send, run: { capture?: string; prot
   let detail = `missing ${missing} of ${want}, kernel drops ${drops}, decode errors ${errors}`;
   if (errors && after.reasons) detail += ` (so far: ${JSON.stringify(after.reasons)})`;
   if (waited > 1000) detail += `; receivers were busy ${waited} ms before it`;
-  return { ok: missing === 0 && drops === 0 && errors === 0, achieved: done.rate, detail, sent: done.sent, cpuUsPerDatagram: ((cpu1 - cpu0) * 10_000) / done.sent, rss };
+  return { ok: missing === 0 && drops === 0 && errors === 0, achieved: done.rate, detail, sent: done.sent, cpuUsPerDatagram: ((cpu1 - cpu0) * 10_000) / done.sent, wakeupsPerDatagram: (waits1 - waits0) / done.sent, rss };
 }

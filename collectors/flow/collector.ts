@@ -25,6 +25,7 @@ import { socketDrops } from './sockdrops.js';
 import { FlowWorkers } from './workers.js';
 import { checkPaths, pathRows, PathWatch } from './path.js';
 import { TableFeed } from './worker-tables.js';
+import { ReceiveTurns } from './turns.js';
 import { consumeFeed, shareState } from './busfeed.js';
 import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeCheckpointSync, type Checkpoint, type CheckpointCopy, type CheckpointShape } from './checkpoint.js';
 
@@ -77,6 +78,8 @@ export class FlowCollector implements Collector {
   private volumesSince = -1;
   /** `workers: N` > 0: decoding and aggregation in worker threads (workers.ts). */
   private readonly pool: FlowWorkers | undefined;
+  /** One receive time per turn of the loop, and the wait after a turn that drained the sockets (turns.ts). */
+  private readonly turns: ReceiveTurns;
 
   constructor(
     cfg: FlowConfig,
@@ -124,6 +127,7 @@ export class FlowCollector implements Collector {
     const volumes = (v: VolumeSums): void => this.volumes.merge(v);
     this.pool = cfg.workers > 0 ? new FlowWorkers(cfg, name, ctx.dataDir, { ...hooks, volumes, tables: new TableFeed(ctx, cfg.dimensions), error: (e, c) => ctx.emitter.error(e, c), log: ctx.log }) : undefined;
     this.processor.configure(cfg.raw, cfg.allow.length ? new Allowlist(cfg.allow) : undefined);
+    this.turns = new ReceiveTurns(() => this.now(), cfg.receive_wait);
   }
 
   private deriverFor(cfg: FlowConfig): (k: FlowView) => FlowView {
@@ -241,11 +245,12 @@ export class FlowCollector implements Collector {
   private async openSockets(): Promise<void> {
     const pool = this.pool;
     const fwd = this.ctx.datagrams?.forward;
+    const turns = this.turns;
     const onMessage = fwd
-      ? (msg: Buffer, rinfo: RemoteInfo): void => fwd(msg, rinfo.address, rinfo.port, this.now())
+      ? (msg: Buffer, rinfo: RemoteInfo): void => fwd(msg, rinfo.address, rinfo.port, turns.datagram())
       : pool
-      ? (msg: Buffer, rinfo: RemoteInfo): void => pool.handle(msg, rinfo.address, rinfo.port, this.now())
-      : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, this.now());
+      ? (msg: Buffer, rinfo: RemoteInfo): void => void (pool.handle(msg, rinfo.address, rinfo.port, turns.time()), turns.datagram()) // the pool posts before the turn's sleep
+      : (msg: Buffer, rinfo: RemoteInfo): void => this.processor.handle(msg, rinfo.address, rinfo.port, turns.datagram());
     for (const l of this.cfg.listen) {
       const s = await openSocket(l.address, l.port, this.cfg.receive_buffer, onMessage);
       s.socket.on('error', (e) => this.ctx.emitter.error(e));
@@ -257,6 +262,7 @@ export class FlowCollector implements Collector {
         this.ctx.log.warn({ ...info, rmem_max: s.cappedBy }, 'receive buffer capped by net.core.rmem_max; raise it (sysctl -w net.core.rmem_max=...) to avoid drops in bursts');
       } else this.ctx.log.info(info, 'flow listener bound');
     }
+    this.turns.buffer(Math.min(...this.sockets.map((s) => s.grantedRcvbuf / 2)));
   }
 
   private async closeSockets(): Promise<void> {
@@ -423,6 +429,7 @@ export class FlowCollector implements Collector {
     sampling.inherit(this.sampling);
     this.sampling = sampling;
     this.processor.configure(next.raw, next.allow.length ? new Allowlist(next.allow) : undefined, next.timestamps);
+    this.turns.configure(next.receive_wait);
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen) || prev.receive_buffer !== next.receive_buffer) {
       await this.closeSockets();
       await this.openSockets();

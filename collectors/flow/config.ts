@@ -20,6 +20,8 @@ export const flowConfigSchema = z.strictObject({
     { address: '0.0.0.0', port: 6343 },
   ]),
   receive_buffer: size().default(32 * 1024 * 1024),
+  /** Longest sleep after a turn of the loop that drained the sockets, so the next datagrams are read in one wake-up (turns.ts); 0: off. */
+  receive_wait: duration({ zero: true }).default(1),
   /** Exporter allowlist (CIDRs); empty or absent = everyone. */
   allow: z.array(z.string().refine(isCidr, { message: 'expected an IP address or CIDR' })).default([]),
   interval: duration().default(60_000),

@@ -15,6 +15,7 @@ import { decodeV9 } from '../netflow/v9.js';
 import { decodeSflow, normalizeSflow } from '../sflow/index.js';
 import type { Allowlist } from './cidr.js';
 import { Producer } from './producer.js';
+import { Sources, type Source } from './sources.js';
 import type { FlowView } from './view.js';
 import { LossTracker } from './loss.js';
 import { Numbering } from './numbering.js';
@@ -84,6 +85,7 @@ export class FlowProcessor {
   readonly loss = new LossTracker();
   readonly options = new OptionsState();
   private readonly exporters = new Map<string, ExporterStats>();
+  private readonly sources: Sources<ExporterStats>;
   private readonly producer: Producer;
   readonly clocks: ExporterClocks;
   private notAllowed = 0;
@@ -94,6 +96,7 @@ export class FlowProcessor {
     private readonly hooks: ProcessorHooks,
   ) {
     this.producer = new Producer(this.options, opts.mapped);
+    this.sources = new Sources(2 * opts.maxExporters);
     this.clocks = new ExporterClocks(opts.timestamps ?? EXPORTER_CLOCK, opts.maxExporters, (e, src, off) => hooks.timeSource?.(e, src, off));
   }
 
@@ -103,19 +106,13 @@ export class FlowProcessor {
     if (timestamps) this.clocks.configure(timestamps);
     if (allow) this.opts.allow = allow;
     else delete this.opts.allow;
+    this.sources.clear(); // they hold the old allowlist's verdicts
   }
 
   handle(buf: Uint8Array, srcAddr: string, srcPort: number, now: number): void {
-    const exporter = exporterAddress(srcAddr);
-    if (this.opts.allow && !this.opts.allow.allows(exporter)) {
-      this.notAllowed++;
-      return;
-    }
-    const st = this.statsFor(exporter);
-    if (st) {
-      st.datagrams++;
-      st.lastSeen = now;
-    }
+    const src = this.admit(srcAddr, now);
+    if (src === undefined) return;
+    const { exporter, st } = src;
     const version = detect(buf);
     try {
       let n: number;
@@ -125,7 +122,7 @@ export class FlowProcessor {
           break;
         case '9':
         case '10':
-          n = this.templated(buf, version, exporter, `${exporter}:${srcPort}`, now);
+          n = this.templated(buf, version, exporter, this.sources.session(src, srcPort), now);
           break;
         case 'sflow5':
           n = this.sflow(buf, exporter, now);
@@ -142,6 +139,30 @@ export class FlowProcessor {
         this.hooks.internalError(e, exporter);
       }
     }
+  }
+
+  /**
+   * What every datagram costs before decoding: its source (sources.ts: cached by the socket's
+   * address text), the allowlist, and the exporter's counters. Undefined: not allowed (counted).
+   */
+  admit(srcAddr: string, now: number): Source<ExporterStats> | undefined {
+    let src = this.sources.get(srcAddr);
+    if (src === undefined) {
+      const exporter = exporterAddress(srcAddr);
+      src = this.sources.add(srcAddr, exporter, !this.opts.allow || this.opts.allow.allows(exporter));
+    }
+    if (!src.allowed) {
+      this.notAllowed++;
+      return undefined;
+    }
+    // entries are never removed: once found, an exporter's counters stay where they are
+    let st = src.st;
+    if (st === undefined && (st = this.statsFor(src.exporter)) !== undefined) src.st = st;
+    if (st) {
+      st.datagrams++;
+      st.lastSeen = now;
+    }
+    return src;
   }
 
   private count(st: ExporterStats | undefined, reason: string): void {

@@ -193,6 +193,8 @@ export class TemplateStore {
 
   /** Removes and returns the parked sets a newly learned template can decode, oldest first. */
   takePending(version: 9 | 10, exporter: string, domain: number, templateId: number): PendingSet[] {
+    // every template refresh asks: with nothing parked, no key is built
+    if (this.pending.size === 0) return [];
     const key = `${version}|${exporter}|${domain}`;
     const q = this.pending.get(key);
     if (!q) return [];
