@@ -1,0 +1,299 @@
+/**
+ * The node-kill run of scale-out over NATS JetStream (test/bus-nats.test.ts, test/bus-nats-shortttl.test.ts),
+ * for real: a 3-node nats-server cluster on loopback (R3 stream and buckets), 2 receivers and 3
+ * processors as `netvigil run` processes from one binary and one config shape, writing to a real
+ * influxd and to line-protocol files. softflowd exports NetFlow v9 for a generated pcap once; its
+ * datagrams are replayed (real exporter output, replayed) from 8 loopback source addresses, so
+ * exporters hash to different partitions, in rounds. One processor is killed with SIGKILL
+ * mid-stream, then the NATS node leading the stream: the processor's partitions must move within
+ * seconds of the lease TTL, and the flows in InfluxDB and in every processor's line-protocol files
+ * must add up to the flows sent, exactly (none lost with the node, none read twice); no point may
+ * replace another.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from './cli.js';
+import { startInfluxd, type Influxd } from './influxd.js';
+import { startNats, type NatsCluster } from './nats.js';
+import { freeUdpPort, makeTmpDir, waitFor } from './net.js';
+import { makeTraffic, writePcap } from './pcap.js';
+import { startDaemon, type Daemon } from './proc.js';
+import { runSoftflowd } from './softflowd.js';
+
+const PARTITIONS = 8;
+const SOURCES = 8;
+const ROUNDS = 10;
+const ROUND_MS = 700;
+const CONVERSATIONS = 60;
+let LEASE_TTL_MS = 0;
+
+let tmp: { dir: string; cleanup: () => Promise<void> };
+let nats: NatsCluster;
+let influx: Influxd;
+const running: Daemon[] = [];
+let capture: Buffer[] = [];
+
+/**
+ * Flow records in NetFlow v9 datagrams, by a parser of its own (RFC 3954 §5: flowset id 0 carries
+ * templates, 1 options templates, ids >= 256 data; a data flowset holds whole records plus padding
+ * shorter than one). Options data records are not flows.
+ */
+function v9DataRecords(datagrams: Buffer[]): number {
+  const len = new Map<number, number>();
+  const options = new Set<number>();
+  let n = 0;
+  for (const d of datagrams) {
+    for (let o = 20; o + 4 <= d.length; ) {
+      const id = d.readUInt16BE(o);
+      const l = d.readUInt16BE(o + 2);
+      if (l < 4) break;
+      if (id === 0) {
+        for (let t = o + 4; t + 4 <= o + l; ) {
+          const tid = d.readUInt16BE(t);
+          const count = d.readUInt16BE(t + 2);
+          let rl = 0;
+          for (let f = 0; f < count; f++) rl += d.readUInt16BE(t + 4 + f * 4 + 2);
+          len.set(tid, rl);
+          t += 4 + count * 4;
+        }
+      } else if (id === 1) {
+        const tid = d.readUInt16BE(o + 4);
+        const fields = (d.readUInt16BE(o + 6) + d.readUInt16BE(o + 8)) / 4;
+        let rl = 0;
+        for (let f = 0; f < fields; f++) rl += d.readUInt16BE(o + 10 + f * 4 + 2);
+        len.set(tid, rl);
+        options.add(tid);
+      } else if (id >= 256) {
+        const rl = len.get(id);
+        if (!rl) throw new Error(`data flowset ${id} before its template`);
+        if (!options.has(id)) n += Math.floor((l - 4) / rl);
+      }
+      o += l;
+    }
+  }
+  return n;
+}
+
+/** Datagrams with no template flowset: after the first round only these are sent. */
+const dataOnly = (datagrams: Buffer[]): Buffer[] =>
+  datagrams.filter((d) => {
+    for (let o = 20; o + 4 <= d.length; o += Math.max(4, d.readUInt16BE(o + 2))) if (d.readUInt16BE(o) <= 1) return false;
+    return true;
+  });
+
+function config(name: string, roles: string, extra: string[]): string {
+  const dir = join(tmp.dir, name);
+  return [
+    'log_level: info',
+    'log_format: json',
+    `data_dir: ${dir}`,
+    `instance: ${name}`,
+    `roles: [${roles}]`,
+    'monitor: { enabled: false }',
+    'pipeline: { flush_interval: 200ms }',
+    'telemetry_interval: 1s',
+    `sinks: { file: { dir: ${join(dir, 'lp')} }, influx: { url: '${influx.url}', database: nvbus } }`,
+    `bus: { nats: { servers: [${nats.urls.join(', ')}], stream: NVTEST, replicas: 3, partitions: ${PARTITIONS}, lease_ttl: ${LEASE_TTL_MS}ms, batch_delay: 20ms } }`,
+    ...extra,
+  ].join('\n');
+}
+
+async function run(name: string, roles: string, extra: string[]): Promise<Daemon> {
+  const file = join(tmp.dir, `${name}.yaml`);
+  await writeFile(file, config(name, roles, extra) + '\n');
+  const d = startDaemon(process.execPath, [CLI, 'run', '-c', file]);
+  running.push(d);
+  await waitFor(`${name} started`, () => d.output().includes('netvigil started'), 20_000).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}\n${d.output()}`);
+  });
+  return d;
+}
+
+/** Partitions a processor holds now, from its log ("taken" minus "released"/"lost"). */
+function owned(d: Daemon): Set<number> {
+  const s = new Set<number>();
+  for (const line of d.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const j = JSON.parse(line) as { msg?: string; partition?: number };
+    if (j.partition === undefined) continue;
+    if (j.msg === 'bus partition taken') s.add(j.partition);
+    if (j.msg === 'bus partition released' || j.msg === 'bus partition lease lost to another processor') s.delete(j.partition);
+  }
+  return s;
+}
+
+interface Point {
+  key: string;
+  flows: number;
+}
+
+/** flow_agg points of one instance's line-protocol files. */
+async function points(name: string): Promise<Point[]> {
+  const dir = join(tmp.dir, name, 'lp');
+  if (!existsSync(dir)) return [];
+  const out: Point[] = [];
+  for (const f of await readdir(dir)) {
+    for (const line of (await readFile(join(dir, f), 'utf8')).split('\n')) {
+      if (!line.startsWith('flow_agg,')) continue;
+      const sp = line.indexOf(' ');
+      const flows = /(?:^|,)flows=(\d+)i/.exec(line.slice(sp + 1))?.[1];
+      if (flows === undefined) throw new Error(`no flows field: ${line}`);
+      out.push({ key: `${line.slice(0, sp)} ${line.slice(line.lastIndexOf(' ') + 1)}`, flows: Number(flows) });
+    }
+  }
+  return out;
+}
+
+/** Index in `nats.nodes` of the node leading the test stream (nodes are named n0, n1, ...). */
+async function streamLeader(): Promise<number> {
+  const nc = await connect({ servers: nats.urls });
+  try {
+    const leader = (await (await nc.jetstreamManager()).streams.info('NVTEST')).cluster?.leader ?? '';
+    const i = Number(/^n(\d+)$/.exec(leader)?.[1] ?? NaN);
+    if (!(i >= 0 && i < nats.nodes.length)) throw new Error(`stream leader ${leader} is none of our nodes`);
+    return i;
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * True once every receiver's last `netvigil_bus` telemetry, taken after `since`, says each batch it
+ * sealed was acknowledged by the stream (published = batches, nothing queued).
+ */
+async function receiversPublished(names: string[], since: number): Promise<boolean> {
+  const q = `SELECT last("batches"), last("published"), last("queued_bytes") FROM "netvigil_bus" WHERE "role" = 'receiver' AND time > ${since}ms GROUP BY "instance"`;
+  const series = await influx.query('nvbus', q);
+  return names.every((n) => {
+    const v = series.find((s) => s.tags?.['instance'] === n)?.values[0];
+    return v !== undefined && Number(v[1]) > 0 && v[1] === v[2] && v[3] === 0;
+  });
+}
+
+/** Registers the run with leases of `leaseTtlMs`; call once per test file (each starts its own cluster). */
+export function nodeKillSuite(leaseTtlMs: number): void {
+LEASE_TTL_MS = leaseTtlMs;
+beforeAll(async () => {
+  tmp = await makeTmpDir('netvigil-bus-');
+  nats = await startNats(tmp.dir, 3);
+  influx = await startInfluxd();
+  // softflowd's real NetFlow v9 export of CONVERSATIONS generated conversations, captured once
+  const pcap = join(tmp.dir, 'traffic.pcap');
+  await writeFile(pcap, writePcap(makeTraffic(CONVERSATIONS, Math.floor(Date.now() / 1000) - 60)));
+  const sink = createSocket('udp4');
+  sink.on('message', (m) => capture.push(m));
+  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+  await runSoftflowd(pcap, '9', [sink.address().port], tmp.dir);
+  await new Promise((r) => setTimeout(r, 300));
+  sink.close();
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(running.map((d) => d.stop('SIGTERM', 5000)));
+  await nats?.stop();
+  await influx?.cleanup();
+  await tmp?.cleanup();
+});
+
+describe(`scale-out on NATS JetStream (3-node cluster, R3), lease_ttl ${leaseTtlMs} ms`, () => {
+  it('shares partitions among processors, moves a killed one\'s within seconds, and counts every flow exactly once', async () => {
+    capture = capture.filter((d) => d.readUInt16BE(0) === 9);
+    const perCapture = v9DataRecords(capture);
+    expect(perCapture).toBe(CONVERSATIONS); // softflowd: one record per generated conversation
+    // templates go out in the first round only: a processor that takes a partition over decodes the
+    // rest with the templates its predecessor shared in the KV bucket, or parks and loses them
+    const later = dataOnly(capture);
+    expect(later.length).toBeGreaterThan(0);
+    const tpl = capture.filter((d) => !later.includes(d));
+    const perLater = v9DataRecords([...tpl, ...later]) - v9DataRecords(tpl);
+    expect(perLater).toBeGreaterThan(0);
+    const flowPorts = [await freeUdpPort(), await freeUdpPort()];
+    const flow = (port: number): string => `collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${port} }], interval: 2s, dimensions: [exporter, proto] } }`;
+    const procs: Daemon[] = [];
+    for (const name of ['p1', 'p2', 'p3']) procs.push(await run(name, 'processor', [flow(0)]));
+    await run('r1', 'receiver', [flow(flowPorts[0] as number)]);
+    await run('r2', 'receiver', [flow(flowPorts[1] as number)]);
+    // every partition owned, shared out: 3 + 3 + 2
+    await waitFor('partitions shared by 3 processors', () => {
+      const sets = procs.map(owned);
+      return sets.every((s) => s.size >= 2) && new Set(sets.flatMap((s) => [...s])).size === PARTITIONS;
+    }, 30_000, 200);
+
+    const senders: Socket[] = [];
+    for (let i = 0; i < SOURCES; i++) {
+      const s = createSocket('udp4');
+      await new Promise<void>((r) => s.bind(0, `127.0.0.${10 + i}`, () => r()));
+      senders.push(s);
+    }
+    const send = (s: Socket, d: Buffer, port: number): Promise<void> => new Promise((r, j) => s.send(d, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+    const victim = procs[0] as Daemon;
+    const victimHad = owned(victim);
+    let killedAt = 0;
+    let nodeKilled = -1;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, s] of senders.entries()) for (const d of round ? later : capture) await send(s, d, flowPorts[i % 2] as number);
+      if (round === 4) {
+        // Mid-interval (the 2 s grid's middle), away from the flush: a kill between a flush's write
+        // and its commit is counted twice today (README, Scale-out, "Not done yet").
+        await new Promise((r) => setTimeout(r, (3000 - (Date.now() % 2000)) % 2000));
+        victim.proc.kill('SIGKILL');
+        killedAt = Date.now();
+      }
+      if (round === 7) {
+        // the stream's leader, so that its leadership moves, and the clients connected to it reconnect
+        // (R3: the stream and buckets go on with 2 of 3)
+        const leader = await streamLeader();
+        nodeKilled = leader;
+        (nats.nodes[leader] as Daemon).proc.kill('SIGKILL');
+      }
+      await new Promise((r) => setTimeout(r, ROUND_MS));
+    }
+    for (const s of senders) s.close();
+    const sentAt = Date.now();
+    // the victim's partitions are taken by the survivors
+    await waitFor('the killed processor\'s partitions taken over', () => {
+      const now = new Set([...owned(procs[1] as Daemon), ...owned(procs[2] as Daemon)]);
+      return [...victimHad].every((p) => now.has(p)) && now.size === PARTITIONS;
+    }, LEASE_TTL_MS + 30_000, 100).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\n${running.map((d) => d.output().split('\n').filter((l) => !/"level":30,.*(flow listener|records)/.test(l)).join('\n')).join('\n----\n')}\n${nats.nodes.map((d) => d.output().split('\n').slice(-40).join('\n')).join('\n----\n')}`);
+    });
+    const movedMs = Date.now() - killedAt;
+    console.log(`partitions ${[...victimHad].join(',')} moved ${movedMs} ms after SIGKILL (lease_ttl ${LEASE_TTL_MS} ms); NATS node n${nodeKilled} (stream leader) killed`);
+    expect(movedMs).toBeLessThan(LEASE_TTL_MS + 10_000);
+    // Every batch on the stream before the receivers stop. The stream may have no leader yet (a
+    // node's loss: 4-9 s of election, 6.7 and 7.7 s measured): a receiver stopped then waits half of
+    // shutdown_timeout for its acknowledgements and drops the rest (README, Scale-out, "Not done
+    // yet"). A long lease_ttl made the takeover wait above outlast the election; without this wait
+    // the 3 s run failed 2 of 8 times, 8 and 12 batches of one receiver never on the stream.
+    await waitFor('every batch the receivers took acknowledged by the stream', () => receiversPublished(['r1', 'r2'], sentAt + 1000), 60_000, 250);
+    console.log(`receivers' batches all on the stream ${Date.now() - sentAt} ms after the last datagram sent`);
+    // receivers first (their last batches), then the processors, which write their open interval
+    for (const d of running.slice(3)) await d.stop('SIGTERM', 10_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const d of procs.slice(1)) await d.stop('SIGTERM', 15_000);
+
+    const by = await Promise.all(['p1', 'p2', 'p3'].map(points));
+    console.log(`flows written by p1 (killed), p2, p3: ${by.map((ps) => ps.reduce((a, p) => a + p.flows, 0)).join(', ')} of ${SOURCES * (perCapture + (ROUNDS - 1) * perLater)}`);
+    const fences = procs.slice(1).map((d) => d.output().split('\n').filter((l) => l.includes('"msg":"bus fence:')).length);
+    console.log(`fences of p2, p3 (lease not provable, e.g. a bucket without a leader): ${fences.join(', ')}`);
+    const all = by.flat();
+    const keys = new Set(all.map((p) => p.key));
+    expect(keys.size).toBe(all.length); // no point overwrites another in InfluxDB
+    const total = all.reduce((a, p) => a + p.flows, 0);
+    expect(total).toBe(SOURCES * (perCapture + (ROUNDS - 1) * perLater));
+    // InfluxDB holds every point (none replaced another) and the same exact sum
+    const [agg] = await influx.query('nvbus', 'SELECT sum("flows"), count("flows") FROM "flow_agg"');
+    expect(agg?.values[0]?.slice(1)).toEqual([total, all.length]);
+    // self-telemetry says what moved when: after the kill, the survivors hold the victim's partitions
+    const bus = await influx.query('nvbus', `SELECT "held" FROM "netvigil_bus" WHERE "role" = 'processor' AND time > ${killedAt}ms`);
+    const heldAfter = new Set((bus[0]?.values ?? []).flatMap((v) => String(v[1]).split(',').filter(Boolean).map(Number)));
+    for (const p of victimHad) expect(heldAfter.has(p)).toBe(true);
+    // the survivors wrote flows of the killed processor's partitions too
+    expect((await points('p2')).length + (await points('p3')).length).toBeGreaterThan(0);
+  }, 180_000);
+});
+}
