@@ -185,6 +185,11 @@ describe('pollers on NATS JetStream (3-node cluster, R3)', () => {
 
     // every interface's rates go on through both moves, from the first rate to pb's stop
     const rates = await influx.query(DB, 'SELECT "in_bps", "in_octets", "instance" FROM "interface" WHERE "source" = \'snmp\' GROUP BY "device", "if_index"');
+    // each poll's duration, by device and poll start: its counters were read somewhere in [start, start + duration]
+    const durations = new Map<string, number>();
+    for (const d of await influx.query(DB, 'SELECT "duration_ms" FROM "snmp_poll" GROUP BY "device"')) {
+      for (const [t, ms] of d.values as [number, number][]) durations.set(`${d.tags?.device}|${t}`, ms);
+    }
     expect(rates.length).toBeGreaterThanOrEqual(DEVICES.length);
     let worst = 0;
     let checkedTakeovers = 0;
@@ -204,9 +209,16 @@ describe('pollers on NATS JetStream (3-node cluster, R3)', () => {
         const [t1, bps, o1, i1] = all[k]!;
         if (i0 === i1) continue;
         expect(bps, `first rate of ${i1} for ${JSON.stringify(s.tags)}`).not.toBeNull();
-        const want = ((o1 - o0) * 8) / ((t1 - t0) / 1000);
-        // device clock (sysUpTime) vs our poll start times: a few percent on a loaded machine
-        expect(Math.abs((bps as number) - want), `${bps} vs ${want}`).toBeLessThanOrEqual(want * 0.2 + 1);
+        // the rate runs on the device's clock (sysUpTime, read early in each poll), the points are
+        // timed at each poll's start: the true interval lies between (t1 - t0) - d0 and (t1 - t0) + d1,
+        // d = the polls' durations (a new owner's first poll can take a second on a loaded machine)
+        const d0 = durations.get(`${s.tags?.device}|${t0}`) ?? 0;
+        const d1 = durations.get(`${s.tags?.device}|${t1}`) ?? 0;
+        const lo = ((o1 - o0) * 8) / ((t1 - t0 + d1) / 1000);
+        const hi = ((o1 - o0) * 8) / (Math.max(1, t1 - t0 - d0) / 1000);
+        // 5 % beyond that for sysUpTime's 10 ms ticks and the clocks' rates
+        expect(bps as number, `${bps} outside [${lo}, ${hi}] (polls of ${d0} and ${d1} ms)`).toBeGreaterThanOrEqual(lo * 0.95 - 1);
+        expect(bps as number, `${bps} outside [${lo}, ${hi}] (polls of ${d0} and ${d1} ms)`).toBeLessThanOrEqual(hi * 1.05 + 1);
         checkedTakeovers++;
       }
     }
