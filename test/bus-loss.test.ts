@@ -16,6 +16,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../src/bus/bus.js';
+import { dataOnly, owned } from './helpers/busrig.js';
 import { CLI } from './helpers/cli.js';
 import { startNats, type NatsCluster } from './helpers/nats.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
@@ -64,19 +65,6 @@ async function run(name: string, roles: string, flowPort = 0): Promise<Daemon> {
   return d;
 }
 
-/** Partitions a processor holds now, from its log. */
-function owned(d: Daemon): Set<number> {
-  const s = new Set<number>();
-  for (const line of d.output().split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const j = JSON.parse(line) as { msg?: string; partition?: number };
-    if (j.partition === undefined) continue;
-    if (j.msg === 'bus partition taken') s.add(j.partition);
-    if (j.msg === 'bus partition released' || j.msg === 'bus partition lease lost to another processor') s.delete(j.partition);
-  }
-  return s;
-}
-
 interface Loss {
   received: number;
   lost: number;
@@ -110,13 +98,6 @@ async function lastLoss(name: string): Promise<Map<string, Loss>> {
   }
   return out;
 }
-
-/** Datagrams with no template flowset: after the first round only these are sent. */
-const dataOnly = (datagrams: Buffer[]): Buffer[] =>
-  datagrams.filter((d) => {
-    for (let o = 20; o + 4 <= d.length; o += Math.max(4, d.readUInt16BE(o + 2))) if (d.readUInt16BE(o) <= 1) return false;
-    return true;
-  });
 
 beforeAll(async () => {
   tmp = await makeTmpDir('netvigil-busloss-');

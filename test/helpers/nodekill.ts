@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataOnly, owned, v9DataRecords } from './busrig.js';
 import { CLI } from './cli.js';
 import { startInfluxd, type Influxd } from './influxd.js';
 import { startNats, type NatsCluster } from './nats.js';
@@ -36,54 +37,6 @@ let nats: NatsCluster;
 let influx: Influxd;
 const running: Daemon[] = [];
 let capture: Buffer[] = [];
-
-/**
- * Flow records in NetFlow v9 datagrams, by a parser of its own (RFC 3954 §5: flowset id 0 carries
- * templates, 1 options templates, ids >= 256 data; a data flowset holds whole records plus padding
- * shorter than one). Options data records are not flows.
- */
-function v9DataRecords(datagrams: Buffer[]): number {
-  const len = new Map<number, number>();
-  const options = new Set<number>();
-  let n = 0;
-  for (const d of datagrams) {
-    for (let o = 20; o + 4 <= d.length; ) {
-      const id = d.readUInt16BE(o);
-      const l = d.readUInt16BE(o + 2);
-      if (l < 4) break;
-      if (id === 0) {
-        for (let t = o + 4; t + 4 <= o + l; ) {
-          const tid = d.readUInt16BE(t);
-          const count = d.readUInt16BE(t + 2);
-          let rl = 0;
-          for (let f = 0; f < count; f++) rl += d.readUInt16BE(t + 4 + f * 4 + 2);
-          len.set(tid, rl);
-          t += 4 + count * 4;
-        }
-      } else if (id === 1) {
-        const tid = d.readUInt16BE(o + 4);
-        const fields = (d.readUInt16BE(o + 6) + d.readUInt16BE(o + 8)) / 4;
-        let rl = 0;
-        for (let f = 0; f < fields; f++) rl += d.readUInt16BE(o + 10 + f * 4 + 2);
-        len.set(tid, rl);
-        options.add(tid);
-      } else if (id >= 256) {
-        const rl = len.get(id);
-        if (!rl) throw new Error(`data flowset ${id} before its template`);
-        if (!options.has(id)) n += Math.floor((l - 4) / rl);
-      }
-      o += l;
-    }
-  }
-  return n;
-}
-
-/** Datagrams with no template flowset: after the first round only these are sent. */
-const dataOnly = (datagrams: Buffer[]): Buffer[] =>
-  datagrams.filter((d) => {
-    for (let o = 20; o + 4 <= d.length; o += Math.max(4, d.readUInt16BE(o + 2))) if (d.readUInt16BE(o) <= 1) return false;
-    return true;
-  });
 
 function config(name: string, roles: string, extra: string[]): string {
   const dir = join(tmp.dir, name);
@@ -111,19 +64,6 @@ async function run(name: string, roles: string, extra: string[]): Promise<Daemon
     throw new Error(`${(e as Error).message}\n${d.output()}`);
   });
   return d;
-}
-
-/** Partitions a processor holds now, from its log ("taken" minus "released"/"lost"). */
-function owned(d: Daemon): Set<number> {
-  const s = new Set<number>();
-  for (const line of d.output().split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const j = JSON.parse(line) as { msg?: string; partition?: number };
-    if (j.partition === undefined) continue;
-    if (j.msg === 'bus partition taken') s.add(j.partition);
-    if (j.msg === 'bus partition released' || j.msg === 'bus partition lease lost to another processor') s.delete(j.partition);
-  }
-  return s;
 }
 
 interface Point {
