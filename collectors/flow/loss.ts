@@ -72,6 +72,26 @@ export interface PathTotals {
   lost: number;
   duplicates: number;
   reordered: number;
+  /** Every stream of the exporter numbers flow records (see `countsRecords`): `lost` is flows, not datagrams. */
+  records?: true;
+}
+
+/** Units received and lost per exporter (loss-ratio.ts); `records` as in PathTotals. */
+export interface SeqTotals {
+  received: number;
+  lost: number;
+  records?: true;
+}
+
+/**
+ * Whether a stream's units are the flow records the volumes are made of: NetFlow v5 (flows) and
+ * v9/IPFIX streams learned to number records or flows. Not v9 export packets (RFC 3954 §5.1) nor
+ * sFlow datagrams, whose lost units say nothing of how many flows they carried (measured on pmacctd
+ * v9, which sends 1 to 8 flows per datagram in bursts: loss-ratio.ts).
+ */
+function countsRecords(s: Stream): boolean {
+  if (s.version === '5') return true;
+  return (s.version === '9' || s.version === '10') && s.numbering !== undefined && s.numbering !== Numbering.Messages;
 }
 
 /** Remembers [from, from + n) as counted lost; the oldest gap is forgotten past MAX_GAPS. */
@@ -282,9 +302,9 @@ export class LossTracker {
    * Units received and lost per exporter, summed over its export streams (for /metrics). sFlow
    * sample streams are left out: a lost datagram already counts once in its datagram stream.
    */
-  exporterTotals(): Map<string, { received: number; lost: number }> {
-    const out = new Map<string, { received: number; lost: number }>();
-    for (const [e, t] of this.pathTotals()) out.set(e, { received: t.received, lost: t.lost });
+  exporterTotals(): Map<string, SeqTotals> {
+    const out = new Map<string, SeqTotals>();
+    for (const [e, t] of this.pathTotals()) out.set(e, t.records ? { received: t.received, lost: t.lost, records: true } : { received: t.received, lost: t.lost });
     return out;
   }
 
@@ -301,7 +321,12 @@ export class LossTracker {
         t.lost += s.lost;
         t.duplicates += s.duplicates;
         t.reordered += s.reordered ?? 0;
-      } else out.set(found.exporter, { received: s.received, lost: s.lost, duplicates: s.duplicates, reordered: s.reordered ?? 0 });
+        if (!countsRecords(s)) delete t.records;
+      } else {
+        const n: PathTotals = { received: s.received, lost: s.lost, duplicates: s.duplicates, reordered: s.reordered ?? 0 };
+        if (countsRecords(s)) n.records = true;
+        out.set(found.exporter, n);
+      }
     }
     return out;
   }

@@ -3,6 +3,8 @@ import { FlowView } from './view.js';
 import { combineLoss, corrected, correctAggregate, LossWindow } from './loss-ratio.js';
 import { RateSource } from './sampling.js';
 import { IntervalVolumes } from './volumes.js';
+import { LossTracker } from './loss.js';
+import { Numbering } from './numbering.js';
 import { makeRecord } from '../../src/record/record.js';
 
 function flow(exporter: string, inIf: number, outIf: number, bytes: number, rate: number): FlowView {
@@ -96,5 +98,34 @@ describe('loss ratio', () => {
     // now the gap of those 10 shows, plus 5 lost on the network
     const two = w.next(new Map([['a', { received: 285, lost: 15 }]]), new Map([['a', 285]]), 10);
     expect(two.get('a')?.ratio).toBeCloseTo(5 / 100);
+  });
+
+  it('an exporter numbering flow records: the gaps are the records lost, whatever our drops were in datagrams', () => {
+    const w = new LossWindow();
+    w.next(new Map([['a', { received: 300, lost: 0, records: true }]]), new Map([['a', 100]]), 0);
+    // 10 datagrams dropped by our socket; they carried 12 records (small ones), not 10 x 3 = 30
+    const one = w.next(new Map([['a', { received: 570, lost: 12, records: true }]]), new Map([['a', 190]]), 10);
+    expect(one.get('a')?.ratio).toBeCloseTo(12 / 282);
+    expect(one.get('a')?.socketDrops).toBeCloseTo(10);
+    // a gap found an interval late counts in that interval, once
+    const two = w.next(new Map([['a', { received: 870, lost: 20, records: true }]]), new Map([['a', 290]]), 10);
+    expect(two.get('a')?.ratio).toBeCloseTo(8 / 308);
+    const three = w.next(new Map([['a', { received: 1170, lost: 20, records: true }]]), new Map([['a', 390]]), 10);
+    expect(three.get('a')?.ratio).toBe(0);
+  });
+});
+
+describe('sequence units per exporter', () => {
+  it('says when an exporter numbers flow records (v5; v9/IPFIX learned so), not datagrams (v9 packets, sFlow)', () => {
+    const t = new LossTracker();
+    for (let i = 0; i < 3; i++) t.observe('v5', '5', 0, i * 30, 30);
+    for (let i = 0; i < 3; i++) t.observe('sf', 'sflow', '1', i, 1);
+    for (let i = 0; i < 12; i++) t.observeMessage('ipfix', '10', 1, { seq: i * 20, records: 20, flows: 20, uptimeMs: -1 }, Numbering.Records);
+    for (let i = 0; i < 12; i++) t.observeMessage('v9', '9', 1, { seq: i, records: 20, flows: 20, uptimeMs: i * 10 }, Numbering.Messages);
+    const totals = t.exporterTotals();
+    expect(totals.get('v5')).toEqual({ received: 90, lost: 0, records: true });
+    expect(totals.get('ipfix')).toEqual({ received: 240, lost: 0, records: true });
+    expect(totals.get('v9')).toEqual({ received: 12, lost: 0 });
+    expect(totals.get('sf')).toEqual({ received: 3, lost: 0 });
   });
 });

@@ -20,7 +20,7 @@ import { FlowProcessor } from './processor.js';
 import { ownLoss, ownOptions, ownTemplates } from './shard.js';
 import { OPTIONS_FILE, TEMPLATE_FILE } from './state.js';
 import { DERIVED_DIMENSIONS, deriver } from './derived.js';
-import type { PathTotals } from './loss.js';
+import type { PathTotals, SeqTotals } from './loss.js';
 import { SamplingRates, type SOURCE_NAMES } from './sampling.js';
 import type { ClockStats, TimeSource } from './timestamps.js';
 import { IntervalVolumes, type VolumeSums } from './volumes.js';
@@ -67,7 +67,7 @@ export type FromWorker =
       lossChanges: number;
       /** flow_volume / flow_if tallies since the last drain, and what the interval's loss ratio reads (loss-ratio.ts). */
       volumes: VolumeSums;
-      seq: [string, { received: number; lost: number }][];
+      seq: [string, SeqTotals][];
       datagrams: [string, number][];
     }
   | {

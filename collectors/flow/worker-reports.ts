@@ -7,7 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import { makeRecord, type HealthRecord, type NetRecord } from '../../src/record/record.js';
 import type { StoreStats } from '../netflow/templates.js';
 import type { AggregateSnapshot } from './aggregate.js';
-import type { PathTotals } from './loss.js';
+import type { PathTotals, SeqTotals } from './loss.js';
 import type { LossState } from './losspersist.js';
 import type { PathRow } from './path.js';
 import type { FromWorker } from './worker-entry.js';
@@ -52,7 +52,7 @@ export interface Slot {
   /** Enrichment tables this worker was sent. */
   sent: TablesSent;
   /** As of the last drain, per exporter: sequence totals and datagrams (the interval's loss ratio). */
-  seq: [string, { received: number; lost: number }][];
+  seq: [string, SeqTotals][];
   datagrams: [string, number][];
 }
 
@@ -114,7 +114,7 @@ export class WorkerReports {
   }
 
   /** What the interval's loss ratio reads (loss-ratio.ts), as of the last drain: sequence totals and datagrams per exporter. */
-  lossInputs(): [Map<string, { received: number; lost: number }>, Map<string, number>] {
+  lossInputs(): [Map<string, SeqTotals>, Map<string, number>] {
     return [new Map(this.slots.flatMap((s) => s.seq)), new Map(this.slots.flatMap((s) => s.datagrams))];
   }
 
