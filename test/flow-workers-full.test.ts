@@ -14,7 +14,7 @@
  * interface 0 in options data (IE 82: the capture file it read), so a role rule on that name gives
  * its flows a role learned from the flows themselves.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,7 @@ import { EnrichState, type EnrichConfig } from '../src/enrich/config.js';
 import { InterfaceTable } from '../src/enrich/interfaces.js';
 import type { NetRecord } from '../src/record/record.js';
 import { makeTestCtx } from './helpers/flow-ctx.js';
+import { replay, sender } from './helpers/udp-replay.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 
 let v9: Buffer[] = [];
@@ -40,7 +41,6 @@ afterAll(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const ADDRS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 /** sFlow's ifIndex for "internal" (sFlow v5 §5: 0x3FFFFFFF), what sfprobe reports for both directions. */
 const SFLOW_IF = 0x3fffffff;
@@ -88,22 +88,7 @@ function edited(d: Buffer[]): Buffer[] {
   return e;
 }
 
-async function sender(address: string): Promise<Socket> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, address, () => r()));
-  cleanups.push(() => new Promise((r) => s.close(() => r())));
-  return s;
-}
 
-async function replay(port: number, streams: [Socket, Buffer[]][]): Promise<void> {
-  const longest = Math.max(...streams.map(([, d]) => d.length));
-  for (let i = 0; i < longest; i += 8) {
-    const sends: Promise<void>[] = [];
-    for (const [s, d] of streams) for (const x of d.slice(i, i + 8)) sends.push(new Promise((r, j) => s.send(x, port, '127.0.0.1', (e) => (e ? j(e) : r()))));
-    await Promise.all(sends);
-    await sleep(1);
-  }
-}
 
 interface Run {
   records: NetRecord[];
@@ -181,7 +166,7 @@ function written(records: NetRecord[]): Record<string, string[]> {
 }
 
 async function streams(): Promise<[Socket, Buffer[]][]> {
-  const socks = await Promise.all(ADDRS.map(sender));
+  const socks = await Promise.all(ADDRS.map((a) => sender(a, cleanups)));
   return [
     [socks[0] as Socket, v9],
     [socks[1] as Socket, edited(v9)],

@@ -7,7 +7,7 @@
  * ended mid-run (Worker.terminate: the fault a crash would cause, there being no bug to cause one)
  * is restarted, and what it held is counted in `worker_lost`, exactly, never dropped silently.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ import { pino } from 'pino';
 import { TemplateStore } from '../collectors/netflow/templates.js';
 import type { NetRecord } from '../src/record/record.js';
 import { makeTestCtx } from './helpers/flow-ctx.js';
+import { replay, sender } from './helpers/udp-replay.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 
 let v9: Buffer[] = [];
@@ -39,23 +40,7 @@ afterAll(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function sender(address: string): Promise<Socket> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, address, () => r()));
-  cleanups.push(() => new Promise((r) => s.close(() => r())));
-  return s;
-}
 
-/** Sends each stream in order, the streams interleaved, a few datagrams per turn (nothing dropped on lo). */
-async function replay(port: number, streams: [Socket, Buffer[]][]): Promise<void> {
-  const longest = Math.max(...streams.map(([, d]) => d.length));
-  for (let i = 0; i < longest; i += 8) {
-    const sends: Promise<void>[] = [];
-    for (const [s, d] of streams) for (const x of d.slice(i, i + 8)) sends.push(new Promise((r, j) => s.send(x, port, '127.0.0.1', (e) => (e ? j(e) : r()))));
-    await Promise.all(sends);
-    await sleep(1);
-  }
-}
 
 async function collector(workers: number, extra: Record<string, unknown> = {}, dataDir?: string): Promise<{ col: FlowCollector; port: number; records: NetRecord[]; dir: string }> {
   const { dir, cleanup } = dataDir ? { dir: dataDir, cleanup: async () => undefined } : await makeTmpDir('netvigil-flow-workers-');
@@ -107,7 +92,7 @@ describe('flow workers on real exporter captures', () => {
   });
 
   it('aggregates with workers: 2 equal workers: 0 on the same datagrams (softflowd v9, sfprobe sFlow)', async () => {
-    const socks = await Promise.all(ADDRS.map(sender));
+    const socks = await Promise.all(ADDRS.map((a) => sender(a, cleanups)));
     const streams: [Socket, Buffer[]][] = [
       [socks[0] as Socket, v9],
       [socks[1] as Socket, v9],
@@ -150,7 +135,7 @@ describe('flow workers on real exporter captures', () => {
     const { col, port, records } = await collector(2);
     // the pool is private to the collector: reached here to drain it and to end one of its threads
     const inner = col as unknown as { pool: FlowWorkers; aggregator: Parameters<FlowWorkers['drain']>[0] };
-    const sock = await sender('127.0.0.2');
+    const sock = await sender('127.0.0.2', cleanups);
     const owner = shardOf('127.0.0.2', 2);
     await replay(port, [[sock, a]]);
     await sleep(200);
@@ -175,7 +160,7 @@ describe('flow workers on real exporter captures', () => {
   }, 120_000);
 
   it('templates, loss streams and the open interval persist across runs with workers, split by owner and joined again', async () => {
-    const socks = await Promise.all(ADDRS.slice(0, 2).map(sender));
+    const socks = await Promise.all(ADDRS.slice(0, 2).map((a) => sender(a, cleanups)));
     const first = await collector(2);
     await replay(first.port, [
       [socks[0] as Socket, v9],
@@ -274,7 +259,7 @@ describe('flow workers on real exporter captures', () => {
 
   it('a reload closes the interval with the workers\' sums under the old dimensions, the next under the new', async () => {
     const { col, port, records } = await collector(2);
-    const socks = await Promise.all(ADDRS.slice(0, 2).map(sender));
+    const socks = await Promise.all(ADDRS.slice(0, 2).map((a) => sender(a, cleanups)));
     const firstHalf = sflow.slice(0, 1000);
     const secondHalf = sflow.slice(1000, 2000);
     let want1 = 0;
