@@ -72,14 +72,13 @@ export interface PathTotals {
   lost: number;
   duplicates: number;
   reordered: number;
-  /** Every stream of the exporter numbers flow records (see `countsRecords`): `lost` is flows, not datagrams. */
-  records?: true;
 }
 
-/** Units received and lost per exporter (loss-ratio.ts); `records` as in PathTotals. */
+/** Units received and lost per exporter (loss-ratio.ts). */
 export interface SeqTotals {
   received: number;
   lost: number;
+  /** Every stream of the exporter numbers flow records (see `countsRecords`): `lost` is flows, not datagrams. */
   records?: true;
 }
 
@@ -303,8 +302,10 @@ export class LossTracker {
    * sample streams are left out: a lost datagram already counts once in its datagram stream.
    */
   exporterTotals(): Map<string, SeqTotals> {
+    const datagramUnits = new Set<string>();
+    for (const s of this.streams.values()) if (!s.sample && !countsRecords(this.view(s))) datagramUnits.add(s.exporter);
     const out = new Map<string, SeqTotals>();
-    for (const [e, t] of this.pathTotals()) out.set(e, t.records ? { received: t.received, lost: t.lost, records: true } : { received: t.received, lost: t.lost });
+    for (const [e, t] of this.pathTotals()) out.set(e, datagramUnits.has(e) ? { received: t.received, lost: t.lost } : { received: t.received, lost: t.lost, records: true });
     return out;
   }
 
@@ -321,12 +322,7 @@ export class LossTracker {
         t.lost += s.lost;
         t.duplicates += s.duplicates;
         t.reordered += s.reordered ?? 0;
-        if (!countsRecords(s)) delete t.records;
-      } else {
-        const n: PathTotals = { received: s.received, lost: s.lost, duplicates: s.duplicates, reordered: s.reordered ?? 0 };
-        if (countsRecords(s)) n.records = true;
-        out.set(found.exporter, n);
-      }
+      } else out.set(found.exporter, { received: s.received, lost: s.lost, duplicates: s.duplicates, reordered: s.reordered ?? 0 });
     }
     return out;
   }
