@@ -84,10 +84,14 @@ beforeAll(async () => {
   const [portA, portB, trapA, trapB, deadPort] = ports as [number, number, number, number, number];
   const device = (name: string, port: number, timeout: string): string =>
     `  - name: ${name}\n    address: 127.0.0.1\n    port: ${port}\n    version: v2c\n    credentials: { community: ${CISCO_COMMUNITY} }\n    profiles: [system, interfaces]\n    interval: 2s\n    timeout: ${timeout}\n`;
-  const health = `  - { name: edge-health, address: 127.0.0.1, port: ${healthSim.port}, credentials: { community: edge }, profiles: [system, health], interval: 2s }\n`;
-  writeFileSync(join(tmp.dir, 'devices-a.yaml'), `devices:\n${device('sw3750', sim.port, '2s')}${health}`);
+  // Timeouts of 6 s for the devices that answer: snmpsim (Python) serving both instances' walks took
+  // over 2 s at load average 9-10 on 2 cores (a CI run with other jobs), and one timed-out poll is
+  // what the device-down alert fires on; the health profiles run once here (60 s apart), so a timed-out
+  // first health poll would leave its panels empty.
+  const health = `  - { name: edge-health, address: 127.0.0.1, port: ${healthSim.port}, credentials: { community: edge }, profiles: [system, health], interval: 2s, timeout: 6s }\n`;
+  writeFileSync(join(tmp.dir, 'devices-a.yaml'), `devices:\n${device('sw3750', sim.port, '6s')}${health}`);
   // b also polls a port nobody answers on: a device that is really down
-  writeFileSync(join(tmp.dir, 'devices-b.yaml'), `devices:\n${device('sw3750', sim.port, '2s')}${device('sw-down', deadPort, '500ms').replace('127.0.0.1', '127.0.0.3')}`);
+  writeFileSync(join(tmp.dir, 'devices-b.yaml'), `devices:\n${device('sw3750', sim.port, '6s')}${device('sw-down', deadPort, '500ms').replace('127.0.0.1', '127.0.0.3')}`);
   // clock_step_ms degraded at 0: the detector then reports the sub-millisecond disagreement between
   // Date.now() and the monotonic clock that every real sample shows, so vm_clock_step has real
   // records without stepping this machine's clock (root, and it would disturb every other test).
