@@ -3,7 +3,7 @@
  * only, in publish order, none twice; a second reader starts right after the last commit (an offset
  * in KV, no consumer); after `stop` nothing more is handed on. Messages are generated (their
  * content is a counter: the order is what is tested). The loss of a node is tested on a cluster in
- * bus-nats.test.ts.
+ * bus-nats.test.ts. Also: a KV bucket that exists with another expiry is given the one asked for.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusMessage } from '../src/bus/bus.js';
@@ -65,4 +65,22 @@ describe('bus partition read by stream sequence', () => {
       await bus.close();
     }
   }, 60_000);
+});
+
+describe('a KV bucket made with another expiry', () => {
+  it('is set to the expiry asked for, so an old leases bucket no longer expires what must be kept', async () => {
+    const cfg = busSchema.parse({ nats: { servers: nats.urls, stream: 'TTLTEST', partitions: 1 } }).nats;
+    const bus = await NatsBus.open(cfg, 'ttl-test', log);
+    try {
+      // an earlier version's bucket: entries gone after 1 s
+      const old = await bus.kv('TTLTEST_leases', 1000);
+      await old.put('lease.0', new TextEncoder().encode('owner'));
+      const now = await bus.kv('TTLTEST_leases', 60_000);
+      await now.put('lease.1', new TextEncoder().encode('owner'));
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(await now.get('lease.1')).toBeDefined();
+    } finally {
+      await bus.close();
+    }
+  }, 20_000);
 });

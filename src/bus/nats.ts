@@ -128,8 +128,19 @@ export class NatsBus implements Bus {
     };
   }
 
+  /**
+   * A KV bucket whose entries expire after `ttlMs` (0: never). nats.js binds to a bucket that exists
+   * as it is, so one made by another version with another expiry (the processors' leases once
+   * expired after `lease_ttl`, and a dead processor's lease took its outbox reference with it) is
+   * set to this expiry here: the bucket is the stream `KV_<name>`, and max_age is its expiry.
+   */
   async kv(name: string, ttlMs: number): Promise<KeyValue> {
     const kv = await this.js.views.kv(name, { history: 1, replicas: this.cfg.replicas, ...(ttlMs ? { ttl: ttlMs } : {}) });
+    const had = (await kv.status()).ttl;
+    if (had !== ttlMs) {
+      await this.jsm.streams.update(`KV_${name}`, { max_age: nanos(ttlMs) });
+      this.log.warn({ bucket: name, was_ms: had, now_ms: ttlMs }, 'KV bucket made with another expiry (an earlier version?): expiry changed');
+    }
     return natsKv(kv);
   }
 
