@@ -147,7 +147,7 @@ async function leaderless(kill: 'leader' | 'followers', tag: string): Promise<{ 
   const rx = `r${tag}`;
   const proc = `p${tag}`;
   const r1 = await run(rx, 'receiver', opts);
-  const leader = await waitFor('the stream leader', () => streamLeader(stream), 30_000, 200);
+  const leader = (await waitFor('the stream leader', async () => ({ i: await streamLeader(stream) }), 30_000, 200)).i; // n0 is 0: not a wait's truthy answer
   const others = [0, 1, 2].filter((i) => i !== leader);
   const victims = kill === 'leader' ? [leader, others[0] as number] : others;
   for (const i of victims) (nats.nodes[i] as Daemon).proc.kill('SIGKILL');
@@ -163,7 +163,9 @@ async function leaderless(kill: 'leader' | 'followers', tag: string): Promise<{ 
   expect(spoolFiles(rx).filter((f) => f.endsWith('.nvb'))).toHaveLength(batches);
 
   for (const i of victims) await nats.restart(i);
-  await waitFor('the stream has a leader again', () => streamLeader(stream), 60_000, 500);
+  await waitFor('the stream has a leader again', async () => ({ i: await streamLeader(stream) }), 60_000, 500).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}\n${nats.nodes.map((d, i) => `n${i}:\n${d.output().split('\n').slice(-30).join('\n')}`).join('\n----\n')}`);
+  });
   const p1 = await run(proc, 'processor', { ...opts, flowPort: 0 });
   await waitFor(`${proc} holds every partition`, () => owned(p1).size === PARTITIONS, 30_000, 200);
   const r2 = await run(rx, 'receiver', opts);
