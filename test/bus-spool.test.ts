@@ -134,6 +134,21 @@ async function streamLeader(stream: string): Promise<number> {
 }
 
 /**
+ * Every stream of the account (the test streams and the KV buckets' streams) has a leader and all its
+ * replicas current. A stream with a leader again is not enough after nodes restart: a processor
+ * started then timed out making its buckets while the others still elected (1 run in 3).
+ */
+async function settled(): Promise<boolean> {
+  nc ??= await connect({ servers: nats.urls });
+  const jsm = await nc.jetstreamManager();
+  for await (const si of jsm.streams.list()) {
+    const c = si.cluster;
+    if (!c?.leader || (c.replicas ?? []).length !== 2 || !(c.replicas ?? []).every((r) => r.current && !r.offline)) return false;
+  }
+  return true;
+}
+
+/**
  * Two of three replicas killed, so no quorum until they return (raft needs a majority), then flows
  * sent, the receiver stopped, the nodes started again, the receiver started again. `kill`: the
  * leader and a follower (the survivor cannot elect: nothing is stored, every publish is refused or
@@ -166,6 +181,7 @@ async function leaderless(kill: 'leader' | 'followers', tag: string): Promise<{ 
   await waitFor('the stream has a leader again', async () => ({ i: await streamLeader(stream) }), 60_000, 500).catch((e: unknown) => {
     throw new Error(`${(e as Error).message}\n${nats.nodes.map((d, i) => `n${i}:\n${d.output().split('\n').slice(-30).join('\n')}`).join('\n----\n')}`);
   });
+  await waitFor('every stream settled', settled, 60_000, 500);
   const p1 = await run(proc, 'processor', { ...opts, flowPort: 0 });
   await waitFor(`${proc} holds every partition`, () => owned(p1).size === PARTITIONS, 30_000, 200);
   const r2 = await run(rx, 'receiver', opts);
