@@ -145,7 +145,8 @@ export class BusReceiver {
       this.stats.droppedBatches += spool.corrupt - corrupt;
       if (s) this.start({ ...s, fromSpool: true, attempting: false });
     }
-    while (this.queue.length && room((this.queue[0] as Batch).data.byteLength)) this.start(this.queue.shift() as Batch);
+    const spoolFirst = !!spool?.unread && !this.closed;
+    while (!spoolFirst && this.queue.length && room((this.queue[0] as Batch).data.byteLength)) this.start(this.queue.shift() as Batch);
     this.stats.queuedBytes = this.queued;
     if (this.inFlight === 0 && this.queue.length === 0) for (const w of this.idle.splice(0)) w();
   }
