@@ -1,18 +1,19 @@
 /**
  * A bus receiver stopped while the bus cannot acknowledge its batches loses nothing (README
- * "Scale-out", src/bus/spool.ts): a 3-node nats-server cluster on loopback (R3 stream), `netvigil
- * run` receivers and a processor writing line-protocol files, softflowd's real NetFlow v9 export of
- * generated conversations replayed from 6 loopback addresses.
+ * "Scale-out", Stop spool; src/bus/spool.ts): a 3-node nats-server cluster on loopback (R3 stream),
+ * `netvigil run` receivers and a processor writing line-protocol files, softflowd's real NetFlow v9
+ * export of generated conversations replayed from 6 loopback addresses.
  *
- * (a) Two of the three nodes are killed, so the stream has no quorum and no leader for as long as
- * they are down (not a race against an election); flows are sent, the receiver gets SIGTERM and
- * spools every batch; the nodes come back, the receiver starts again and publishes the spool.
- * (b) The receiver's connection to NATS goes through a forwarder that stops passing the server's
- * replies: its publishes are stored, their acknowledgements lost; it gets SIGTERM, spools them,
- * starts again (connected directly) and publishes them again with the same ids, which the stream's
- * duplicate window (120 s; the runs take seconds) answers as duplicates.
- * In both, the processor's flow_agg points count every flow sent exactly once, and the stream holds
- * each batch once.
+ * (a) The stream's leader and a follower are killed, so the survivor has no quorum and no leader
+ * for as long as they are down (not a race against an election); flows are sent, the receiver gets
+ * SIGTERM and spools every batch; the nodes come back, the receiver starts again and publishes the
+ * spool. (b) The same with both followers killed: the leader appends what it is sent but cannot
+ * commit it until they return. (c) The receiver's connection to NATS goes through a forwarder that
+ * stops passing the server's replies: its publishes are stored, their acknowledgements lost; it gets
+ * SIGTERM, spools them, starts again (connected directly) and publishes them with the same ids,
+ * which the stream's duplicate window (120 s; a run takes seconds) answers as duplicates.
+ * In each, the processor's flow_agg points count every flow sent exactly once, and the stream
+ * holds each batch once.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -23,7 +24,7 @@ import { startBlackhole } from './helpers/blackhole.js';
 import { dataOnly, logLines, owned, senders, softflowdCapture, v9DataRecords } from './helpers/busrig.js';
 import { CLI } from './helpers/cli.js';
 import { startNats, type NatsCluster } from './helpers/nats.js';
-import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
+import { freeTcpPort, freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 import { startDaemon, type Daemon } from './helpers/proc.js';
 import { lpTotals } from './helpers/lptotals.js';
 
@@ -43,6 +44,8 @@ interface Opts {
   stream: string;
   flowPort: number;
   servers?: string[];
+  /** Port of the HTTP surface (/metrics); none: off. */
+  http?: number;
 }
 
 async function run(name: string, roles: string, o: Opts): Promise<Daemon> {
@@ -62,6 +65,7 @@ async function run(name: string, roles: string, o: Opts): Promise<Daemon> {
     `sinks: { file: { dir: ${join(dir, 'lp')} } }`,
     `bus: { nats: { servers: [${(o.servers ?? nats.urls).join(', ')}], stream: ${o.stream}, replicas: 3, partitions: ${PARTITIONS}, batch_delay: 20ms } }`,
     `collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${o.flowPort} }], interval: 2s, dimensions: [exporter, proto] } }`,
+    ...(o.http ? [`http: { listen: '127.0.0.1:${o.http}' }`] : []),
   ].join('\n');
   await writeFile(file, text + '\n');
   const d = startDaemon(process.execPath, [CLI, 'run', '-c', file]);
@@ -184,12 +188,16 @@ async function leaderless(kill: 'leader' | 'followers', tag: string): Promise<{ 
   await waitFor('every stream settled', settled, 60_000, 500);
   const p1 = await run(proc, 'processor', { ...opts, flowPort: 0 });
   await waitFor(`${proc} holds every partition`, () => owned(p1).size === PARTITIONS, 30_000, 200);
-  const r2 = await run(rx, 'receiver', opts);
+  const http = await freeTcpPort();
+  const r2 = await run(rx, 'receiver', { ...opts, http });
   expect(logLines(r2, 'bus spool pending: batches not acknowledged at the last stop; publishing them before new batches')[0]?.['batches']).toBe(batches);
   await waitFor('the spool published', () => logLines(r2, REPLAYED).length === 1, 60_000, 200);
   const replay = logLines(r2, REPLAYED)[0];
   expect(replay).toMatchObject({ replayed: batches, datagrams: sent.datagrams });
   expect(spoolFiles(rx)).toEqual([]);
+  const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+  expect(metrics).toContain(`\nnetvigil_bus_receiver_replayed_datagrams_total ${sent.datagrams}\n`);
+  expect(metrics).toContain('\nnetvigil_bus_receiver_spool_pending_batches 0\n');
   // each batch once on the stream, whether it got there before the replay or by it
   expect(await streamMessages(stream)).toBe(batches);
 
