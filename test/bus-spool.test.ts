@@ -13,7 +13,10 @@
  * SIGTERM, spools them, starts again (connected directly) and publishes them with the same ids,
  * which the stream's duplicate window (120 s; a run takes seconds) answers as duplicates.
  * In each, the processor's flow_agg points count every flow sent exactly once, and the stream
- * holds each batch once.
+ * holds each batch once. No outcome depends on timing: no acknowledgement can arrive before the
+ * stop (no quorum, or no replies), every wait is for observed state (telemetry, logs, stream info)
+ * bounded at 30-60 s, and the 120 s window is 6x the longest stop-to-replay span seen at load 10
+ * (about 20 s: the stop's 4 s, a 5 s drain timeout, a start).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
