@@ -199,7 +199,7 @@ export class App {
     this.pipeline.start();
     if (this.config.monitor.enabled) this.monitor.start();
     const { bus, roles, instance } = this.config;
-    if (bus) this.bus = await BusRuntime.open({ bus, roles, instance, settle: () => this.pipeline.drain(), interfaces: this.interfaces }, this.log.child({ component: 'bus' }));
+    if (bus) this.bus = await BusRuntime.open({ bus, roles, instance, settle: () => this.pipeline.drain(), interfaces: this.interfaces, dataDir: this.dataDir }, this.log.child({ component: 'bus' }));
     for (const def of definitions) {
       const block = (this.config.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
       if (block?.enabled && runsCollector(def.name, roles)) await this.startCollector(def, block);

@@ -54,8 +54,16 @@ export interface KvMirror {
 
 export interface Bus {
   readonly partitions: number;
-  /** Appends one message (a batch of datagrams) to a partition; `id` makes a retried publish land once. */
-  publish(partition: number, data: Uint8Array, id: string): Promise<void>;
+  /**
+   * How long after storing a message the bus still recognises its `id` (JetStream's duplicate
+   * window); a message published again with the same id within it is stored once.
+   */
+  readonly duplicateWindowMs?: number;
+  /**
+   * Appends one message (a batch of datagrams) to a partition; `id` makes a retried publish land
+   * once. `duplicate`: the bus already held a message with this id and stored nothing.
+   */
+  publish(partition: number, data: Uint8Array, id: string): Promise<{ duplicate: boolean }>;
   /**
    * Delivers the partition's messages after the last commit, in order, to `handler` (synchronously,
    * one at a time). One consumer per partition at a time: the caller holds a lease for it.

@@ -33,6 +33,9 @@ const natsSchema = z
     batch_bytes: size().default(256 * 1024).describe('a receiver publishes a partition batch at this size...'),
     batch_delay: duration().default(50).describe('...or this long after its first datagram'),
     buffer: size().default(64 * 1024 * 1024).describe('bytes a receiver holds while the broker is slow or away; beyond, the oldest batch is dropped (counted)'),
+    spool_size: size()
+      .default(64 * 1024 * 1024)
+      .describe('bytes of batches a receiver writes to <data_dir>/bus-spool when the bus has not acknowledged them by its stop deadline, published first at the next start; beyond, dropped (counted); 0: no spool'),
     lease_ttl: duration().default(6000).describe('a dead processor\'s partitions move after at most this long'),
     ack_wait: duration().default(600_000).describe('unused since processors read by stream sequence; accepted so older configs load'),
   })

@@ -45,6 +45,8 @@ export function connectionOptions(cfg: NatsConfig, name: string): ConnectionOpti
 
 export class NatsBus implements Bus {
   readonly partitions: number;
+  /** From the stream's config as the server holds it, not from what we asked for. */
+  readonly duplicateWindowMs: number;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -52,8 +54,10 @@ export class NatsBus implements Bus {
     private readonly jsm: JetStreamManager,
     private readonly cfg: NatsConfig,
     private readonly log: Logger,
+    duplicateWindowNs: number,
   ) {
     this.partitions = cfg.partitions;
+    this.duplicateWindowMs = duplicateWindowNs / 1e6;
   }
 
   /** Connects and makes sure the stream exists with the configured subjects and replicas. */
@@ -65,18 +69,20 @@ export class NatsBus implements Bus {
     const jsm = await nc.jetstreamManager();
     // allow_direct: processors read by sequence from any replica (`ordered.ts`)
     const want = { subjects: [`${cfg.stream}.flow.>`], num_replicas: cfg.replicas, max_age: nanos(cfg.max_age), duplicate_window: nanos(120_000), allow_direct: true };
+    let info;
     try {
       await jsm.streams.info(cfg.stream);
-      await jsm.streams.update(cfg.stream, want);
+      info = await jsm.streams.update(cfg.stream, want);
     } catch (e) {
       if (!isNotFound(e)) throw e;
-      await jsm.streams.add({ name: cfg.stream, retention: RetentionPolicy.Limits, storage: StorageType.File, ...want });
+      info = await jsm.streams.add({ name: cfg.stream, retention: RetentionPolicy.Limits, storage: StorageType.File, ...want });
     }
-    return new NatsBus(nc, nc.jetstream(), jsm, cfg, log);
+    return new NatsBus(nc, nc.jetstream(), jsm, cfg, log, info.config.duplicate_window ?? want.duplicate_window);
   }
 
-  async publish(partition: number, data: Uint8Array, id: string): Promise<void> {
-    await this.js.publish(`${this.cfg.stream}.flow.${partition}`, data, { msgID: id });
+  async publish(partition: number, data: Uint8Array, id: string): Promise<{ duplicate: boolean }> {
+    const ack = await this.js.publish(`${this.cfg.stream}.flow.${partition}`, data, { msgID: id });
+    return { duplicate: ack.duplicate };
   }
 
   private offsetsKv: Promise<KV> | undefined;
@@ -144,8 +150,18 @@ export class NatsBus implements Bus {
     return natsKv(kv);
   }
 
-  async close(): Promise<void> {
-    await this.nc.drain();
+  /**
+   * Drains the connection, for at most `timeoutMs`: a server that stopped answering (a network cut
+   * without a reset) would hold a drain's flush forever, and the stop with it.
+   */
+  async close(timeoutMs = 5000): Promise<void> {
+    let t: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([this.nc.drain().then(() => true), new Promise<false>((r) => (t = setTimeout(() => r(false), timeoutMs)))]);
+    clearTimeout(t);
+    if (!drained) {
+      this.log.warn({ timeout_ms: timeoutMs }, 'NATS connection not drained in time; closed');
+      await this.nc.close();
+    }
   }
 }
 

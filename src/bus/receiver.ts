@@ -9,6 +9,14 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { partitionOf, type Bus } from './bus.js';
 import { FrameBuilder } from './frame.js';
+import type { BusSpool, SpooledBatch } from './spool.js';
+
+/**
+ * A batch first sent longer ago than the stream's duplicate window minus this may be stored twice
+ * if it is acknowledged only now: the window runs on the server's clock from when it stored the
+ * first copy, ours from when we sent it, and the two may differ by some seconds.
+ */
+const DUP_WINDOW_MARGIN_MS = 5000;
 
 export interface ReceiverOptions {
   batchBytes: number;
@@ -16,6 +24,10 @@ export interface ReceiverOptions {
   bufferBytes: number;
   /** Publishes awaiting their acknowledgement at once. */
   inFlight?: number;
+  /** Where batches unacknowledged at the stop deadline go, and are published from at start; none: dropped (counted). */
+  spool?: BusSpool | undefined;
+  /** The stream's duplicate window (`Nats-Msg-Id`), within which a batch sent again lands once. */
+  duplicateWindowMs?: number | undefined;
 }
 
 export interface ReceiverStats {
@@ -26,13 +38,25 @@ export interface ReceiverStats {
   droppedBatches: number;
   droppedDatagrams: number;
   queuedBytes: number;
+  /** Written to the spool at a stop deadline. */
+  spooledBatches: number;
+  spooledDatagrams: number;
+  /** Spooled batches (of an earlier stop) the bus acknowledged, the duplicates among them (stored before the stop). */
+  replayedBatches: number;
+  replayedDatagrams: number;
+  replayedDuplicates: number;
+  /** Batches in the spool not yet acknowledged, and their bytes. */
+  spoolPending: number;
+  spoolBytes: number;
+  /** Acknowledged after the duplicate window of a first attempt that may have been stored: possibly on the stream twice. */
+  pastDupWindow: number;
 }
 
-interface Batch {
-  partition: number;
-  data: Uint8Array;
-  count: number;
-  id: string;
+interface Batch extends SpooledBatch {
+  /** Read back from the spool (not in `queued`, the buffer of this run). */
+  fromSpool: boolean;
+  /** A publish attempt awaits its answer. */
+  attempting: boolean;
 }
 
 export class BusReceiver {
@@ -40,7 +64,7 @@ export class BusReceiver {
   private readonly queue: Batch[] = [];
   private queued = 0;
   private inFlight = 0;
-  /** Batches being published, so what is still unacknowledged at the stop deadline can be counted. */
+  /** Batches being published, so what is still unacknowledged at the stop deadline can be spooled or counted. */
   private readonly sending = new Set<Batch>();
   private inFlightBytes = 0;
   private seq = 0;
@@ -48,7 +72,13 @@ export class BusReceiver {
   private timer: NodeJS.Timeout | undefined;
   private idle: (() => void)[] = [];
   private closed = false;
-  readonly stats: ReceiverStats = { datagrams: 0, batches: 0, published: 0, retries: 0, droppedBatches: 0, droppedDatagrams: 0, queuedBytes: 0 };
+  /** Past the stop deadline: what is left was spooled or dropped, nothing is sent or retried. */
+  private halted = false;
+  private replaying: boolean;
+  readonly stats: ReceiverStats = {
+    datagrams: 0, batches: 0, published: 0, retries: 0, droppedBatches: 0, droppedDatagrams: 0, queuedBytes: 0,
+    spooledBatches: 0, spooledDatagrams: 0, replayedBatches: 0, replayedDatagrams: 0, replayedDuplicates: 0, spoolPending: 0, spoolBytes: 0, pastDupWindow: 0,
+  };
 
   constructor(
     private readonly bus: Bus,
@@ -58,6 +88,13 @@ export class BusReceiver {
     this.builders = new Array<FrameBuilder | undefined>(bus.partitions);
     this.timer = setInterval(() => this.sweep(Date.now()), Math.max(5, Math.floor(opts.batchDelayMs / 2)));
     this.timer.unref();
+    const spool = opts.spool;
+    this.replaying = !!spool?.pending;
+    if (spool && this.replaying) {
+      this.spoolStats();
+      log.warn({ batches: spool.pending, bytes: spool.bytes, dir: spool.dir }, 'bus spool pending: batches not acknowledged at the last stop; publishing them before new batches');
+      this.pump();
+    }
   }
 
   /** One datagram, with the exporter's address and port and when it arrived. */
@@ -82,7 +119,8 @@ export class BusReceiver {
     const count = b.count;
     const data = b.take();
     this.stats.batches++;
-    this.queue.push({ partition, data, count, id: `${this.prefix}-${this.seq++}` });
+    const id = `${this.prefix}-${this.seq++}`;
+    this.queue.push({ partition, data, count, id, sealedAt: Date.now(), firstAttemptAt: undefined, maybeStored: false, fromSpool: false, attempting: false });
     this.queued += data.byteLength;
     while (this.queued > this.opts.bufferBytes && this.queue.length > 0) {
       const old = this.queue.shift() as Batch;
@@ -94,42 +132,97 @@ export class BusReceiver {
   }
 
   private pump(): void {
+    if (this.halted) return;
     const max = this.opts.inFlight ?? 32;
     // batches being sent count against the buffer too, so it bounds what the receiver holds
-    while (this.inFlight < max && this.queue.length && (this.inFlight === 0 || this.inFlightBytes + (this.queue[0] as Batch).data.byteLength <= this.opts.bufferBytes / 2)) {
-      const b = this.queue.shift() as Batch;
-      this.inFlight++;
-      this.inFlightBytes += b.data.byteLength;
-      this.sending.add(b);
-      void this.send(b);
+    const room = (bytes: number): boolean => this.inFlight < max && (this.inFlight === 0 || this.inFlightBytes + bytes <= this.opts.bufferBytes / 2);
+    // an earlier stop's batches before new ones, so a partition's messages stay in receive order;
+    // not while stopping: on disk they wait safely for the next start
+    const spool = this.opts.spool;
+    while (spool?.unread && !this.closed && room(this.opts.batchBytes)) {
+      const corrupt = spool.corrupt;
+      const s = spool.next();
+      this.stats.droppedBatches += spool.corrupt - corrupt;
+      if (s) this.start({ ...s, fromSpool: true, attempting: false });
     }
+    const spoolFirst = !!spool?.unread && !this.closed;
+    while (!spoolFirst && this.queue.length && room((this.queue[0] as Batch).data.byteLength)) this.start(this.queue.shift() as Batch);
     this.stats.queuedBytes = this.queued;
     if (this.inFlight === 0 && this.queue.length === 0) for (const w of this.idle.splice(0)) w();
+  }
+
+  private start(b: Batch): void {
+    this.inFlight++;
+    this.inFlightBytes += b.data.byteLength;
+    this.sending.add(b);
+    void this.send(b);
   }
 
   /** Retried with the same id until acknowledged: JetStream's duplicate window makes it land once. */
   private async send(b: Batch): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      b.firstAttemptAt ??= Date.now();
+      b.attempting = true;
       try {
-        await this.bus.publish(b.partition, b.data, b.id);
-        break;
+        const ack = await this.bus.publish(b.partition, b.data, b.id);
+        b.attempting = false;
+        this.acked(b, ack.duplicate);
+        return;
       } catch (e) {
+        b.attempting = false;
+        // "503 no responders": no stream took it. Anything else (a timeout) may have been stored.
+        if ((e as { code?: unknown }).code !== '503') b.maybeStored = true;
+        if (this.halted) break;
         this.stats.retries++;
         if (attempt === 0 || attempt % 20 === 0) this.log.warn({ err: (e as Error).message, partition: b.partition, attempt }, 'bus publish failed; retrying');
         // while stopping, try often: a stream without a leader (a node's loss) may come back within
         // the deadline, and a 2 s back-off would miss it
         await new Promise((r) => setTimeout(r, Math.min(this.closed ? 200 : 2000, 100 * 2 ** Math.min(attempt, 5))));
+        if (this.halted) break;
       }
     }
     this.sending.delete(b);
-    this.queued -= b.data.byteLength;
-    this.inFlightBytes -= b.data.byteLength;
-    this.stats.published++;
     this.inFlight--;
+  }
+
+  private acked(b: Batch, duplicate: boolean): void {
+    this.sending.delete(b);
+    this.inFlightBytes -= b.data.byteLength;
+    this.inFlight--;
+    // a replayed batch, or one acknowledged after the stop spooled it: on the stream now
+    if (b.file) this.opts.spool?.done(b.file);
+    if (b.fromSpool) {
+      this.stats.replayedBatches++;
+      this.stats.replayedDatagrams += b.count;
+      if (duplicate) this.stats.replayedDuplicates++;
+    } else {
+      this.queued -= b.data.byteLength;
+      this.stats.published++;
+    }
+    const window = this.opts.duplicateWindowMs;
+    if (b.maybeStored && !duplicate && window !== undefined && b.firstAttemptAt !== undefined && Date.now() - b.firstAttemptAt > window - DUP_WINDOW_MARGIN_MS) {
+      this.stats.pastDupWindow++;
+      this.log.warn({ id: b.id, partition: b.partition, first_attempt: new Date(b.firstAttemptAt).toISOString(), duplicate_window_ms: window }, 'bus batch acknowledged past the duplicate window of an attempt that may have been stored: possibly on the stream twice (counted in past_dup_window)');
+    }
+    if (b.fromSpool || b.file) this.spoolStats();
+    if (this.replaying && this.opts.spool?.pending === 0) {
+      this.replaying = false;
+      this.log.info({ replayed: this.stats.replayedBatches, datagrams: this.stats.replayedDatagrams, duplicates: this.stats.replayedDuplicates }, 'bus spool replayed: every spooled batch acknowledged');
+    }
     this.pump();
   }
 
-  /** Publishes what is batched and waits (up to `deadlineMs`) for every batch to be acknowledged. */
+  private spoolStats(): void {
+    const s = this.opts.spool;
+    if (!s) return;
+    this.stats.spoolPending = s.pending;
+    this.stats.spoolBytes = s.bytes;
+  }
+
+  /**
+   * Publishes what is batched and waits (up to `deadlineMs`) for every batch to be acknowledged;
+   * what is left then goes to the spool (or, without one, is dropped and counted).
+   */
   async close(deadlineMs: number): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
@@ -138,15 +231,36 @@ export class BusReceiver {
       if (b?.count) this.seal(p, b);
     }
     if (this.inFlight === 0 && this.queue.length === 0) return;
+    const spool = this.opts.spool;
+    // writing the spool takes a moment of the deadline (an fsync per batch)
+    const wait = spool ? deadlineMs - Math.min(1000, deadlineMs / 4) : deadlineMs;
     let t: NodeJS.Timeout | undefined;
-    await Promise.race([new Promise<void>((r) => this.idle.push(r)), new Promise<void>((r) => (t = setTimeout(r, deadlineMs)))]);
+    await Promise.race([new Promise<void>((r) => this.idle.push(r)), new Promise<void>((r) => (t = setTimeout(r, wait)))]);
     clearTimeout(t);
     if (!this.queue.length && !this.inFlight) return;
-    // lost with the process: counted like the buffer's drops, so the final telemetry says so
-    const left = [...this.queue, ...this.sending];
-    const datagrams = left.reduce((a, b) => a + b.count, 0);
-    this.stats.droppedBatches += left.length;
-    this.stats.droppedDatagrams += datagrams;
-    this.log.error({ batches: left.length, datagrams }, 'stop: batches not acknowledged by the bus before the deadline: dropped (counted in dropped_batches, dropped_datagrams)');
+    this.halted = true;
+    // in flight first: sealed before what is still queued. Batches read back from the spool stay in their files.
+    const left = [...this.sending, ...this.queue].filter((b) => !b.file);
+    this.queue.length = 0;
+    for (const b of left) if (b.attempting) b.maybeStored = true;
+    const { written, dropped } = spool ? await spool.write(left) : { written: [], dropped: left };
+    const sum = (bs: Batch[] | SpooledBatch[]): number => bs.reduce((a, b) => a + b.count, 0);
+    if (written.length) {
+      this.stats.spooledBatches += written.length;
+      this.stats.spooledDatagrams += sum(written);
+      this.spoolStats();
+      this.log.warn({ batches: written.length, datagrams: sum(written), dir: spool?.dir }, 'stop: batches not acknowledged by the bus before the deadline: spooled, published first at the next start');
+    }
+    if (dropped.length) {
+      // lost with the process: counted like the buffer's drops, so the final telemetry says so
+      this.stats.droppedBatches += dropped.length;
+      this.stats.droppedDatagrams += sum(dropped);
+      this.log.error(
+        { batches: dropped.length, datagrams: sum(dropped) },
+        spool
+          ? 'stop: batches not acknowledged by the bus before the deadline and over bus.nats.spool_size or not writable: dropped (counted in dropped_batches, dropped_datagrams)'
+          : 'stop: batches not acknowledged by the bus before the deadline: dropped (counted in dropped_batches, dropped_datagrams)',
+      );
+    }
   }
 }

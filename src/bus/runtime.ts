@@ -4,6 +4,7 @@
  * sees only the DatagramFeed of src/collector.ts.
  */
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { DatagramFeed, DeviceShare, Emitter, InterfaceDirectory } from '../collector.js';
 import type { Logger } from '../log.js';
 import { int, makeRecord, type NetRecord } from '../record/record.js';
@@ -13,6 +14,7 @@ import { SharedInterfaces } from './ifnames.js';
 import { BusPollers } from './pollers.js';
 import { BusProcessor } from './processor.js';
 import { BusReceiver } from './receiver.js';
+import { BusSpool } from './spool.js';
 
 export interface BusRuntimeOptions {
   bus: BusConfig;
@@ -22,6 +24,8 @@ export interface BusRuntimeOptions {
   settle: () => Promise<void>;
   /** This instance's interface directory: SNMP names polled anywhere on the bus reach it. */
   interfaces: InterfaceDirectory;
+  /** The instance's data_dir: a receiver's stop spool is `bus-spool` in it. */
+  dataDir: string;
 }
 
 export class BusRuntime {
@@ -56,7 +60,10 @@ export class BusRuntime {
     const n = o.bus.nats;
     const id = o.instance ?? hostname();
     const bus = await NatsBus.open(n, `netvigil ${id}`, log);
-    const receiver = o.roles.includes('receiver') ? new BusReceiver(bus, { batchBytes: n.batch_bytes, batchDelayMs: n.batch_delay, bufferBytes: n.buffer }, log) : undefined;
+    const spool = o.roles.includes('receiver') && n.spool_size > 0 ? new BusSpool(join(o.dataDir, 'bus-spool'), n.spool_size, log) : undefined;
+    const receiver = o.roles.includes('receiver')
+      ? new BusReceiver(bus, { batchBytes: n.batch_bytes, batchDelayMs: n.batch_delay, bufferBytes: n.buffer, spool, duplicateWindowMs: bus.duplicateWindowMs }, log)
+      : undefined;
     const out = { emit: (_r: NetRecord): void => {} };
     const processor = o.roles.includes('processor')
       ? new BusProcessor(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl, settle: o.settle, instance: id, maxAgeMs: n.max_age, emit: (r) => out.emit(r) }, log)
@@ -103,6 +110,9 @@ export class BusRuntime {
         makeRecord('health', 'netvigil_bus', { role: 'receiver' }, {
           datagrams: int(r.datagrams), batches: int(r.batches), published: int(r.published), retries: int(r.retries),
           dropped_batches: int(r.droppedBatches), dropped_datagrams: int(r.droppedDatagrams), queued_bytes: int(r.queuedBytes),
+          spooled_batches: int(r.spooledBatches), spooled_datagrams: int(r.spooledDatagrams), replayed_batches: int(r.replayedBatches),
+          replayed_datagrams: int(r.replayedDatagrams), replayed_duplicates: int(r.replayedDuplicates), spool_pending: int(r.spoolPending),
+          spool_bytes: int(r.spoolBytes), past_dup_window: int(r.pastDupWindow),
         }, now),
       );
     }

@@ -13,6 +13,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { SinkState } from '../sinks/sink.js';
 import { packageVersion } from '../version.js';
+import { busReceiverMetrics } from './bus-metrics.js';
 import { exporterClockMetrics } from './exporter-metrics.js';
 import { processMetricsText } from './process-metrics.js';
 import { buildView, type OpsSource, type StatusView } from './view.js';
@@ -105,6 +106,7 @@ export class Metrics {
     this.sinkMetrics();
     this.verdictMetrics();
     this.collectorMetrics();
+    busReceiverMetrics(this.counter.bind(this), this.gauge.bind(this), () => this.snapshot().bus);
   }
 
   get contentType(): string {

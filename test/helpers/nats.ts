@@ -13,6 +13,8 @@ export interface NatsCluster {
   nodes: Daemon[];
   /** Client URLs, one per node. */
   urls: string[];
+  /** Starts node `i` again (after a kill) on its ports and store; resolves once it takes clients. */
+  restart(i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startNats(dir: string, nodes = 1): Promise<NatsCluster> {
     route.push(await freeTcpPort());
   }
   const daemons: Daemon[] = [];
+  const argv: string[][] = [];
   for (let i = 0; i < nodes; i++) {
     const store = join(dir, `nats-${i}`);
     mkdirSync(store, { recursive: true });
@@ -42,6 +45,7 @@ export async function startNats(dir: string, nodes = 1): Promise<NatsCluster> {
       const routes = route.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(',');
       args.push('--cluster_name', 'netvigil-test', '--cluster', `nats://127.0.0.1:${route[i]}`, '--routes', routes);
     }
+    argv.push(args);
     daemons.push(startDaemon('nats-server', args));
   }
   const stop = async (): Promise<void> => {
@@ -58,7 +62,12 @@ export async function startNats(dir: string, nodes = 1): Promise<NatsCluster> {
     await stop();
     throw e;
   }
-  return { nodes: daemons, urls: client.map((p) => `nats://127.0.0.1:${p}`), stop };
+  const restart = async (i: number): Promise<void> => {
+    await daemons[i]?.stop('SIGTERM', 3000);
+    daemons[i] = startDaemon('nats-server', argv[i] as string[]);
+    await waitFor(`nats-server n${i} on ${client[i]} again\n${daemons[i]?.output() ?? ''}`, () => tcpOpen(client[i] as number), 10_000, 100);
+  };
+  return { nodes: daemons, urls: client.map((p) => `nats://127.0.0.1:${p}`), restart, stop };
 }
 
 /** Waits until the cluster can place a stream on all `nodes` (made and deleted again). */

@@ -206,9 +206,10 @@ describe(`scale-out on NATS JetStream (3-node cluster, R3), lease_ttl ${leaseTtl
     expect(movedMs).toBeLessThan(LEASE_TTL_MS + 10_000);
     // Every batch on the stream before the receivers stop. The stream may have no leader yet (a
     // node's loss: 4-9 s of election, 6.7 and 7.7 s measured): a receiver stopped then waits half of
-    // shutdown_timeout for its acknowledgements and drops the rest (README, Scale-out, "Not done
-    // yet"). A long lease_ttl made the takeover wait above outlast the election; without this wait
-    // the 3 s run failed 2 of 8 times, 8 and 12 batches of one receiver never on the stream.
+    // shutdown_timeout for its acknowledgements and spools the rest, published only when it starts
+    // again, which this run does not do (README, Scale-out, "Stop spool"; test/bus-spool.test.ts).
+    // A long lease_ttl made the takeover wait above outlast the election; without this wait (and
+    // before the spool) the 3 s run failed 2 of 8 times, 8 and 12 batches of one receiver lost.
     await waitFor('every batch the receivers took acknowledged by the stream', () => receiversPublished(['r1', 'r2'], sentAt + 1000), 60_000, 250);
     console.log(`receivers' batches all on the stream ${Date.now() - sentAt} ms after the last datagram sent`);
     // receivers first (their last batches), then the processors, which write their open interval
