@@ -6,7 +6,7 @@
 import type { DatagramFeed } from '../../src/collector.js';
 import type { OptionsState } from '../netflow/options.js';
 import type { TemplateStore } from '../netflow/templates.js';
-import { lossHandoff } from './handoff.js';
+import { flowHandoff } from './handoff.js';
 import type { FlowProcessor } from './processor.js';
 
 interface SharedState {
@@ -25,7 +25,7 @@ export async function consumeFeed(feed: DatagramFeed | undefined, processor: Flo
       if (s.options !== undefined) processor.options.load(s.options);
     },
     discard,
-    lossHandoff(processor.loss),
+    flowHandoff(processor),
   );
 }
 

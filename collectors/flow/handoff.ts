@@ -1,15 +1,58 @@
 /**
- * Loss accounting moves with a bus partition (README "Scale-out", src/bus/exporter-state.ts). At
- * each commit a processor saves the loss streams of the exporters each of its partitions carries,
- * as of the partition's last committed message; the processor that takes the partition next is
- * given the messages right after that one, so it continues each stream exactly where the saved
- * state stops: its first datagram is measured against the old owner's expectation (no false gap,
- * a real one is counted) and `received`/`lost` go on from the old owner's totals.
+ * Per-exporter state moves with a bus partition (README "Scale-out", src/bus/exporter-state.ts). At
+ * each commit a processor saves, for the exporters each of its partitions carries and as of the
+ * partition's last committed message, the loss streams and the cumulative `flow_stats` counters;
+ * the processor that takes the partition next is given the messages right after that one, so it
+ * continues exactly where the saved state stops: its first datagram is measured against the old
+ * owner's expectation (no false gap, a real one is counted), `received`/`lost` go on from the old
+ * owner's totals, and `datagrams`, `records` and the decode errors by reason from its counters.
+ *
+ * One document per partition: the loss state (losspersist.ts) plus `stats`, a key older processors
+ * ignore (and without which a newer one starts those counters at 0, as before).
  */
+import { z } from 'zod';
 import type { PartitionState } from '../../src/collector.js';
 import type { LossTracker, Stream } from './loss.js';
 import { lossState, parseLossState, type LossState } from './losspersist.js';
+import type { FlowProcessor } from './processor.js';
 
+const count = z.number().int().nonnegative();
+const statsSchema = z.array(z.object({ exporter: z.string(), datagrams: count, records: count, errors: z.record(z.string(), count), lastSeen: z.number() }));
+
+/** Loss streams, `flow_stats` counters: everything per exporter that moves with a partition. */
+export function flowHandoff(processor: FlowProcessor): PartitionState {
+  const loss = lossHandoff(processor.loss);
+  return {
+    save(partitionOf) {
+      const out = loss.save(partitionOf) as Map<number, LossState & { stats?: z.output<typeof statsSchema> }>;
+      for (const exporter of processor.exporterNames()) {
+        const p = partitionOf(exporter);
+        const c = processor.counters(exporter);
+        if (p === undefined || !c) continue;
+        let d = out.get(p);
+        if (!d) out.set(p, (d = { v: 1, savedAt: Date.now(), streams: [] }));
+        (d.stats ??= []).push({ exporter, ...c });
+      }
+      return out;
+    },
+    load(saved) {
+      const exporters = new Set(loss.load(saved));
+      const stats = statsSchema.safeParse((saved as { stats?: unknown }).stats ?? []);
+      // what we counted for these exporters (we held them before) is older than the saved counters
+      for (const { exporter, ...c } of stats.success ? stats.data : []) {
+        processor.restoreCounters(exporter, c);
+        exporters.add(exporter);
+      }
+      return [...exporters];
+    },
+    forget(which) {
+      loss.forget(which);
+      processor.forgetCounters(which);
+    },
+  };
+}
+
+/** The loss streams alone (the loss tracker's side of flowHandoff). */
 export function lossHandoff(loss: LossTracker): PartitionState {
   return {
     save(partitionOf) {
