@@ -168,7 +168,7 @@ export class FlowCollector implements Collector {
     if (cp && !feed?.consume) this.resume(cp, Date.now());
     this.pool?.start();
     if (!feed?.consume || feed.forward) await this.openSockets();
-    await consumeFeed(feed, this.processor, this.store, () => this.discardInterval());
+    await consumeFeed(feed, this.processor, this.store, () => this.discardInterval(), this.rawSeq);
   }
 
   /**
