@@ -8,7 +8,9 @@
  * again: the points it writes must be the same points (same tags and timestamp: InfluxDB replaces
  * them), not new ones, so InfluxDB holds exactly one point per flow sent. The kill is timed with
  * the test-only hook NETVIGIL_TEST_HOLD_COMMIT_MS (src/bus/outbox.ts), which holds p1's first commit
- * after its write while p1 goes on decoding (and writing raw points of) later messages.
+ * after its write while p1 goes on decoding (and writing raw points of) later messages. And a
+ * processor stopped with SIGSTOP past its lease (fenced when it runs again, src/bus/fence.ts) has
+ * written raw points of messages the new owner decodes again, as in test/bus-fence.test.ts.
  */
 import type { Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { startNats, type NatsCluster } from './helpers/nats.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
+import type { Daemon } from './helpers/proc.js';
 import { BusRig, dataOnly, logLines, owned, senders, softflowdCapture, v9DataRecords } from './helpers/busrig.js';
 
 const PARTITIONS = 4;
@@ -33,7 +36,7 @@ let tmp: { dir: string; cleanup: () => Promise<void> };
 let nats: NatsCluster;
 let influx: Influxd;
 let capture: Buffer[] = [];
-let rig: BusRig | undefined;
+const rigs: BusRig[] = [];
 
 beforeAll(async () => {
   tmp = await makeTmpDir('netvigil-busraw-');
@@ -43,7 +46,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await rig?.stop();
+  for (const r of rigs) await r.stop();
   await nats?.stop();
   await influx?.cleanup();
   await tmp?.cleanup();
@@ -63,24 +66,42 @@ async function rawLines(dir: string): Promise<string[]> {
   return out;
 }
 
-describe('raw flow points across a bus takeover (3-node NATS cluster, R3)', () => {
-  it('a processor killed between its raw writes and its commit: the new owner writes the same points, one per flow sent', async () => {
-    const later = dataOnly(capture);
-    const tpl = capture.filter((d) => !later.includes(d));
-    const perLater = v9DataRecords([...tpl, ...later]) - v9DataRecords(tpl);
-    expect(perLater).toBeGreaterThan(0);
-    await mkdir(join(tmp.dir, 'raw'), { recursive: true });
-    rig = new BusRig({ dir: join(tmp.dir, 'raw'), nats, influx, database: 'busraw', stream: 'NVRAW', partitions: PARTITIONS, leaseTtlMs: LEASE_TTL_MS });
-    const p1 = await rig.run('p1', 'processor', [flowBlock(0)], { NETVIGIL_TEST_HOLD_COMMIT_MS: String(HOLD_MS) });
-    const p2 = await rig.run('p2', 'processor', [flowBlock(0)]);
-    const port = await freeUdpPort();
-    const r1 = await rig.run('r1', 'receiver', [flowBlock(port)]);
-    await waitFor('partitions shared by 2 processors', () => {
-      const a = owned(p1);
-      const b = owned(p2);
-      return a.size >= 1 && b.size >= 1 && new Set([...a, ...b]).size === PARTITIONS;
-    }, 30_000, 200);
+/** Receiver r1 and processors p1, p2 on a stream of their own; resolves once the partitions are shared. */
+async function start(db: string, env: Record<string, string> = {}): Promise<{ rig: BusRig; p1: Daemon; p2: Daemon; r1: Daemon; port: number }> {
+  await mkdir(join(tmp.dir, db), { recursive: true });
+  const rig = new BusRig({ dir: join(tmp.dir, db), nats, influx, database: db, stream: db.toUpperCase(), partitions: PARTITIONS, leaseTtlMs: LEASE_TTL_MS });
+  rigs.push(rig);
+  const p1 = await rig.run('p1', 'processor', [flowBlock(0)], env);
+  const p2 = await rig.run('p2', 'processor', [flowBlock(0)]);
+  const port = await freeUdpPort();
+  const r1 = await rig.run('r1', 'receiver', [flowBlock(port)]);
+  await waitFor('partitions shared by 2 processors', () => {
+    const a = owned(p1);
+    const b = owned(p2);
+    return a.size >= 1 && b.size >= 1 && new Set([...a, ...b]).size === PARTITIONS;
+  }, 30_000, 200);
+  return { rig, p1, p2, r1, port };
+}
 
+/** Flows in one round of template-less datagrams, and those datagrams. */
+function perRound(): { later: Buffer[]; perLater: number } {
+  const later = dataOnly(capture);
+  const tpl = capture.filter((d) => !later.includes(d));
+  return { later, perLater: v9DataRecords([...tpl, ...later]) - v9DataRecords(tpl) };
+}
+
+/** Raw points in InfluxDB, and raw lines the two processors both wrote (the same point twice). */
+async function written(db: string): Promise<{ points: number; p1: number; p2: number; both: number }> {
+  const [l1 = [], l2 = []] = await Promise.all(['p1', 'p2'].map((n) => rawLines(join(tmp.dir, db, n, 'lp'))));
+  const [row] = await influx.query(db, 'SELECT count("sampling_rate") FROM "flow"');
+  return { points: Number(row?.values[0]?.[1] ?? 0), p1: l1.length, p2: l2.length, both: new Set(l1).size + new Set(l2).size - new Set([...l1, ...l2]).size };
+}
+
+describe('raw flow points across bus takeovers (3-node NATS cluster, R3)', () => {
+  it('a processor killed between its raw writes and its commit: the new owner writes the same points, one per flow sent', async () => {
+    const { later, perLater } = perRound();
+    expect(perLater).toBeGreaterThan(0);
+    const { p1, p2, r1, port } = await start('busraw_kill', { NETVIGIL_TEST_HOLD_COMMIT_MS: String(HOLD_MS) });
     const out = await senders(SOURCES);
     const sendRound = async (first: boolean): Promise<void> => {
       for (const s of out.socks as Socket[]) for (const d of first ? capture : later) await out.send(s, d, port);
@@ -119,14 +140,52 @@ describe('raw flow points across a bus takeover (3-node NATS cluster, R3)', () =
     await new Promise((r) => setTimeout(r, 3000));
     await p2.stop('SIGTERM', 15_000);
 
-    const [l1, l2] = await Promise.all(['p1', 'p2'].map((n) => rawLines(join(tmp.dir, 'raw', n, 'lp'))));
-    const again = new Set(l1).size + new Set(l2).size - new Set([...(l1 ?? []), ...(l2 ?? [])]).size;
-    const [row] = await influx.query('busraw', 'SELECT count("sampling_rate") FROM "flow"');
-    const points = Number(row?.values[0]?.[1] ?? 0);
-    console.log(`p1 (held ${[...had].join(',')}) killed in its held commit; raw lines p1 ${l1?.length}, p2 ${l2?.length}, written by both ${again}; InfluxDB ${points} raw points of ${sent} flows sent`);
-    expect(points).toBe(sent);
+    const w = await written('busraw_kill');
+    console.log(`p1 (held ${[...had].join(',')}) killed in its held commit; raw lines p1 ${w.p1}, p2 ${w.p2}, written by both ${w.both}; InfluxDB ${w.points} raw points of ${sent} flows sent`);
+    expect(w.points).toBe(sent);
     // the case was hit: p1 wrote raw points that p2 wrote again
-    expect(l1?.length).toBeGreaterThan(0);
-    expect(again).toBeGreaterThan(0);
+    expect(w.p1).toBeGreaterThan(0);
+    expect(w.both).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('a processor stopped past its lease, then continued: the raw points it wrote are written again as the same points', async () => {
+    const { later, perLater } = perRound();
+    const { p1, p2, r1, port } = await start('busraw_stop');
+    const out = await senders(SOURCES);
+    const sendRound = async (first: boolean): Promise<void> => {
+      for (const s of out.socks as Socket[]) for (const d of first ? capture : later) await out.send(s, d, port);
+    };
+    let rounds = 0;
+    // stopped well inside an interval, a moment after a round (as in test/bus-fence.test.ts)
+    for (; rounds < 4 || !(Date.now() % INTERVAL_MS > 600 && Date.now() % INTERVAL_MS < 1600); rounds++) {
+      await sendRound(rounds === 0);
+      await new Promise((r) => setTimeout(r, rounds < 3 ? ROUND_MS : 300));
+    }
+    p1.proc.kill('SIGSTOP');
+    const stoppedAt = Date.now();
+    while (!(owned(p2).size === PARTITIONS && Date.now() - stoppedAt > LEASE_TTL_MS) && Date.now() - stoppedAt < 30_000) {
+      await sendRound(false);
+      rounds++;
+      await new Promise((r) => setTimeout(r, ROUND_MS));
+    }
+    expect(owned(p2).size).toBe(PARTITIONS);
+    p1.proc.kill('SIGCONT');
+    // p1 fences itself, then takes its share back with the partitions' state (a rebalance)
+    for (let i = 0; i < 8; i++, rounds++) {
+      await sendRound(false);
+      await new Promise((r) => setTimeout(r, ROUND_MS));
+    }
+    out.close();
+    const sent = SOURCES * (CONVERSATIONS + (rounds - 1) * perLater);
+    await r1.stop('SIGTERM', 10_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    await Promise.all([p1.stop('SIGTERM', 15_000), p2.stop('SIGTERM', 15_000)]);
+
+    const w = await written('busraw_stop');
+    const fences = logLines(p1, 'bus fence: a lease is no longer provable; the open interval is dropped, its messages go to the next owner');
+    console.log(`p1 stopped ${LEASE_TTL_MS} ms+, fenced ${fences.length}x; raw lines p1 ${w.p1}, p2 ${w.p2}, written by both ${w.both}; InfluxDB ${w.points} raw points of ${sent} flows sent`);
+    expect(w.points).toBe(sent);
+    expect(fences.length).toBeGreaterThan(0);
+    expect(w.both).toBeGreaterThan(0);
   }, 180_000);
 });
