@@ -7,8 +7,9 @@
  * owner's expectation (no false gap, a real one is counted), `received`/`lost` go on from the old
  * owner's totals, and `datagrams`, `records` and the decode errors by reason from its counters.
  *
- * With raw export, the raw points' `seq` counts go too (rawseq.ts), so messages decoded again by
- * the taker give the same points.
+ * With raw export, the raw points' `seq` counts go too (rawseq.ts), and what decides a raw flow's
+ * time (the exporter's clock, timestamps.ts), so messages decoded again by the taker give the same
+ * points.
  *
  * One document per partition: the loss state (losspersist.ts) plus `stats` and `raw`, keys older
  * processors ignore (and without which a newer one starts those counters at 0, as before).
@@ -21,7 +22,8 @@ import type { FlowProcessor } from './processor.js';
 import type { RawSeq } from './rawseq.js';
 
 const count = z.number().int().nonnegative();
-const statsSchema = z.array(z.object({ exporter: z.string(), datagrams: count, records: count, errors: z.record(z.string(), count), lastSeen: z.number() }));
+const clockSchema = z.object({ bootMs: z.number().nullable(), source: z.enum(['exporter', 'receive']), delays: z.array(z.number()) });
+const statsSchema = z.array(z.object({ exporter: z.string(), datagrams: count, records: count, errors: z.record(z.string(), count), lastSeen: z.number(), clock: clockSchema.optional() }));
 const rawSchema = z.array(z.object({ key: z.string(), newest: z.number(), floor: z.number().optional(), tag: z.string().optional(), ends: z.array(count), counts: z.array(count) }));
 type Doc = LossState & { stats?: z.output<typeof statsSchema>; raw?: z.output<typeof rawSchema> };
 

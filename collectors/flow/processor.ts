@@ -20,7 +20,7 @@ import type { FlowView } from './view.js';
 import { LossTracker } from './loss.js';
 import { Numbering } from './numbering.js';
 import { pathFields } from './path.js';
-import { ExporterClocks, type TimeSource, type TimestampConfig } from './timestamps.js';
+import { ExporterClocks, type ClockState, type TimeSource, type TimestampConfig } from './timestamps.js';
 
 export interface ProcessorHooks {
   /** Flow records (raw export), interface counters from sFlow. */
@@ -48,12 +48,13 @@ export interface ProcessorOptions {
   timestamps?: TimestampConfig;
 }
 
-/** An exporter's cumulative `flow_stats` counters (decode errors by reason). */
+/** An exporter's cumulative `flow_stats` counters (decode errors by reason), and its clock (timestamps.ts). */
 export interface ExporterCounters {
   datagrams: number;
   records: number;
   errors: Record<string, number>;
   lastSeen: number;
+  clock?: ClockState | undefined;
 }
 
 const EXPORTER_CLOCK: TimestampConfig = { default: 'exporter', max_offset: Infinity, exporters: {} };
@@ -319,7 +320,8 @@ export class FlowProcessor {
   /** The exporter's cumulative counters, as a bus partition carries them (handoff.ts). */
   counters(exporter: string): ExporterCounters | undefined {
     const st = this.exporters.get(exporter);
-    return st && { datagrams: st.datagrams, records: st.records, errors: Object.fromEntries(st.errors), lastSeen: st.lastSeen };
+    const clock = this.clocks.save(exporter);
+    return st && { datagrams: st.datagrams, records: st.records, errors: Object.fromEntries(st.errors), lastSeen: st.lastSeen, ...(clock ? { clock } : {}) };
   }
 
   /** Counters another processor kept for the exporter replace ours; false past `max_exporters`. */
@@ -328,6 +330,7 @@ export class FlowProcessor {
     const st = this.statsFor(exporter);
     if (!st) return false;
     Object.assign(st, { datagrams: c.datagrams, records: c.records, errors: new Map(Object.entries(c.errors)), lastSeen: c.lastSeen });
+    if (c.clock) this.clocks.restore(exporter, c.clock);
     this.restored.set(exporter, c.datagrams);
     this.sources.clear(); // sources hold the counters object they found
     return true;
@@ -336,6 +339,7 @@ export class FlowProcessor {
   /** The exporters' counters go (another processor has them now): no stale `flow_stats` rows. */
   forgetCounters(which: (exporter: string) => boolean): void {
     for (const e of [...this.exporters.keys()]) if (which(e)) this.exporters.delete(e);
+    this.clocks.forget(which);
     this.sources.clear();
   }
 

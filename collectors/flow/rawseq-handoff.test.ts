@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeRecord, type FlowRecord } from '../../src/record/record.js';
 import { CARRY, RawSeq } from './rawseq.js';
+import { ExporterClocks, type ClockState } from './timestamps.js';
 
 const flow = (exporter: string, end: number): FlowRecord => makeRecord('flow', 'flow', { exporter, version: '9', domain: '0' }, { bytes: 1n }, end, 'exporter');
 const T0 = 1_760_000_000_000;
@@ -60,5 +61,31 @@ describe('RawSeq handed over with a bus partition', () => {
     expect(keys(taker, next)).toEqual(a);
     expect(a.slice(0, 3).map((k) => k.split(' ')[1])).toEqual([`c${(T0 + 99).toString(36)}.0`, `c${(T0 + 99).toString(36)}.1`, `c${(T0 + 99).toString(36)}.0`]);
     expect(new Set([...before, ...a]).size).toBe(before.length + a.length);
+  });
+});
+
+describe('ExporterClocks handed over with a bus partition', () => {
+  const cfg = { default: 'auto' as const, max_offset: 5000, exporters: {} };
+  /** A v9 datagram's export time (whole seconds + uptime) observed `late` ms after it, and a raw flow of it stamped. */
+  const datagram = (c: ExporterClocks, uptime: number, late: number): number => {
+    const secs = Math.floor((T0 + uptime) / 1000);
+    // the exporter booted at T0: the true export time is T0 + uptime, the header has its whole seconds
+    c.observe('192.0.2.1', c.v9ExportMs('192.0.2.1', secs, uptime), T0 + uptime + late);
+    return c.stamp(flow('192.0.2.1', T0 + uptime - 10), '192.0.2.1').time;
+  };
+
+  it('the taker stamps the next datagram\'s flows as the first owner would (v9 boot instant, auto source)', () => {
+    const owner = new ExporterClocks(cfg, 8, () => undefined);
+    // 20 datagrams 9 s late at various fractions of a second: `auto` is on receive time, the boot instant refined
+    for (let i = 0; i < 20; i++) datagram(owner, 100_000 + i * 370, 9000);
+    const st = JSON.parse(JSON.stringify(owner.save('192.0.2.1'))) as ClockState;
+    const taker = new ExporterClocks(cfg, 8, () => undefined);
+    taker.restore('192.0.2.1', st);
+    const fresh = new ExporterClocks(cfg, 8, () => undefined);
+    const [a, b, c] = [owner, taker, fresh].map((x) => datagram(x, 110_370, 9000));
+    expect(b).toBe(a);
+    expect(c).not.toBe(a); // a processor that never saw the exporter estimates the boot instant anew
+    owner.forget((e) => e === '192.0.2.1');
+    expect(owner.save('192.0.2.1')).toBeUndefined();
   });
 });
