@@ -52,7 +52,14 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-const flowBlock = (port: number): string => `collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${port} }], interval: ${INTERVAL_MS}ms, dimensions: [exporter], raw: true } }`;
+/**
+ * `timestamps`: `exporter` keeps the replayed flows at their exported times, so every round's flows
+ * end in the same milliseconds as the last round's and only their `seq` tags keep them apart (the
+ * counts a taker must continue); `auto` re-anchors them on receive time (the capture is older than
+ * `max_offset` when replayed), the exporter clock a taker must continue.
+ */
+const flowBlock = (port: number, timestamps = 'auto'): string =>
+  `collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${port} }], interval: ${INTERVAL_MS}ms, dimensions: [exporter], raw: true, timestamps: { default: ${timestamps} } } }`;
 
 /** Raw `flow` lines in an instance's line-protocol files, keyed by measurement + tags + time. */
 async function rawLines(dir: string): Promise<string[]> {
@@ -67,12 +74,12 @@ async function rawLines(dir: string): Promise<string[]> {
 }
 
 /** Receiver r1 and processors p1, p2 on a stream of their own; resolves once the partitions are shared. */
-async function start(db: string, env: Record<string, string> = {}): Promise<{ rig: BusRig; p1: Daemon; p2: Daemon; r1: Daemon; port: number }> {
+async function start(db: string, timestamps: string, env: Record<string, string> = {}): Promise<{ rig: BusRig; p1: Daemon; p2: Daemon; r1: Daemon; port: number }> {
   await mkdir(join(tmp.dir, db), { recursive: true });
   const rig = new BusRig({ dir: join(tmp.dir, db), nats, influx, database: db, stream: db.toUpperCase(), partitions: PARTITIONS, leaseTtlMs: LEASE_TTL_MS });
   rigs.push(rig);
-  const p1 = await rig.run('p1', 'processor', [flowBlock(0)], env);
-  const p2 = await rig.run('p2', 'processor', [flowBlock(0)]);
+  const p1 = await rig.run('p1', 'processor', [flowBlock(0, timestamps)], env);
+  const p2 = await rig.run('p2', 'processor', [flowBlock(0, timestamps)]);
   const port = await freeUdpPort();
   const r1 = await rig.run('r1', 'receiver', [flowBlock(port)]);
   await waitFor('partitions shared by 2 processors', () => {
@@ -101,7 +108,7 @@ describe('raw flow points across bus takeovers (3-node NATS cluster, R3)', () =>
   it('a processor killed between its raw writes and its commit: the new owner writes the same points, one per flow sent', async () => {
     const { later, perLater } = perRound();
     expect(perLater).toBeGreaterThan(0);
-    const { p1, p2, r1, port } = await start('busraw_kill', { NETVIGIL_TEST_HOLD_COMMIT_MS: String(HOLD_MS) });
+    const { p1, p2, r1, port } = await start('busraw_kill', 'exporter', { NETVIGIL_TEST_HOLD_COMMIT_MS: String(HOLD_MS) });
     const out = await senders(SOURCES);
     const sendRound = async (first: boolean): Promise<void> => {
       for (const s of out.socks as Socket[]) for (const d of first ? capture : later) await out.send(s, d, port);
@@ -150,7 +157,7 @@ describe('raw flow points across bus takeovers (3-node NATS cluster, R3)', () =>
 
   it('a processor stopped past its lease, then continued: the raw points it wrote are written again as the same points', async () => {
     const { later, perLater } = perRound();
-    const { p1, p2, r1, port } = await start('busraw_stop');
+    const { p1, p2, r1, port } = await start('busraw_stop', 'auto');
     const out = await senders(SOURCES);
     const sendRound = async (first: boolean): Promise<void> => {
       for (const s of out.socks as Socket[]) for (const d of first ? capture : later) await out.send(s, d, port);
