@@ -122,12 +122,16 @@ describe('raw flow points across bus takeovers (3-node NATS cluster, R3)', () =>
       await new Promise((r) => setTimeout(r, ROUND_MS));
     }
     expect(held().length).toBeGreaterThan(0);
-    // two more rounds inside the held commit (8 s: at load average 10 a round still takes well
-    // under 2 s): raw points p1 writes of messages it will never commit
+    const p1Lines = (): Promise<string[]> => rawLines(join(tmp.dir, 'busraw_kill', 'p1', 'lp'));
+    const before = (await p1Lines()).length;
+    // two more rounds inside the held commit: raw points p1 writes of messages it will never
+    // commit. Killed once a round's worth of them is in its files: at load average 10 a round and
+    // its trip through NATS took well under 2 s, and the hold lasts 8
     for (let i = 0; i < 2; i++, rounds++) {
       await sendRound(false);
       await new Promise((r) => setTimeout(r, ROUND_MS));
     }
+    await waitFor('p1 writing raw points past its held commit', async () => (await p1Lines()).length >= before + perLater, 4000, 100);
     const had = owned(p1);
     p1.proc.kill('SIGKILL');
     const killedAt = Date.now();
