@@ -101,7 +101,7 @@ export interface DatagramFeed {
 }
 
 /**
- * Per-exporter state that moves with a bus partition (loss accounting): saved at each commit, loaded
+ * Per-exporter state that moves with a bus partition (loss accounting, counters): saved at each commit, loaded
  * by the processor that takes the partition next (src/bus/exporter-state.ts).
  */
 export interface PartitionState {

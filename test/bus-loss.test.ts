@@ -16,7 +16,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../src/bus/bus.js';
-import { dataOnly, owned } from './helpers/busrig.js';
+import { dataOnly, owned, v9DataRecords } from './helpers/busrig.js';
 import { CLI } from './helpers/cli.js';
 import { startNats, type NatsCluster } from './helpers/nats.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
@@ -71,6 +71,36 @@ interface Loss {
   duplicates: number;
   reordered: number;
   resets: number;
+}
+
+interface Stats {
+  datagrams: number;
+  records: number;
+  decode_errors: number;
+}
+
+/**
+ * The last per-exporter `flow_stats` counters (the point without a `reason` tag) in an instance's
+ * line-protocol files, and the `instance` tags they were written under.
+ */
+async function lastStats(name: string): Promise<{ stats: Map<string, Stats>; instances: Set<string> }> {
+  const dir = join(tmp.dir, name, 'lp');
+  const last = new Map<string, { t: bigint; s: Stats }>();
+  const instances = new Set<string>();
+  if (!existsSync(dir)) return { stats: new Map(), instances };
+  for (const f of (await readdir(dir)).sort()) {
+    for (const line of (await readFile(join(dir, f), 'utf8')).split('\n')) {
+      if (!line.startsWith('flow_stats,')) continue;
+      const [tags = '', fields = '', t = '0'] = line.split(' ');
+      const exporter = /,exporter=([^,]+)/.exec(tags)?.[1];
+      if (exporter === undefined || tags.includes(',reason=')) continue;
+      instances.add(/,instance=([^,]+)/.exec(tags)?.[1] ?? '');
+      const n = (k: string): number => Number(new RegExp(`(?:^|,)${k}=(\\d+)i`).exec(fields)?.[1] ?? NaN);
+      const prev = last.get(exporter);
+      if (!prev || BigInt(t) >= prev.t) last.set(exporter, { t: BigInt(t), s: { datagrams: n('datagrams'), records: n('records'), decode_errors: n('decode_errors') } });
+    }
+  }
+  return { stats: new Map([...last].map(([e, { s }]) => [e, s])), instances };
 }
 
 /** The last `flow_loss` counters per exporter in an instance's line-protocol files (summed over its domains). */
@@ -145,12 +175,16 @@ describe('loss accounting across bus partition takeovers (3-node cluster, R3)', 
     }
     const seq = SOURCES.map(() => 1000);
     const sent = SOURCES.map(() => 0);
+    const sentRecords = SOURCES.map(() => 0);
+    // flow records per datagram (its templates come from the datagrams before it in the capture)
+    const recordsIn = new Map(capture.map((d, i) => [d, v9DataRecords(capture.slice(0, i + 1)) - v9DataRecords(capture.slice(0, i))]));
     let skipped = 0;
     const send = (i: number, d: Buffer): Promise<void> => {
       const b = Buffer.from(d);
       b.writeUInt32BE((seq[i] as number) >>> 0, 12);
       seq[i] = (seq[i] as number) + 1;
       sent[i] = (sent[i] as number) + 1;
+      sentRecords[i] = (sentRecords[i] as number) + (recordsIn.get(d) ?? NaN);
       return new Promise((r, j) => (senders[i] as Socket).send(b, flowPort, '127.0.0.1', (e) => (e ? j(e) : r())));
     };
     for (let round = 0; round < ROUNDS; round++) {
@@ -190,5 +224,12 @@ describe('loss accounting across bus partition takeovers (3-node cluster, R3)', 
     console.log(`moved at the kill: ${moved.join(', ')}; gap of ${GAP} in ${gapped}; flow_loss p1 wrote last: ${JSON.stringify(got)}`);
     expect(moved.length).toBeGreaterThan(0);
     expect(got).toEqual(want);
+    // flow_stats counters travel with the partition too: p1's last are every datagram and record sent
+    const { stats, instances } = await lastStats('p1');
+    const gotStats = Object.fromEntries(SOURCES.map((a) => [a, stats.get(a)]));
+    const wantStats = Object.fromEntries(SOURCES.map((a, i) => [a, { datagrams: sent[i], records: sentRecords[i], decode_errors: 0 }]));
+    console.log(`flow_stats p1 wrote last: ${JSON.stringify(gotStats)}`);
+    expect(instances).toEqual(new Set(['p1'])); // every processor's flow_stats are its own series
+    expect(gotStats).toEqual(wantStats);
   }, 180_000);
 });

@@ -6,8 +6,9 @@
 import type { DatagramFeed } from '../../src/collector.js';
 import type { OptionsState } from '../netflow/options.js';
 import type { TemplateStore } from '../netflow/templates.js';
-import { lossHandoff } from './handoff.js';
+import { flowHandoff } from './handoff.js';
 import type { FlowProcessor } from './processor.js';
+import type { RawSeq } from './rawseq.js';
 
 interface SharedState {
   templates?: unknown;
@@ -15,7 +16,7 @@ interface SharedState {
 }
 
 /** Processor role: starts taking datagrams off the bus. */
-export async function consumeFeed(feed: DatagramFeed | undefined, processor: FlowProcessor, store: TemplateStore, discard: () => number): Promise<void> {
+export async function consumeFeed(feed: DatagramFeed | undefined, processor: FlowProcessor, store: TemplateStore, discard: () => number, raw?: RawSeq): Promise<void> {
   if (!feed?.consume) return;
   await feed.consume(
     (d, address, port, receivedAt) => processor.handle(d, address, port, receivedAt),
@@ -25,7 +26,7 @@ export async function consumeFeed(feed: DatagramFeed | undefined, processor: Flo
       if (s.options !== undefined) processor.options.load(s.options);
     },
     discard,
-    lossHandoff(processor.loss),
+    flowHandoff(processor, raw),
   );
 }
 

@@ -168,7 +168,7 @@ export class FlowCollector implements Collector {
     if (cp && !feed?.consume) this.resume(cp, Date.now());
     this.pool?.start();
     if (!feed?.consume || feed.forward) await this.openSockets();
-    await consumeFeed(feed, this.processor, this.store, () => this.discardInterval());
+    await consumeFeed(feed, this.processor, this.store, () => this.discardInterval(), this.rawSeq);
   }
 
   /**
@@ -373,7 +373,7 @@ export class FlowCollector implements Collector {
     const p = this.processor;
     const [seq, dgrams] = this.pool ? this.pool.lossInputs() : [p.loss.exporterTotals(), new Map(p.exporterNames().map((e) => [e, p.exporterStats(e)?.datagrams ?? 0]))];
     // restored totals (a taken-over bus partition, loss.json) live in the main thread's loss table
-    return this.lossWindow.next(seq, dgrams, socketDrops(this.ports()), this.pool ? undefined : p.loss.takeRestored());
+    return this.lossWindow.next(seq, dgrams, socketDrops(this.ports()), this.pool ? undefined : p.takeRestored());
   }
 
   private nextLabel(): number {

@@ -63,11 +63,14 @@ export class LossWindow {
   /** Per exporter: our drops so far in sequence units, and the network loss already counted. */
   private ours = new Map<string, { drops: number; net: number }>();
 
-  /** `restored`: totals restored since the last call (LossTracker.takeRestored), the baseline of their exporters. */
-  next(seq: ReadonlyMap<string, SeqTotals>, datagrams: Map<string, number>, drops: number | undefined, restored?: Map<string, { received: number; lost: number }>): Map<string, ExporterLoss> {
+  /** `restored`: totals restored since the last call (FlowProcessor.takeRestored), the baseline of their exporters. */
+  next(seq: ReadonlyMap<string, SeqTotals>, datagrams: Map<string, number>, drops: number | undefined, restored?: Map<string, { received?: number; lost?: number; datagrams?: number }>): Map<string, ExporterLoss> {
     for (const [e, r] of restored ?? []) {
+      // counted where they arrived (a bus partition's previous owner): not this interval's datagrams
+      if (r.datagrams !== undefined) this.prevDgrams.set(e, r.datagrams);
+      if (r.received === undefined || r.lost === undefined) continue;
       // what they lost before was counted where it happened: network loss already accounted for
-      this.prevSeq.set(e, { ...r });
+      this.prevSeq.set(e, { received: r.received, lost: r.lost });
       this.ours.set(e, { drops: 0, net: r.lost });
     }
     const dDrops = drops !== undefined && this.prevDrops !== undefined ? Math.max(0, drops - this.prevDrops) : 0;

@@ -20,7 +20,7 @@ import type { FlowView } from './view.js';
 import { LossTracker } from './loss.js';
 import { Numbering } from './numbering.js';
 import { pathFields } from './path.js';
-import { ExporterClocks, type TimeSource, type TimestampConfig } from './timestamps.js';
+import { ExporterClocks, type ClockState, type TimeSource, type TimestampConfig } from './timestamps.js';
 
 export interface ProcessorHooks {
   /** Flow records (raw export), interface counters from sFlow. */
@@ -46,6 +46,15 @@ export interface ProcessorOptions {
   mapped?: readonly string[];
   /** Which clock flow times are read on, per exporter (timestamps.ts); exporter's when absent. */
   timestamps?: TimestampConfig;
+}
+
+/** An exporter's cumulative `flow_stats` counters (decode errors by reason), and its clock (timestamps.ts). */
+export interface ExporterCounters {
+  datagrams: number;
+  records: number;
+  errors: Record<string, number>;
+  lastSeen: number;
+  clock?: ClockState | undefined;
 }
 
 const EXPORTER_CLOCK: TimestampConfig = { default: 'exporter', max_offset: Infinity, exporters: {} };
@@ -90,6 +99,8 @@ export class FlowProcessor {
   readonly clocks: ExporterClocks;
   private notAllowed = 0;
   private untracked = 0;
+  /** Datagram counts restored since `takeRestored` (restoreCounters). */
+  private restored = new Map<string, number>();
 
   constructor(
     private readonly opts: ProcessorOptions,
@@ -304,5 +315,39 @@ export class FlowProcessor {
 
   exporterNames(): string[] {
     return [...this.exporters.keys()];
+  }
+
+  /** The exporter's cumulative counters, as a bus partition carries them (handoff.ts). */
+  counters(exporter: string): ExporterCounters | undefined {
+    const st = this.exporters.get(exporter);
+    const clock = this.clocks.save(exporter);
+    return st && { datagrams: st.datagrams, records: st.records, errors: Object.fromEntries(st.errors), lastSeen: st.lastSeen, ...(clock ? { clock } : {}) };
+  }
+
+  /** Counters another processor kept for the exporter replace ours; false past `max_exporters`. */
+  restoreCounters(exporter: string, c: ExporterCounters): boolean {
+    this.exporters.delete(exporter);
+    const st = this.statsFor(exporter);
+    if (!st) return false;
+    Object.assign(st, { datagrams: c.datagrams, records: c.records, errors: new Map(Object.entries(c.errors)), lastSeen: c.lastSeen });
+    if (c.clock) this.clocks.restore(exporter, c.clock);
+    this.restored.set(exporter, c.datagrams);
+    this.sources.clear(); // sources hold the counters object they found
+    return true;
+  }
+
+  /** The exporters' counters go (another processor has them now): no stale `flow_stats` rows. */
+  forgetCounters(which: (exporter: string) => boolean): void {
+    for (const e of [...this.exporters.keys()]) if (which(e)) this.exporters.delete(e);
+    this.clocks.forget(which);
+    this.sources.clear();
+  }
+
+  /** LossTracker.takeRestored plus the datagram counts restored since the last call (loss-ratio.ts baselines). */
+  takeRestored(): Map<string, { received?: number; lost?: number; datagrams?: number }> {
+    const out: Map<string, { received?: number; lost?: number; datagrams?: number }> = this.loss.takeRestored();
+    for (const [e, datagrams] of this.restored) out.set(e, { ...out.get(e), datagrams });
+    this.restored = new Map();
+    return out;
   }
 }

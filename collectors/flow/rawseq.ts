@@ -16,6 +16,16 @@
  * within WINDOW_MS of the newest end seen per stream; a flow older than that (an exporter holding
  * a flow for more than 10 minutes after its last packet) is counted in `late`, since a point it
  * could collide with is no longer tracked.
+ *
+ * On a bus (README "Scale-out") a stream's counts move with its exporter's partition (handoff.ts):
+ * saved as of the partition's last committed message, so the processor that takes it over and
+ * decodes the messages after that one again gives their flows the same `seq` as the first writer
+ * did, and InfluxDB replaces those points instead of adding them (raw points carry no `instance`
+ * there, src/bus/runtime.ts). No run tag on a bus: the counts are handed over, not lost with a run.
+ * At most CARRY end times per stream travel; a save that finds more keeps the newest CARRY, raises
+ * the stream's `floor` above the rest and opens a new `c<save time>.` namespace for flows ending
+ * below the floor (distinct from every earlier point). The saving processor applies the same cut to
+ * itself, so both owners tag alike.
  */
 import type { FlowRecord } from '../../src/record/record.js';
 
@@ -23,15 +33,30 @@ export const WINDOW_MS = 10 * 60_000;
 export const EARLY_MS = 60_000;
 /** Entries over all streams before the oldest ends are pruned early (memory bound). */
 const MAX_ENTRIES = 1_000_000;
+/** End times per stream a bus partition carries: some 30 KB of JSON, under NATS's 1 MiB payload with room for many streams. */
+export const CARRY = 4096;
 
 interface Stream {
   counts: Map<number, number>;
   newest: number;
+  /** Flows ending below it are tagged in the namespace `tag` (a bus hand-over's cut, above). */
+  floor: number;
+  tag: string;
+}
+
+/** A stream as a bus partition carries it: end times as offsets below `newest`, ascending, and their counts. */
+export interface RawStreamState {
+  key: string;
+  newest: number;
+  floor?: number | undefined;
+  tag?: string | undefined;
+  ends: number[];
+  counts: number[];
 }
 
 export class RawSeq {
   private readonly streams = new Map<string, Stream>();
-  private readonly runStart: number;
+  private runStart: number;
   private readonly runTag: string;
   private entries = 0;
   private sincePrune = 0;
@@ -49,7 +74,7 @@ export class RawSeq {
     const key = `${t['exporter'] ?? ''}|${t['version'] ?? ''}|${t['domain'] ?? ''}`;
     let s = this.streams.get(key);
     if (!s) {
-      s = { counts: new Map(), newest: -Infinity };
+      s = { counts: new Map(), newest: -Infinity, floor: -Infinity, tag: '' };
       this.streams.set(key, s);
     }
     const ms = Math.round(r.time);
@@ -59,8 +84,58 @@ export class RawSeq {
     s.counts.set(ms, k + 1);
     if (k === 0) this.entries++;
     const early = ms < this.runStart + EARLY_MS;
-    if (k > 0 || early) t['seq'] = early ? this.runTag + k : String(k);
+    if (ms < s.floor) t['seq'] = `c${s.tag}.${k}`;
+    else if (k > 0 || early) t['seq'] = early ? this.runTag + k : String(k);
     if (++this.sincePrune >= 65536 || this.entries > MAX_ENTRIES) this.prune();
+  }
+
+  /** A bus processor: streams come with their partitions' state, so no run tag (module comment). */
+  onBus(): void {
+    this.runStart = -Infinity;
+  }
+
+  /** The streams of every exporter `place` puts in a partition, cut to CARRY end times (module comment). */
+  save(place: (exporter: string) => number | undefined, now: number): Map<number, RawStreamState[]> {
+    const out = new Map<number, RawStreamState[]>();
+    for (const [key, s] of this.streams) {
+      const p = place(key.slice(0, key.indexOf('|')));
+      if (p === undefined) continue;
+      if (s.counts.size > CARRY) this.cut(s, now);
+      const ends = [...s.counts.keys()].sort((a, b) => b - a);
+      const st: RawStreamState = { key, newest: s.newest, ends: ends.map((e) => s.newest - e), counts: ends.map((e) => s.counts.get(e) ?? 0) };
+      if (s.floor > -Infinity) Object.assign(st, { floor: s.floor, tag: s.tag });
+      out.set(p, [...(out.get(p) ?? []), st]);
+    }
+    return out;
+  }
+
+  private cut(s: Stream, now: number): void {
+    const ends = [...s.counts.keys()].sort((a, b) => b - a);
+    s.floor = Math.max(s.floor, ends[CARRY - 1] ?? -Infinity);
+    for (const e of ends) {
+      if (e >= s.floor) continue;
+      s.counts.delete(e);
+      this.entries--;
+    }
+    s.tag = Math.floor(now).toString(36);
+  }
+
+  /** A stream as another processor saved it replaces ours. */
+  restore(st: RawStreamState): void {
+    this.forget((k) => k === st.key, true);
+    const counts = new Map<number, number>();
+    st.ends.forEach((d, i) => counts.set(st.newest - d, st.counts[i] ?? 0));
+    this.streams.set(st.key, { counts, newest: st.newest, floor: st.floor ?? -Infinity, tag: st.tag ?? '' });
+    this.entries += counts.size;
+  }
+
+  /** Streams of exporters another processor has now (`byKey`: `which` is given the stream key). */
+  forget(which: (exporter: string) => boolean, byKey = false): void {
+    for (const [key, s] of this.streams) {
+      if (!which(byKey ? key : key.slice(0, key.indexOf('|')))) continue;
+      this.entries -= s.counts.size;
+      this.streams.delete(key);
+    }
   }
 
   private prune(): void {

@@ -47,6 +47,13 @@ export interface ClockStats {
  * Datagrams the delay quantiles are taken over. Float32 (1 KB per exporter, 10 MB at the default
  * `max_exporters`): 0.25 ms steps at an hour of offset, finer than any export time.
  */
+/** An exporter's clock as a bus partition carries it (ExporterClocks.save). */
+export interface ClockState {
+  bootMs: number | null;
+  source: TimeSource;
+  delays: number[];
+}
+
 const RING = 256;
 /** Datagrams the `auto` decision reads: recent enough to follow a step, enough to outvote one late datagram. */
 const DECIDE = 16;
@@ -163,6 +170,35 @@ export class ExporterClocks {
     }
     f['time_source'] = 'receive';
     return r;
+  }
+
+  /**
+   * What decides an exporter's raw flow times, for a bus partition's next owner (handoff.ts): the
+   * v9 boot instant, the source and the last DECIDE delays, so the same datagram is stamped alike
+   * by either (older delays only feed the reported quantiles, which start again from these).
+   */
+  save(exporter: string): ClockState | undefined {
+    const c = this.clocks.get(exporter);
+    if (!c) return undefined;
+    const delays: number[] = [];
+    for (let i = Math.max(0, c.n - DECIDE); i < c.n; i++) delays.push(c.delays[i % RING] as number);
+    return { bootMs: Number.isNaN(c.bootMs) ? null : c.bootMs, source: c.source, delays };
+  }
+
+  restore(exporter: string, st: ClockState): void {
+    this.clocks.delete(exporter);
+    const c = this.clock(exporter);
+    if (!c) return;
+    c.bootMs = st.bootMs ?? NaN;
+    c.source = st.source;
+    for (const d of st.delays.slice(-DECIDE)) {
+      c.delays[c.n++] = d;
+      this.count(c, c.delays[c.n - 1] as number, 1);
+    }
+  }
+
+  forget(which: (exporter: string) => boolean): void {
+    for (const e of [...this.clocks.keys()]) if (which(e)) this.clocks.delete(e);
   }
 
   stats(exporter: string): ClockStats | undefined {

@@ -1,6 +1,7 @@
 /**
  * Per-exporter state that travels with a partition (loss accounting: sequence expectations and
- * counters; the collector's side is a PartitionState, e.g. collectors/flow/handoff.ts). Kept in the
+ * counters; `flow_stats` counters; raw points' `seq` counts and the exporter's clock; the
+ * collector's side is a PartitionState, e.g. collectors/flow/handoff.ts). Kept in the
  * `<stream>_state` bucket under `exporters.<partition>`:
  *
  * - `snapshot`, at `closeInterval`, in the same turn of the loop as the partition's last message

@@ -75,12 +75,21 @@ export class BusRuntime {
     return new BusRuntime(bus, receiver, processor, out, pollers, ifnames);
   }
 
-  /** The flow collector's emitter: a processor holds an interval's records in its outbox first (outbox.ts). */
+  /**
+   * The flow collector's emitter: a processor holds an interval's records in its outbox first
+   * (outbox.ts). Raw flow points go straight out and carry no `instance` (an empty tag is not
+   * written): a taker that decodes their messages again writes the same points (collectors/flow/rawseq.ts).
+   */
   emitter(collector: string, inner: Emitter): Emitter {
     const p = this.processor;
     if (!p || collector !== 'flow') return inner;
     this.out.emit = (r) => inner.emit(r);
-    return { emit: (r) => p.outbox.capture(r) || inner.emit(r), error: (e, c) => inner.error(e, c) };
+    const emit = (r: NetRecord): void => {
+      if (r.kind === 'flow' && r.measurement === 'flow') r.tags.instance = '';
+      else if (p.outbox.capture(r)) return;
+      inner.emit(r);
+    };
+    return { emit, error: (e, c) => inner.error(e, c) };
   }
 
   /** Before the collectors stop: no more datagrams are taken from the bus. */
