@@ -202,8 +202,11 @@ export class FlowProcessor {
     for (let i = 0; i < p.flows.length; i++) {
       const f = p.flows[i] as (typeof p.flows)[number];
       const view = this.producer.v5(h, f, exporter);
+      const rate = view.rate;
       this.hooks.aggregate(view);
-      if (raw) this.hooks.emit(this.clocks.stamp(recordOfV5(view, f), exporter));
+      if (!raw) continue;
+      view.rate = rate; // the aggregate hook may have set a configured rate: the Record keeps the exporter's
+      this.hooks.emit(this.clocks.stamp(recordOfV5(view, f), exporter));
     }
     return p.flows.length;
   }
@@ -227,9 +230,12 @@ export class FlowProcessor {
       if (r.tpl.def.options) continue;
       // aggregation reads the view; a Record is made only when raw export wants it
       const view = prod.data(r);
+      const rate = view.rate;
       this.hooks.aggregate(view);
-      if (raw) this.hooks.emit(this.clocks.stamp(recordOfData(view, r, now), exporter));
       n++;
+      if (!raw) continue;
+      view.rate = rate; // as for v5
+      this.hooks.emit(this.clocks.stamp(recordOfData(view, r, now), exporter));
     }
     if (ifChanged) this.hooks.interfaces(exporter, [...(this.options.interfaces.get(exporter)?.values() ?? [])]);
     if (m.parkDropped) this.countN(exporter, 'pending_full', m.parkDropped);
