@@ -88,8 +88,6 @@ export class CompiledTemplate {
   readonly minLength: number;
   /** The user mapping of each field (fields.ts), undefined where none applies. */
   readonly mapped: (MappedField | undefined)[];
-  /** Cache slot for the normalizer's per-template plan (built lazily, once). */
-  plan: unknown = undefined;
   /** Straight-line decoder for templates without variable-length fields (most of them). */
   private readonly fixed: FixedDecoder | undefined;
 
