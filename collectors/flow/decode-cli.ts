@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { DecodeError } from '../../src/errors.js';
 import { toLine } from '../../src/record/lineprotocol.js';
 import { RawSeq } from './rawseq.js';
-import type { Fields, NetRecord } from '../../src/record/record.js';
+import type { Fields, FlowRecord, NetRecord } from '../../src/record/record.js';
 import type { FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
 import { OptionsState, optionsFields, recordOfData, recordOfV5 } from '../netflow/normalize.js';
@@ -21,7 +21,7 @@ import { commonFields, fieldEntrySchema, fieldMap, type FieldEntry } from '../ne
 import { TemplateStore } from '../netflow/templates.js';
 import { decodeV5 } from '../netflow/v5.js';
 import { decodeV9 } from '../netflow/v9.js';
-import { decodeSflow, normalizeSflow, toJsonl } from '../sflow/index.js';
+import { decodeSflow, recordOfSflow, sampleRecords, toJsonl, type FlowSample } from '../sflow/index.js';
 import { isPcap, isPcapng, readPcap, readPcapng, type UdpDatagram } from './pcap.js';
 import { detect } from './processor.js';
 import { Producer } from './producer.js';
@@ -44,6 +44,12 @@ function toJson(head: Json, fields: Fields): Json {
     if (v !== undefined) o[k] = v;
   }
   return o;
+}
+
+/** A raw sFlow flow Record's fields as a jsonl line holds them: agent, uptime and source are its header; a sample has no flow times. */
+function sflowJson(f: Fields): Fields {
+  const { agent_addr: _a, uptime_ms: _u, source_id_type: _t, source_id_index: _i, start_ms: _s, end_ms: _e, ...rest } = f;
+  return rest;
 }
 
 /** Decoding state of one run: templates and options learned carry across packets and files. */
@@ -103,12 +109,19 @@ class Session {
       }
     } else if (version === 'sflow5') {
       const d = decodeSflow(buf);
+      const flow = (s: FlowSample): FlowRecord => recordOfSflow(this.producer.sflow(s, exporter, d.subAgentId, timeMs), s, d);
       if (format === 'jsonl') {
-        for (const o of toJsonl(d)) {
+        for (const o of toJsonl(d, (s) => sflowJson(flow(s).fields))) {
           this.records++;
           out.push(JSON.stringify(exporter ? { ...o, exporter } : o));
         }
-      } else for (const r of normalizeSflow(d, exporter, timeMs)) emit(r, {});
+      } else {
+        const others = { push: (r: NetRecord) => emit(r, {}) };
+        for (const s of d.samples) {
+          if (s.kind === 'flow') emit(flow(s), {});
+          else sampleRecords(d, s, exporter, timeMs, others);
+        }
+      }
     } else {
       throw new DecodeError('flow', 0, 'version', 'unsupported', 'not NetFlow v5/v9, IPFIX or sFlow v5');
     }

@@ -12,7 +12,7 @@ import { OptionsState, recordOfData, recordOfV5 } from '../netflow/normalize.js'
 import type { TemplateStore } from '../netflow/templates.js';
 import { decodeV5 } from '../netflow/v5.js';
 import { decodeV9 } from '../netflow/v9.js';
-import { decodeSflow, normalizeSflow } from '../sflow/index.js';
+import { decodeSflow, recordOfSflow, sampleRecords } from '../sflow/index.js';
 import type { Allowlist } from './cidr.js';
 import { Producer } from './producer.js';
 import { Sources, type Source } from './sources.js';
@@ -88,6 +88,8 @@ export class FlowProcessor {
   private readonly sources: Sources<ExporterStats>;
   private readonly producer: Producer;
   readonly clocks: ExporterClocks;
+  /** sampleRecords' output, straight to the emit hook. */
+  private readonly emitter: { push(r: NetRecord): void };
   private notAllowed = 0;
   private untracked = 0;
 
@@ -96,6 +98,7 @@ export class FlowProcessor {
     private readonly hooks: ProcessorHooks,
   ) {
     this.producer = new Producer(this.options, opts.mapped);
+    this.emitter = { push: (r) => hooks.emit(r) };
     this.sources = new Sources(2 * opts.maxExporters);
     this.clocks = new ExporterClocks(opts.timestamps ?? EXPORTER_CLOCK, opts.maxExporters, (e, src, off) => hooks.timeSource?.(e, src, off));
   }
@@ -264,13 +267,21 @@ export class FlowProcessor {
       }
     }
     let n = 0;
-    // flows are aggregated from the samples; Records only for counters, discards and raw export
+    const raw = this.opts.raw;
+    // flows are aggregated from the samples' views; Records for counters, discards and raw export
     for (const s of d.samples) {
-      if (s.kind !== 'flow') continue;
-      this.hooks.aggregate(this.producer.sflow(s, exporter, d.subAgentId, now));
+      if (s.kind !== 'flow') {
+        sampleRecords(d, s, exporter, now, this.emitter);
+        continue;
+      }
+      const view = this.producer.sflow(s, exporter, d.subAgentId, now);
+      const rate = view.rate;
+      this.hooks.aggregate(view);
       n++;
+      if (!raw) continue;
+      view.rate = rate; // as for v5
+      this.hooks.emit(recordOfSflow(view, s, d));
     }
-    for (const r of normalizeSflow(d, exporter, now, this.opts.raw)) this.hooks.emit(r);
     return n;
   }
 
