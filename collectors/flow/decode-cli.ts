@@ -14,7 +14,7 @@ import { DecodeError } from '../../src/errors.js';
 import { toLine } from '../../src/record/lineprotocol.js';
 import { RawSeq } from './rawseq.js';
 import type { Fields, FlowRecord, NetRecord } from '../../src/record/record.js';
-import type { FlowMessage } from '../netflow/compile.js';
+import type { DataRecord, FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
 import { OptionsState, optionsFields, recordOfData, recordOfV5 } from '../netflow/normalize.js';
 import { commonFields, fieldEntrySchema, fieldMap, type FieldEntry } from '../netflow/fields.js';
@@ -64,6 +64,8 @@ class Session {
   /** Flows are read through the collector's producer view, so decode prints what it aggregates. */
   private readonly producer = new Producer(this.options);
   records = 0;
+  /** Record objects reused from datagram to datagram (each datagram's lines are made before the next). */
+  private readonly spare: DataRecord[] = [];
   /** Line protocol is meant for InfluxDB: flows ending in the same ms stay distinct points (rawseq.ts). */
   private readonly seq = new RawSeq(0);
 
@@ -91,7 +93,7 @@ class Session {
         emit(r, toJson({ version: 5, type: 'flow', exporter, domain: r.tags['domain'] ?? '' }, r.fields));
       }
     } else if (version === '9' || version === '10') {
-      const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.store, 0) : decodeIpfix(buf, session, this.store, 0);
+      const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.store, 0, this.spare) : decodeIpfix(buf, session, this.store, 0, this.spare);
       this.setErrors = m.errors;
       for (const r of m.records) if (r.tpl.def.options) this.options.apply(r, exporter);
       this.producer.message(m.hdr, exporter);

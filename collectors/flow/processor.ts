@@ -6,7 +6,7 @@
 import type { InterfaceInfo } from '../../src/collector.js';
 import { DecodeError } from '../../src/errors.js';
 import { makeRecord, type Fields, type HealthRecord, type NetRecord } from '../../src/record/record.js';
-import type { FlowMessage } from '../netflow/compile.js';
+import type { DataRecord, FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
 import { OptionsState, recordOfData, recordOfV5 } from '../netflow/normalize.js';
 import type { TemplateStore } from '../netflow/templates.js';
@@ -88,6 +88,8 @@ export class FlowProcessor {
   private readonly sources: Sources<ExporterStats>;
   private readonly producer: Producer;
   readonly clocks: ExporterClocks;
+  /** Data record objects reused from one message to the next: nothing here keeps a record (compile.ts). */
+  private readonly spare: DataRecord[] = [];
   /** sampleRecords' output, straight to the emit hook. */
   private readonly emitter: { push(r: NetRecord): void };
   private notAllowed = 0;
@@ -215,7 +217,7 @@ export class FlowProcessor {
   }
 
   private templated(buf: Uint8Array, version: '9' | '10', exporter: string, session: string, now: number): number {
-    const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.opts.store, now) : decodeIpfix(buf, session, this.opts.store, now);
+    const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.opts.store, now, this.spare) : decodeIpfix(buf, session, this.opts.store, now, this.spare);
     const h = m.hdr;
     const units = { seq: h.sequence, records: m.dataRecords, flows: m.dataRecords < 0 ? -1 : m.dataRecords - m.optionRecords, uptimeMs: version === '9' ? h.sysUptimeMs : -1 };
     this.loss.observeMessage(exporter, version, h.domain, units, version === '9' ? Numbering.Messages : Numbering.Records);
