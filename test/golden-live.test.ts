@@ -1,9 +1,9 @@
 /**
- * The golden cases through the live collector (habit 14): each case's datagrams go over loopback
- * UDP, in order from one socket, into a running flow collector (default path, raw: false), and the
- * aggregates it emits at stop must be what the case's expected flow records (the offline decoder's
- * output, expected.jsonl) sum to: per (src_addr, dst_addr, proto) series and per talker, bytes and
- * packets scaled by each record's sampling rate, and flows counted. So the socket path, the keys
+ * The golden cases through the live collector (habit 14), the real-world corpus's too: each case's
+ * datagrams go over loopback UDP, in order from one socket, into a running flow collector (default
+ * path, raw: false), and the aggregates it emits at stop must be what the case's expected flow
+ * records (the offline decoder's output, expected.jsonl) sum to: per (src_addr, dst_addr, proto)
+ * series and per talker, bytes and packets scaled by each record's sampling rate, and flows counted. So the socket path, the keys
  * built from decoded values and the offline Record path cannot drift apart on any case.
  */
 import { createSocket } from 'node:dgram';
@@ -18,9 +18,9 @@ import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 
 const ROOT = join(import.meta.dirname, '..', 'collectors');
 const cases: { name: string; dir: string }[] = [];
-for (const collector of ['netflow', 'sflow']) {
-  const tc = join(ROOT, collector, 'testcases');
-  for (const name of readdirSync(tc)) if (existsSync(join(tc, name, 'expected.jsonl'))) cases.push({ name: `${collector}/${name}`, dir: join(tc, name) });
+// the decoders' own cases and the real-world corpus (test/corpus: other decoders' and vendors' datagrams)
+for (const [label, tc] of [['netflow', join(ROOT, 'netflow', 'testcases')], ['sflow', join(ROOT, 'sflow', 'testcases')], ['corpus', join(import.meta.dirname, 'corpus')]] as const) {
+  for (const name of readdirSync(tc)) if (existsSync(join(tc, name, 'expected.jsonl'))) cases.push({ name: `${label}/${name}`, dir: join(tc, name) });
 }
 
 function datagrams(dir: string): Uint8Array[] {
@@ -43,7 +43,10 @@ afterEach(async () => {
 });
 
 describe('golden cases through the live collector', () => {
-  it('finds flow cases', () => expect(cases.length).toBeGreaterThan(10));
+  it('finds flow cases', () => {
+    expect(cases.length).toBeGreaterThan(30);
+    expect(cases.filter((c) => c.name.startsWith('corpus/')).length).toBeGreaterThan(10);
+  });
   for (const c of cases) {
     it(c.name, async () => {
       const want = { series: new Map() as Sums, src: new Map() as Sums };

@@ -145,6 +145,25 @@ describe('TalkerTable', () => {
   });
 });
 
+describe('Aggregator, mapped address dimensions', () => {
+  it('print uint32 and byte keys as addresses, and join a checkpoint that held them as text (an earlier version)', () => {
+    const opts = { dimensions: ['nat_src_addr', 'app_id'], mapped: ['nat_src_addr', 'app_id'], addresses: ['nat_src_addr'], maxSeries: 10, topN: 0, topBy: [], maxTalkers: 10 };
+    const earlier = { series: [{ keys: ['198.51.100.7', 7], bytes: 10, packets: 1, flows: 1 }, { keys: ['2001:db8::7', 7], bytes: 20, packets: 1, flows: 1 }], other: null, talkers: [], written: [] };
+    const a = new Aggregator(opts);
+    a.restore(earlier);
+    const k = new FlowView(opts.mapped);
+    k.bytes = 5;
+    k.packets = 1;
+    for (const addr of [0xc6336407, ip6Key(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]), 0)]) {
+      k.mapped[0] = addr;
+      k.mapped[1] = 7; // a value dimension: the same number prints as a number
+      a.add(k);
+    }
+    const rows = a.flush(0, 'flow').filter((r) => r.measurement === 'flow_agg').map((r) => [r.tags['nat_src_addr'], r.tags['app_id'], r.fields['bytes']]);
+    expect(rows).toEqual([['198.51.100.7', '7', 15n], ['2001:db8::7', '7', 25n]]);
+  });
+});
+
 describe('TalkerTable snapshot', () => {
   const v6 = (last: number): string => ip6Key(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last]), 0);
   const f64 = (xs: number[]): string => Buffer.from(Float64Array.from(xs).buffer).toString('base64');

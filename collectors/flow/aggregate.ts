@@ -21,6 +21,8 @@ export interface AggregateOptions {
   dimensions: readonly string[];
   /** User-mapped dimensions, in FlowView.mappedNames order (their keys follow the built-in ones). */
   mapped?: readonly string[];
+  /** Mapped dimensions of addresses (config.ts `mappedAddresses`): IPv4 keys are uint32 there too. */
+  addresses?: readonly string[];
   /** Most `flow_agg` series per interval, the "other" bucket included. */
   maxSeries: number;
   topN: number;
@@ -30,6 +32,14 @@ export interface AggregateOptions {
 }
 
 export const OTHER = 'other';
+
+/** uint32 of dotted-quad text as ipv4ToString prints it (an earlier checkpoint's key), else undefined. */
+function ipv4FromText(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return undefined;
+  const p = m.slice(1).map(Number);
+  return p.every((x) => x <= 255) ? (((p[0] as number) * 256 + (p[1] as number)) * 256 + (p[2] as number)) * 256 + (p[3] as number) : undefined;
+}
 
 const sumFields = (s: { bytes: number; packets: number; flows: number }) => ({ bytes: BigInt(Math.round(s.bytes)), packets: BigInt(Math.round(s.packets)), flows: BigInt(Math.round(s.flows)) });
 
@@ -65,6 +75,8 @@ export class Aggregator {
   private readonly talkers: TalkerTable[];
   /** DIMENSIONS index of each configured dimension and talker key. */
   private readonly dimIdx: number[];
+  /** Per configured dimension: its keys are addresses. */
+  private readonly dimAddr: boolean[];
   private readonly talkerIdx: number[];
   /** Per talker table: talkers a flush of this interval wrote already (a retained flush, a resume). */
   private written: Set<Key>[];
@@ -81,6 +93,7 @@ export class Aggregator {
       if (!mapped.includes(d)) throw new Error(`unknown dimension ${d}`); // the config schema refuses it first
       return DIMENSIONS.length + mapped.indexOf(d);
     });
+    this.dimAddr = opts.dimensions.map((d, j) => isAddressDim(this.dimIdx[j] as number) || (opts.addresses ?? []).includes(d));
     this.talkerIdx = opts.topBy.map((d) => DIMENSIONS.indexOf(d));
     this.talkers = opts.topBy.map(() => new TalkerTable(opts.maxTalkers));
     this.written = opts.topBy.map(() => new Set());
@@ -131,7 +144,7 @@ export class Aggregator {
         level = child;
       }
       const tags: Record<string, string> = {};
-      for (let j = 0; j < n; j++) tags[this.opts.dimensions[j] as string] = keyText(dims[j] as number, dimKey(k, dims[j] as number));
+      for (let j = 0; j < n; j++) tags[this.opts.dimensions[j] as string] = keyText(dims[j] as number, dimKey(k, dims[j] as number), this.dimAddr[j]);
       const sum: Sum = { tags, bytes: 0, packets: 0, flows: 0 };
       level.set(dimKey(k, dims[n - 1] as number), sum);
       this.series++;
@@ -202,8 +215,8 @@ export class Aggregator {
     for (const s of snap.series) {
       s.keys.forEach((key, j) => {
         const d = this.dimIdx[j] as number;
-        // a checkpoint of an earlier version holds IPv6 addresses as text
-        setDim(k, d, typeof key === 'string' && isAddressDim(d) ? (ip6KeyFromText(key) ?? key) : key);
+        // a checkpoint of an earlier version holds IPv6 addresses (and mapped IPv4 ones) as text
+        setDim(k, d, typeof key === 'string' && this.dimAddr[j] ? (ip6KeyFromText(key) ?? ipv4FromText(key) ?? key) : key);
       });
       add(this.seriesFor(k), s);
     }

@@ -10,7 +10,7 @@ import { TemplateStore } from '../netflow/templates.js';
 import { fieldMap } from '../netflow/fields.js';
 import { Aggregator, DIMENSIONS } from './aggregate.js';
 import { Allowlist } from './cidr.js';
-import { fieldEntries, flowConfigSchema, mappedDimensions, type FlowConfig } from './config.js';
+import { fieldEntries, flowConfigSchema, mappedAddresses, mappedDimensions, type FlowConfig } from './config.js';
 import { closeSocket, openSocket, type OpenSocket } from './listener.js';
 import { FlowProcessor } from './processor.js';
 import { DERIVED_DIMENSIONS, deriver, isDerived } from './derived.js';
@@ -32,7 +32,7 @@ import { CHECKPOINT_EVERY_MS, readCheckpoint, sameShape, writeCheckpoint, writeC
 export { TEMPLATE_FILE, OPTIONS_FILE } from './state.js';
 
 function aggregatorFor(cfg: FlowConfig, mapped: readonly string[]): Aggregator {
-  return new Aggregator({ dimensions: cfg.dimensions, mapped: [...mapped, ...DERIVED_DIMENSIONS], maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
+  return new Aggregator({ dimensions: cfg.dimensions, mapped: [...mapped, ...DERIVED_DIMENSIONS], addresses: mappedAddresses(cfg), maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
 }
 
 function shapeOf(cfg: FlowConfig): CheckpointShape {
@@ -188,7 +188,7 @@ export class FlowCollector implements Collector {
     if (cp.flushed) return; // written at stop, and this run starts a new interval or a new shape
     // the old run's shape: its non-built-in dimensions were mapped ones (keys are restored by name)
     const mapped = cp.shape.dimensions.filter((d) => !(DIMENSIONS as readonly string[]).includes(d));
-    const a = new Aggregator({ dimensions: cp.shape.dimensions, mapped, maxSeries: cp.shape.maxSeries, topN: cp.shape.topN, topBy: cp.shape.topBy as FlowConfig['top_by'], maxTalkers: cp.shape.maxTalkers });
+    const a = new Aggregator({ dimensions: cp.shape.dimensions, mapped, addresses: mappedAddresses(this.cfg), maxSeries: cp.shape.maxSeries, topN: cp.shape.topN, topBy: cp.shape.topBy as FlowConfig['top_by'], maxTalkers: cp.shape.maxTalkers });
     a.restore(cp.agg);
     for (const r of a.flush(cp.label, this.name)) this.ctx.emitter.emit(r);
     this.lastLabel = Math.max(this.lastLabel, cp.label);

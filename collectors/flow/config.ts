@@ -5,7 +5,7 @@ import { isCidr } from './cidr.js';
 import { DERIVED_DIMENSIONS, isDerived } from './derived.js';
 import { samplingSchema } from './sampling.js';
 import { pathSchema, timestampsSchema } from './timeconfig.js';
-import { commonFields, fieldEntrySchema, type FieldEntry } from '../netflow/fields.js';
+import { commonFields, fieldEntrySchema, fieldKey, fieldMap, type FieldEntry } from '../netflow/fields.js';
 
 const listener = z.strictObject({
   address: z.string().default('0.0.0.0'),
@@ -58,6 +58,21 @@ export const flowConfigSchema = z.strictObject({
   exporter_path: pathSchema,
 }).superRefine((cfg, ctx) => {
   const mapped = new Set(mappedDimensions(cfg));
+  // a dimension's keys are addresses (uint32 / byte keys) or values: one name cannot be both
+  const entries = fieldEntries(cfg);
+  const shipped = entries.length - cfg.fields.map.length;
+  const last = new Map(entries.map((e, i) => [fieldKey(e.pen, e.id), i]));
+  const types = new Map<string, string>();
+  entries.forEach((e, i) => {
+    const at = i - shipped;
+    if (e.as !== 'dimension' || last.get(fieldKey(e.pen, e.id)) !== i) return; // a later entry replaces it
+    const t = types.get(e.name);
+    if (t !== undefined && (t === 'address') !== (e.type === 'address')) {
+      const message = `dimension "${e.name}" is mapped from an address element and from a ${t === 'address' ? e.type : t} one: give them different names`;
+      ctx.addIssue({ code: 'custom', path: at >= 0 ? ['fields', 'map', at, 'type'] : ['fields', 'common'], message });
+    }
+    types.set(e.name, e.type);
+  });
   cfg.dimensions.forEach((d, i) => {
     if (!(DIMENSIONS as readonly string[]).includes(d) && !mapped.has(d) && !isDerived(d)) {
       const known = [...DIMENSIONS, ...DERIVED_DIMENSIONS, ...mapped].join(', ');
@@ -74,6 +89,11 @@ export function fieldEntries(cfg: { fields: { common: boolean; map: FieldEntry[]
 /** Names of mapped dimensions, in a stable order (FlowKeys slots). */
 export function mappedDimensions(cfg: { fields: { common: boolean; map: FieldEntry[] } }): string[] {
   return [...new Set(fieldEntries(cfg).filter((e) => e.as === 'dimension').map((e) => e.name))];
+}
+
+/** Mapped dimensions whose elements are addresses (`type: address`): their keys print as addresses. */
+export function mappedAddresses(cfg: { fields: { common: boolean; map: FieldEntry[] } }): string[] {
+  return [...new Set([...fieldMap(fieldEntries(cfg)).values()].filter((e) => e.role === 'dimension' && e.type === 'address').map((e) => e.name))];
 }
 
 export type FlowConfig = z.output<typeof flowConfigSchema>;

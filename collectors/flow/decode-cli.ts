@@ -13,15 +13,15 @@ import { z } from 'zod';
 import { DecodeError } from '../../src/errors.js';
 import { toLine } from '../../src/record/lineprotocol.js';
 import { RawSeq } from './rawseq.js';
-import type { Fields, NetRecord } from '../../src/record/record.js';
-import type { FlowMessage } from '../netflow/compile.js';
+import type { Fields, FlowRecord, NetRecord } from '../../src/record/record.js';
+import type { DataRecord, FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
 import { OptionsState, optionsFields, recordOfData, recordOfV5 } from '../netflow/normalize.js';
 import { commonFields, fieldEntrySchema, fieldMap, type FieldEntry } from '../netflow/fields.js';
 import { TemplateStore } from '../netflow/templates.js';
 import { decodeV5 } from '../netflow/v5.js';
 import { decodeV9 } from '../netflow/v9.js';
-import { decodeSflow, normalizeSflow, toJsonl } from '../sflow/index.js';
+import { decodeSflow, recordOfSflow, sampleRecords, toJsonl, type FlowSample } from '../sflow/index.js';
 import { isPcap, isPcapng, readPcap, readPcapng, type UdpDatagram } from './pcap.js';
 import { detect } from './processor.js';
 import { Producer } from './producer.js';
@@ -46,6 +46,12 @@ function toJson(head: Json, fields: Fields): Json {
   return o;
 }
 
+/** A raw sFlow flow Record's fields as a jsonl line holds them: agent, uptime and source are its header; a sample has no flow times. */
+function sflowJson(f: Fields): Fields {
+  const { agent_addr: _a, uptime_ms: _u, source_id_type: _t, source_id_index: _i, start_ms: _s, end_ms: _e, ...rest } = f;
+  return rest;
+}
+
 /** Decoding state of one run: templates and options learned carry across packets and files. */
 class Session {
   readonly store: TemplateStore;
@@ -58,6 +64,8 @@ class Session {
   /** Flows are read through the collector's producer view, so decode prints what it aggregates. */
   private readonly producer = new Producer(this.options);
   records = 0;
+  /** Record objects reused from datagram to datagram (each datagram's lines are made before the next). */
+  private readonly spare: DataRecord[] = [];
   /** Line protocol is meant for InfluxDB: flows ending in the same ms stay distinct points (rawseq.ts). */
   private readonly seq = new RawSeq(0);
 
@@ -85,7 +93,7 @@ class Session {
         emit(r, toJson({ version: 5, type: 'flow', exporter, domain: r.tags['domain'] ?? '' }, r.fields));
       }
     } else if (version === '9' || version === '10') {
-      const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.store, 0) : decodeIpfix(buf, session, this.store, 0);
+      const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.store, 0, this.spare) : decodeIpfix(buf, session, this.store, 0, this.spare);
       this.setErrors = m.errors;
       for (const r of m.records) if (r.tpl.def.options) this.options.apply(r, exporter);
       this.producer.message(m.hdr, exporter);
@@ -103,12 +111,19 @@ class Session {
       }
     } else if (version === 'sflow5') {
       const d = decodeSflow(buf);
+      const flow = (s: FlowSample): FlowRecord => recordOfSflow(this.producer.sflow(s, exporter, d.subAgentId, timeMs), s, d);
       if (format === 'jsonl') {
-        for (const o of toJsonl(d)) {
+        for (const o of toJsonl(d, (s) => sflowJson(flow(s).fields))) {
           this.records++;
           out.push(JSON.stringify(exporter ? { ...o, exporter } : o));
         }
-      } else for (const r of normalizeSflow(d, exporter, timeMs)) emit(r, {});
+      } else {
+        const others = { push: (r: NetRecord) => emit(r, {}) };
+        for (const s of d.samples) {
+          if (s.kind === 'flow') emit(flow(s), {});
+          else sampleRecords(d, s, exporter, timeMs, others);
+        }
+      }
     } else {
       throw new DecodeError('flow', 0, 'version', 'unsupported', 'not NetFlow v5/v9, IPFIX or sFlow v5');
     }

@@ -6,13 +6,13 @@
 import type { InterfaceInfo } from '../../src/collector.js';
 import { DecodeError } from '../../src/errors.js';
 import { makeRecord, type Fields, type HealthRecord, type NetRecord } from '../../src/record/record.js';
-import type { FlowMessage } from '../netflow/compile.js';
+import type { DataRecord, FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
 import { OptionsState, recordOfData, recordOfV5 } from '../netflow/normalize.js';
 import type { TemplateStore } from '../netflow/templates.js';
 import { decodeV5 } from '../netflow/v5.js';
 import { decodeV9 } from '../netflow/v9.js';
-import { decodeSflow, normalizeSflow } from '../sflow/index.js';
+import { decodeSflow, recordOfSflow, sampleRecords } from '../sflow/index.js';
 import type { Allowlist } from './cidr.js';
 import { Producer } from './producer.js';
 import { Sources, type Source } from './sources.js';
@@ -97,6 +97,10 @@ export class FlowProcessor {
   private readonly sources: Sources<ExporterStats>;
   private readonly producer: Producer;
   readonly clocks: ExporterClocks;
+  /** Data record objects reused from one message to the next: nothing here keeps a record (compile.ts). */
+  private readonly spare: DataRecord[] = [];
+  /** sampleRecords' output, straight to the emit hook. */
+  private readonly emitter: { push(r: NetRecord): void };
   private notAllowed = 0;
   private untracked = 0;
   /** Datagram counts restored since `takeRestored` (restoreCounters). */
@@ -107,6 +111,7 @@ export class FlowProcessor {
     private readonly hooks: ProcessorHooks,
   ) {
     this.producer = new Producer(this.options, opts.mapped);
+    this.emitter = { push: (r) => hooks.emit(r) };
     this.sources = new Sources(2 * opts.maxExporters);
     this.clocks = new ExporterClocks(opts.timestamps ?? EXPORTER_CLOCK, opts.maxExporters, (e, src, off) => hooks.timeSource?.(e, src, off));
   }
@@ -213,14 +218,17 @@ export class FlowProcessor {
     for (let i = 0; i < p.flows.length; i++) {
       const f = p.flows[i] as (typeof p.flows)[number];
       const view = this.producer.v5(h, f, exporter);
+      const rate = view.rate;
       this.hooks.aggregate(view);
-      if (raw) this.hooks.emit(this.clocks.stamp(recordOfV5(view, f), exporter));
+      if (!raw) continue;
+      view.rate = rate; // the aggregate hook may have set a configured rate: the Record keeps the exporter's
+      this.hooks.emit(this.clocks.stamp(recordOfV5(view, f), exporter));
     }
     return p.flows.length;
   }
 
   private templated(buf: Uint8Array, version: '9' | '10', exporter: string, session: string, now: number): number {
-    const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.opts.store, now) : decodeIpfix(buf, session, this.opts.store, now);
+    const m: FlowMessage = version === '9' ? decodeV9(buf, session, this.opts.store, now, this.spare) : decodeIpfix(buf, session, this.opts.store, now, this.spare);
     const h = m.hdr;
     const units = { seq: h.sequence, records: m.dataRecords, flows: m.dataRecords < 0 ? -1 : m.dataRecords - m.optionRecords, uptimeMs: version === '9' ? h.sysUptimeMs : -1 };
     this.loss.observeMessage(exporter, version, h.domain, units, version === '9' ? Numbering.Messages : Numbering.Records);
@@ -238,9 +246,12 @@ export class FlowProcessor {
       if (r.tpl.def.options) continue;
       // aggregation reads the view; a Record is made only when raw export wants it
       const view = prod.data(r);
+      const rate = view.rate;
       this.hooks.aggregate(view);
-      if (raw) this.hooks.emit(this.clocks.stamp(recordOfData(view, r, now), exporter));
       n++;
+      if (!raw) continue;
+      view.rate = rate; // as for v5
+      this.hooks.emit(this.clocks.stamp(recordOfData(view, r, now), exporter));
     }
     if (ifChanged) this.hooks.interfaces(exporter, [...(this.options.interfaces.get(exporter)?.values() ?? [])]);
     if (m.parkDropped) this.countN(exporter, 'pending_full', m.parkDropped);
@@ -269,13 +280,21 @@ export class FlowProcessor {
       }
     }
     let n = 0;
-    // flows are aggregated from the samples; Records only for counters, discards and raw export
+    const raw = this.opts.raw;
+    // flows are aggregated from the samples' views; Records for counters, discards and raw export
     for (const s of d.samples) {
-      if (s.kind !== 'flow') continue;
-      this.hooks.aggregate(this.producer.sflow(s, exporter, d.subAgentId, now));
+      if (s.kind !== 'flow') {
+        sampleRecords(d, s, exporter, now, this.emitter);
+        continue;
+      }
+      const view = this.producer.sflow(s, exporter, d.subAgentId, now);
+      const rate = view.rate;
+      this.hooks.aggregate(view);
       n++;
+      if (!raw) continue;
+      view.rate = rate; // as for v5
+      this.hooks.emit(recordOfSflow(view, s, d));
     }
-    for (const r of normalizeSflow(d, exporter, now, this.opts.raw)) this.hooks.emit(r);
     return n;
   }
 

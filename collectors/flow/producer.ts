@@ -6,8 +6,6 @@
  * rates, the header's export time and uptime; v5: the header) is resolved once when the set or
  * datagram begins, not per record.
  */
-import { ip6KeyText } from '../../src/wire/ip6key.js';
-import { ipv4ToString } from '../../src/wire/reader.js';
 import type { CompiledTemplate, DataRecord, MessageHeader, Value } from '../netflow/compile.js';
 import type { DomainRates, OptionsState } from '../netflow/options.js';
 import { Conv, hex, Pick, planFor, sourceValue, type Plan, type Source } from '../netflow/plan.js';
@@ -71,15 +69,12 @@ function compileFill(plan: Plan, mapped: readonly string[]): Fill {
       code += `w.mapped[${j}] = '';\n`;
       return;
     }
-    // the Record prints a mapped address as text, and so must its key
-    const c = plan.convs[src.idx[0] as number] as Conv;
-    const conv = c === Conv.Ipv4 ? 'mk4' : c === Conv.Ipv6 ? 'mk6' : 'k';
-    code += `w.mapped[${j}] = ${conv}(pick(${ref(src)}, v));\n`;
+    // a mapped address stays a number or byte key like the built-in ones (its name's entries are
+    // all addresses, config.ts): the aggregator makes its text when a series is created
+    code += `w.mapped[${j}] = k(pick(${ref(src)}, v));\n`;
   });
-  const factory = new Function('k', 'vol', 'pick', 's', 'mk4', 'mk6', 'time', `return function fillView(w, v, e, u) {\n${code}};`) as (...a: unknown[]) => Fill;
-  const mk4 = (x: Value): Key => (typeof x === 'number' ? ipv4ToString(x) : valueKey(x));
-  const mk6 = (x: Value): Key => (typeof x === 'string' ? ip6KeyText(x) : valueKey(x));
-  return factory(valueKey, volume, sourceValue, srcs, mk4, mk6, timeOf);
+  const factory = new Function('k', 'vol', 'pick', 's', 'time', `return function fillView(w, v, e, u) {\n${code}};`) as (...a: unknown[]) => Fill;
+  return factory(valueKey, volume, sourceValue, srcs, timeOf);
 }
 
 /** Compiled fills by plan, for the mapped-dimension list they were made for (one per collector). */

@@ -122,10 +122,14 @@ export function familyOf(k: Key): number {
 /** Decimal text of 0..65535, made once: interface indexes, protocols, ports, 16-bit ASNs. */
 const SMALL_TEXT: readonly string[] = Array.from({ length: 65536 }, (_, i) => String(i));
 
-/** Tag text of dimension `d`'s key: what the Record's field would have printed. */
-export function keyText(d: number, k: Key): string {
+/**
+ * Tag text of dimension `d`'s key: what the Record's field would have printed. `address`: the
+ * dimension holds addresses (the built-in ones by index; a mapped one when its elements are
+ * addresses, collectors/flow/config.ts `mappedAddresses`), so a number is an IPv4 address.
+ */
+export function keyText(d: number, k: Key, address = ADDRESS_INDEX[d] === true): string {
   if (typeof k === 'string') return isIp6Key(k) ? ip6KeyText(k) : k;
-  if (ADDRESS_INDEX[d]) return ipv4ToString(k);
+  if (address) return ipv4ToString(k);
   return Number.isInteger(k) && k >= 0 && k < 65536 ? (SMALL_TEXT[k] as string) : String(k);
 }
 

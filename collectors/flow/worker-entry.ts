@@ -14,7 +14,7 @@ import { TemplateStore } from '../netflow/templates.js';
 import { Aggregator, DIMENSIONS, type AggregateSnapshot } from './aggregate.js';
 import { Allowlist } from './cidr.js';
 import { encodeTalkers, type TalkerCopy, type TalkerSnapshot } from './talkers.js';
-import { fieldEntries, mappedDimensions, type FlowConfig } from './config.js';
+import { fieldEntries, mappedAddresses, mappedDimensions, type FlowConfig } from './config.js';
 import { lossState, readLossState, restoreLoss, type LossState } from './losspersist.js';
 import { FlowProcessor } from './processor.js';
 import { ownLoss, ownOptions, ownTemplates } from './shard.js';
@@ -93,7 +93,7 @@ function readJson(file: string): unknown {
 
 /** The worker's aggregator: the main thread's shape (collector.ts), derived dimensions' slots after the mapped ones. */
 export function aggregatorFor(cfg: FlowConfig, mapped: readonly string[]): Aggregator {
-  return new Aggregator({ dimensions: cfg.dimensions, mapped, maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
+  return new Aggregator({ dimensions: cfg.dimensions, mapped, addresses: mappedAddresses(cfg), maxSeries: cfg.max_series, topN: cfg.top_n, topBy: cfg.top_by, maxTalkers: cfg.max_talkers });
 }
 
 function run(port: NonNullable<typeof parentPort>, init: WorkerInit): void {

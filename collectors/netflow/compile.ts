@@ -88,8 +88,6 @@ export class CompiledTemplate {
   readonly minLength: number;
   /** The user mapping of each field (fields.ts), undefined where none applies. */
   readonly mapped: (MappedField | undefined)[];
-  /** Cache slot for the normalizer's per-template plan (built lazily, once). */
-  plan: unknown = undefined;
   /** Straight-line decoder for templates without variable-length fields (most of them). */
   private readonly fixed: FixedDecoder | undefined;
 
@@ -197,21 +195,44 @@ export function decodeDataSet(
   hdr: MessageHeader,
   out: DataRecord[],
   protocol: string,
+  spare?: DataRecord[],
 ): number {
   const min = tpl.minLength > 0 ? tpl.minLength : 1;
   const n = tpl.kinds.length;
   let pos = start;
   let count = 0;
   while (end - pos >= min) {
-    const values = new Array<Value>(n);
-    const next = tpl.decode(view, bytes, pos, end, values, protocol);
+    const rec = recordAt(out.length, tpl, n, hdr, spare);
+    const next = tpl.decode(view, bytes, pos, end, rec.values, protocol);
     // a record must consume bytes, or a template of zero-length fields would loop forever
     if (next <= pos) throw new DecodeError(protocol, pos, 'record', 'bad_template', 'template records have no length');
     pos = next;
-    out.push({ tpl, values, hdr });
+    out.push(rec);
     count++;
   }
   return count;
+}
+
+/** Records kept for reuse: more than a datagram of 4-byte records holds is never needed. */
+const MAX_SPARE = 16_384;
+
+/**
+ * The object for a message's k-th data record. With `spare` (a caller that reads each message's
+ * records before it decodes the next: the collector, `netvigil decode`) the k-th record of an
+ * earlier message is reused, values array and all, so decoding allocates nothing per record; its
+ * values past `n` are an earlier template's and never read (every reader indexes by template field).
+ */
+function recordAt(k: number, tpl: CompiledTemplate, n: number, hdr: MessageHeader, spare: DataRecord[] | undefined): DataRecord {
+  const rec = spare === undefined ? undefined : spare[k];
+  if (rec === undefined) {
+    const fresh: DataRecord = { tpl, values: new Array<Value>(n), hdr };
+    if (spare !== undefined && k < MAX_SPARE) spare[k] = fresh;
+    return fresh;
+  }
+  rec.tpl = tpl;
+  rec.hdr = hdr;
+  if (rec.values.length < n) rec.values = new Array<Value>(n);
+  return rec;
 }
 
 /** Outcome of decoding one v9 or IPFIX message. */
@@ -233,4 +254,6 @@ export interface FlowMessage {
   fromPending: number;
   /** Sets that could not be decoded (the rest of the message was kept); see `forEachSet`. */
   errors: DecodeError[];
+  /** Record objects to reuse (decodeDataSet), when the caller passed them. */
+  spare?: DataRecord[];
 }

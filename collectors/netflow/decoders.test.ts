@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../src/errors.js';
-import { Bytes, buildV5, ipfixMessage, ipfixTemplate, set, v9Message, v9OptionsTemplate, v9Template } from '../../test/helpers/flow-build.js';
+import { Bytes, buildV5, concat, ipfixMessage, ipfixTemplate, set, v9Message, v9OptionsTemplate, v9Template } from '../../test/helpers/flow-build.js';
+import type { DataRecord } from './compile.js';
 import { decodeIpfix } from './ipfix.js';
 import { OptionsState, normalizeData, normalizeV5 } from './normalize.js';
 import { TemplateStore } from './templates.js';
@@ -53,6 +54,30 @@ describe('NetFlow v9', () => {
     const m3 = decodeV9(v9Message({ uptime: 60_000, secs: 1_700_000_010, seq: 2, sourceId: 8 }, [set(256, v9Data('10.1.1.3', '10.2.2.4', 1, 2, 3, 4, 0, 0))]), EXP, store, 0);
     expect(m3.records).toHaveLength(0);
     expect(m3.parked).toBe(1);
+  });
+
+  it('reuses the record objects of the previous message when given spare ones, decoding the same values', () => {
+    // generated: two templates of different lengths alternating in one message, slots trade places
+    const short: [number, number][] = [[8, 4], [12, 4], [1, 4]];
+    const msgs = [0, 1, 2].map((i) =>
+      v9Message({ uptime: 50_000, secs: 1_700_000_000, seq: i, sourceId: 7 }, [
+        ...(i === 0 ? [set(0, concat(v9Template(256, V9_TPL), v9Template(257, short)))] : []),
+        set(i % 2 ? 257 : 256, i % 2 ? new Bytes().ip4('10.0.0.9').ip4('10.0.0.8').u32(77).build() : v9Data('10.1.1.1', '10.2.2.2', 5000, 53, 1500 + i, 10, 40_000, 49_000)),
+        set(i % 2 ? 256 : 257, i % 2 ? v9Data('10.1.1.1', '10.2.2.2', 5000, 53, 1500 + i, 10, 40_000, 49_000) : new Bytes().ip4('10.0.0.9').ip4('10.0.0.8').u32(77 + i).build()),
+      ]),
+    );
+    const plain = new TemplateStore();
+    const reused = new TemplateStore();
+    const spare: DataRecord[] = [];
+    let first: DataRecord[] = [];
+    msgs.forEach((b, i) => {
+      const want = decodeV9(b, EXP, plain, 0).records.map((r) => ({ id: r.tpl.def.id, values: r.values, seq: r.hdr.sequence }));
+      const m = decodeV9(b, EXP, reused, 0, spare);
+      expect(m.records.map((r) => ({ id: r.tpl.def.id, values: r.values.slice(0, r.tpl.names.length), seq: r.hdr.sequence }))).toEqual(want);
+      if (i === 0) first = [...m.records];
+      else m.records.forEach((r, k) => expect(r).toBe(first[k]));
+    });
+    expect(spare).toHaveLength(2);
   });
 
   it('parks data sets that precede their template and decodes them when it arrives', () => {

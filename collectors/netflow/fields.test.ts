@@ -8,7 +8,8 @@ import type { FlowRecord, NetRecord } from '../../src/record/record.js';
 import { Bytes, ipfixMessage, ipfixTemplate, set } from '../../test/helpers/flow-build.js';
 import { hexToBytes } from '../../test/helpers/hex.js';
 import { Aggregator } from '../flow/aggregate.js';
-import { fieldEntries, flowConfigSchema, mappedDimensions } from '../flow/config.js';
+import { fieldEntries, flowConfigSchema, mappedAddresses, mappedDimensions } from '../flow/config.js';
+import { ip6KeyFromText } from '../../src/wire/ip6key.js';
 import { copyView, viewFromRecord } from '../../test/helpers/recordview.js';
 import type { FlowView } from '../flow/view.js';
 import { FlowProcessor } from '../flow/processor.js';
@@ -23,7 +24,7 @@ function run(entries: FieldEntry[], datagrams: Uint8Array[], dimensions: string[
   const mapped = mappedDimensions(cfg);
   const records: FlowRecord[] = [];
   const keys: FlowView[] = [];
-  const agg = new Aggregator({ dimensions, mapped, maxSeries: 100, topN: 0, topBy: [], maxTalkers: 10 });
+  const agg = new Aggregator({ dimensions, mapped, addresses: mappedAddresses(cfg), maxSeries: 100, topN: 0, topBy: [], maxTalkers: 10 });
   const p = new FlowProcessor({ collector: 'flow', store: new TemplateStore({ fields: fieldMap(fieldEntries(cfg)) }), raw: true, maxExporters: 2, mapped }, {
     emit: (r: NetRecord) => void (r.measurement === 'flow' && records.push(r as FlowRecord)),
     aggregate: (k) => {
@@ -63,7 +64,12 @@ describe('field mapping', () => {
     ]);
     const { records, keys, mapped, agg } = run(commonFields(), [msg], ['nat_src_addr']);
     expect(records.map((r) => r.fields['nat_src_addr'])).toEqual(['198.51.100.1', '198.51.100.1', '2001:db8::9']);
-    records.forEach((r, i) => expect(keys[i]).toEqual(viewFromRecord(r, mapped)));
+    const addresses = mappedAddresses({ fields: { common: true, map: [] } });
+    expect(addresses).toEqual(['nat_src_addr', 'nat_dst_addr']);
+    records.forEach((r, i) => expect(keys[i]).toEqual(viewFromRecord(r, mapped, addresses)));
+    // keys like the built-in addresses: IPv4 as uint32, IPv6 as its byte key, no text per flow
+    const j = mapped.indexOf('nat_src_addr');
+    expect(keys.map((k) => k.mapped[j])).toEqual([0xc6336401, 0xc6336401, ip6KeyFromText('2001:db8::9')]);
     expect(agg.map((r) => [r.tags['nat_src_addr'], r.fields['bytes']])).toEqual([['198.51.100.1', 150n], ['2001:db8::9', 7n]]);
   });
 
@@ -107,6 +113,9 @@ describe('field mapping', () => {
       'flow.yaml:7: flow.fields.map[2].name',
       'flow.yaml:7: flow.fields.map[2].type',
     ]));
+    // one dimension cannot hold addresses and values: their keys (uint32 vs number) would mix
+    const mixed = 'flow:\n  fields:\n    common: true\n    map:\n      - { pen: 9, id: 7, name: nat_src_addr, type: unsigned, as: dimension }\n';
+    expect(() => parseConfigText(mixed, 'flow.yaml', z.strictObject({ flow: flowConfigSchema }))).toThrow(/flow\.yaml:5:.*fields\.map\[0\]\.type.*"nat_src_addr" is mapped from an address element and from a unsigned one/s);
     // a dimension nobody maps is named once the entries themselves are valid
     const dims = 'flow:\n  dimensions: [exporter, app_nam]\n  fields: { common: true }\n';
     expect(() => parseConfigText(dims, 'flow.yaml', z.strictObject({ flow: flowConfigSchema }))).toThrow(/flow\.yaml:2:.*dimensions\[1\].*unknown dimension "app_nam"/s);

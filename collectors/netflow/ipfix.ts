@@ -5,7 +5,7 @@
  */
 import { DecodeError } from '../../src/errors.js';
 import { Reader } from '../../src/wire/reader.js';
-import type { FieldSpec, FlowMessage, MessageHeader, TemplateDef } from './compile.js';
+import type { DataRecord, FieldSpec, FlowMessage, MessageHeader, TemplateDef } from './compile.js';
 import { forEachSet, installTemplate, readData } from './sets.js';
 import type { TemplateStore } from './templates.js';
 import { MAX_TEMPLATE_FIELDS } from './v9.js';
@@ -15,7 +15,11 @@ const SET = { id: 'set_id', length: 'set_length', set: 'set' };
 const TEMPLATE_SET = 2;
 const OPTIONS_TEMPLATE_SET = 3;
 
-export function decodeIpfix(buf: Uint8Array, exporter: string, store: TemplateStore, now: number): FlowMessage {
+/**
+ * `spare`: record objects the previous message's records may be reused as (compile.ts
+ * decodeDataSet); only for a caller done with that message's records.
+ */
+export function decodeIpfix(buf: Uint8Array, exporter: string, store: TemplateStore, now: number, spare?: DataRecord[]): FlowMessage {
   const outer = new Reader(buf, P);
   const version = outer.u16('version');
   if (version !== 10) outer.fail('version', 'bad_version', `got ${version}`);
@@ -33,6 +37,7 @@ export function decodeIpfix(buf: Uint8Array, exporter: string, store: TemplateSt
     sysUptimeMs: 0,
   };
   const msg: FlowMessage = { hdr, records: [], dataRecords: 0, optionRecords: 0, templates: 0, withdrawn: 0, parked: 0, parkDropped: 0, fromPending: 0, errors: [] };
+  if (spare) msg.spare = spare;
   forEachSet(r, SET, msg, (id, set) => {
     if (id === TEMPLATE_SET || id === OPTIONS_TEMPLATE_SET) readTemplates(set, exporter, hdr, store, now, msg, id === OPTIONS_TEMPLATE_SET);
     else if (id >= 256) readData(set, id, exporter, hdr, store, now, msg, P);

@@ -94,8 +94,16 @@ export interface Plan {
   timeIdx: number[];
 }
 
+/**
+ * Plans by template, beside the decoder's objects rather than on them: the decoder knows nothing of
+ * normalization, and a template withdrawn or evicted takes its plan (and the producer's fill) with it.
+ */
+const PLANS = new WeakMap<CompiledTemplate, Plan>();
+
+/** The template's plan, built at its first data record; callers look it up once per data set. */
 export function planFor(tpl: CompiledTemplate): Plan {
-  if (tpl.plan) return tpl.plan as Plan;
+  const known = PLANS.get(tpl);
+  if (known) return known;
   const n = tpl.names.length;
   const names = new Array<string>(n);
   const convs = new Uint8Array(n);
@@ -140,7 +148,7 @@ export function planFor(tpl: CompiledTemplate): Plan {
     build: compileBuild(names, convs, sources, new Set(tpl.mapped.flatMap((m) => (m?.role === 'tag' ? [m.name] : [])))),
     timeIdx,
   };
-  tpl.plan = plan;
+  PLANS.set(tpl, plan);
   return plan;
 }
 

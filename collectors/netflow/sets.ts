@@ -75,7 +75,7 @@ export function installTemplate(def: TemplateDef, exporter: string, hdr: Message
   if (!tpl) return;
   for (const p of store.takePending(def.version, exporter, hdr.domain, def.id)) {
     const pr = new Reader(p.bytes, protocol);
-    msg.fromPending += decodeDataSet(tpl, pr.view, p.bytes, 0, p.bytes.byteLength, p.hdr, msg.records, protocol);
+    msg.fromPending += decodeDataSet(tpl, pr.view, p.bytes, 0, p.bytes.byteLength, p.hdr, msg.records, protocol, msg.spare);
   }
 }
 
@@ -87,7 +87,7 @@ export function readDataSet(set: Reader, id: number, exporter: string, hdr: Mess
     else msg.parkDropped++;
     return -1;
   }
-  const n = decodeDataSet(tpl, set.view, set.bytes, set.pos, set.end, hdr, msg.records, protocol);
+  const n = decodeDataSet(tpl, set.view, set.bytes, set.pos, set.end, hdr, msg.records, protocol, msg.spare);
   if (tpl.def.options) msg.optionRecords += n;
   return n;
 }

@@ -3,7 +3,7 @@
  * injected. Structure errors throw a DecodeError naming offset and field; the caller counts and drops.
  */
 import { Reader } from '../../src/wire/reader.js';
-import type { FieldSpec, FlowMessage, MessageHeader, TemplateDef } from './compile.js';
+import type { DataRecord, FieldSpec, FlowMessage, MessageHeader, TemplateDef } from './compile.js';
 import { forEachSet, installTemplate, readData } from './sets.js';
 import type { TemplateStore } from './templates.js';
 
@@ -12,7 +12,11 @@ const FLOWSET = { id: 'flowset_id', length: 'flowset_length', set: 'flowset' };
 /** More fields than this in one template is not a real exporter (and bounds compile cost). */
 export const MAX_TEMPLATE_FIELDS = 1024;
 
-export function decodeV9(buf: Uint8Array, exporter: string, store: TemplateStore, now: number): FlowMessage {
+/**
+ * `spare`: record objects the previous message's records may be reused as (compile.ts
+ * decodeDataSet); only for a caller done with that message's records.
+ */
+export function decodeV9(buf: Uint8Array, exporter: string, store: TemplateStore, now: number, spare?: DataRecord[]): FlowMessage {
   const r = new Reader(buf, P);
   const version = r.u16('version');
   if (version !== 9) r.fail('version', 'bad_version', `got ${version}`);
@@ -25,6 +29,7 @@ export function decodeV9(buf: Uint8Array, exporter: string, store: TemplateStore
     domain: r.u32('source_id'),
   };
   const msg: FlowMessage = { hdr, records: [], dataRecords: 0, optionRecords: 0, templates: 0, withdrawn: 0, parked: 0, parkDropped: 0, fromPending: 0, errors: [] };
+  if (spare) msg.spare = spare;
   forEachSet(r, FLOWSET, msg, (id, set) => {
     if (id === 0) readTemplates(set, exporter, hdr, store, now, msg, false);
     else if (id === 1) readTemplates(set, exporter, hdr, store, now, msg, true);

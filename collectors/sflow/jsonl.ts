@@ -1,7 +1,7 @@
 import type { Fields } from '../../src/record/record.js';
 import { packetFields } from './normalize.js';
 import { dropReasonName } from './reasons.js';
-import type { CounterSample, IfCounters, SflowDatagram } from './types.js';
+import type { CounterSample, FlowSample, IfCounters, SflowDatagram } from './types.js';
 
 /**
  * `netvigil decode --format jsonl` objects for one datagram: one per flow, discard and counter
@@ -11,12 +11,17 @@ import type { CounterSample, IfCounters, SflowDatagram } from './types.js';
 export type JsonValue = number | string | boolean;
 export type JsonlObject = { [key: string]: JsonValue };
 
-export function toJsonl(d: SflowDatagram): JsonlObject[] {
+/**
+ * `flow`: a flow sample's fields from elsewhere (`netvigil decode` passes the fields of the Record
+ * made from its producer view, collectors/flow/producer.ts, less what the header below holds).
+ */
+export function toJsonl(d: SflowDatagram, flow?: (s: FlowSample) => Fields): JsonlObject[] {
   const out: JsonlObject[] = [];
   for (const s of d.samples) {
-    const f: Fields = {};
+    let f: Fields = {};
     if (s.kind === 'unknown') continue;
-    if (s.kind === 'flow') {
+    if (s.kind === 'flow' && flow) f = flow(s);
+    else if (s.kind === 'flow') {
       packetFields(s.packet, f);
       f.sampling_rate = s.samplingRate;
       f.sample_pool = s.samplePool;

@@ -1,7 +1,10 @@
-import { makeRecord, type Fields, type NetRecord, type Tags } from '../../src/record/record.js';
+import { makeRecord, type Fields, type FlowRecord, type NetRecord, type Tags } from '../../src/record/record.js';
 import { big } from '../../src/record/bigint.js';
+import { Producer } from '../flow/producer.js';
+import type { FlowView } from '../flow/view.js';
+import { OptionsState } from '../netflow/options.js';
 import { dropReasonName } from './reasons.js';
-import type { CounterSample, DiscardSample, FlowSample, IfCounters, SampledPacket, SflowDatagram } from './types.js';
+import type { CounterSample, DiscardSample, FlowSample, IfCounters, SampledPacket, SflowDatagram, SflowSample } from './types.js';
 
 /**
  * sFlow structures -> Records (schema in README.md). sFlow carries no wall-clock time (memo §5:
@@ -13,69 +16,67 @@ import type { CounterSample, DiscardSample, FlowSample, IfCounters, SampledPacke
 const U32_UNKNOWN = 0xffffffff;
 const U64_UNKNOWN = 0xffffffffffffffffn;
 
-/** `flows: false` leaves out flow-sample Records (the collector aggregates those from the samples). */
+/**
+ * Every Record of one datagram, flows read through a producer view of their own (for tools and
+ * tests; the collector and `netvigil decode` fill their own view and call `recordOfSflow` and
+ * `sampleRecords`). `flows: false` leaves out flow-sample Records.
+ */
 export function normalizeSflow(d: SflowDatagram, exporter: string, receivedAtMs: number, flows = true): NetRecord[] {
   const out: NetRecord[] = [];
-  const device = d.agent || exporter;
-  let common: Common | undefined;
+  let prod: Producer | undefined;
   for (const s of d.samples) {
-    if (s.kind === 'flow') {
-      if (flows) out.push(flowRecord(s, (common ??= commonOf(d, exporter, receivedAtMs))));
-    } else if (s.kind === 'discard') out.push(discardRecord(s, (common ??= commonOf(d, exporter, receivedAtMs))));
-    else if (s.kind === 'counters') counterRecords(d, s, device, receivedAtMs, out);
+    if (s.kind !== 'flow') sampleRecords(d, s, exporter, receivedAtMs, out);
+    else if (flows) out.push(recordOfSflow((prod ??= new Producer(new OptionsState())).sflow(s, exporter, d.subAgentId, receivedAtMs), s, d));
   }
   return out;
 }
 
-/** What every flow and discard Record of one datagram shares, converted once per datagram. */
-interface Common {
-  exporter: string;
-  domain: string;
-  agent: string;
-  uptimeMs: bigint;
-  /** A sample is a single packet seen at about the time we received it. */
-  startMs: bigint;
-  t: number;
-}
-
-function commonOf(d: SflowDatagram, exporter: string, t: number): Common {
-  return { exporter, domain: String(d.subAgentId), agent: d.agent, uptimeMs: BigInt(d.uptimeMs), startMs: BigInt(Math.trunc(t)), t };
-}
-
-function flowRecord(s: FlowSample, c: Common): NetRecord {
+/**
+ * The flow Record of a flow sample whose view (collectors/flow/producer.ts) was just filled: tags,
+ * sampling rate, interfaces and receive time from the view, the packet's other fields from the sample.
+ */
+export function recordOfSflow(view: FlowView, s: FlowSample, d: SflowDatagram): FlowRecord {
   const f: Fields = {};
   packetFields(s.packet, f);
-  f.sampling_rate = big(s.samplingRate || 1);
+  f.sampling_rate = big(view.rate);
   f.sample_pool = big(s.samplePool);
   f.sample_drops = big(s.drops);
-  if (s.input.format === 0) f.in_if = big(s.input.value);
-  if (s.output.format === 0) f.out_if = big(s.output.value);
+  if (typeof view.inIf === 'number') f.in_if = big(view.inIf);
+  if (typeof view.outIf === 'number') f.out_if = big(view.outIf);
   // memo §5 "interface" format 1: the packet was discarded, the value is the reason code.
   else if (s.output.format === 1) f.out_discard_reason = big(s.output.value);
   else if (s.output.format === 2) f.out_if_count = big(s.output.value);
-  commonFields(c, s.source.type, s.source.index, f);
-  return makeRecord('flow', 'flow', { exporter: c.exporter, version: 'sflow5', domain: c.domain }, f, c.t, 'collector');
+  const t = view.endMs;
+  sourceFields(d, s.source.type, s.source.index, t, f);
+  return makeRecord('flow', 'flow', { exporter: view.exporter, version: view.version, domain: String(view.domain) }, f, t, 'collector');
 }
 
-function discardRecord(s: DiscardSample, c: Common): NetRecord {
+/** The Records of a discard or counter sample (a flow sample's is `recordOfSflow`'s), pushed to `out`. */
+export function sampleRecords(d: SflowDatagram, s: SflowSample, exporter: string, receivedAtMs: number, out: { push(r: NetRecord): unknown }): void {
+  if (s.kind === 'discard') out.push(discardRecord(s, d, exporter, receivedAtMs));
+  else if (s.kind === 'counters') counterRecords(d, s, d.agent || exporter, receivedAtMs, out);
+}
+
+function discardRecord(s: DiscardSample, d: SflowDatagram, exporter: string, t: number): NetRecord {
   const f: Fields = {};
   packetFields(s.packet, f);
   f.reason_code = big(s.reason);
   f.discard_drops = big(s.drops);
   if (s.inputIf !== 0) f.in_if = big(s.inputIf);
   if (s.outputIf !== 0) f.out_if = big(s.outputIf);
-  commonFields(c, s.source.type, s.source.index, f);
-  const tags = { exporter: c.exporter, version: 'sflow5', domain: c.domain, reason: dropReasonName(s.reason) };
-  return makeRecord('flow', 'flow_discard', tags, f, c.t, 'collector');
+  sourceFields(d, s.source.type, s.source.index, t, f);
+  const tags = { exporter, version: 'sflow5', domain: String(d.subAgentId), reason: dropReasonName(s.reason) };
+  return makeRecord('flow', 'flow_discard', tags, f, t, 'collector');
 }
 
-function commonFields(c: Common, type: number, index: number, f: Fields): void {
-  f.agent_addr = c.agent;
-  f.uptime_ms = c.uptimeMs;
+/** A sample is a single packet seen at about the time we received it. */
+function sourceFields(d: SflowDatagram, type: number, index: number, t: number, f: Fields): void {
+  f.agent_addr = d.agent;
+  f.uptime_ms = BigInt(d.uptimeMs);
   f.source_id_type = big(type);
   f.source_id_index = big(index);
-  f.start_ms = c.startMs;
-  f.end_ms = c.startMs;
+  f.start_ms = BigInt(Math.trunc(t));
+  f.end_ms = f.start_ms;
 }
 
 /** Flow schema fields from the merged flow records; absent values stay absent. */
@@ -154,7 +155,7 @@ function community(c: number): string {
   return `${c >>> 16}:${c & 0xffff}`;
 }
 
-function counterRecords(d: SflowDatagram, s: CounterSample, device: string, t: number, out: NetRecord[]): void {
+function counterRecords(d: SflowDatagram, s: CounterSample, device: string, t: number, out: { push(r: NetRecord): unknown }): void {
   const ifFields: Fields = {};
   let hasIf = false;
   if (s.generic) {

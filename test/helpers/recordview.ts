@@ -36,7 +36,8 @@ function time(v: FieldValue | undefined): number {
   return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : NaN;
 }
 
-export function viewFromRecord(r: FlowRecord, mapped: readonly string[] = []): FlowView {
+/** `addresses`: mapped dimensions of addresses, keyed like the built-in ones (config.ts mappedAddresses). */
+export function viewFromRecord(r: FlowRecord, mapped: readonly string[] = [], addresses: readonly string[] = []): FlowView {
   const f = r.fields;
   const w = new FlowView(mapped);
   w.exporter = r.tags['exporter'] ?? '';
@@ -55,7 +56,7 @@ export function viewFromRecord(r: FlowRecord, mapped: readonly string[] = []): F
   w.src = addressKey(f['src_addr']);
   w.dst = addressKey(f['dst_addr']);
   w.family = familyOf(w.src);
-  mapped.forEach((m, j) => (w.mapped[j] = valueKey(f[m])));
+  mapped.forEach((m, j) => (w.mapped[j] = addresses.includes(m) ? addressKey(f[m]) : valueKey(f[m])));
   const rate = f['sampling_rate'];
   w.rate = typeof rate === 'bigint' && rate > 0n ? Number(rate) : 1;
   const vol = (x: FieldValue | undefined): number => (typeof x === 'number' ? x : typeof x === 'bigint' ? Number(x) : 0);
