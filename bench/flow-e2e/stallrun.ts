@@ -53,7 +53,7 @@ async function main(): Promise<void> {
         const loop = await t.loop?.();
         const r = loop?.stalls;
         console.log(`\n### ${input}: ${m.sent} datagrams at ${Math.round(m.achieved)}/s for ${seconds} s: ${m.ok ? 'loss-free' : `LOSSY (${m.detail})`}; ${m.cpuUsPerDatagram.toFixed(1)} µs CPU/datagram`);
-        console.log(`load average ${before} before, ${load()} after; event loop p99 ${loop?.p99.toFixed(1)} ms, max ${loop?.max.toFixed(1)} ms; longest GC ${r?.longestGc.ms.toFixed(1)} ms ${r?.longestGc.kind}`);
+        console.log(`load average ${before} before, ${load()} after; event loop p99 ${loop?.p99.toFixed(1)} ms, max ${loop?.max.toFixed(1)} ms; longest GC ${r?.longestGc.ms.toFixed(1)} ms ${r?.longestGc.kind}; GC ${Object.entries(r?.gcByKind ?? {}).map(([k, v]) => `${k} ${v.n}x ${v.ms.toFixed(0)} ms`).join(', ')}`);
         if (r) console.log(`${stallSummary(r)}; by cause ${JSON.stringify(r.byCause)}`);
         for (const s of r?.stalls ?? []) {
           console.log(`  at ${(s.at / 1000).toFixed(2)} s: ${s.ms.toFixed(0)} ms ${s.cause}; thread on CPU ${s.cpu.toFixed(0)} ms, waiting for a CPU ${s.runqueue.toFixed(0)} ms; longest task ${s.taskMs.toFixed(1)} ms ${s.task ?? ''}; GC ${s.gcMs.toFixed(1)} ms ${s.gcKind}`);

@@ -45,6 +45,8 @@ export interface StallReport {
   byCause: Partial<Record<StallCause, number>>;
   longestTasks: { label: string; ms: number; cpu: number; count: number }[];
   longestGc: { ms: number; kind: string };
+  /** GC pauses by kind: count and total ms */
+  gcByKind: Record<string, { n: number; ms: number }>;
 }
 
 interface Done {
@@ -77,6 +79,7 @@ export class StallTracker {
   private stalls: Stall[] = [];
   private longest = new Map<string, { ms: number; cpu: number; count: number }>();
   private gcMax = { ms: 0, kind: '' };
+  private gcByKind: StallReport['gcByKind'] = {};
   private readonly t0 = performance.now();
   private readonly sched = schedReader();
   private readonly labels = new WeakMap<object, string>();
@@ -85,12 +88,15 @@ export class StallTracker {
 
   constructor(private readonly thresholdMs: number) {}
 
+  /** Undoes start(): timers and sockets unwrapped, probe and GC observer gone. */
+  stop: () => void = () => undefined;
+
   start(): void {
-    this.patchTimers();
-    this.patchSockets();
-    new PerformanceObserver((list) => {
+    const undo = [this.patchTimers(), this.patchSockets()];
+    const obs = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) this.gc(e);
-    }).observe({ entryTypes: ['gc'] });
+    });
+    obs.observe({ entryTypes: ['gc'] });
     let last = performance.now();
     let [run0, wait0] = this.sched();
     const probe = this.setInterval(() => {
@@ -102,6 +108,11 @@ export class StallTracker {
       this.prune(now);
     }, PROBE_MS);
     probe.unref();
+    this.stop = () => {
+      clearInterval(probe);
+      obs.disconnect();
+      for (const u of undo) u();
+    };
   }
 
   /** What was seen since the last take. */
@@ -109,8 +120,9 @@ export class StallTracker {
     const byCause: StallReport['byCause'] = {};
     for (const s of this.stalls) byCause[s.cause] = (byCause[s.cause] ?? 0) + 1;
     const longestTasks = [...this.longest].map(([label, v]) => ({ label, ...v })).sort((a, b) => b.ms - a.ms).slice(0, 8);
-    const r: StallReport = { thresholdMs: this.thresholdMs, stalls: this.stalls, byCause, longestTasks, longestGc: this.gcMax };
+    const r: StallReport = { thresholdMs: this.thresholdMs, stalls: this.stalls, byCause, longestTasks, longestGc: this.gcMax, gcByKind: this.gcByKind };
     this.stalls = [];
+    this.gcByKind = {};
     this.longest = new Map();
     this.gcMax = { ms: 0, kind: '' };
     return r;
@@ -140,6 +152,9 @@ export class StallTracker {
   private gc(e: PerformanceEntry): void {
     const kind = GC_KINDS[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1] ?? '?';
     if (e.duration > this.gcMax.ms) this.gcMax = { ms: e.duration, kind };
+    const k = (this.gcByKind[kind] ??= { n: 0, ms: 0 });
+    k.n++;
+    k.ms += e.duration;
     if (e.duration >= TASK_FLOOR_MS) this.gcs.push({ start: e.startTime, end: e.startTime + e.duration, kind });
   }
 
@@ -164,7 +179,7 @@ export class StallTracker {
   private label(fn: object, kind: string): string {
     let l = this.labels.get(fn);
     if (l) return l;
-    const site = (new Error().stack ?? '').split('\n').slice(3).find((s) => !s.includes('stalls.js') && !s.includes('node:'));
+    const site = (new Error().stack ?? '').split('\n').slice(3).find((s) => !/flow-e2e\/stalls\.[jt]s/.test(s) && !s.includes('node:'));
     l = `${kind} ${site?.trim().replace(/^at /, '').replace(/file:\/\/\S*\/dist\//, '') ?? '?'}`;
     this.labels.set(fn, l);
     return l;
@@ -185,18 +200,21 @@ export class StallTracker {
     };
   }
 
-  private patchTimers(): void {
+  private patchTimers(): () => void {
     const g = globalThis as unknown as Record<'setTimeout' | 'setInterval' | 'setImmediate', (fn: (...a: unknown[]) => void, ...rest: unknown[]) => unknown>;
-    for (const k of ['setTimeout', 'setInterval', 'setImmediate'] as const) {
+    const kinds = ['setTimeout', 'setInterval', 'setImmediate'] as const;
+    const originals = kinds.map((k) => g[k]);
+    for (const k of kinds) {
       const orig = g[k];
       const wrap = this.wrap.bind(this);
       g[k] = function (this: unknown, fn, ...rest) {
         return orig.call(this, typeof fn === 'function' ? wrap(fn, k) : fn, ...rest);
       };
     }
+    return () => kinds.forEach((k, i) => (g[k] = originals[i] as (typeof g)[typeof k]));
   }
 
-  private patchSockets(): void {
+  private patchSockets(): () => void {
     const emit = Socket.prototype.emit;
     const done = this.done.bind(this);
     Socket.prototype.emit = function (this: Socket, event: string | symbol, ...a: unknown[]) {
@@ -208,6 +226,7 @@ export class StallTracker {
         done('dgram message', t);
       }
     };
+    return () => void (Socket.prototype.emit = emit);
   }
 }
 
