@@ -1,8 +1,8 @@
 /**
  * Base64 (RFC 4648 §4) written into a caller's buffer instead of a new string: the checkpoint
  * encodes four 100 k-slot Float64Arrays per talker table every 5 s, and Buffer#toString('base64')
- * made each a 1 MiB string (old generation at once) or, in pieces, young garbage whose scavenges
- * cost 4-5 ms each on a heap that holds 1 M-host tables (bench/flow-e2e/README.md, "Stalls").
+ * made each a 1 MiB string (a large object at once) or, in pieces, young garbage that brought
+ * more scavenges (bench/flow-e2e/README.md, "Stalls").
  */
 const ALPHABET = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
 const PAD = 0x3d; // '='

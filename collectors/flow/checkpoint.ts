@@ -85,7 +85,7 @@ export type CheckpointCopy = Omit<Checkpoint, 'agg'> & { agg: Omit<AggregateSnap
 /**
  * Talker slots per written piece. A multiple of 3, so each piece's 8-byte doubles make whole
  * base64 quanta and the pieces join into the base64 of the whole array (RFC 4648 §4: padding only
- * at the end); 48 KiB of doubles, 64 KiB of base64 in one reused buffer.
+ * at the end); 192 KiB of doubles, 256 KiB of base64 in one reused buffer.
  */
 export const PIECE_SLOTS = 3 * 8192;
 
@@ -111,8 +111,9 @@ function splitPiece(keys: readonly Key[], from: number, n: number, v4: Float64Ar
  * event loop for 25-100 ms (the socket buffer has to absorb every datagram meanwhile). Here every
  * array goes out in pieces of `pieceSlots` talkers, each its own write, so receiving runs between
  * the pieces, and no string is made for them (base64into.ts): a 1 MiB base64 string per array,
- * eight per checkpoint with two full tables, put ~9 MiB into the old generation every 5 s and, on
- * the 1 M-host capture, brought a major GC every 5 checkpoints (bench/flow-e2e/README.md, "Stalls").
+ * eight per checkpoint with two full tables, made 11 MiB of large objects every 5 s and, with the
+ * volume copies, a major GC every 3-5 checkpoints on the 1 M-host capture (bench/flow-e2e/README.md,
+ * "Stalls").
  */
 export async function writeCheckpoint(dir: string, cp: CheckpointCopy, pieceSlots = PIECE_SLOTS): Promise<void> {
   if (pieceSlots <= 0 || pieceSlots % 3) throw new Error(`checkpoint piece of ${pieceSlots} slots: must be a positive multiple of 3`);

@@ -268,13 +268,13 @@ export class TalkerTable {
    * encode later. `reuse`: into the table's one spare set of arrays, which the caller must no
    * longer be reading from an earlier reused copy. The periodic checkpoint reuses: three fresh
    * 100 k-slot Float64Arrays per table every 5 s were 5 MiB of array buffers whose external
-   * memory brought a major GC every 5 checkpoints on the 1 M-host capture (bench/flow-e2e/README.md).
+   * memory brought a major GC every 3-5 checkpoints on the 1 M-host capture (bench/flow-e2e/README.md).
    */
   copy(reuse = false): TalkerCopy {
     const n = this.keys.length;
     if (!reuse) return { keys: this.keys, bytes: this.bytes.slice(0, n), packets: this.packets.slice(0, n), flows: this.flows.slice(0, n), rest: { ...this.rest } };
     const cap = this.bytes.length;
-    if (!this.spare || (this.spare[0].length as number) < cap) this.spare = [new Float64Array(cap), new Float64Array(cap), new Float64Array(cap)];
+    if (!this.spare || this.spare[0].length < cap) this.spare = [new Float64Array(cap), new Float64Array(cap), new Float64Array(cap)];
     const [b, p, f] = this.spare;
     b.set(this.bytes.subarray(0, n));
     p.set(this.packets.subarray(0, n));
