@@ -15,7 +15,8 @@
  * FLOW_REAL_CONVERSATIONS (20000), FLOW_REAL_SEED (1), FLOW_REAL_HOSTS (1000000; 0 skips that mix),
  * FLOW_REAL_HOSTS_EXPORTERS (softflowd-v9), FLOW_REAL_GENERATED (v9; empty skips), FLOW_REAL_RATE
  * (fixed rate, 20000 datagrams/s), FLOW_REAL_CACHE (capture directory), and flow-e2e's
- * FLOW_E2E_STEPS / SECONDS / MIN_RATE / MAX_RATE / BURST / NICE / COLLECTOR / VERBOSE.
+ * FLOW_E2E_STEPS / SECONDS / MIN_RATE / MAX_RATE / BURST / NICE / COLLECTOR / VERBOSE, and FLOW_E2E_STALLS
+ * (ms: each event-loop pause over it attributed to the host or to a task of ours, flow-e2e/stalls.ts).
  */
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,7 @@ import { buildCaptures, EXPORTERS, type BuiltCapture, type Exporter, type Mix } 
 import { PinnedChild, type LoopDelay, type SendDone, type SendRun } from './flow-e2e/ipc.js';
 import { searchAll, type SearchResult } from './flow-e2e/search.js';
 import { netvigilTarget, nfdumpTarget, pmacctTarget, trial, type Measured, type Target } from './flow-e2e/targets.js';
+import { stallSummary } from './flow-e2e/stalls.js';
 import type { BenchResult } from './types.js';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), 'flow-e2e');
@@ -121,7 +123,7 @@ function rows(inp: Input, found: SearchResult[], fixed: Measured[], searchLoop: 
   // the receiver's config (defaults unless FLOW_E2E_COLLECTOR says otherwise) bounds its memory
   const bound = memoryBound(flowConfigSchema.parse(JSON.parse(process.env['FLOW_E2E_COLLECTOR'] ?? '{}')));
   const rss = (m: Measured | undefined): string => (m ? `memory bound of its config ${(bound.total / 2 ** 20).toFixed(0)} MiB (membound.ts)` : '');
-  const loop = (l: LoopDelay | undefined, what: string): string => (l ? `event loop ${what} p99 ${l.p99.toFixed(1)} ms max ${l.max.toFixed(1)} ms (longest GC ${l.gcMax.toFixed(1)} ms ${l.gcMaxKind}, ${l.gcOver10} over 10 ms)` : '');
+  const loop = (l: LoopDelay | undefined, what: string): string => (l ? `event loop ${what} p99 ${l.p99.toFixed(1)} ms max ${l.max.toFixed(1)} ms (longest GC ${l.gcMax.toFixed(1)} ms ${l.gcMaxKind}, ${l.gcOver10} over 10 ms)${l.stalls ? `, ${stallSummary(l.stalls)}` : ''}` : '');
   const out: BenchResult[] = [
     { name: `${inp.label} netvigil`, value: nv.rate, unit, baseline: { name: inp.pmacct, value: pm.rate }, note: [perDgram(nv), fmtRate(nv), at(fixed[0]), rss(fixed[0]), loop(fixedLoop, `at ${RATE}/s`), loop(searchLoop, 'over the search')].join('; ') },
     { name: `${inp.label} netvigil vs ${inp.nfdump}`, value: nv.rate, unit, baseline: { name: inp.nfdump, value: nf.rate } },

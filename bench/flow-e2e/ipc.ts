@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Protocol } from './datagrams.js';
+import type { StallReport } from './stalls.js';
 
 export interface SendRun {
   type: 'send';
@@ -54,6 +55,8 @@ export interface LoopDelay {
   /** major / minor / incremental / weak callbacks */
   gcMaxKind: string;
   gcOver10: number;
+  /** With FLOW_E2E_STALLS: each pause over the threshold and who held the loop (stalls.ts). */
+  stalls?: StallReport;
 }
 export type ReceiverRequest = { type: 'counts' } | { type: 'stop' } | { type: 'loop' };
 export type ChildMessage = SendDone | Counts | LoopDelay | { type: 'ready'; port?: number } | { type: 'error'; message: string };

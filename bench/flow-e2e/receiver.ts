@@ -25,6 +25,7 @@ import { detect } from '../../collectors/flow/processor.js';
 import { ReceiveTurns } from '../../collectors/flow/turns.js';
 import type { Collector, CollectorContext } from '../../src/collector.js';
 import type { Counts, ReceiverRequest } from './ipc.js';
+import { StallTracker } from './stalls.js';
 
 const mode = process.argv[2];
 const recordsPer = Number(process.argv[3] ?? '1');
@@ -129,6 +130,11 @@ async function netvigil(): Promise<Receiver> {
   };
 }
 
+// FLOW_E2E_STALLS=<ms>: who held the loop in each pause over that (stalls.ts); before the collector
+// starts, so its timers are timed too
+const stallMs = Number(process.env['FLOW_E2E_STALLS'] ?? 0);
+const stalls = stallMs > 0 ? new StallTracker(stallMs) : undefined;
+stalls?.start();
 const rx = mode === 'netvigil' ? await netvigil() : await countOnly(mode === 'bookkeeping' || mode === 'count-wait' ? mode : 'count');
 // pauses of the loop that reads the socket: a pause longer than the socket buffer lasts is loss
 const delay = monitorEventLoopDelay({ resolution: 1 });
@@ -147,7 +153,7 @@ new PerformanceObserver((list) => {
 process.on('message', (m: ReceiverRequest) => {
   if (m.type === 'counts') void Promise.resolve(rx.counts()).then((c) => process.send?.(c));
   else if (m.type === 'loop') {
-    process.send?.({ type: 'loop', p99: delay.percentile(99) / 1e6, max: delay.max / 1e6, gcMax, gcMaxKind, gcOver10 });
+    process.send?.({ type: 'loop', p99: delay.percentile(99) / 1e6, max: delay.max / 1e6, gcMax, gcMaxKind, gcOver10, ...(stalls ? { stalls: stalls.take() } : {}) });
     delay.reset();
     gcMax = gcOver10 = 0;
     gcMaxKind = '';

@@ -187,15 +187,15 @@ export class Aggregator {
     return { ...rest, talkers: talkers.map(encodeTalkers) };
   }
 
-  /** The snapshot with the talker tables copied but not yet encoded (checkpoint.ts encodes them off the receive path). */
-  copy(): Omit<AggregateSnapshot, 'talkers'> & { talkers: TalkerCopy[] } {
+  /** The snapshot with the talker tables copied but not yet encoded (checkpoint.ts encodes them off the receive path); `reuse`: TalkerTable.copy. */
+  copy(reuse = false): Omit<AggregateSnapshot, 'talkers'> & { talkers: TalkerCopy[] } {
     const series: AggregateSnapshot['series'] = [];
     for (const [s, keys] of this.allSeries()) series.push({ keys, bytes: s.bytes, packets: s.packets, flows: s.flows });
     const o = this.other;
     return {
       series,
       other: o ? { bytes: o.bytes, packets: o.packets, flows: o.flows } : null,
-      talkers: this.talkers.map((t) => t.copy()),
+      talkers: this.talkers.map((t) => t.copy(reuse)),
       written: this.written.map((w) => [...w]),
     };
   }

@@ -39,11 +39,59 @@ describe('writeCheckpoint', () => {
     writeCheckpointSync(sync, { ...head, agg: a.snapshot() } as Checkpoint);
     await writeCheckpoint(piecewise, { ...head, agg: a.copy() });
     expect(JSON.parse(readFileSync(join(piecewise, CHECKPOINT_FILE), 'utf8'))).toEqual(JSON.parse(readFileSync(join(sync, CHECKPOINT_FILE), 'utf8')));
+    // pieces smaller than a table (500 talkers): 3, 99 and 498 slots a piece give the same file, a
+    // last piece that is short included; a piece that does not end on a base64 quantum is refused
+    for (const slots of [3, 99, 498]) {
+      const d = tmp();
+      await writeCheckpoint(d, { ...head, agg: a.copy() }, slots);
+      expect(JSON.parse(readFileSync(join(d, CHECKPOINT_FILE), 'utf8'))).toEqual(JSON.parse(readFileSync(join(sync, CHECKPOINT_FILE), 'utf8')));
+    }
+    await expect(writeCheckpoint(tmp(), { ...head, agg: a.copy() }, 100)).rejects.toThrow(/multiple of 3/);
     const cp = readCheckpoint(piecewise);
     expect(cp?.agg.series.length).toBe(50 - 1);
     // restored, it flushes what the original flushes
     const b = new Aggregator({ dimensions: ['exporter', 'in_if'], maxSeries: 50, topN: 3, topBy: ['src_addr', 'dst_addr'], maxTalkers: 500 });
     b.restore((cp as Checkpoint).agg);
     expect(b.flush(0, 'flow')).toEqual(a.flush(0, 'flow'));
+    // the copy shares the table's key array: talkers that arrive while it is written stay out
+    const c = new Aggregator({ dimensions: ['exporter', 'in_if'], maxSeries: 50, topN: 3, topBy: ['src_addr', 'dst_addr'], maxTalkers: 500 });
+    c.restore((cp as Checkpoint).agg);
+    const copy = c.copy();
+    for (let i = 0; i < 300; i++) {
+      k.src = 0x0b000000 + i;
+      k.dst = `late-${i}`;
+      c.add(k);
+    }
+    const late = tmp();
+    await writeCheckpoint(late, { ...head, agg: copy }, 3);
+    expect(JSON.parse(readFileSync(join(late, CHECKPOINT_FILE), 'utf8'))).toEqual(JSON.parse(readFileSync(join(sync, CHECKPOINT_FILE), 'utf8')));
+    expect(c.copy().talkers[1]?.bytes.length).toBeGreaterThan(copy.talkers[1]?.bytes.length ?? Infinity);
+  });
+
+  it('a copy into the spare arrays holds what a fresh copy holds, and leaves fresh copies alone', () => {
+    const a = new Aggregator({ dimensions: ['exporter'], maxSeries: 10, topN: 3, topBy: ['src_addr'], maxTalkers: 100 });
+    const k = new FlowView();
+    const add = (from: number, n: number): void => {
+      for (let i = from; i < from + n; i++) {
+        k.exporter = '192.0.2.1';
+        k.src = 0x0a000000 + (i % 80);
+        k.bytes = 10 + i;
+        k.packets = 1;
+        k.rate = 1;
+        a.add(k);
+      }
+    };
+    add(0, 50);
+    const fresh = a.copy();
+    const reused = a.copy(true);
+    expect(reused.talkers).toEqual(fresh.talkers);
+    const before = structuredClone(fresh.talkers[0]?.bytes);
+    add(50, 200);
+    const again = a.copy(true);
+    expect(again.talkers).toEqual(a.copy().talkers);
+    // the spare arrays were overwritten (the caller's promise not to read `reused` any more); the fresh copy was not
+    expect(again.talkers[0]?.bytes.buffer).toBe(reused.talkers[0]?.bytes.buffer);
+    expect(fresh.talkers[0]?.bytes).toEqual(before);
+    expect(again.talkers[0]?.bytes.length).toBe(80);
   });
 });

@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { AggregateSnapshot } from './aggregate.js';
 import { replaceFileSync } from './statefile.js';
-import { b64, splitKeys, type TalkerCopy } from './talkers.js';
+import { base64Into, base64Length } from './base64into.js';
+import type { TalkerCopy } from './talkers.js';
+import type { Key } from './view.js';
 
 export const CHECKPOINT_FILE = 'aggregate.json';
 export const CHECKPOINT_EVERY_MS = 5000;
@@ -80,31 +82,66 @@ export function writeCheckpointSync(dir: string, cp: Checkpoint): void {
 /** A checkpoint whose talker tables are copied but not yet encoded (Aggregator.copy). */
 export type CheckpointCopy = Omit<Checkpoint, 'agg'> & { agg: Omit<AggregateSnapshot, 'talkers'> & { talkers: TalkerCopy[] } };
 
-const nextTick = (): Promise<void> => new Promise((r) => setImmediate(r));
+/**
+ * Talker slots per written piece. A multiple of 3, so each piece's 8-byte doubles make whole
+ * base64 quanta and the pieces join into the base64 of the whole array (RFC 4648 §4: padding only
+ * at the end); 192 KiB of doubles, 256 KiB of base64 in one reused buffer.
+ */
+export const PIECE_SLOTS = 3 * 8192;
+
+/**
+ * IPv4 talkers of keys[from, from + n) into `v4` (-1 where `text` gets the slot's talker). A
+ * function of its own, so it is optimized: read in the async writer's body, every IPv4 key (a
+ * double) was boxed, 3 MiB of garbage per checkpoint with two full tables.
+ */
+function splitPiece(keys: readonly Key[], from: number, n: number, v4: Float64Array, text: [number, string][]): void {
+  for (let j = 0; j < n; j++) {
+    const k = keys[from + j] as Key;
+    if (typeof k === 'number') v4[j] = k;
+    else {
+      v4[j] = -1;
+      text.push([from + j, k]);
+    }
+  }
+}
 
 /**
  * Every few seconds while running, the same JSON as writeCheckpointSync written in pieces: with
  * two full 100 k-talker tables, encoding and stringifying the whole checkpoint at once held the
- * event loop for 25-100 ms (the socket buffer has to absorb every datagram meanwhile). Here each
- * talker table is encoded in its own turn of the loop and each large string is written by itself,
- * so receiving runs between the pieces.
+ * event loop for 25-100 ms (the socket buffer has to absorb every datagram meanwhile). Here every
+ * array goes out in pieces of `pieceSlots` talkers, each its own write, so receiving runs between
+ * the pieces, and no string is made for them (base64into.ts): a 1 MiB base64 string per array,
+ * eight per checkpoint with two full tables, made 11 MiB of large objects every 5 s and, with the
+ * volume copies, a major GC every 3-5 checkpoints on the 1 M-host capture (bench/flow-e2e/README.md,
+ * "Stalls").
  */
-export async function writeCheckpoint(dir: string, cp: CheckpointCopy): Promise<void> {
+export async function writeCheckpoint(dir: string, cp: CheckpointCopy, pieceSlots = PIECE_SLOTS): Promise<void> {
+  if (pieceSlots <= 0 || pieceSlots % 3) throw new Error(`checkpoint piece of ${pieceSlots} slots: must be a positive multiple of 3`);
   const file = join(dir, CHECKPOINT_FILE);
   const fh = await open(`${file}.tmp`, 'w');
   try {
     const { agg, ...head } = cp;
     const { talkers, ...sums } = agg;
     await fh.write(`${JSON.stringify(head).slice(0, -1)},"agg":${JSON.stringify(sums).slice(0, -1)},"talkers":[`);
+    const scratch = new Float64Array(pieceSlots);
+    // one buffer for every piece's base64: each write is awaited before the next fills it
+    const out = new Uint8Array(base64Length(pieceSlots * 8));
+    const piece = async (a: Float64Array): Promise<void> => void (await fh.write(out, 0, base64Into(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), out)));
     for (let i = 0; i < talkers.length; i++) {
       const t = talkers[i] as TalkerCopy;
-      await nextTick();
-      const { v4, text } = splitKeys(t.keys);
-      await fh.write(`${i ? ',' : ''}{"rest":${JSON.stringify(t.rest)},"text":${JSON.stringify(text)}`);
-      // one array per turn of the loop; base64 needs no JSON escaping, so it is written as it is
-      for (const [k, a] of [['v4', v4], ['bytes', t.bytes], ['packets', t.packets], ['flows', t.flows]] as const) {
-        await nextTick();
-        await fh.write(`,"${k}":"${b64(a)}"`);
+      // base64 needs no JSON escaping, so it is written as it is
+      await fh.write(`${i ? ',' : ''}{"rest":${JSON.stringify(t.rest)},"v4":"`);
+      const text: [number, string][] = [];
+      for (let from = 0, size = t.bytes.length; from < size; from += pieceSlots) {
+        const n = Math.min(pieceSlots, size - from);
+        splitPiece(t.keys, from, n, scratch, text);
+        await piece(scratch.subarray(0, n));
+      }
+      await fh.write(`","text":${JSON.stringify(text)}`);
+      for (const [k, a] of [['bytes', t.bytes], ['packets', t.packets], ['flows', t.flows]] as const) {
+        await fh.write(`,"${k}":"`);
+        for (let from = 0; from < a.length; from += pieceSlots) await piece(a.subarray(from, from + pieceSlots));
+        await fh.write('"');
       }
       await fh.write('}');
     }

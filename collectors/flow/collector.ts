@@ -60,6 +60,8 @@ export class FlowCollector implements Collector {
   private pendingTop: Promise<void> = Promise.resolve();
   /** Aggregator.flowsIn at the last checkpoint: an idle interval is not rewritten every few seconds. */
   private checkpointed = -1;
+  /** A checkpoint copy in the talker tables' spare arrays is being written (TalkerTable.copy). */
+  private spareBusy = false;
   /** LossTracker.changes at the last save of the loss state (losspersist.ts). */
   private lossSaved = -1;
   private lossSavedAt = 0;
@@ -212,8 +214,16 @@ export class FlowCollector implements Collector {
     if (this.aggregator.flowsIn === this.checkpointed) return;
     this.checkpointed = this.aggregator.flowsIn;
     // copied now (a memcpy of the talker volumes), encoded and written piecewise (checkpoint.ts)
-    const cp: CheckpointCopy = { v: 1, shape: shapeOf(this.cfg), intervalStart: this.intervalStart, label: this.nextLabel(), lastLabel: this.lastLabel, flushed: false, savedAt: Date.now(), agg: this.aggregator.copy() };
-    this.saving = this.saving.then(() => writeCheckpoint(this.ctx.dataDir, cp)).catch((e: unknown) => this.ctx.emitter.error(e));
+    // into the talker tables' spare arrays unless the last such copy is still being written
+    const reuse = !this.spareBusy;
+    const cp: CheckpointCopy = { v: 1, shape: shapeOf(this.cfg), intervalStart: this.intervalStart, label: this.nextLabel(), lastLabel: this.lastLabel, flushed: false, savedAt: Date.now(), agg: this.aggregator.copy(reuse) };
+    this.spareBusy ||= reuse;
+    this.saving = this.saving
+      .then(() => writeCheckpoint(this.ctx.dataDir, cp))
+      .catch((e: unknown) => this.ctx.emitter.error(e))
+      .finally(() => {
+        if (reuse) this.spareBusy = false;
+      });
   }
 
   /**

@@ -43,7 +43,13 @@ export interface TalkerSnapshot {
 
 /** A table's content as `copy()` takes it: the encoding to a TalkerSnapshot can wait for a later tick. */
 export interface TalkerCopy {
-  keys: Key[];
+  /**
+   * The table's own key array, not a copy: within an interval a slot's key never changes and new
+   * talkers are appended; reset() replaces the array. So its first `bytes.length` entries are the
+   * copy's keys for as long as the copy lives (a 100 k-key slice per checkpoint was 0.8 MiB of
+   * garbage that outlived a scavenge or two and went to the old generation).
+   */
+  keys: readonly Key[];
   bytes: Float64Array;
   packets: Float64Array;
   flows: Float64Array;
@@ -53,8 +59,7 @@ export interface TalkerCopy {
 export const b64 = (a: Float64Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 
 /** A copy's talkers split as the checkpoint holds them: IPv4 per slot (-1: see `text`), the others by slot. */
-export function splitKeys(keys: readonly Key[]): { v4: Float64Array; text: [number, string][] } {
-  const n = keys.length;
+export function splitKeys(keys: readonly Key[], n = keys.length): { v4: Float64Array; text: [number, string][] } {
   const v4 = new Float64Array(n);
   const text: [number, string][] = [];
   for (let i = 0; i < n; i++) {
@@ -70,7 +75,7 @@ export function splitKeys(keys: readonly Key[]): { v4: Float64Array; text: [numb
 
 /** The checkpoint form of a copy: IPv4 talkers and volumes as base64 of Float64Array bytes. */
 export function encodeTalkers(c: TalkerCopy): TalkerSnapshot {
-  const { v4, text } = splitKeys(c.keys);
+  const { v4, text } = splitKeys(c.keys, c.bytes.length);
   return { v4: b64(v4), text, bytes: b64(c.bytes), packets: b64(c.packets), flows: b64(c.flows), rest: c.rest };
 }
 
@@ -83,6 +88,8 @@ export class TalkerTable {
   private readonly v6 = new Ip6Index();
   private readonly text = new Map<string, number>();
   private keys: Key[] = [];
+  /** Volumes of the last reused copy (copy(true)). */
+  private spare: [Float64Array, Float64Array, Float64Array] | undefined;
   private bytes = new Float64Array(1024);
   private packets = new Float64Array(1024);
   private flows = new Float64Array(1024);
@@ -256,10 +263,23 @@ export class TalkerTable {
     return encodeTalkers(this.copy());
   }
 
-  /** A copy of the table, cheap enough for the receive path (memcpy of the volumes); encode later. */
-  copy(): TalkerCopy {
+  /**
+   * A copy of the table, cheap enough for the receive path (memcpy of the volumes, keys shared);
+   * encode later. `reuse`: into the table's one spare set of arrays, which the caller must no
+   * longer be reading from an earlier reused copy. The periodic checkpoint reuses: three fresh
+   * 100 k-slot Float64Arrays per table every 5 s were 5 MiB of array buffers whose external
+   * memory brought a major GC every 3-5 checkpoints on the 1 M-host capture (bench/flow-e2e/README.md).
+   */
+  copy(reuse = false): TalkerCopy {
     const n = this.keys.length;
-    return { keys: this.keys.slice(), bytes: this.bytes.slice(0, n), packets: this.packets.slice(0, n), flows: this.flows.slice(0, n), rest: { ...this.rest } };
+    if (!reuse) return { keys: this.keys, bytes: this.bytes.slice(0, n), packets: this.packets.slice(0, n), flows: this.flows.slice(0, n), rest: { ...this.rest } };
+    const cap = this.bytes.length;
+    if (!this.spare || this.spare[0].length < cap) this.spare = [new Float64Array(cap), new Float64Array(cap), new Float64Array(cap)];
+    const [b, p, f] = this.spare;
+    b.set(this.bytes.subarray(0, n));
+    p.set(this.packets.subarray(0, n));
+    f.set(this.flows.subarray(0, n));
+    return { keys: this.keys, bytes: b.subarray(0, n), packets: p.subarray(0, n), flows: f.subarray(0, n), rest: { ...this.rest } };
   }
 
   /** Adds a snapshot's volumes to the table (talkers beyond the bound go to the rest). */

@@ -17,7 +17,7 @@ const SLICE = 4096;
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export async function topOfCopy(c: TalkerCopy, n: number): Promise<{ top: TalkerSum[]; other: { bytes: number; packets: number; flows: number } }> {
-  const size = c.keys.length;
+  const size = c.bytes.length;
   const by = c.bytes;
   const heaviest = new TopSlots(by, n);
   let bytes = 0;
