@@ -17,11 +17,11 @@
 import type { Socket } from 'node:dgram';
 import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInfluxd, type Influxd } from './helpers/influxd.js';
-import { startNats, type NatsCluster } from './helpers/nats.js';
-import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
+import type { Influxd } from './helpers/influxd.js';
+import type { NatsCluster } from './helpers/nats.js';
+import { freeUdpPort, waitFor } from './helpers/net.js';
 import type { Daemon } from './helpers/proc.js';
-import { BusRig, dataOnly, logLines, owned, senders, softflowdCapture, v9DataRecords } from './helpers/busrig.js';
+import { BusRig, dataOnly, logLines, owned, senders, startBusCluster, stopBusCluster, v9DataRecords } from './helpers/busrig.js';
 
 const PARTITIONS = 4;
 const SOURCES = 6;
@@ -36,19 +36,8 @@ let influx: Influxd;
 let capture: Buffer[] = [];
 const rigs: BusRig[] = [];
 
-beforeAll(async () => {
-  tmp = await makeTmpDir('netvigil-fence-');
-  nats = await startNats(tmp.dir, 3);
-  influx = await startInfluxd();
-  capture = await softflowdCapture(tmp.dir, CONVERSATIONS);
-}, 60_000);
-
-afterAll(async () => {
-  for (const r of rigs) await r.stop();
-  await nats?.stop();
-  await influx?.cleanup();
-  await tmp?.cleanup();
-});
+beforeAll(async () => void ({ tmp, nats, influx, capture } = await startBusCluster('netvigil-fence-', CONVERSATIONS)), 60_000);
+afterAll(() => stopBusCluster({ tmp, nats, influx }, rigs));
 
 const flowBlock = (port: number): string => `collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${port} }], interval: ${INTERVAL_MS}ms, dimensions: [exporter, proto] } }`;
 

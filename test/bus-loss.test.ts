@@ -16,13 +16,11 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../src/bus/bus.js';
-import { dataOnly, owned, v9DataRecords } from './helpers/busrig.js';
+import { dataOnly, owned, softflowdCapture, v9DataRecords } from './helpers/busrig.js';
 import { CLI } from './helpers/cli.js';
 import { startNats, type NatsCluster } from './helpers/nats.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
-import { makeTraffic, writePcap } from './helpers/pcap.js';
 import { startDaemon, type Daemon } from './helpers/proc.js';
-import { runSoftflowd } from './helpers/softflowd.js';
 
 const PARTITIONS = 4;
 const SOURCES = Array.from({ length: 6 }, (_, i) => `127.0.0.${30 + i}`);
@@ -132,14 +130,7 @@ async function lastLoss(name: string): Promise<Map<string, Loss>> {
 beforeAll(async () => {
   tmp = await makeTmpDir('netvigil-busloss-');
   nats = await startNats(tmp.dir, 3);
-  const pcap = join(tmp.dir, 'traffic.pcap');
-  await writeFile(pcap, writePcap(makeTraffic(60, Math.floor(Date.now() / 1000) - 60)));
-  const sink = createSocket('udp4');
-  sink.on('message', (m) => capture.push(m));
-  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
-  await runSoftflowd(pcap, '9', [sink.address().port], tmp.dir);
-  await new Promise((r) => setTimeout(r, 300));
-  sink.close();
+  capture = await softflowdCapture(tmp.dir, 60);
 }, 60_000);
 
 afterAll(async () => {
@@ -150,7 +141,6 @@ afterAll(async () => {
 
 describe('loss accounting across bus partition takeovers (3-node cluster, R3)', () => {
   it('continues every exporter\'s sequence expectation and counters through a kill, a rebalance and a stop', async () => {
-    capture = capture.filter((d) => d.readUInt16BE(0) === 9);
     const later = dataOnly(capture);
     expect(later.length).toBeGreaterThan(0);
     const flowPort = await freeUdpPort();

@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI } from './cli.js';
-import type { Influxd } from './influxd.js';
-import type { NatsCluster } from './nats.js';
-import { waitFor } from './net.js';
+import { startInfluxd, type Influxd } from './influxd.js';
+import { startNats, type NatsCluster } from './nats.js';
+import { makeTmpDir, waitFor } from './net.js';
 import { makeTraffic, writePcap } from './pcap.js';
 import { startDaemon, type Daemon } from './proc.js';
 import { runSoftflowd } from './softflowd.js';
@@ -76,6 +76,28 @@ export async function softflowdCapture(dir: string, conversations: number): Prom
   await new Promise((r) => setTimeout(r, 300));
   sink.close();
   return out.filter((d) => d.readUInt16BE(0) === 9);
+}
+
+/** What the cluster tests share: a temp dir, a 3-node nats-server cluster, a real influxd, softflowd's export. */
+export interface BusCluster {
+  tmp: { dir: string; cleanup: () => Promise<void> };
+  nats: NatsCluster;
+  influx: Influxd;
+  capture: Buffer[];
+}
+
+export async function startBusCluster(prefix: string, conversations: number): Promise<BusCluster> {
+  const tmp = await makeTmpDir(prefix);
+  const [nats, influx] = await Promise.all([startNats(tmp.dir, 3), startInfluxd()]);
+  return { tmp, nats, influx, capture: await softflowdCapture(tmp.dir, conversations) };
+}
+
+/** Stops the rigs' processes, then the servers; a cluster that failed to start is skipped. */
+export async function stopBusCluster(c: Partial<BusCluster>, rigs: readonly BusRig[]): Promise<void> {
+  for (const r of rigs) await r.stop();
+  await c.nats?.stop();
+  await c.influx?.cleanup();
+  await c.tmp?.cleanup();
 }
 
 export interface RigOptions {
