@@ -12,15 +12,14 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../src/bus/bus.js';
-import { dataOnly, owned, softflowdCapture, v9DataRecords } from './helpers/busrig.js';
-import { CLI } from './helpers/cli.js';
+import { BusRig, dataOnly, owned, softflowdCapture, stopBusCluster, v9DataRecords } from './helpers/busrig.js';
 import { startNats, type NatsCluster } from './helpers/nats.js';
 import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
-import { startDaemon, type Daemon } from './helpers/proc.js';
+import type { Daemon } from './helpers/proc.js';
 
 const PARTITIONS = 4;
 const SOURCES = Array.from({ length: 6 }, (_, i) => `127.0.0.${30 + i}`);
@@ -33,35 +32,11 @@ const GAP_ROUND = 5;
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let nats: NatsCluster;
-const running: Daemon[] = [];
 let capture: Buffer[] = [];
 
-function config(name: string, roles: string, flowPort: number): string {
-  const dir = join(tmp.dir, name);
-  return [
-    'log_level: info',
-    'log_format: json',
-    `data_dir: ${dir}`,
-    `instance: ${name}`,
-    `roles: [${roles}]`,
-    'monitor: { enabled: false }',
-    'pipeline: { flush_interval: 200ms }',
-    `sinks: { file: { dir: ${join(dir, 'lp')} } }`,
-    `bus: { nats: { servers: [${nats.urls.join(', ')}], stream: NVLOSS, replicas: 3, partitions: ${PARTITIONS}, lease_ttl: ${LEASE_TTL_MS}ms, batch_delay: 20ms } }`,
-    `collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${flowPort} }], interval: 2s, dimensions: [exporter] } }`,
-  ].join('\n');
-}
-
-async function run(name: string, roles: string, flowPort = 0): Promise<Daemon> {
-  const file = join(tmp.dir, `${name}.yaml`);
-  await writeFile(file, config(name, roles, flowPort) + '\n');
-  const d = startDaemon(process.execPath, [CLI, 'run', '-c', file]);
-  running.push(d);
-  await waitFor(`${name} started`, () => d.output().includes('netvigil started'), 20_000).catch((e: unknown) => {
-    throw new Error(`${(e as Error).message}\n${d.output()}`);
-  });
-  return d;
-}
+let rig: BusRig;
+const flowBlock = (port: number): string => `collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${port} }], interval: 2s, dimensions: [exporter] } }`;
+const run = (name: string, roles: string, flowPort = 0): Promise<Daemon> => rig.run(name, roles, [flowBlock(flowPort)]);
 
 interface Loss {
   received: number;
@@ -131,13 +106,10 @@ beforeAll(async () => {
   tmp = await makeTmpDir('netvigil-busloss-');
   nats = await startNats(tmp.dir, 3);
   capture = await softflowdCapture(tmp.dir, 60);
+  rig = new BusRig({ dir: tmp.dir, nats, stream: 'NVLOSS', partitions: PARTITIONS, leaseTtlMs: LEASE_TTL_MS });
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all(running.map((d) => d.stop('SIGTERM', 5000)));
-  await nats?.stop();
-  await tmp?.cleanup();
-});
+afterAll(() => stopBusCluster({ tmp, nats }, rig ? [rig] : []));
 
 describe('loss accounting across bus partition takeovers (3-node cluster, R3)', () => {
   it('continues every exporter\'s sequence expectation and counters through a kill, a rebalance and a stop', async () => {
@@ -202,7 +174,7 @@ describe('loss accounting across bus partition takeovers (3-node cluster, R3)', 
       await new Promise((r) => setTimeout(r, ROUND_MS));
     }
     for (const s of senders) s.close();
-    await (running[2] as Daemon).stop('SIGTERM', 10_000); // the receiver's last batches
+    await (rig.running[2] as Daemon).stop('SIGTERM', 10_000); // the receiver's last batches
     await new Promise((r) => setTimeout(r, 3000));
     await p2.stop('SIGTERM', 15_000);
     await waitFor('p1 holds every partition', () => owned(p1).size === PARTITIONS, 30_000, 100);

@@ -103,8 +103,9 @@ export async function stopBusCluster(c: Partial<BusCluster>, rigs: readonly BusR
 export interface RigOptions {
   dir: string;
   nats: NatsCluster;
-  influx: Influxd;
-  database: string;
+  /** Where the instances also write, besides their line-protocol files; none: the files only. */
+  influx?: Influxd;
+  database?: string;
   stream: string;
   partitions: number;
   leaseTtlMs: number;
@@ -127,7 +128,7 @@ export class BusRig {
       'monitor: { enabled: false }',
       'pipeline: { flush_interval: 200ms }',
       'telemetry_interval: 1s',
-      `sinks: { file: { dir: ${join(data, 'lp')} }, influx: { url: '${influx.url}', database: ${database} } }`,
+      `sinks: { file: { dir: ${join(data, 'lp')} }${influx ? `, influx: { url: '${influx.url}', database: ${database ?? 'netvigil'} }` : ''} }`,
       `bus: { nats: { servers: [${nats.urls.join(', ')}], stream: ${stream}, replicas: 3, partitions: ${partitions}, lease_ttl: ${leaseTtlMs}ms, batch_delay: 20ms } }`,
       ...extra,
     ].join('\n');

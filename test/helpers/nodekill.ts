@@ -11,19 +11,13 @@
  * replace another.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataOnly, owned, v9DataRecords } from './busrig.js';
-import { CLI } from './cli.js';
-import { startInfluxd, type Influxd } from './influxd.js';
-import { startNats, type NatsCluster } from './nats.js';
-import { freeUdpPort, makeTmpDir, waitFor } from './net.js';
-import { makeTraffic, writePcap } from './pcap.js';
-import { startDaemon, type Daemon } from './proc.js';
-import { runSoftflowd } from './softflowd.js';
+import { BusRig, dataOnly, owned, startBusCluster, stopBusCluster, v9DataRecords } from './busrig.js';
+import type { Influxd } from './influxd.js';
+import type { NatsCluster } from './nats.js';
+import { freeUdpPort, waitFor } from './net.js';
+import type { Daemon } from './proc.js';
 
 const PARTITIONS = 8;
 const SOURCES = 8;
@@ -35,58 +29,11 @@ let LEASE_TTL_MS = 0;
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let nats: NatsCluster;
 let influx: Influxd;
-const running: Daemon[] = [];
 let capture: Buffer[] = [];
 
-function config(name: string, roles: string, extra: string[]): string {
-  const dir = join(tmp.dir, name);
-  return [
-    'log_level: info',
-    'log_format: json',
-    `data_dir: ${dir}`,
-    `instance: ${name}`,
-    `roles: [${roles}]`,
-    'monitor: { enabled: false }',
-    'pipeline: { flush_interval: 200ms }',
-    'telemetry_interval: 1s',
-    `sinks: { file: { dir: ${join(dir, 'lp')} }, influx: { url: '${influx.url}', database: nvbus } }`,
-    `bus: { nats: { servers: [${nats.urls.join(', ')}], stream: NVTEST, replicas: 3, partitions: ${PARTITIONS}, lease_ttl: ${LEASE_TTL_MS}ms, batch_delay: 20ms } }`,
-    ...extra,
-  ].join('\n');
-}
-
-async function run(name: string, roles: string, extra: string[]): Promise<Daemon> {
-  const file = join(tmp.dir, `${name}.yaml`);
-  await writeFile(file, config(name, roles, extra) + '\n');
-  const d = startDaemon(process.execPath, [CLI, 'run', '-c', file]);
-  running.push(d);
-  await waitFor(`${name} started`, () => d.output().includes('netvigil started'), 20_000).catch((e: unknown) => {
-    throw new Error(`${(e as Error).message}\n${d.output()}`);
-  });
-  return d;
-}
-
-interface Point {
-  key: string;
-  flows: number;
-}
-
-/** flow_agg points of one instance's line-protocol files. */
-async function points(name: string): Promise<Point[]> {
-  const dir = join(tmp.dir, name, 'lp');
-  if (!existsSync(dir)) return [];
-  const out: Point[] = [];
-  for (const f of await readdir(dir)) {
-    for (const line of (await readFile(join(dir, f), 'utf8')).split('\n')) {
-      if (!line.startsWith('flow_agg,')) continue;
-      const sp = line.indexOf(' ');
-      const flows = /(?:^|,)flows=(\d+)i/.exec(line.slice(sp + 1))?.[1];
-      if (flows === undefined) throw new Error(`no flows field: ${line}`);
-      out.push({ key: `${line.slice(0, sp)} ${line.slice(line.lastIndexOf(' ') + 1)}`, flows: Number(flows) });
-    }
-  }
-  return out;
-}
+let rig: BusRig;
+const run = (name: string, roles: string, extra: string[]): Promise<Daemon> => rig.run(name, roles, extra);
+const points = (name: string): Promise<{ key: string; flows: number }[]> => rig.points(name);
 
 /** Index in `nats.nodes` of the node leading the test stream (nodes are named n0, n1, ...). */
 async function streamLeader(): Promise<number> {
@@ -118,30 +65,15 @@ async function receiversPublished(names: string[], since: number): Promise<boole
 export function nodeKillSuite(leaseTtlMs: number): void {
 LEASE_TTL_MS = leaseTtlMs;
 beforeAll(async () => {
-  tmp = await makeTmpDir('netvigil-bus-');
-  nats = await startNats(tmp.dir, 3);
-  influx = await startInfluxd();
   // softflowd's real NetFlow v9 export of CONVERSATIONS generated conversations, captured once
-  const pcap = join(tmp.dir, 'traffic.pcap');
-  await writeFile(pcap, writePcap(makeTraffic(CONVERSATIONS, Math.floor(Date.now() / 1000) - 60)));
-  const sink = createSocket('udp4');
-  sink.on('message', (m) => capture.push(m));
-  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
-  await runSoftflowd(pcap, '9', [sink.address().port], tmp.dir);
-  await new Promise((r) => setTimeout(r, 300));
-  sink.close();
+  ({ tmp, nats, influx, capture } = await startBusCluster('netvigil-bus-', CONVERSATIONS));
+  rig = new BusRig({ dir: tmp.dir, nats, influx, database: 'nvbus', stream: 'NVTEST', partitions: PARTITIONS, leaseTtlMs: LEASE_TTL_MS });
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all(running.map((d) => d.stop('SIGTERM', 5000)));
-  await nats?.stop();
-  await influx?.cleanup();
-  await tmp?.cleanup();
-});
+afterAll(() => stopBusCluster({ tmp, nats, influx }, rig ? [rig] : []));
 
 describe(`scale-out on NATS JetStream (3-node cluster, R3), lease_ttl ${leaseTtlMs} ms`, () => {
   it('shares partitions among processors, moves a killed one\'s within seconds, and counts every flow exactly once', async () => {
-    capture = capture.filter((d) => d.readUInt16BE(0) === 9);
     const perCapture = v9DataRecords(capture);
     expect(perCapture).toBe(CONVERSATIONS); // softflowd: one record per generated conversation
     // templates go out in the first round only: a processor that takes a partition over decodes the
@@ -199,7 +131,7 @@ describe(`scale-out on NATS JetStream (3-node cluster, R3), lease_ttl ${leaseTtl
       const now = new Set([...owned(procs[1] as Daemon), ...owned(procs[2] as Daemon)]);
       return [...victimHad].every((p) => now.has(p)) && now.size === PARTITIONS;
     }, LEASE_TTL_MS + 30_000, 100).catch((e: unknown) => {
-      throw new Error(`${(e as Error).message}\n${running.map((d) => d.output().split('\n').filter((l) => !/"level":30,.*(flow listener|records)/.test(l)).join('\n')).join('\n----\n')}\n${nats.nodes.map((d) => d.output().split('\n').slice(-40).join('\n')).join('\n----\n')}`);
+      throw new Error(`${(e as Error).message}\n${rig.running.map((d) => d.output().split('\n').filter((l) => !/"level":30,.*(flow listener|records)/.test(l)).join('\n')).join('\n----\n')}\n${nats.nodes.map((d) => d.output().split('\n').slice(-40).join('\n')).join('\n----\n')}`);
     });
     const movedMs = Date.now() - killedAt;
     console.log(`partitions ${[...victimHad].join(',')} moved ${movedMs} ms after SIGKILL (lease_ttl ${LEASE_TTL_MS} ms); NATS node n${nodeKilled} (stream leader) killed`);
@@ -213,7 +145,7 @@ describe(`scale-out on NATS JetStream (3-node cluster, R3), lease_ttl ${leaseTtl
     await waitFor('every batch the receivers took acknowledged by the stream', () => receiversPublished(['r1', 'r2'], sentAt + 1000), 60_000, 250);
     console.log(`receivers' batches all on the stream ${Date.now() - sentAt} ms after the last datagram sent`);
     // receivers first (their last batches), then the processors, which write their open interval
-    for (const d of running.slice(3)) await d.stop('SIGTERM', 10_000);
+    for (const d of rig.running.slice(3)) await d.stop('SIGTERM', 10_000);
     await new Promise((r) => setTimeout(r, 3000));
     for (const d of procs.slice(1)) await d.stop('SIGTERM', 15_000);
 
