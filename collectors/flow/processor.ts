@@ -218,10 +218,8 @@ export class FlowProcessor {
     for (let i = 0; i < p.flows.length; i++) {
       const f = p.flows[i] as (typeof p.flows)[number];
       const view = this.producer.v5(h, f, exporter);
-      const rate = view.rate;
-      this.hooks.aggregate(view);
+      this.aggregate(view);
       if (!raw) continue;
-      view.rate = rate; // the aggregate hook may have set a configured rate: the Record keeps the exporter's
       this.hooks.emit(this.clocks.stamp(recordOfV5(view, f), exporter));
     }
     return p.flows.length;
@@ -246,11 +244,9 @@ export class FlowProcessor {
       if (r.tpl.def.options) continue;
       // aggregation reads the view; a Record is made only when raw export wants it
       const view = prod.data(r);
-      const rate = view.rate;
-      this.hooks.aggregate(view);
+      this.aggregate(view);
       n++;
       if (!raw) continue;
-      view.rate = rate; // as for v5
       this.hooks.emit(this.clocks.stamp(recordOfData(view, r, now), exporter));
     }
     if (ifChanged) this.hooks.interfaces(exporter, [...(this.options.interfaces.get(exporter)?.values() ?? [])]);
@@ -288,11 +284,9 @@ export class FlowProcessor {
         continue;
       }
       const view = this.producer.sflow(s, exporter, d.subAgentId, now);
-      const rate = view.rate;
-      this.hooks.aggregate(view);
+      this.aggregate(view);
       n++;
       if (!raw) continue;
-      view.rate = rate; // as for v5
       this.hooks.emit(recordOfSflow(view, s, d));
     }
     return n;
@@ -334,6 +328,16 @@ export class FlowProcessor {
 
   exporterNames(): string[] {
     return [...this.exporters.keys()];
+  }
+
+  /**
+   * Hands the view to aggregation. The aggregate hook may set a configured sampling rate on it
+   * (sampling.ts); the exporter's own rate is put back for the raw Record made from the same view.
+   */
+  private aggregate(view: FlowView): void {
+    const rate = view.rate;
+    this.hooks.aggregate(view);
+    view.rate = rate;
   }
 
   /** The exporter's cumulative counters, as a bus partition carries them (handoff.ts). */
