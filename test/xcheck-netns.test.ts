@@ -240,6 +240,7 @@ devices:
       const measured = ifs.reduce((a, p) => a + int(p.fields[`${d}_bytes`]), 0);
       const fixed = ifs.reduce((a, p) => a + int(p.fields[`${d}_bytes_corrected`] ?? p.fields[`${d}_bytes`]), 0);
       const msg = `${d}: measured ${measured}, corrected ${fixed}, SNMP ${snmp}`;
+      console.log(`probe-drops ${msg} (measured/SNMP ${(measured / snmp).toFixed(3)}, corrected/SNMP ${(fixed / snmp).toFixed(3)})`); // the README's figures
       expect(measured / snmp, msg).toBeLessThan(0.8);
       // the records lost are counted by IPFIX's sequence; their bytes are estimated at the interval's
       // bytes per record (README for the runs' figures): much nearer than the measured volume
