@@ -16,9 +16,9 @@
  * keeps one. The records are kept until the writer committed every partition they cover; a dead
  * writer's entries go with the bucket's TTL (the stream's `max_age`: its messages are gone then too).
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
 import type { NetRecord } from '../record/record.js';
 import type { KeyValue } from './bus.js';
+import { pack, unpack } from './packed.js';
 
 /** An outbox entry a lease refers to: its id and the partition's last message it covers. */
 export interface OutRef {
@@ -48,10 +48,6 @@ export function readLease(b: Uint8Array | undefined): LeaseValue {
   return { o: String(v.o ?? ''), out: Array.isArray(v.out) ? v.out.filter((r) => typeof r?.id === 'string' && Number.isSafeInteger(r.seq)) : [] };
 }
 
-/** Integers are bigint in records: kept apart from numbers so a replayed point has the same field types. */
-const replacer = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? { $i: v.toString() } : v);
-const reviver = (_k: string, v: unknown): unknown => (v !== null && typeof v === 'object' && typeof (v as { $i?: unknown }).$i === 'string' ? BigInt((v as { $i: string }).$i) : v);
-
 export interface Blob {
   /** Partition -> last message the records cover. */
   marks: Record<string, number>;
@@ -59,11 +55,11 @@ export interface Blob {
 }
 
 export function encodeBlob(b: Blob): Uint8Array {
-  return gzipSync(JSON.stringify(b, replacer));
+  return pack(b);
 }
 
 export function decodeBlob(b: Uint8Array): Blob {
-  return JSON.parse(gunzipSync(b).toString('utf8'), reviver) as Blob;
+  return unpack<Blob>(b);
 }
 
 /** A partition's last message at an interval close, and its lease's outbox references. */
