@@ -117,15 +117,26 @@ export interface PartitionState {
  * Scale-out (src/bus/pollers.ts): pollers on a bus share the inventory's devices by leases instead of
  * `shard`. Absent without a bus.
  */
+/** What a device's previous poller left: its last counter sample and the records of that poll. */
+export interface DeviceHandoff {
+  state: unknown;
+  /** Written again by the next poller (identical points, so a database replaces them): the poll may have died before they were. */
+  records: NetRecord[];
+}
+
 export interface DeviceShare {
   /**
    * The whole inventory's device names (again after a reload). `take` starts polling a device,
-   * with the rate state its previous poller saved (or undefined), and says false when the device is
+   * going on from what its previous poller left (or undefined), and says false when the device is
    * not in the inventory; `drop` resolves once no poll of the device runs any more.
    */
-  share(names: readonly string[], take: (device: string, last: unknown) => boolean, drop: (device: string) => Promise<void>): void;
-  /** After each poll of a device: its rate state, for whoever polls it next. */
-  save(device: string, state: unknown): void;
+  share(names: readonly string[], take: (device: string, last: DeviceHandoff | undefined) => boolean, drop: (device: string) => Promise<void>): void;
+  /**
+   * Before a poll's interface records are emitted: them and the rate state after the poll, for
+   * whoever polls the device next (write-ahead, so a poller killed between the two cannot leave a
+   * sample older than its last points). Resolves once stored, or given up on (counted, logged).
+   */
+  writeAhead(device: string, state: unknown, records: readonly NetRecord[]): Promise<void>;
 }
 
 export interface CollectorContext {

@@ -3,7 +3,9 @@
  * loopback (R3 buckets), a real snmpd answering for 6 devices (names on one agent; leases go by
  * name), a real influxd, and three `netvigil run` processes: pollers `pa` and `pb`, and `pc`, a
  * receiver and processor without any SNMP. `pa` starts alone and takes every device; `pb` joins and
- * takes half; `pa` is killed with SIGKILL and `pb` takes the rest. Checked in InfluxDB: every device
+ * takes half; `pa` is killed with SIGKILL inside the window between handing a poll over (its sample
+ * and records put in the bus) and emitting its records, which a test hook holds open, and `pb`
+ * takes the rest and writes that poll's records itself. Checked in InfluxDB: every device
  * polled by one poller at a time, each interface's rate series without a gap longer than one poll
  * interval plus the takeover time, the first rate after a takeover equal to the counters' own
  * increase, and `pc` writing flow_agg points with the SNMP ifName only the pollers learned.
@@ -61,10 +63,10 @@ function config(name: string, roles: string, extra: string[], bus: Bus): string 
   ].join('\n');
 }
 
-async function run(name: string, roles: string, extra: string[], bus: Bus = { servers: nats.urls, stream: 'NVPOLL', db: DB }): Promise<Daemon> {
+async function run(name: string, roles: string, extra: string[], bus: Bus = { servers: nats.urls, stream: 'NVPOLL', db: DB }, env: Record<string, string> = {}): Promise<Daemon> {
   const file = join(tmp.dir, `${name}.yaml`);
   await writeFile(file, config(name, roles, extra, bus) + '\n');
-  const d = startDaemon(process.execPath, [CLI, 'run', '-c', file]);
+  const d = startDaemon(process.execPath, [CLI, 'run', '-c', file], { env: { ...process.env, ...env } });
   running.push(d);
   await waitFor(`${name} started`, () => d.output().includes('netvigil started'), 20_000).catch((e: unknown) => {
     throw new Error(`${(e as Error).message}\n${d.output()}`);
@@ -124,7 +126,10 @@ describe('pollers on NATS JetStream (3-node cluster, R3)', () => {
     // no snmp block: pc learns interface names only from the bus
     const [pcHttp, pbHttp] = [await freeTcpPort(), await freeTcpPort()];
     const pc = await run('pc', 'receiver, processor', [`collectors: { flow: { listen: [{ address: 127.0.0.1, port: ${flowPort} }], interval: 2s, dimensions: [exporter, in_if] } }`, `http: { listen: 127.0.0.1:${pcHttp} }`]);
-    const pa = await run('pa', 'poller', [snmp]);
+    // pa holds each poll's records 1.5 s after handing them over (src/bus/pollers.ts testHold), so
+    // the kill below lands in that window for certain: without the hand-over's records written
+    // again by pb, that poll's rates would be missing (a gap of two intervals)
+    const pa = await run('pa', 'poller', [snmp], undefined, { NETVIGIL_TEST_HOLD_HANDOFF_MS: '1500' });
     await waitFor('pa alone takes every device', () => held(pa).size === DEVICES.length, 20_000, 100);
     await sleep(2 * INTERVAL_MS);
     const pb = await run('pb', 'poller', [snmp, `http: { listen: 127.0.0.1:${pbHttp} }`]);
@@ -146,6 +151,9 @@ describe('pollers on NATS JetStream (3-node cluster, R3)', () => {
     exporter.close();
 
     await sleep(2 * INTERVAL_MS);
+    const holds = () => pa.output().split('\n').filter((l) => l.includes('poll handed over, holding its records')).length;
+    const seen = holds();
+    await waitFor('pa inside a held hand-over', () => holds() > seen, 3 * INTERVAL_MS, 20);
     const victimHad = held(pa);
     pa.proc.kill('SIGKILL');
     const killedAt = Date.now();
@@ -157,9 +165,11 @@ describe('pollers on NATS JetStream (3-node cluster, R3)', () => {
     expect(movedMs).toBeLessThan(LEASE_TTL_MS + 5000);
     await sleep(3 * INTERVAL_MS);
     // /status: pb's devices and lease counters; pc, which polls nothing, knows every device's interfaces
-    const status = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/status.json`)).json()) as { bus: { poller?: { devices: string[]; lost: number; taken: number } }; interfaces: { device: string; snmp: number }[] };
+    const status = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/status.json`)).json()) as { bus: { poller?: { devices: string[]; lost: number; taken: number; replayed: number } }; interfaces: { device: string; snmp: number }[] };
     const sb = await status(pbHttp);
     expect(sb.bus.poller).toMatchObject({ devices: [...DEVICES].sort(), lost: 0, taken: DEVICES.length });
+    // every take wrote the previous poller's last poll again: some interface records each
+    expect(sb.bus.poller!.replayed).toBeGreaterThanOrEqual(DEVICES.length);
     const sc = await status(pcHttp);
     expect(sc.bus.poller).toBeUndefined();
     expect(sc.interfaces.filter((i) => i.snmp > 0).map((i) => i.device).sort()).toEqual([...DEVICES].sort());

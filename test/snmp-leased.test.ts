@@ -1,14 +1,17 @@
 /**
  * The SNMP collector under a DeviceShare (scale-out pollers, src/bus/pollers.ts), against a real
  * snmpd: it polls only what it is handed, stops what is taken back, goes on from the previous
- * poller's rate state so its first poll already has rates, and a reload passes the new inventory on.
+ * poller's rate state so its first poll already has rates, writes again the records the previous
+ * poller handed over with it, hands its own over before emitting them (write-ahead), and a reload
+ * passes the new inventory on.
  * The share here is an in-process stand-in that records calls, so take and drop happen at known
  * moments; the share over a real NATS cluster is test/bus-pollers.test.ts.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceShare } from '../src/collector.js';
+import type { DeviceHandoff, DeviceShare } from '../src/collector.js';
+import type { NetRecord } from '../src/record/record.js';
 import { SnmpCollector } from '../collectors/snmp/collector.js';
 import { snmpConfigSchema } from '../collectors/snmp/config.js';
 import { makeTmpDir, waitFor } from './helpers/net.js';
@@ -29,16 +32,22 @@ afterAll(async () => {
 
 class Share implements DeviceShare {
   names: readonly string[] = [];
-  take: (d: string, last: unknown) => boolean = () => false;
+  take: (d: string, last: DeviceHandoff | undefined) => boolean = () => false;
   drop: (d: string) => Promise<void> = async () => {};
-  readonly saved = new Map<string, unknown>();
+  readonly saved = new Map<string, DeviceHandoff>();
+  /** Hand-overs whose records had already been emitted when they were handed over (must stay 0). */
+  late = 0;
+  constructor(private readonly emitted: () => readonly NetRecord[]) {}
   share(names: readonly string[], take: Share['take'], drop: Share['drop']): void {
     this.names = names;
     this.take = take;
     this.drop = drop;
   }
-  save(device: string, state: unknown): void {
-    this.saved.set(device, state);
+  async writeAhead(device: string, state: unknown, records: readonly NetRecord[]): Promise<void> {
+    const out = new Set(this.emitted());
+    if (records.some((r) => out.has(r))) this.late++;
+    this.saved.set(device, { state, records: [...records] });
+    await new Promise((r) => setTimeout(r, 20)); // a put's round trip: the records wait for it
   }
 }
 
@@ -51,7 +60,7 @@ describe('SNMP collector with devices shared over a bus', () => {
     const file = join(tmp.dir, 'devices.yaml');
     await inventory(file, ['a', 'b', 'c']);
     const h = harness(tmp.dir, tmp.dir);
-    const share = new Share();
+    const share = new Share(() => h.records);
     h.ctx.devices = share;
     const config = snmpConfigSchema.parse({ devices: file });
     const c = new SnmpCollector(config, h.ctx);
@@ -68,11 +77,18 @@ describe('SNMP collector with devices shared over a bus', () => {
       expect(ifA[0]?.fields.in_bps).toBeUndefined();
       expect(ifA.at(-1)?.fields.in_bps).toBeTypeOf('number');
 
-      // b taken over with a's saved state (same agent, same counters): its first poll has rates,
-      // one interval after the state's sample
-      const state = JSON.parse(JSON.stringify(share.saved.get('a'))) as { at: number };
+      const handed = share.saved.get('a')!;
+      expect(handed.records.map((r) => r.measurement)).toEqual(handed.records.map(() => 'interface'));
+      expect(handed.records.length).toBeGreaterThan(0);
+      expect(share.late).toBe(0);
+
+      // b taken over with a's hand-over (same agent, same counters): the handed records are written
+      // again at once, and its first poll has rates, one interval after the state's sample
+      const state = JSON.parse(JSON.stringify(handed.state)) as { at: number };
       const takenAt = Date.now();
-      expect(share.take('b', state)).toBe(true);
+      const before = h.records.length;
+      expect(share.take('b', { state, records: handed.records })).toBe(true);
+      expect(h.records.slice(before, before + handed.records.length)).toEqual(handed.records);
       await waitFor('b polled', () => h.records.some((r) => r.measurement === 'interface' && r.tags.device === 'b'), 10_000);
       const firstB = h.records.find((r) => r.measurement === 'interface' && r.tags.device === 'b' && r.tags.if_index === '1');
       expect(firstB?.fields.in_bps).toBeTypeOf('number');

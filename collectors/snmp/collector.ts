@@ -5,7 +5,8 @@
  * the running one in place and throws the ConfigError for the caller to report.
  */
 import { resolve } from 'node:path';
-import type { Collector, CollectorContext } from '../../src/collector.js';
+import type { Collector, CollectorContext, DeviceHandoff } from '../../src/collector.js';
+import type { NetRecord } from '../../src/record/record.js';
 import { ConfigError } from '../../src/errors.js';
 import type { SnmpConfig } from './config.js';
 import { devicesOf, loadInventory, type DeviceSpec } from './inventory.js';
@@ -105,12 +106,18 @@ export class SnmpCollector implements Collector {
     this.ctx.log.info({ devices: specs.length, inventory: all.length, shard: `${index}/${count}`, profiles: [...user.profiles.keys()] }, 'snmp: inventory loaded');
   }
 
-  /** A device whose lease this instance won: polled from now on, going on from `last` (ratestate.ts). */
-  private take(name: string, last: unknown): boolean {
+  /**
+   * A device whose lease this instance won: polled from now on, going on from the previous poller's
+   * last sample (ratestate.ts). That poll's records are written again first: its poller stored them
+   * before emitting them and may have died in between; when they were written, the same points
+   * (its `instance`, its timestamps) replace themselves.
+   */
+  private take(name: string, last: DeviceHandoff | undefined): boolean {
     const spec = this.inventory.get(name);
     if (!spec || this.stopped) return false;
     this.leased.add(name);
-    if (!this.devices.has(name)) this.add(spec, last);
+    if (last) for (const r of last.records) this.ctx.emitter.emit(r);
+    if (!this.devices.has(name)) this.add(spec, last?.state);
     return true;
   }
 
@@ -133,7 +140,7 @@ export class SnmpCollector implements Collector {
       profiles: this.profiles,
       maxValuesPerWalk: this.config.max_values_per_walk,
       ...(this.ctx.clock ? { now: () => this.ctx.clock!.now() } : {}),
-      ...(this.ctx.devices ? { saveRates: (st: unknown) => this.ctx.devices!.save(spec.name, st) } : {}),
+      ...(this.ctx.devices ? { writeAhead: (st: unknown, records: readonly NetRecord[]) => this.ctx.devices!.writeAhead(spec.name, st, records) } : {}),
     });
     let phaseMs: number | undefined;
     if (last !== undefined) {

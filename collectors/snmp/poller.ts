@@ -42,8 +42,11 @@ export interface PollEnv {
   maxValuesPerWalk: number;
   /** The collector's timeline (CollectorContext.clock): poll times do not follow a wall-clock step. */
   now?: () => number;
-  /** Pollers sharing devices over a bus: the last counter sample, after each poll (ratestate.ts). */
-  saveRates?(state: unknown): void;
+  /**
+   * Pollers sharing devices over a bus: the counter sample of each poll (ratestate.ts) with the
+   * interface records made from it, stored for the device's next poller before they are emitted.
+   */
+  writeAhead?(state: unknown, records: readonly NetRecord[]): Promise<void>;
 }
 
 class PollAborted extends Error {}
@@ -169,8 +172,10 @@ export class DevicePoller {
     const rows = interfaceRows(ifTable, ifXTable);
     const uptime = up[0]?.value;
     const rates = this.rates.update({ uptimeTicks: valueAsBigint(uptime), monoMs: mono }, rows.map((r) => r.sample));
-    for (const row of rows) this.env.emit(interfaceRecord(this.dev, row, rates.get(row.ifIndex), at));
-    if (this.env.saveRates) this.env.saveRates(saveRateState(this.rates, Date.now(), performance.now()));
+    const records = rows.map((row) => interfaceRecord(this.dev, row, rates.get(row.ifIndex), at));
+    const state = this.env.writeAhead && saveRateState(this.rates, Date.now(), performance.now());
+    if (state) await this.env.writeAhead?.(state, records);
+    for (const r of records) this.env.emit(r);
     if (rows.length) this.env.interfaces.update(this.spec.name, [this.spec.address, ...this.spec.flowAddresses], 'snmp', interfaceInfos(rows), this.spec.flowAddresses);
   }
 

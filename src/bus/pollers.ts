@@ -5,30 +5,37 @@
  * whatever the names hash to, and a device moves alone. The cost is one KV update per device every
  * third of the TTL (1000 devices, 6 s TTL: 500 updates/s on the cluster).
  *
- * After each poll a device's last counter sample goes into `<stream>_snmp_rates` (one key per
- * device), so whoever polls the device next goes on from it: its first rate covers the time since
- * the previous poller's last poll, on that poller's grid. A sample is put only once the records of
- * its poll have been written (or spooled): a poller killed with a poll's records still queued
- * leaves the sample before it, so the successor's first rate spans from the last point written and
- * the rate series in the database has no hole.
+ * Each poll's counter sample goes into `<stream>_snmp_rates` (one key per device) with the interface
+ * records made from it, before those records are emitted (write-ahead), so whoever polls the device
+ * next goes on from it: its first rate covers the time since the previous poller's last poll, on
+ * that poller's grid, and it writes that poll's records again. Putting the sample after the points
+ * were written instead leaves a window (a SIGKILL between the write and the put) in which the next
+ * poller starts from the sample before: its first rate then spans two polls and overlaps the last
+ * point written, and it polls at once, off the grid. Written again, a point that did reach the
+ * database replaces itself (same measurement, tags with the first poller's `instance`, timestamp).
  */
-import type { DeviceShare } from '../collector.js';
+import type { DeviceHandoff, DeviceShare } from '../collector.js';
 import type { Logger } from '../log.js';
+import type { NetRecord } from '../record/record.js';
 import type { Bus, KeyValue } from './bus.js';
 import { LeaseTable } from './leases.js';
+import { isPacked, pack, unpack } from './packed.js';
 
 export interface PollerOptions {
+  /** The instance name: lease owner, and the `instance` tag stamped on records written ahead. */
   id: string;
   stream: string;
   leaseTtlMs: number;
-  /** Resolves once every record emitted before the call has been written or spooled (Pipeline.drain). */
-  settle: () => Promise<void>;
 }
 
-/** How often the samples of the polls since the last time go to the bucket, once their records are written. */
-const SAVE_EVERY_MS = 1000;
+/**
+ * Under NATS's default max_payload (1 MiB) with room for headers. A poll whose records pack larger
+ * (some 10,000 interfaces) hands over its sample alone: the next poller's rates still go on, and
+ * only that poll's points are lost if its poller dies before writing them.
+ */
+const MAX_ENTRY = 900 * 1024;
 
-type Take = (device: string, last: unknown) => boolean;
+type Take = (device: string, last: DeviceHandoff | undefined) => boolean;
 type Drop = (device: string) => Promise<void>;
 
 const enc = new TextEncoder();
@@ -53,10 +60,6 @@ export class BusPollers implements DeviceShare {
   private take: Take = () => false;
   private drop: Drop = async () => {};
   private readonly held = new Map<string, string>();
-  /** The latest sample per device not yet put (its poll's records may still be queued). */
-  private readonly pending = new Map<string, unknown>();
-  private flushing: Promise<void> | undefined;
-  private saveTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> = Promise.resolve();
@@ -66,7 +69,7 @@ export class BusPollers implements DeviceShare {
   private renewedAt = Date.now();
   private stopped = false;
   private readonly key: string;
-  readonly stats = { taken: 0, released: 0, lost: 0, members: 0, saved: 0, saveErrors: 0, resumed: 0 };
+  readonly stats = { taken: 0, released: 0, lost: 0, members: 0, saved: 0, saveErrors: 0, oversize: 0, resumed: 0, replayed: 0 };
 
   constructor(
     private readonly bus: Bus,
@@ -101,38 +104,43 @@ export class BusPollers implements DeviceShare {
       this.beat = this.beat.then(() => this.heartbeat()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus device rebalance failed'));
     }, every);
     this.timer.unref();
-    this.saveTimer = setInterval(() => void this.flush(), SAVE_EVERY_MS);
-    this.saveTimer.unref();
     this.beat = this.renew().then(() => this.heartbeat()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus device rebalance failed'));
   }
 
-  save(device: string, state: unknown): void {
+  async writeAhead(device: string, state: unknown, records: readonly NetRecord[]): Promise<void> {
     const k = deviceKey(device);
-    if (state !== undefined && this.held.has(k)) this.pending.set(k, state);
+    if (!this.held.has(k)) return; // lost meanwhile: the new owner's samples are newer
+    for (const r of records) r.tags.instance ??= this.opts.id;
+    let entry = pack({ state, records });
+    if (entry.length > MAX_ENTRY) {
+      if (this.stats.oversize++ === 0) this.log.warn({ device, bytes: entry.length, records: records.length }, 'a poll\'s records are too large to hand over: its sample goes alone');
+      entry = pack({ state, records: [] });
+    }
+    // bounded: a poll must not wait on NATS for long; the records are emitted either way
+    let t: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error('timed out')), Math.max(1000, this.opts.leaseTtlMs / 2))));
+    try {
+      await Promise.race([this.rates.put(k, entry), late]);
+      this.stats.saved++;
+      await this.testHold(device);
+    } catch (e) {
+      this.stats.saveErrors++;
+      this.log.warn({ device, err: (e as Error).message }, 'could not hand over a device\'s rate state: its next poller starts from an older sample');
+    } finally {
+      clearTimeout(t);
+    }
   }
 
-  /** Puts the pending samples once the records emitted before them are written or spooled. */
-  private flush(): Promise<void> {
-    this.flushing ??= (async () => {
-      while (this.pending.size) {
-        const batch = [...this.pending];
-        this.pending.clear();
-        await this.opts.settle();
-        await Promise.all(
-          batch.map(async ([k, state]) => {
-            if (!this.held.has(k)) return; // lost meanwhile: the new owner's samples are newer
-            try {
-              await this.rates.put(k, enc.encode(JSON.stringify(state)));
-              this.stats.saved++;
-            } catch (e) {
-              this.stats.saveErrors++;
-              this.log.warn({ device: this.held.get(k), err: (e as Error).message }, 'could not share a device\'s rate state');
-            }
-          }),
-        );
-      }
-    })().finally(() => (this.flushing = undefined));
-    return this.flushing;
+  /**
+   * Fault injection for tests only (test/bus-pollers.test.ts): `NETVIGIL_TEST_HOLD_HANDOFF_MS` holds
+   * a poll's records that long after they were handed over and before they are emitted, and says so
+   * in the log, so a test can SIGKILL the poller inside that window (a few milliseconds otherwise).
+   */
+  private async testHold(device: string): Promise<void> {
+    const ms = Number(process.env['NETVIGIL_TEST_HOLD_HANDOFF_MS'] ?? 0);
+    if (!(ms > 0)) return;
+    this.log.info({ device }, 'bus test hook: poll handed over, holding its records');
+    await new Promise((r) => setTimeout(r, ms));
   }
 
   /** Device names held now, sorted. */
@@ -147,7 +155,6 @@ export class BusPollers implements DeviceShare {
       const name = this.held.get(k);
       if (name === undefined) return;
       this.held.delete(k);
-      this.pending.delete(k);
       this.stats.lost++;
       await this.drop(name);
       this.log.warn({ device: name }, 'bus device lease lost to another poller');
@@ -165,7 +172,6 @@ export class BusPollers implements DeviceShare {
     for (const [k, name] of gone) {
       if (this.held.get(k) !== name) continue;
       this.held.delete(k);
-      this.pending.delete(k);
       this.leases.forget(k);
       this.stats.lost++;
       await this.drop(name);
@@ -188,10 +194,11 @@ export class BusPollers implements DeviceShare {
 
   private async acquired(k: string): Promise<void> {
     const name = this.names.get(k) as string;
-    let last: unknown;
+    let last: DeviceHandoff | undefined;
     try {
       const e = await this.rates.get(k);
-      if (e) last = JSON.parse(dec.decode(e.value)) as unknown;
+      // a version before the write-ahead stored the sample alone, as JSON
+      if (e) last = isPacked(e.value) ? unpack<DeviceHandoff>(e.value) : { state: JSON.parse(dec.decode(e.value)) as unknown, records: [] };
     } catch (e) {
       this.log.warn({ device: name, err: (e as Error).message }, 'device rate state unreadable: rates start one poll later');
     }
@@ -203,14 +210,14 @@ export class BusPollers implements DeviceShare {
     }
     this.stats.taken++;
     if (last !== undefined) this.stats.resumed++;
+    this.stats.replayed += last?.records.length ?? 0;
     this.log.info({ device: name, resumed: last !== undefined }, 'bus device taken');
   }
 
   /** Stops polling the device (a poll in flight ends first), then lets the lease go. */
   private async release(k: string, why: string): Promise<void> {
     const name = this.held.get(k) as string;
-    await this.drop(name); // still held meanwhile: the last poll's sample is saved for the successor
-    await this.flush();
+    await this.drop(name); // still held meanwhile: a poll in flight hands its sample over
     this.held.delete(k);
     await this.leases.release(k);
     this.stats.released++;
@@ -222,19 +229,15 @@ export class BusPollers implements DeviceShare {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.renewTimer) clearInterval(this.renewTimer);
-    if (this.saveTimer) clearInterval(this.saveTimer);
     await this.beat;
     await this.renewing;
   }
 
   /**
-   * After the collector stopped: the last samples (waiting at most `deadlineMs` for their records to
-   * be written), then every lease goes at once, so other pollers take the devices at their next try.
+   * After the collector stopped (its polls ended, their samples handed over): every lease goes at
+   * once, so other pollers take the devices at their next try.
    */
-  async close(deadlineMs: number): Promise<void> {
-    let t: NodeJS.Timeout | undefined;
-    await Promise.race([this.flush(), new Promise((r) => (t = setTimeout(r, deadlineMs)))]);
-    clearTimeout(t);
+  async close(): Promise<void> {
     for (const [k, name] of [...this.held]) {
       this.held.delete(k);
       await this.leases.release(k).catch(() => {});

@@ -68,7 +68,7 @@ export class BusRuntime {
     const processor = o.roles.includes('processor')
       ? new BusProcessor(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl, settle: o.settle, instance: id, maxAgeMs: n.max_age, emit: (r) => out.emit(r) }, log)
       : undefined;
-    const pollers = o.roles.includes('poller') ? new BusPollers(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl, settle: o.settle }, log) : undefined;
+    const pollers = o.roles.includes('poller') ? new BusPollers(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl }, log) : undefined;
     await pollers?.open();
     const ifnames = await SharedInterfaces.open(bus, n.stream, o.interfaces, log);
     log.info({ servers: n.servers, stream: n.stream, partitions: n.partitions, roles: o.roles }, 'bus connected');
@@ -102,7 +102,7 @@ export class BusRuntime {
   async close(deadlineMs: number): Promise<void> {
     await this.receiver?.close(deadlineMs);
     await this.processor?.close();
-    await this.pollers?.close(deadlineMs);
+    await this.pollers?.close();
     this.ifnames.stop();
     await this.bus.close();
   }
@@ -146,7 +146,8 @@ export class BusRuntime {
       out.push(
         makeRecord('health', 'netvigil_bus', { role: 'poller' }, {
           taken: int(s.taken), released: int(s.released), lost: int(s.lost), members: int(s.members), resumed: int(s.resumed),
-          rate_states_saved: int(s.saved), rate_state_errors: int(s.saveErrors), devices: int(held.length), held: held.join(','),
+          rate_states_saved: int(s.saved), rate_state_errors: int(s.saveErrors), rate_states_oversize: int(s.oversize), records_replayed: int(s.replayed),
+          devices: int(held.length), held: held.join(','),
         }, now),
       );
     }
