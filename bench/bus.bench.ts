@@ -10,7 +10,8 @@
  * (b) processor: started once the receiver's trials have filled the stream, its datagrams/s and
  *     records/s draining it (from its first decoded datagram to the last, /status.json);
  * (c) end to end at a fixed rate: CPU µs per datagram of receiver + processor + nats-server, next
- *     to a single `netvigil run` without a bus on the same datagrams.
+ *     to a single `netvigil run` without a bus on the same datagrams; and the nats-server nodes'
+ *     messages and bytes per datagram, and which streams took them (bus/natsstats.ts).
  *
  * `npm run bench -- bus` (~3 min once the captures are cached). Environment: BUS_BENCH_EXPORTERS
  * (softflowd-v9,sfprobe-sflow), BUS_BENCH_NODES (1), BUS_BENCH_RATE (fixed rate, 5000 datagrams/s),
@@ -24,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { startNats, type NatsCluster } from '../test/helpers/nats.js';
 import { freeUdpPort, makeTmpDir } from '../test/helpers/net.js';
 import { busTelemetry, flowCounts, startInstance, type BusSetup, type Instance } from './bus/instance.js';
+import { natsCounts, perDatagram } from './bus/natsstats.js';
 import { buildCaptures, EXPORTERS, type BuiltCapture, type Exporter } from './flow-e2e/exporters.js';
 import { PinnedChild, type SendDone, type SendRun } from './flow-e2e/ipc.js';
 import { treeCpu, udpSocketStats, waitQuiet } from './flow-e2e/procnet.js';
@@ -96,7 +98,7 @@ async function runCapture(base: string, sender: PinnedChild, capture: BuiltCaptu
     return i;
   };
   try {
-    nats = await startNats(join(base, `nats-${label}`), NODES);
+    nats = await startNats(join(base, `nats-${label}`), NODES, { monitor: true });
     const natsPids = nats.nodes.map((d) => d.pid);
     const bus: BusSetup = { servers: nats.urls, stream: 'NVBENCH', replicas: NODES >= 3 ? 3 : 1 };
     const r = await start('receiver', ['receiver'], bus, await freeUdpPort());
@@ -127,14 +129,27 @@ async function runCapture(base: string, sender: PinnedChild, capture: BuiltCaptu
     const drainedRec = first && last.t > first.t ? (last.rec - first.rec) / ((last.t - first.t) / 1000) : 0;
     // (c) fixed rate through receiver, NATS and processor; then a single process on the same
     const pids = [r.pid, p.pid, ...natsPids];
+    // counted outside the CPU window: the count itself is a connection and API calls to the nodes
+    const counts0 = await natsCounts(nats.urls, nats.monitorUrls);
     await waitQuiet(pids, 8000);
+    // the nodes' CPU with no traffic (raft heartbeats, timers), per second: (c) runs over windows of
+    // different lengths (the waits below end when work ends), so the idle part is said apart
+    const idle0 = treeCpu(natsPids);
+    const idleT0 = performance.now();
+    await sleep(3000);
+    const idlePerMs = (treeCpu(natsPids) - idle0) / (performance.now() - idleT0);
     const before = await flowCounts(p);
     const cpu0 = pids.map((x) => treeCpu([x]));
+    const windowT0 = performance.now();
     const drops0 = udpSocketStats(r.flowPort)?.drops ?? 0;
     const done = await send({ protocol, capture: capture.file, port: r.flowPort, rate: RATE, count: RATE * FIXED_SECONDS });
     const after = await until(async () => (await flowCounts(p)).datagrams - before.datagrams, done.sent, 30_000, 1000);
     await waitQuiet(pids, 5000);
     const cpu = pids.map((x, k) => treeCpu([x]) - (cpu0[k] ?? 0));
+    const windowMs = performance.now() - windowT0;
+    const natsIdle = idlePerMs * windowMs;
+    const natsNote = `${perDatagram(counts0, await natsCounts(nats.urls, nats.monitorUrls), done.sent)}; nodes idle ${(idlePerMs * 10_000).toFixed(1)} ms CPU/s, ${usPer(natsIdle, done.sent).toFixed(1)} µs/datagram of the ${(windowMs / 1000).toFixed(1)} s window`;
+    log(`${label} ${natsNote}`);
     const drops = (udpSocketStats(r.flowPort)?.drops ?? 0) - drops0;
     const [cr = 0, cp = 0, ...cn] = cpu;
     const cnats = cn.reduce((a, b) => a + b, 0);
@@ -153,6 +168,7 @@ async function runCapture(base: string, sender: PinnedChild, capture: BuiltCaptu
       { name: `${label} receiver`, value: found.rate, unit: unitA, note: `${((found.rate * per) / 1e3).toFixed(0)} k records/s; ${found.rate === 0 ? 'none loss-free' : found.senderBound ? 'sender-bound' : found.failedAt === Infinity ? 'no loss at a rate the sender reached' : `lost at ${Math.round(found.failedAt)}`}` },
       { name: `${label} processor draining`, value: drained, unit: 'datagrams/s', note: `${(drainedRec / 1e3).toFixed(0)} k records/s; ${last.n} of ${onStream} datagrams on the stream, ${usPer(cpuDrain, last.n).toFixed(1)} µs CPU/datagram` },
       { name: `${label} bus end to end`, value: busTotal, unit: `µs CPU/datagram at ${RATE}/s`, baseline: { name: 'single netvigil run', value: usPer(sc, sdone.sent) }, note: `receiver ${usPer(cr, n).toFixed(1)} + processor ${usPer(cp, n).toFixed(1)} + nats-server ${usPer(cnats, n).toFixed(1)}; bus ${lossNote(after, n, drops)}, single ${lossNote(sgot, sdone.sent)}` },
+      { name: `${label} nats-server work`, value: 0, unit: '', note: natsNote },
       { name: `${label} input`, value: 0, unit: '', note: `${capture.stats.datagrams} datagrams, ${capture.stats.records} ${protocol === 'sflow' ? 'samples' : 'records'} (${per.toFixed(1)}/datagram), replayed in a ring from 127.0.0.1 (one exporter: one partition)` },
     ];
   } finally {

@@ -13,6 +13,8 @@ export interface NatsCluster {
   nodes: Daemon[];
   /** Client URLs, one per node. */
   urls: string[];
+  /** Monitoring endpoints (`/varz`, `/jsz`), one per node, when started with `monitor`. */
+  monitorUrls: string[];
   /** Starts node `i` again (after a kill) on its ports and store; resolves once it takes clients. */
   restart(i: number): Promise<void>;
   stop(): Promise<void>;
@@ -28,12 +30,14 @@ const tcpOpen = (port: number): Promise<boolean> =>
     s.once('error', () => resolve(false));
   });
 
-export async function startNats(dir: string, nodes = 1): Promise<NatsCluster> {
+export async function startNats(dir: string, nodes = 1, opts: { monitor?: boolean } = {}): Promise<NatsCluster> {
   const client: number[] = [];
   const route: number[] = [];
+  const monitor: number[] = [];
   for (let i = 0; i < nodes; i++) {
     client.push(await freeTcpPort());
     route.push(await freeTcpPort());
+    if (opts.monitor) monitor.push(await freeTcpPort());
   }
   const daemons: Daemon[] = [];
   const argv: string[][] = [];
@@ -41,6 +45,7 @@ export async function startNats(dir: string, nodes = 1): Promise<NatsCluster> {
     const store = join(dir, `nats-${i}`);
     mkdirSync(store, { recursive: true });
     const args = ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(client[i]), '-n', `n${i}`];
+    if (opts.monitor) args.push('-m', String(monitor[i]));
     if (nodes > 1) {
       const routes = route.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(',');
       args.push('--cluster_name', 'netvigil-test', '--cluster', `nats://127.0.0.1:${route[i]}`, '--routes', routes);
@@ -67,7 +72,7 @@ export async function startNats(dir: string, nodes = 1): Promise<NatsCluster> {
     daemons[i] = startDaemon('nats-server', argv[i] as string[]);
     await waitFor(`nats-server n${i} on ${client[i]} again\n${daemons[i]?.output() ?? ''}`, () => tcpOpen(client[i] as number), 10_000, 100);
   };
-  return { nodes: daemons, urls: client.map((p) => `nats://127.0.0.1:${p}`), restart, stop };
+  return { nodes: daemons, urls: client.map((p) => `nats://127.0.0.1:${p}`), monitorUrls: monitor.map((p) => `http://127.0.0.1:${p}`), restart, stop };
 }
 
 /** Waits until the cluster can place a stream on all `nodes` (made and deleted again). */
