@@ -10,4 +10,4 @@
  */
 import { nodeKillSuite } from './helpers/nodekill.js';
 
-nodeKillSuite(16_000);
+nodeKillSuite(16_000, { pollers: true });

@@ -30,7 +30,21 @@ const tcpOpen = (port: number): Promise<boolean> =>
     s.once('error', () => resolve(false));
   });
 
+/**
+ * A free port found now may be taken by another test's server before nats-server binds it (tests
+ * run in parallel); such a start is tried again on other ports, twice at most.
+ */
 export async function startNats(dir: string, nodes = 1, opts: { monitor?: boolean } = {}): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsOnce(dir, nodes, opts);
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startNatsOnce(dir: string, nodes: number, opts: { monitor?: boolean }): Promise<NatsCluster> {
   const client: number[] = [];
   const route: number[] = [];
   const monitor: number[] = [];
@@ -65,7 +79,8 @@ export async function startNats(dir: string, nodes = 1, opts: { monitor?: boolea
     if (nodes > 1) await placeable(client.map((p) => `nats://127.0.0.1:${p}`), nodes);
   } catch (e) {
     await stop();
-    throw e;
+    // the nodes' own words (a port taken meanwhile: "address already in use") decide a retry
+    throw new Error(`${(e as Error).message}\n${daemons.map((d) => d.output().split('\n').filter((l) => l.includes('[FTL]')).join('\n')).join('\n')}`);
   }
   const restart = async (i: number): Promise<void> => {
     await daemons[i]?.stop('SIGTERM', 3000);
