@@ -11,6 +11,7 @@
  * /metrics and listed on the status page; as many windows back in band clear it. An exporter that
  * went silent while SNMP still counts traffic on interfaces it used to cover raises
  * `exporter_missing`. The stage only reads records passing the enrichment step and never changes them.
+ * On a bus the SNMP side comes from pollers elsewhere (`counters()`, fed by src/bus/ifcounters.ts).
  */
 import type { InterfaceDirectory } from '../collector.js';
 import type { Logger } from '../log.js';
