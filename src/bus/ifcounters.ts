@@ -141,7 +141,12 @@ export class SharedCounters {
       return;
     }
     this.stats.received++;
-    for (const [ifIndex, i, o] of d.ifs) take.counters(d.device, ifIndex, d.t, Number(i), Number(o));
+    try {
+      for (const [ifIndex, i, o] of d.ifs) take.counters(d.device, ifIndex, d.t, Number(i), Number(o));
+    } catch (e) {
+      // thrown out of the bucket's watcher it would end the watch, and every later poll with it
+      this.warn({ device: d.device, err: (e as Error).message }, 'cross-check failed on shared interface counters');
+    }
   }
 
   /** Rate-limited: a bad writer or a lost cluster would otherwise log once per device and poll. */
