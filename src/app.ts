@@ -139,7 +139,8 @@ export class App {
       ...(opts.monitorRoot ? { root: opts.monitorRoot } : {}),
     });
     let xcheckEmit: (r: Parameters<Pipeline['inject']>[0]) => void = () => {};
-    if (config.xcheck?.enabled) this.xcheck = new CrossCheck(config.xcheck, this.interfaces, (r) => xcheckEmit(r), this.log.child({ component: 'xcheck' }));
+    // on a bus only processors have flows to judge; pollers share their counters with them (src/bus/ifcounters.ts)
+    if (config.xcheck?.enabled && config.roles.includes('processor')) this.xcheck = new CrossCheck(config.xcheck, this.interfaces, (r) => xcheckEmit(r), this.log.child({ component: 'xcheck' }));
     const p = config.pipeline;
     this.pipeline = new Pipeline(
       {
@@ -199,7 +200,7 @@ export class App {
     this.pipeline.start();
     if (this.config.monitor.enabled) this.monitor.start();
     const { bus, roles, instance } = this.config;
-    if (bus) this.bus = await BusRuntime.open({ bus, roles, instance, settle: () => this.pipeline.drain(), interfaces: this.interfaces, dataDir: this.dataDir }, this.log.child({ component: 'bus' }));
+    if (bus) this.bus = await BusRuntime.open({ bus, roles, instance, settle: () => this.pipeline.drain(), interfaces: this.interfaces, dataDir: this.dataDir, xcheck: this.config.xcheck?.enabled ? { take: this.xcheck } : undefined }, this.log.child({ component: 'bus' }));
     for (const def of definitions) {
       const block = (this.config.collectors as Record<string, { enabled: boolean } | undefined>)[def.name];
       if (block?.enabled && runsCollector(def.name, roles)) await this.startCollector(def, block);

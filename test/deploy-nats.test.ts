@@ -93,5 +93,8 @@ describe('scale-out compose override (NATS)', () => {
     const flow = (c: Obj): Obj => obj(obj(c.collectors).flow);
     expect(flow(proc)).toEqual(flow(rec));
     expect(obj(proc.sinks)).toEqual(obj(rec.sinks));
+    // the cross-check on a bus: the poller shares counters and the processors judge, both with the block
+    expect(proc.xcheck).toEqual({});
+    expect(rec.xcheck).toEqual(proc.xcheck);
   });
 });

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import type { DatagramFeed, DeviceShare, Emitter, InterfaceDirectory } from '../collector.js';
 import type { Logger } from '../log.js';
 import { int, makeRecord, type NetRecord } from '../record/record.js';
+import { partitionOf } from './bus.js';
 import type { BusConfig, Role } from './config.js';
+import { SharedCounters, type CounterTaker } from './ifcounters.js';
 import { NatsBus } from './nats.js';
 import { SharedInterfaces } from './ifnames.js';
 import { BusPollers } from './pollers.js';
@@ -26,6 +28,8 @@ export interface BusRuntimeOptions {
   interfaces: InterfaceDirectory;
   /** The instance's data_dir: a receiver's stop spool is `bus-spool` in it. */
   dataDir: string;
+  /** `xcheck` on: a poller shares its interface counters, a processor hands every poller's to `take` (ifcounters.ts). */
+  xcheck?: { take: CounterTaker | undefined } | undefined;
 }
 
 export class BusRuntime {
@@ -43,6 +47,7 @@ export class BusRuntime {
     private readonly out: { emit: (r: NetRecord) => void },
     private readonly pollers: BusPollers | undefined,
     private readonly ifnames: SharedInterfaces,
+    private readonly counters: SharedCounters | undefined,
   ) {
     this.interfaces = ifnames.publishing();
     this.devices = pollers;
@@ -71,8 +76,11 @@ export class BusRuntime {
     const pollers = o.roles.includes('poller') ? new BusPollers(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl }, log) : undefined;
     await pollers?.open();
     const ifnames = await SharedInterfaces.open(bus, n.stream, o.interfaces, log);
+    const take = processor ? o.xcheck?.take : undefined;
+    const counters = o.xcheck && (pollers || take) ? await SharedCounters.open(bus, n.stream, { share: pollers !== undefined, take }, log) : undefined;
+    take?.restrict((e) => processor?.partitions().includes(partitionOf(e, bus.partitions)) ?? false);
     log.info({ servers: n.servers, stream: n.stream, partitions: n.partitions, roles: o.roles }, 'bus connected');
-    return new BusRuntime(bus, receiver, processor, out, pollers, ifnames);
+    return new BusRuntime(bus, receiver, processor, out, pollers, ifnames, counters);
   }
 
   /**
@@ -81,6 +89,7 @@ export class BusRuntime {
    * written): a taker that decodes their messages again writes the same points (collectors/flow/rawseq.ts).
    */
   emitter(collector: string, inner: Emitter): Emitter {
+    if (collector === 'snmp' && this.counters) return this.counters.tap(inner);
     const p = this.processor;
     if (!p || collector !== 'flow') return inner;
     this.out.emit = (r) => inner.emit(r);
@@ -104,6 +113,7 @@ export class BusRuntime {
     await this.processor?.close();
     await this.pollers?.close();
     this.ifnames.stop();
+    this.counters?.stop();
     await this.bus.close();
   }
 
@@ -153,6 +163,7 @@ export class BusRuntime {
     }
     const f = this.ifnames.stats;
     out.push(makeRecord('health', 'netvigil_bus', { role: 'interfaces' }, { published: int(f.published), received: int(f.received), bad: int(f.bad) }, now));
+    if (this.counters) out.push(...this.counters.records(now));
     return out;
   }
 
@@ -162,6 +173,7 @@ export class BusRuntime {
       ...(this.processor ? { processor: { ...this.processor.stats, outbox: { ...this.processor.outbox.stats }, partitions: this.processor.partitions() } } : {}),
       ...(this.pollers ? { poller: { ...this.pollers.stats, devices: this.pollers.devices() } } : {}),
       interfaces: { ...this.ifnames.stats },
+      ...(this.counters ? { counters: { ...this.counters.stats } } : {}),
     };
   }
 }

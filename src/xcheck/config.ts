@@ -1,6 +1,7 @@
 /**
  * `xcheck:` — the flow-vs-SNMP cross-check (README "Cross-check"). On when the block is present
- * and `enabled` is not false; it needs the flow collector and SNMP polling of the exporters.
+ * and `enabled` is not false; it needs the flow collector and SNMP polling of the exporters, in one
+ * process or, on a bus, a poller's counters shared with processors (src/bus/ifcounters.ts).
  */
 import { z } from 'zod';
 import { duration } from '../config/units.js';

@@ -94,6 +94,32 @@ describe('flow vs SNMP cross-check', () => {
     expect(out.filter((r) => r.measurement === 'xcheck_finding').map((r) => [r.tags.if_index, r.fields.active])).toEqual([['2', true], ['2', true], ['2', false], ['2', false]]);
   });
 
+  it('on a bus, an exporter whose partition moved away is released: its findings cleared, no exporter_missing for it', async () => {
+    // generated input: counters as a poller on the bus shares them (counters()), flows at a tenth of SNMP
+    const dir = new InterfaceTable();
+    dir.update('r1', ['192.0.2.1'], 'snmp', [{ ifIndex: 2, name: 'eth0' }]);
+    const out: HealthRecord[] = [];
+    const x = new CrossCheck(xcheckSchema.parse({ intervals: 3 }), dir, (r) => out.push(r), pino({ level: 'silent' }));
+    let mine = true;
+    x.restrict((e) => e === '192.0.2.1' && mine);
+    const t0 = 1_800_000_000_000;
+    const poll = (t: number) => x.counters('r1', '2', t, 1_000_000 * (t - t0) / 1000, 500_000 * (t - t0) / 1000);
+    poll(t0);
+    for (let i = 0; i < 3; i++) {
+      x.observe(makeRecord('health', 'flow_if', { exporter: '192.0.2.1', if_index: '2' }, { in_bytes: 1_000_000n, out_bytes: 500_000n, window_ms: 10_000n, sampling_rate: 1, loss_ratio: 0, socket_drops: 0, sampling_unknown_flows: 0n }, t0 + 1000 + i * 10_000, 'collector'));
+      poll(t0 + 12_000 + i * 10_000);
+    }
+    expect(x.findings().map((f) => f.cause)).toEqual(['sampling_rate', 'sampling_rate']);
+    // the partition moves: no more flows here, SNMP goes on; without the release this raises exporter_missing
+    mine = false;
+    for (let i = 3; i < 12; i++) poll(t0 + 12_000 + i * 10_000);
+    await flush();
+    expect(x.findings()).toEqual([]);
+    expect(x.released).toBe(1);
+    const f = out.filter((r) => r.measurement === 'xcheck_finding');
+    expect(f.map((r) => [r.tags.cause, r.fields.active])).toEqual([['sampling_rate', true], ['sampling_rate', true], ['sampling_rate', false], ['sampling_rate', false]]);
+  });
+
   it('unknown exporters are counted, not judged', () => {
     const dir = new InterfaceTable();
     const x = new CrossCheck(xcheckSchema.parse({}), dir, () => {}, pino({ level: 'silent' }));

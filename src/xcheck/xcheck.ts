@@ -11,6 +11,7 @@
  * /metrics and listed on the status page; as many windows back in band clear it. An exporter that
  * went silent while SNMP still counts traffic on interfaces it used to cover raises
  * `exporter_missing`. The stage only reads records passing the enrichment step and never changes them.
+ * On a bus the SNMP side comes from pollers elsewhere (`counters()`, fed by src/bus/ifcounters.ts).
  */
 import type { InterfaceDirectory } from '../collector.js';
 import type { Logger } from '../log.js';
@@ -86,7 +87,10 @@ export class CrossCheck {
   /** Interfaces forgotten after FORGET_AFTER_MS quiet; interfaces not tracked because the table was full. */
   forgotten = 0;
   untracked = 0;
+  /** Interfaces no longer covered here because their exporter moved to another processor (bus). */
+  released = 0;
   private sweptAt: number;
+  private owns: (exporter: string) => boolean = () => true;
 
   constructor(
     private cfg: XcheckConfig,
@@ -129,6 +133,16 @@ export class CrossCheck {
     }
   }
 
+  /**
+   * On a bus (src/bus/ifcounters.ts): which exporters' flows this process decodes. An interface
+   * whose exporter's partition moved to another processor stops being judged here once its pending
+   * windows are, and its findings are cleared (the new owner raises them again if they persist);
+   * without this, the SNMP samples that keep coming would raise `exporter_missing` for it.
+   */
+  restrict(owns: (exporter: string) => boolean): void {
+    this.owns = owns;
+  }
+
   /** Every record after enrichment; only `interface` (SNMP) and `flow_if` are read. */
   observe(r: NetRecord): void {
     if (r.kind === 'interface' && r.tags.source === 'snmp') {
@@ -137,13 +151,7 @@ export class CrossCheck {
       const i = r.fields.in_octets;
       const o = r.fields.out_octets;
       if (device === undefined || ifIndex === undefined || typeof i !== 'bigint' || typeof o !== 'bigint') return;
-      const f = this.iface(device, ifIndex);
-      if (!f) return;
-      f.snmp.add({ t: r.time, in: Number(i), out: Number(o) });
-      // an interface no flow covered (yet) keeps only what its first flow window could need
-      if (!f.lastFlow) f.snmp.trim(32);
-      this.judge(f);
-      this.checkMissing(f);
+      this.counters(device, ifIndex, r.time, Number(i), Number(o));
     } else if (r.kind === 'health' && r.measurement === 'flow_if') {
       const exporter = r.tags.exporter;
       const ifIndex = r.tags.if_index;
@@ -172,6 +180,27 @@ export class CrossCheck {
       if (f.missing) this.clear(f, 'missing');
       this.judge(f);
     }
+  }
+
+  /** One interface's octet counters at a poll (`t`: poll time, Unix ms): this process's SNMP records, or a poller's on the bus. */
+  counters(device: string, ifIndex: string, t: number, inOctets: number, outOctets: number): void {
+    const f = this.iface(device, ifIndex);
+    if (!f) return;
+    f.snmp.add({ t, in: inOctets, out: outOctets });
+    // an interface no flow covered (yet) keeps only what its first flow window could need
+    if (!f.lastFlow) f.snmp.trim(32);
+    this.judge(f);
+    if (f.lastFlow && !f.pending.length && !this.owns(f.lastFlow.exporter)) this.release(f);
+    else this.checkMissing(f);
+  }
+
+  /** Its exporter is another processor's now: covered no more, findings cleared (with a record). */
+  private release(f: Iface): void {
+    for (const which of ['in', 'out', 'missing'] as const) this.clear(f, which, `moved: ${f.lastFlow?.exporter ?? ''} is decoded by another processor now`);
+    f.dirs = { in: { out: [], back: 0, finding: undefined }, out: { out: [], back: 0, finding: undefined } };
+    f.lastFlow = undefined;
+    f.last = undefined;
+    this.released++;
   }
 
   private judge(f: Iface): void {
@@ -300,6 +329,6 @@ export class CrossCheck {
 
   status(): unknown {
     const last = [...this.ifaces.values()].filter((f) => f.last).slice(0, 100).map((f) => ({ device: f.device, if_index: f.ifIndex, ...f.last }));
-    return { windows: this.windows, unmapped: this.unmapped, expired: this.expired, raised: this.findingsRaised, interfaces: this.ifaces.size, forgotten: this.forgotten, untracked: this.untracked, findings: this.findings(), last };
+    return { windows: this.windows, unmapped: this.unmapped, expired: this.expired, raised: this.findingsRaised, interfaces: this.ifaces.size, forgotten: this.forgotten, untracked: this.untracked, released: this.released, findings: this.findings(), last };
   }
 }
