@@ -59,7 +59,7 @@ export async function letGo(g: Attempt): Promise<boolean> {
         g.log.warn({ key: g.key, attempts: failures, err: (e as Error).message }, 'bus lease still not deleted after a TTL: it is taken by its age');
         return false;
       }
-      await new Promise((r) => setTimeout(r, RETRY_MS));
+      await new Promise((r) => setTimeout(r, RETRY_MS).unref());
     }
   }
 }
@@ -67,6 +67,7 @@ export async function letGo(g: Attempt): Promise<boolean> {
 /** A processor's lease deletes in flight (the releases do not wait for them). */
 export class LetGo {
   private readonly pending = new Set<Promise<boolean>>();
+  private settled = false;
 
   constructor(
     private readonly kv: KeyValue,
@@ -76,15 +77,16 @@ export class LetGo {
   ) {}
 
   start(key: string, revision: number, heldAgain: () => boolean): void {
-    const g = letGo({ kv: this.kv, key, holder: this.holder, revision, heldAgain, ttlMs: this.ttlMs, log: this.log });
+    const g = letGo({ kv: this.kv, key, holder: this.holder, revision, heldAgain: () => this.settled || heldAgain(), ttlMs: this.ttlMs, log: this.log });
     this.pending.add(g);
     void g.finally(() => this.pending.delete(g));
   }
 
-  /** At a stop: waits for the deletes in flight, at most `ms` (a lease left behind goes by its age). */
+  /** At a stop: waits for the deletes in flight, at most `ms`, then ends them (a lease left behind goes by its age). */
   async settle(ms: number): Promise<void> {
     let t: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(this.pending), new Promise((r) => (t = setTimeout(r, ms)))]);
     clearTimeout(t);
+    this.settled = true;
   }
 }
