@@ -10,9 +10,11 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeV5 } from '../collectors/netflow/v5.js';
 import { normalizeV5 } from '../collectors/netflow/normalize.js';
-import { EARLY_MS, RawSeq } from '../collectors/flow/rawseq.js';
+import { EARLY_MS, perFlow, RawSeq } from '../collectors/flow/rawseq.js';
+import { decodeSflow, normalizeSflow } from '../collectors/sflow/index.js';
+import { datagram, discardSample, flowSample, sampledIp, type Tlv } from '../collectors/sflow/testutil.js';
 import { InfluxSink } from '../src/sinks/influx/sink.js';
-import type { FlowRecord } from '../src/record/record.js';
+import type { FlowRecord, NetRecord } from '../src/record/record.js';
 import { buildV5, type V5FlowSpec } from './helpers/flow-build.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { makeTmpDir } from './helpers/net.js';
@@ -39,7 +41,7 @@ function flows(firstBytes: number): FlowRecord[] {
   return out;
 }
 
-async function write(db: string, recs: FlowRecord[]): Promise<void> {
+async function write(db: string, recs: NetRecord[]): Promise<void> {
   const sink = new InfluxSink(
     { url: influx.url, database: db, createDatabase: true, timeoutMs: 5000, maxInFlight: 1, retryInitialMs: 50, retryMaxMs: 200, spoolDir: join(tmp.dir, db), spoolMaxBytes: 1 << 26, spoolMaxAgeMs: 3_600_000 },
     pino({ level: 'silent' }),
@@ -75,6 +77,32 @@ describe('raw flow points ending in the same millisecond', () => {
     expect(await q()).toEqual([2000, sum1 + sum2]);
     const series = await influx.query('raw', 'SHOW SERIES CARDINALITY FROM flow');
     expect(Number(series[0]?.values[0]?.[0])).toBe(2000); // one series per k: bounded by the largest same-ms burst
+  });
+});
+
+describe('sFlow discard samples of one datagram', () => {
+  it('are one point each in InfluxDB, though they share the datagram\'s receive time and a reason', async () => {
+    // generated datagrams (sflow_drops.txt §2): 40 discards of two reasons and 10 flow samples each
+    const ip = (i: number): Tlv => sampledIp({ length: 100 + i, proto: 17, src: `10.2.0.${i + 1}`, dst: '192.0.2.9', srcPort: 4000 + i, dstPort: 53 });
+    const recs: FlowRecord[] = [];
+    const seq = new RawSeq(0);
+    for (let d = 0; d < 3; d++) {
+      const samples = Array.from({ length: 50 }, (_, i) => (i % 5 === 4 ? flowSample({ sequence: i, records: [ip(i)] }) : discardSample({ sequence: i, reason: i % 2 ? 2 : 257, drops: i, records: [ip(i)] })));
+      // every datagram received in the same ms as the last (a burst): only `seq` keeps samples apart
+      for (const r of normalizeSflow(decodeSflow(datagram({ agent: '127.0.0.1', sequence: d + 1, samples })), '127.0.0.1', Date.UTC(2026, 0, 1, 12))) {
+        if (r.kind !== 'flow') continue;
+        if (perFlow(r)) seq.stamp(r); // as the collector and `netvigil decode` do
+        recs.push(r);
+      }
+    }
+    const discards = recs.filter((r) => r.measurement === 'flow_discard');
+    expect(discards).toHaveLength(120);
+    expect(new Set(discards.map((r) => `${r.tags['reason']} ${r.time}`)).size).toBe(2); // the edge case: two keys without `seq`
+    await write('discards', recs);
+    const [row] = await influx.query('discards', 'SELECT count("reason_code"), sum("discard_drops") FROM "flow_discard"');
+    expect(row?.values[0]?.slice(1).map(Number)).toEqual([120, discards.reduce((a, r) => a + Number(r.fields['discard_drops']), 0)]);
+    const [flows] = await influx.query('discards', 'SELECT count("sampling_rate") FROM "flow"');
+    expect(Number(flows?.values[0]?.[1])).toBe(30);
   });
 });
 

@@ -16,7 +16,7 @@ import { FlowProcessor } from './processor.js';
 import { DERIVED_DIMENSIONS, deriver, isDerived } from './derived.js';
 import type { FlowView } from './view.js';
 import { loadState, saveState } from './state.js';
-import { RawSeq } from './rawseq.js';
+import { perFlow, RawSeq } from './rawseq.js';
 import { lossState, readLossState, restoreLoss, writeLossState, writeLossStateSync, type LossState } from './losspersist.js';
 import { SamplingRates } from './sampling.js';
 import { IntervalVolumes, type VolumeSums } from './volumes.js';
@@ -103,7 +103,7 @@ export class FlowCollector implements Collector {
     this.sampling = new SamplingRates(cfg.sampling, cfg.max_exporters);
     const hooks = {
       emit: (r: NetRecord) => {
-        if (r.kind === 'flow' && r.measurement === 'flow') this.rawSeq.stamp(r);
+        if (perFlow(r)) this.rawSeq.stamp(r);
         ctx.emitter.emit(r);
       },
       interfaces: (exporter: string, list: InterfaceInfo[]) => ctx.interfaces.update(exporter, [exporter], 'flow', list),

@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { DecodeError } from '../../src/errors.js';
 import { toLine } from '../../src/record/lineprotocol.js';
-import { RawSeq } from './rawseq.js';
+import { perFlow, RawSeq } from './rawseq.js';
 import type { Fields, FlowRecord, NetRecord } from '../../src/record/record.js';
 import type { DataRecord, FlowMessage } from '../netflow/compile.js';
 import { decodeIpfix } from '../netflow/ipfix.js';
@@ -81,7 +81,7 @@ class Session {
       this.records++;
       if (format === 'jsonl') out.push(JSON.stringify(json));
       else {
-        if (r.kind === 'flow' && r.measurement === 'flow') this.seq.stamp(r);
+        if (perFlow(r)) this.seq.stamp(r);
         const l = toLine(r);
         if (l !== undefined) out.push(l);
       }

@@ -27,7 +27,7 @@
  * below the floor (distinct from every earlier point). The saving processor applies the same cut to
  * itself, so both owners tag alike.
  */
-import type { FlowRecord } from '../../src/record/record.js';
+import type { FlowRecord, NetRecord } from '../../src/record/record.js';
 
 export const WINDOW_MS = 10 * 60_000;
 export const EARLY_MS = 60_000;
@@ -54,6 +54,9 @@ export interface RawStreamState {
   counts: number[];
 }
 
+/** The records RawSeq keeps apart: raw flows and sFlow discards (one point per flow or sample). */
+export const perFlow = (r: NetRecord): r is FlowRecord => r.kind === 'flow' && (r.measurement === 'flow' || r.measurement === 'flow_discard');
+
 export class RawSeq {
   private readonly streams = new Map<string, Stream>();
   private runStart: number;
@@ -68,10 +71,14 @@ export class RawSeq {
     this.runTag = `r${Math.floor(runStartMs / 1000).toString(36)}.`;
   }
 
-  /** Sets `tags.seq` on a raw flow record when another flow of its stream ended in the same ms. */
+  /**
+   * Sets `tags.seq` on a raw flow record when another flow of its stream ended in the same ms. sFlow
+   * discards are counted in a stream of their own: samples of one datagram share its receive time,
+   * and two of one reason would otherwise be one point.
+   */
   stamp(r: FlowRecord): void {
     const t = r.tags;
-    const key = `${t['exporter'] ?? ''}|${t['version'] ?? ''}|${t['domain'] ?? ''}`;
+    const key = `${t['exporter'] ?? ''}|${t['version'] ?? ''}|${t['domain'] ?? ''}${r.measurement === 'flow' ? '' : `|${r.measurement}`}`;
     let s = this.streams.get(key);
     if (!s) {
       s = { counts: new Map(), newest: -Infinity, floor: -Infinity, tag: '' };

@@ -38,6 +38,8 @@ export interface KeyValue {
   /** Replaces the key only at `revision`; undefined when it moved on (a lease lost). */
   update(key: string, value: Uint8Array, revision: number): Promise<number | undefined>;
   delete(key: string): Promise<void>;
+  /** Deletes the key only at `revision`; false when it moved on. */
+  deleteAt(key: string, revision: number): Promise<boolean>;
   /**
    * A live local copy of the bucket, kept by one watcher (listing keys on demand costs a consumer
    * creation per call, slow and fragile while a cluster re-elects leaders). `onChange` sees every

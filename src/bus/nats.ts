@@ -183,6 +183,7 @@ function natsKv(kv: KV): KeyValue {
     create: (key, value) => orUndefined(kv.create(key, value)),
     update: (key, value, rev) => orUndefined(kv.update(key, value, rev)),
     delete: (key) => kv.delete(key),
+    deleteAt: async (key, rev) => (await orUndefined(kv.delete(key, { previousSeq: rev }).then(() => rev))) !== undefined,
     mirror: async (onChange) => {
       const m = new Map<string, { value: Uint8Array; revision: number; seenAt: number }>();
       const w = await kv.watch({ key: '>' });

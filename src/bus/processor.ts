@@ -1,9 +1,8 @@
 /**
  * Processor role: this instance takes a fair share of the partitions, holding each by a lease in a
- * KV bucket whose entries expire after `lease_ttl` (renewed every third of it), so a killed
- * processor's partitions are taken by the others within about one TTL. Members announce themselves
- * in the same bucket; the fair share is ceil(partitions / members). A processor over its share
- * stops consuming the surplus and lets the lease go only once what it took from them is committed.
+ * KV bucket renewed every third of `lease_ttl`, so a killed processor's partitions are taken by the
+ * others a TTL after its last renewal. Members announce themselves in the same bucket; the fair share
+ * is ceil(partitions / members). One over its share lets the surplus go once it is committed.
  *
  * Nothing is committed before it is safe: `closeInterval` marks what every partition delivered so
  * far; once the interval's records have left the pipeline (written, or spooled by a sink) the last
@@ -16,6 +15,7 @@ import { partitionOf } from './bus.js';
 import { fenceOff, flowsIn, LeaseProof, type FencedPartition } from './fence.js';
 import { PartitionStates } from './exporter-state.js';
 import { readFrame, type DatagramHandler } from './frame.js';
+import { LetGo } from './letgo.js';
 import { leaseValue, Outbox, readLease, testHoldCommit, writeAhead, type OutRef } from './outbox.js';
 import type { NetRecord } from '../record/record.js';
 
@@ -81,6 +81,7 @@ export class BusProcessor {
   private beat: Promise<void> = Promise.resolve();
   private acks: Promise<void> = Promise.resolve();
   private stopped = false;
+  private letGo!: LetGo;
   private readonly key: string;
   readonly stats = { frames: 0, datagrams: 0, badFrames: 0, commits: 0, taken: 0, released: 0, lost: 0, members: 0, fenced: 0, discardedFrames: 0, discardedFlows: 0 };
 
@@ -101,6 +102,7 @@ export class BusProcessor {
     // leases do not expire on the server: a dead holder's lease keeps naming its outbox entries
     // (outbox.ts) until a taker that saw it unchanged for a TTL replaces it (tryLease)
     this.leases = await this.bus.kv(`${this.opts.stream}_leases`, this.opts.maxAgeMs);
+    this.letGo = new LetGo(this.leases, this.key, this.opts.leaseTtlMs, this.log);
     this.state = await this.bus.kv(`${this.opts.stream}_state`, 0);
     this.outbox.attach(await this.bus.kv(`${this.opts.stream}_outbox`, this.opts.maxAgeMs));
     this.exporters = new PartitionStates(this.state, exporters, this.log);
@@ -251,10 +253,8 @@ export class BusProcessor {
   private onMessage(o: Owned, m: BusMessage): void {
     if (o.draining || o.halted || this.stopped || this.owned.get(m.partition) !== o) return; // not handled: delivered again to the next owner
     if (!this.proof.holds(m.partition)) return this.fence(`message of partition ${m.partition}`);
-    if (m.seq <= o.skip) {
-      o.last = m; // in the records replayed at take (outbox.ts): committed with the next interval
-      return;
-    }
+    // in the records replayed at take (outbox.ts): committed with the next interval
+    if (m.seq <= o.skip) return void (o.last = m);
     this.stats.frames++;
     o.unmarked.frames++;
     if (this.exporters) this.exporters.current = m.partition;
@@ -365,10 +365,10 @@ export class BusProcessor {
     this.owned.delete(p);
     this.proof.forget(p);
     this.exporters?.forget(p);
-    // outbox entries not committed past: the lease keeps naming them until it expires, for the taker
-    if (!o?.out.some((r) => r.seq > o.committed)) await this.leases.delete(`part.${p}`);
     this.stats.released++;
     this.log.info({ partition: p }, 'bus partition released');
+    // outbox entries not committed past: the lease keeps naming them until it expires, for the taker
+    if (o && !o.out.some((r) => r.seq > o.committed)) this.letGo.start(`part.${p}`, o.rev, () => this.owned.has(p));
   }
 
   /** Templates and options for whoever takes our exporters over. */
@@ -392,6 +392,7 @@ export class BusProcessor {
   async close(): Promise<void> {
     await this.acks;
     for (const p of [...this.owned.keys()]) await this.release(p).catch(() => {});
+    await this.letGo?.settle(Math.min(5000, this.opts.leaseTtlMs / 3));
     await this.leases.delete(`member.${this.key}`).catch(() => {});
     this.leaseView.stop();
     this.stateView.stop();

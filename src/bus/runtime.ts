@@ -18,6 +18,14 @@ import { BusProcessor } from './processor.js';
 import { BusReceiver } from './receiver.js';
 import { BusSpool } from './spool.js';
 
+/**
+ * The flow collector's measurements whose points come from one datagram alone, stamped with its
+ * exporter's clock or the receive time the frame carries (frame.ts): raw flows, sFlow discards and
+ * sFlow counter samples (collectors/sflow/README.md). Decoded again by a taker, they are the same
+ * points; in the outbox or under each writer's `instance` they would be counted twice.
+ */
+const DECODED: ReadonlySet<string> = new Set(['flow', 'flow_discard', 'interface', 'sflow_host', 'sflow_vlan']);
+
 export interface BusRuntimeOptions {
   bus: BusConfig;
   roles: readonly Role[];
@@ -85,8 +93,9 @@ export class BusRuntime {
 
   /**
    * The flow collector's emitter: a processor holds an interval's records in its outbox first
-   * (outbox.ts). Raw flow points go straight out and carry no `instance` (an empty tag is not
-   * written): a taker that decodes their messages again writes the same points (collectors/flow/rawseq.ts).
+   * (outbox.ts). Records decoded from one datagram (DECODED) go straight out and carry no
+   * `instance` (an empty tag is not written): a taker that decodes their messages again writes the
+   * same points (collectors/flow/rawseq.ts).
    */
   emitter(collector: string, inner: Emitter): Emitter {
     if (collector === 'snmp' && this.counters) return this.counters.tap(inner);
@@ -94,7 +103,7 @@ export class BusRuntime {
     if (!p || collector !== 'flow') return inner;
     this.out.emit = (r) => inner.emit(r);
     const emit = (r: NetRecord): void => {
-      if (r.kind === 'flow' && r.measurement === 'flow') r.tags.instance = '';
+      if (DECODED.has(r.measurement)) r.tags.instance = '';
       else if (p.outbox.capture(r)) return;
       inner.emit(r);
     };

@@ -18,19 +18,31 @@ export interface SfprobeRun {
  * pmacctd reads the savefile (after its fixed 2 s start-up sleep), exports one flow sample per
  * packet at sampling_rate 1, and exits when the file is done. We wait for the exit (bounded by
  * `timeoutMs`, then SIGTERM by PID) and a short grace period for the last datagram to arrive.
+ * `extra`: more pmacctd config lines; `until`: stopped (SIGTERM) once a datagram satisfies it.
  */
-export async function runSfprobe(opts: { dir: string; pcapPath: string; agentIp?: string; subAgentId?: number; timeoutMs?: number }): Promise<SfprobeRun> {
+export async function runSfprobe(opts: {
+  dir: string;
+  pcapPath: string;
+  agentIp?: string;
+  subAgentId?: number;
+  timeoutMs?: number;
+  extra?: string[];
+  until?: (datagram: Uint8Array) => boolean;
+}): Promise<SfprobeRun> {
   const sock = createSocket('udp4');
   const datagrams: Uint8Array[] = [];
+  let met: () => void = () => {};
+  const done = new Promise<'met'>((resolve) => (met = () => resolve('met')));
   sock.on('message', (m) => {
     if (datagrams.length < 10_000) datagrams.push(new Uint8Array(m));
+    if (opts.until?.(m)) met();
   });
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
     sock.bind(0, '127.0.0.1', () => resolve());
   });
   const port = sock.address().port;
-  const conf = join(opts.dir, 'pmacctd.conf');
+  const conf = join(opts.dir, `pmacctd-${port}.conf`);
   writeFileSync(
     conf,
     [
@@ -41,6 +53,7 @@ export async function runSfprobe(opts: { dir: string; pcapPath: string; agentIp?
       `sfprobe_agentip: ${opts.agentIp ?? '127.0.0.1'}`,
       `sfprobe_agentsubid: ${opts.subAgentId ?? 0}`,
       'sampling_rate: 1',
+      ...(opts.extra ?? []),
       '',
     ].join('\n'),
   );
@@ -51,7 +64,7 @@ export async function runSfprobe(opts: { dir: string; pcapPath: string; agentIp?
   });
   const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), opts.timeoutMs ?? 20_000).unref());
   try {
-    if ((await Promise.race([exited, timeout])) === 'timeout') await d.stop();
+    if ((await Promise.race([exited, timeout, done])) !== undefined) await d.stop();
     await new Promise((r) => setTimeout(r, 300));
   } finally {
     await d.stop();
