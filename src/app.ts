@@ -236,7 +236,7 @@ export class App {
       signals: this.monitor,
       shard: this.shard,
       clock: this.clock,
-      ...(this.bus ? { datagrams: this.bus.feed } : {}),
+      ...(this.bus ? { datagrams: this.bus.feed, traps: this.bus.traps } : {}),
       ...(this.bus?.devices ? { devices: this.bus.devices } : {}),
     });
     await instance.start();
