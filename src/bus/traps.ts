@@ -29,14 +29,15 @@ export interface TrapConsumerStats {
   messages: number;
   datagrams: number;
   badFrames: number;
-  /** Messages another processor (or this one, before a restart) took and did not acknowledge in time. */
+  /** Messages another processor (or this one, before a restart) took and did not acknowledge in time, and their datagrams. */
   redelivered: number;
+  redeliveredDatagrams: number;
   acked: number;
 }
 
 /** Processor role: the shared queue's messages, decoded by the trap collector, acknowledged once written. */
 export class BusTrapConsumer {
-  readonly stats: TrapConsumerStats = { messages: 0, datagrams: 0, badFrames: 0, redelivered: 0, acked: 0 };
+  readonly stats: TrapConsumerStats = { messages: 0, datagrams: 0, badFrames: 0, redelivered: 0, redeliveredDatagrams: 0, acked: 0 };
   private handle: DatagramHandler = () => {};
   private consumer: { stop(): Promise<void> } | undefined;
   private stopped = false;
@@ -59,9 +60,13 @@ export class BusTrapConsumer {
   private onMessage(m: QueueMessage): void {
     if (this.stopped) return m.nak();
     this.stats.messages++;
-    if (m.redelivered) this.stats.redelivered++;
     try {
-      this.stats.datagrams += readFrame(m.data, this.handle);
+      const n = readFrame(m.data, this.handle);
+      this.stats.datagrams += n;
+      if (m.redelivered) {
+        this.stats.redelivered++;
+        this.stats.redeliveredDatagrams += n;
+      }
     } catch (e) {
       // acknowledged all the same: it would be just as bad at the next processor
       this.stats.badFrames++;
@@ -164,7 +169,7 @@ export class BusTraps {
     const s = this.consumer?.stats;
     if (s) {
       out.push(
-        makeRecord('health', 'netvigil_bus', { role: 'trap_processor' }, { messages: int(s.messages), datagrams: int(s.datagrams), bad_frames: int(s.badFrames), redelivered: int(s.redelivered), acked: int(s.acked) }, now),
+        makeRecord('health', 'netvigil_bus', { role: 'trap_processor' }, { messages: int(s.messages), datagrams: int(s.datagrams), bad_frames: int(s.badFrames), redelivered: int(s.redelivered), redelivered_datagrams: int(s.redeliveredDatagrams), acked: int(s.acked) }, now),
       );
     }
     return out;
