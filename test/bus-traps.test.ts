@@ -18,9 +18,10 @@
  * with a later receive time, so a second point (as without a bus); 10 s is far above any stall of
  * a receiver at load average 10 on 2 cores (its event loop answers within milliseconds).
  */
-import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusRig, logLines, stopBusCluster } from './helpers/busrig.js';
 import { CLI } from './helpers/cli.js';
@@ -52,18 +53,18 @@ beforeAll(async () => {
 afterAll(() => stopBusCluster({ tmp, nats, influx }, rig ? [rig] : []));
 
 /** The same block on every instance: processors bind no port (a second bind of it would fail their start). */
-const trapBlock = (): string =>
-  `collectors: { snmptrap: { address: 127.0.0.1, port: ${port}, allow: [127.0.0.0/8], communities: [public], report_interval: 1s, ` +
+const trapBlock = (at = port): string =>
+  `collectors: { snmptrap: { address: 127.0.0.1, port: ${at}, allow: [127.0.0.0/8], communities: [public], report_interval: 1s, ` +
   `users: [{ user: trapuser, auth_protocol: sha, auth_key: ${AUTH_KEY}, priv_protocol: aes, priv_key: ${PRIV_KEY} }] } }`;
 
-/** The receiver, from the rig's config without its `sinks` line: a receiver on a bus needs none. */
-async function runReceiver(): Promise<Daemon> {
-  const file = join(tmp.dir, 'r.yaml');
-  const cfg = rig.config('r', 'receiver', [trapBlock()]).split('\n').filter((l) => !l.startsWith('sinks:'));
+/** A receiver, from the rig's config without its `sinks` line: a receiver on a bus needs none. */
+async function runReceiver(on: BusRig, dir: string, name: string, at = port, extra: string[] = []): Promise<Daemon> {
+  const file = join(dir, `${name}.yaml`);
+  const cfg = on.config(name, 'receiver', [trapBlock(at), ...extra]).split('\n').filter((l) => !l.startsWith('sinks:'));
   await writeFile(file, cfg.join('\n') + '\n');
   const d = startDaemon(process.execPath, [CLI, 'run', '-c', file]);
-  rig.running.push(d);
-  await waitFor('r started', () => d.output().includes('netvigil started'), 20_000).catch((e: unknown) => {
+  on.running.push(d);
+  await waitFor(`${name} started`, () => d.output().includes('netvigil started'), 30_000).catch((e: unknown) => {
     throw new Error(`${(e as Error).message}\n${d.output()}`);
   });
   return d;
@@ -74,8 +75,8 @@ const V3 = ['-v3', '-u', 'trapuser', '-l', 'authPriv', '-a', 'SHA', '-A', AUTH_K
 const kindOf = (n: number): (typeof KINDS)[number] => KINDS[n % KINDS.length] as (typeof KINDS)[number];
 
 /** Trap n: IF-MIB::linkDown with ifIndex.n = n, so each trap is told apart by its ifIndex field. */
-async function send(n: number): Promise<void> {
-  const body = [`127.0.0.1:${port}`, '', '1.3.6.1.6.3.1.1.5.3', `1.3.6.1.2.1.2.2.1.1.${n}`, 'i', String(n)];
+async function send(n: number, at = port): Promise<void> {
+  const body = [`127.0.0.1:${at}`, '', '1.3.6.1.6.3.1.1.5.3', `1.3.6.1.2.1.2.2.1.1.${n}`, 'i', String(n)];
   const kind = kindOf(n);
   const inform = ['-t', '10', '-r', '0'];
   if (kind === 'v2c trap') await runTool('snmptrap', ['-v2c', '-c', 'public', ...body], tmp.dir);
@@ -84,8 +85,8 @@ async function send(n: number): Promise<void> {
   if (kind === 'v3 inform') await runTool('snmpinform', [...V3, ...inform, ...body], tmp.dir);
 }
 
-async function sendRange(from: number, to: number): Promise<void> {
-  for (let n = from; n < to; n++) await send(n);
+async function sendRange(from: number, to: number, at = port): Promise<void> {
+  for (let n = from; n < to; n++) await send(n, at);
 }
 
 interface TrapPoint {
@@ -94,14 +95,14 @@ interface TrapPoint {
   pdu: string;
 }
 
-async function inInflux(): Promise<TrapPoint[]> {
-  const s = await influx.query(DB, 'SELECT "ifIndex", "version", "pdu", "trap" FROM "snmp_trap"').catch(() => []);
+async function inInflux(db = DB): Promise<TrapPoint[]> {
+  const s = await influx.query(db, 'SELECT "ifIndex", "version", "pdu", "trap" FROM "snmp_trap"').catch(() => []);
   return (s[0]?.values ?? []).map((v) => ({ ifIndex: Number(v[1]), version: String(v[2]), pdu: String(v[3]) }));
 }
 
 /** An instance's snmp_trap lines, by ifIndex: series key and timestamp (what makes a point a point). */
-async function lines(name: string): Promise<Map<number, string[]>> {
-  const dir = join(tmp.dir, name, 'lp');
+async function lines(name: string, under = tmp.dir): Promise<Map<number, string[]>> {
+  const dir = join(under, name, 'lp');
   const out = new Map<number, string[]>();
   if (!existsSync(dir)) return out;
   for (const f of await readdir(dir)) {
@@ -116,8 +117,8 @@ async function lines(name: string): Promise<Map<number, string[]>> {
 }
 
 /** The last `netvigil_bus,role=trap_processor` counters an instance wrote to its files. */
-async function trapStats(name: string): Promise<Record<string, number>> {
-  const dir = join(tmp.dir, name, 'lp');
+async function trapStats(name: string, under = tmp.dir): Promise<Record<string, number>> {
+  const dir = join(under, name, 'lp');
   let last: Record<string, number> = {};
   if (!existsSync(dir)) return last;
   for (const f of (await readdir(dir)).sort()) {
@@ -131,7 +132,7 @@ async function trapStats(name: string): Promise<Record<string, number>> {
 
 describe('traps over the bus (3-node cluster, R3): receiver answers, processors write', () => {
   it('answers informs with no processor running, and writes every trap exactly once across a processor killed between write and acknowledgement', async () => {
-    const r = await runReceiver();
+    const r = await runReceiver(rig, tmp.dir, 'r');
     expect(logLines(r, 'snmptrap: listening')[0]).toMatchObject({ to: 'bus' });
 
     // 1. no processor: informs answered (runTool rejects on a non-zero exit), traps kept on the stream
@@ -174,5 +175,72 @@ describe('traps over the bus (3-node cluster, R3): receiver answers, processors 
     const s = await trapStats('p2');
     expect(s.bad_frames).toBe(0);
     expect(s.redelivered_datagrams).toBeGreaterThanOrEqual(p1Lines.size);
+  }, 300_000);
+});
+
+const SPOOLED = 'stop: batches not acknowledged by the bus before the deadline: spooled, published first at the next start';
+const REPLAYED = 'bus spool replayed: every spooled batch acknowledged';
+
+describe('traps over the bus while the stream cannot take them (3-node cluster, R3)', () => {
+  /**
+   * The stream's leader and a follower are killed, so the survivor has no quorum and no leader as
+   * long as they are down (not a race against an election). Informs are still answered; at SIGTERM
+   * the receiver (shutdown_timeout 4 s) spools the trap batches to `bus-spool-trap`; once the nodes
+   * are back it publishes them first at its next start, and a processor writes each trap once.
+   */
+  it('answers informs, spools the traps at stop, publishes them at the next start: every trap once', async () => {
+    const dir = join(tmp.dir, 'away');
+    await mkdir(dir, { recursive: true });
+    const stream = 'NVTRAPAWAY';
+    const db = 'nvtrapsaway';
+    const rig2 = new BusRig({ dir, nats, influx, database: db, stream, partitions: 4, leaseTtlMs: LEASE_TTL_MS });
+    try {
+      const at = await freeUdpPort();
+      const r1 = await runReceiver(rig2, dir, 'ra', at, ['shutdown_timeout: 4s']);
+      const nc = await connect({ servers: nats.urls });
+      try {
+        const jsm = await nc.jetstreamManager();
+        const leader = async (): Promise<{ i: number } | undefined> => {
+          const name = (await jsm.streams.info(stream).catch(() => undefined))?.cluster?.leader ?? '';
+          const i = Number(/^n(\d+)$/.exec(name)?.[1] ?? NaN);
+          return i >= 0 && i < nats.nodes.length ? { i } : undefined;
+        };
+        const { i } = await waitFor('the stream leader', leader, 30_000, 200);
+        const victims = [i, (i + 1) % 3];
+        for (const v of victims) (nats.nodes[v] as Daemon).proc.kill('SIGKILL');
+        // the last one an inform: answered, so every datagram before it was taken too
+        await sendRange(100, 108, at);
+        await r1.stop('SIGTERM', 30_000);
+        const spooled = logLines(r1, SPOOLED);
+        expect(spooled, r1.output()).toHaveLength(1);
+        expect(spooled[0]).toMatchObject({ queue: 'trap', datagrams: 8 });
+        expect(r1.output()).not.toContain('dropped (counted in dropped_batches');
+        const batches = spooled[0]?.['batches'] as number;
+        expect(readdirSync(join(dir, 'ra', 'bus-spool-trap')).filter((f) => f.endsWith('.nvb'))).toHaveLength(batches);
+
+        for (const v of victims) await nats.restart(v);
+        await waitFor('the stream has a leader again', leader, 60_000, 500);
+        await rig2.run('pa', 'processor', [trapBlock(at)]);
+        const r2 = await runReceiver(rig2, dir, 'ra', at);
+        await waitFor('the trap spool published', () => logLines(r2, REPLAYED).length === 1, 60_000, 200);
+        expect(logLines(r2, REPLAYED)[0]).toMatchObject({ queue: 'trap', replayed: batches, datagrams: 8 });
+        expect(readdirSync(join(dir, 'ra', 'bus-spool-trap'))).toEqual([]);
+        // each batch once on the stream (it holds nothing else: no flows here)
+        expect((await jsm.streams.info(stream)).state.messages).toBe(batches);
+        await waitFor('pa wrote the 8 traps', async () => (await inInflux(db)).length >= 8, WAIT_MS, 250);
+        await waitFor('pa acknowledged them', async () => {
+          const s = await trapStats('pa', dir);
+          return s.acked !== undefined && s.acked === s.messages;
+        }, WAIT_MS, 250);
+      } finally {
+        await nc.close();
+      }
+      const points = (await inInflux(db)).sort((a, b) => a.ifIndex - b.ifIndex);
+      expect(points.map((p) => p.ifIndex)).toEqual(Array.from({ length: 8 }, (_, n) => 100 + n));
+      for (const p of points) expect(`${p.version} ${p.pdu}`).toBe(kindOf(p.ifIndex));
+      expect(await trapStats('pa', dir)).toMatchObject({ datagrams: 8, redelivered: 0, bad_frames: 0 });
+    } finally {
+      await rig2.stop();
+    }
   }, 300_000);
 });
