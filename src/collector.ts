@@ -110,9 +110,10 @@ export interface TrapFeed {
   /**
    * Processor role: starts handing the bus's trap datagrams to `handle`, with the sender's address
    * and port and the receiver's receive time; each is acknowledged once what `handle` emitted for
-   * it is written or spooled (unacknowledged, it goes to a processor again).
+   * it is written or spooled (unacknowledged, it goes to a processor again). Call the result when
+   * the collector stops: until `consume` is called again, datagrams go back to the bus.
    */
-  consume?(handle: (datagram: Uint8Array, address: string, port: number, receivedAt: number) => void): Promise<void>;
+  consume?(handle: (datagram: Uint8Array, address: string, port: number, receivedAt: number) => void): Promise<() => void>;
 }
 
 /**

@@ -45,6 +45,7 @@ class SnmptrapCollector implements Collector {
   private receiver: TrapReceiver | undefined;
   /** Processor on a bus: net-snmp's receiver fed from the bus, no socket. */
   private fromBus: TrapReceiver | undefined;
+  private detach: (() => void) | undefined;
   private decoded = 0;
   private readonly rejected = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -98,7 +99,7 @@ class SnmptrapCollector implements Collector {
       };
       const bus = (this.fromBus = new TrapReceiver({ ...opts, allow: undefined, source: 'bus' }, onTrap, reject));
       await bus.start();
-      await feed.consume((d, address, port, at) => bus.feed(d, { address, port }, at));
+      this.detach = await feed.consume((d, address, port, at) => bus.feed(d, { address, port }, at));
       this.ctx.log.info({ users: c.users.map((u) => u.user) }, 'snmptrap: decoding traps from the bus');
     }
     this.timer = setInterval(() => this.report(), c.report_interval);
@@ -120,6 +121,7 @@ class SnmptrapCollector implements Collector {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.detach?.(); // what arrives now goes back to the bus, not into an emitter that drops it
     this.report();
     await this.fromBus?.stop();
     if (!this.receiver) return;

@@ -38,8 +38,9 @@ export interface TrapConsumerStats {
 /** Processor role: the shared queue's messages, decoded by the trap collector, acknowledged once written. */
 export class BusTrapConsumer {
   readonly stats: TrapConsumerStats = { messages: 0, datagrams: 0, badFrames: 0, redelivered: 0, redeliveredDatagrams: 0, acked: 0 };
-  private handle: DatagramHandler = () => {};
-  private consumer: { stop(): Promise<void> } | undefined;
+  /** The trap collector's decoder; none while it is stopped (a reload): messages are handed back. */
+  private handle: DatagramHandler | undefined;
+  private consumer: Promise<{ stop(): Promise<void> }> | undefined;
   private stopped = false;
   /** Decoded, not yet acknowledged: kept ours by `working` while their records go out. */
   private readonly unacked = new Set<QueueMessage>();
@@ -52,16 +53,22 @@ export class BusTrapConsumer {
     private readonly log: Logger,
   ) {}
 
-  async start(handle: DatagramHandler): Promise<void> {
+  /** Starts consuming (once), or hands the messages to a restarted collector; the result detaches `handle`. */
+  async start(handle: DatagramHandler): Promise<() => void> {
     this.handle = handle;
-    this.consumer = await this.bus.queue('trap').consume(this.opts.ackWaitMs, (m) => this.onMessage(m));
+    this.consumer ??= this.bus.queue('trap').consume(this.opts.ackWaitMs, (m) => this.onMessage(m));
+    await this.consumer;
+    return () => {
+      if (this.handle === handle) this.handle = undefined;
+    };
   }
 
   private onMessage(m: QueueMessage): void {
-    if (this.stopped) return m.nak();
+    const handle = this.handle;
+    if (this.stopped || !handle) return m.nak();
     this.stats.messages++;
     try {
-      const n = readFrame(m.data, this.handle);
+      const n = readFrame(m.data, handle);
       this.stats.datagrams += n;
       if (m.redelivered) {
         this.stats.redelivered++;
@@ -107,7 +114,7 @@ export class BusTrapConsumer {
   /** Before the collectors stop: nothing more is taken (what arrives is handed back). */
   async stopConsuming(): Promise<void> {
     this.stopped = true;
-    await this.consumer?.stop();
+    await (await this.consumer)?.stop();
   }
 
   /** Acknowledges what was taken, once written, within `deadlineMs`; the rest goes to another processor after ack_wait. */
