@@ -189,12 +189,13 @@ describe('traps over the bus while the stream cannot take them (3-node cluster, 
    * the receiver (shutdown_timeout 4 s) spools the trap batches to `bus-spool-trap`; once the nodes
    * are back it publishes them first at its next start, and a processor writes each trap once.
    */
-  it('answers informs, spools the traps at stop, publishes them at the next start: every trap once', async () => {
+  it('answers informs, spools the traps at stop, publishes them at the next start: every trap once; a reload keeps taking them', async () => {
     const dir = join(tmp.dir, 'away');
     await mkdir(dir, { recursive: true });
     const stream = 'NVTRAPAWAY';
     const db = 'nvtrapsaway';
     const rig2 = new BusRig({ dir, nats, influx, database: db, stream, partitions: 4, leaseTtlMs: LEASE_TTL_MS });
+    let pa: Daemon | undefined;
     try {
       const at = await freeUdpPort();
       const r1 = await runReceiver(rig2, dir, 'ra', at, ['shutdown_timeout: 4s']);
@@ -222,7 +223,7 @@ describe('traps over the bus while the stream cannot take them (3-node cluster, 
 
         for (const v of victims) await nats.restart(v);
         await waitFor('the stream has a leader again', leader, 60_000, 500);
-        await rig2.run('pa', 'processor', [trapBlock(at)]);
+        pa = await rig2.run('pa', 'processor', [trapBlock(at)]);
         const r2 = await runReceiver(rig2, dir, 'ra', at);
         await waitFor('the trap spool published', () => logLines(r2, REPLAYED).length === 1, 60_000, 200);
         expect(logLines(r2, REPLAYED)[0]).toMatchObject({ queue: 'trap', replayed: batches, datagrams: 8 });
@@ -242,6 +243,15 @@ describe('traps over the bus while the stream cannot take them (3-node cluster, 
       expect(points.map((p) => p.ifIndex)).toEqual(Array.from({ length: 8 }, (_, n) => 100 + n));
       for (const p of points) expect(`${p.version} ${p.pdu}`).toBe(kindOf(p.ifIndex));
       expect(await trapStats('pa', dir)).toMatchObject({ datagrams: 8, redelivered: 0, bad_frames: 0 });
+
+      // SIGHUP with a changed block restarts the trap collector: the new one takes the queue over
+      const file = join(dir, 'pa.yaml');
+      await writeFile(file, (await readFile(file, 'utf8')).replace('report_interval: 1s', 'report_interval: 2s'));
+      pa?.proc.kill('SIGHUP');
+      await waitFor('pa restarted its trap collector', () => logLines(pa as Daemon, 'config reloaded').some((l) => JSON.stringify(l['changes']).includes('restarted snmptrap')), 30_000, 200);
+      await sendRange(108, 112, at);
+      await waitFor('pa wrote the 4 traps sent after the reload', async () => (await inInflux(db)).length >= 12, WAIT_MS, 250);
+      expect((await inInflux(db)).map((p) => p.ifIndex).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, n) => 100 + n));
     } finally {
       await rig2.stop();
     }
