@@ -13,6 +13,9 @@
  * 3. p2 gets p1's unacknowledged traps again (after `lease_ttl`, the queue's ack_wait) and writes
  *    them again. InfluxDB holds every trap exactly once: the copies are the same points (receive
  *    time from the receiver, no `instance` tag), which the line-protocol files show line for line.
+ * 4. (second case) The stream's leader and a follower are killed (no quorum): informs are still
+ *    answered, the receiver spools the traps at SIGTERM and publishes them at its next start; then
+ *    a SIGHUP that restarts the processor's trap collector: traps after it are written too.
  *
  * Informs are sent with a 10 s timeout and no retry: a retransmitted inform is a second datagram
  * with a later receive time, so a second point (as without a bus); 10 s is far above any stall of
@@ -32,7 +35,11 @@ import { startDaemon, type Daemon } from './helpers/proc.js';
 import { AUTH_KEY, PRIV_KEY, runTool } from './helpers/snmpd.js';
 
 const DB = 'nvtraps';
-/** The queue's ack_wait: p1's unacknowledged traps go to p2 this long after p1's last sign of life. */
+/**
+ * The queue's ack_wait: p1's unacknowledged traps go to p2 this long after p1's last sign of life
+ * (p1 says it is still working on them every second). No assertion depends on it: should p1 stall
+ * past it under load, p2 takes those traps before the kill and writes the same points.
+ */
 const LEASE_TTL_MS = 3000;
 /** Generous: a condition that holds within seconds on a quiet machine, waited for under load. */
 const WAIT_MS = 90_000;
