@@ -30,7 +30,7 @@ import { BusRig, logLines, stopBusCluster } from './helpers/busrig.js';
 import { CLI } from './helpers/cli.js';
 import { startInfluxd, type Influxd } from './helpers/influxd.js';
 import { startNats, type NatsCluster } from './helpers/nats.js';
-import { freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
+import { freeTcpPort, freeUdpPort, makeTmpDir, waitFor } from './helpers/net.js';
 import { startDaemon, type Daemon } from './helpers/proc.js';
 import { AUTH_KEY, PRIV_KEY, runTool } from './helpers/snmpd.js';
 
@@ -203,6 +203,7 @@ describe('traps over the bus while the stream cannot take them (3-node cluster, 
     const db = 'nvtrapsaway';
     const rig2 = new BusRig({ dir, nats, influx, database: db, stream, partitions: 4, leaseTtlMs: LEASE_TTL_MS });
     let pa: Daemon | undefined;
+    let http = 0;
     try {
       const at = await freeUdpPort();
       const r1 = await runReceiver(rig2, dir, 'ra', at, ['shutdown_timeout: 4s']);
@@ -230,7 +231,8 @@ describe('traps over the bus while the stream cannot take them (3-node cluster, 
 
         for (const v of victims) await nats.restart(v);
         await waitFor('the stream has a leader again', leader, 60_000, 500);
-        pa = await rig2.run('pa', 'processor', [trapBlock(at)]);
+        http = await freeTcpPort();
+        pa = await rig2.run('pa', 'processor', [trapBlock(at), `http: { listen: '127.0.0.1:${http}' }`]);
         const r2 = await runReceiver(rig2, dir, 'ra', at);
         await waitFor('the trap spool published', () => logLines(r2, REPLAYED).length === 1, 60_000, 200);
         expect(logLines(r2, REPLAYED)[0]).toMatchObject({ queue: 'trap', replayed: batches, datagrams: 8 });
@@ -259,8 +261,48 @@ describe('traps over the bus while the stream cannot take them (3-node cluster, 
       await sendRange(108, 112, at);
       await waitFor('pa wrote the 4 traps sent after the reload', async () => (await inInflux(db)).length >= 12, WAIT_MS, 250);
       expect((await inInflux(db)).map((p) => p.ifIndex).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, n) => 100 + n));
+      expect(await (await fetch(`http://127.0.0.1:${http}/metrics`)).text()).toContain('\nnetvigil_bus_trap_processor_datagrams_total 12\n');
     } finally {
       await rig2.stop();
+    }
+  }, 300_000);
+});
+
+describe('traps over the bus across the loss of a NATS node (3-node cluster, R3)', () => {
+  /**
+   * The node leading the trap consumer is SIGKILLed between two sends, with two processors pulling:
+   * a pull request that dies with the node takes its delivered messages with it until `ack_wait`
+   * and the client's next pull (nats-queue.ts). Every trap must still be written, once.
+   */
+  it('writes every trap once when the node leading the trap consumer dies mid-stream', async () => {
+    const dir = join(tmp.dir, 'nodekill');
+    await mkdir(dir, { recursive: true });
+    const stream = 'NVTRAPKILL';
+    const db = 'nvtrapskill';
+    const rig3 = new BusRig({ dir, nats, influx, database: db, stream, partitions: 4, leaseTtlMs: LEASE_TTL_MS });
+    const nc = await connect({ servers: nats.urls });
+    try {
+      const at = await freeUdpPort();
+      await runReceiver(rig3, dir, 'rk', at);
+      await rig3.run('pk1', 'processor', [trapBlock(at)]);
+      await rig3.run('pk2', 'processor', [trapBlock(at)]);
+      await sendRange(200, 208, at);
+      await waitFor('the first 8 traps written', async () => (await inInflux(db)).length >= 8, WAIT_MS, 250);
+      const jsm = await nc.jetstreamManager();
+      const leader = (await jsm.consumers.info(stream, `${stream}_trap`)).cluster?.leader ?? '';
+      const i = Number(/^n(\d+)$/.exec(leader)?.[1] ?? NaN);
+      expect(i >= 0 && i < 3, `consumer leader ${leader}`).toBe(true);
+      (nats.nodes[i] as Daemon).proc.kill('SIGKILL');
+      const killedAt = Date.now();
+      await sendRange(208, 216, at);
+      await waitFor('every trap written', async () => (await inInflux(db)).length >= 16, WAIT_MS, 250);
+      console.log(`node n${i} (trap consumer leader) killed: all 16 traps written ${Date.now() - killedAt} ms after`);
+      await nats.restart(i);
+      const points = (await inInflux(db)).sort((a, b) => a.ifIndex - b.ifIndex);
+      expect(points.map((p) => p.ifIndex)).toEqual(Array.from({ length: 16 }, (_, n) => 200 + n));
+    } finally {
+      await nc.close();
+      await rig3.stop();
     }
   }, 300_000);
 });
