@@ -15,7 +15,10 @@
  *    time from the receiver, no `instance` tag), which the line-protocol files show line for line.
  * 4. (second case) The stream's leader and a follower are killed (no quorum): informs are still
  *    answered, the receiver spools the traps at SIGTERM and publishes them at its next start; then
- *    a SIGHUP that restarts the processor's trap collector: traps after it are written too.
+ *    a SIGHUP that restarts the processor's trap collector: traps after it are written too, and its
+ *    /metrics counts them.
+ * 5. (third case) The node leading the trap consumer is SIGKILLed between two sends: every trap is
+ *    still written, once (a pull request lost with the node costs delay, not traps).
  *
  * Informs are sent with a 10 s timeout and no retry: a retransmitted inform is a second datagram
  * with a later receive time, so a second point (as without a bus); 10 s is far above any stall of
