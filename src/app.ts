@@ -128,7 +128,9 @@ export class App {
         ),
       );
     }
-    if (this.sinks.length === 0) this.log.warn('no sink is enabled: records are counted and discarded');
+    // a receiver on a bus writes no data: flows and traps go to the bus, only its own telemetry would need a sink
+    if (this.sinks.length === 0 && config.bus && config.roles.every((r) => r === 'receiver')) this.log.info('no sink is enabled: flows and traps go to the bus; this receiver\'s own records (netvigil_bus, snmptrap_stats, monitor) are counted and discarded, /metrics and /status.json show them');
+    else if (this.sinks.length === 0) this.log.warn('no sink is enabled: records are counted and discarded');
 
     // The monitor's records enter like any collector's; it is also the verdict source for enrichment.
     let monitorEmit: (r: Parameters<Pipeline['inject']>[0]) => void = () => {};
@@ -237,7 +239,7 @@ export class App {
       signals: this.monitor,
       shard: this.shard,
       clock: this.clock,
-      ...(this.bus ? { datagrams: this.bus.feed } : {}),
+      ...(this.bus ? { datagrams: this.bus.feed, traps: this.bus.traps } : {}),
       ...(this.bus?.devices ? { devices: this.bus.devices } : {}),
     });
     await instance.start();

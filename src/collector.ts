@@ -101,6 +101,22 @@ export interface DatagramFeed {
 }
 
 /**
+ * Scale-out (src/bus/traps.ts): trap and inform datagrams over the bus, a work queue beside the flow
+ * partitions. Absent without a bus: the trap collector decodes and writes what its socket takes.
+ */
+export interface TrapFeed {
+  /** Receiver role: the datagram of a notification the receiver accepted (and answered) goes here instead of to a record. */
+  forward?(datagram: Uint8Array, address: string, port: number, receivedAt: number): void;
+  /**
+   * Processor role: starts handing the bus's trap datagrams to `handle`, with the sender's address
+   * and port and the receiver's receive time; each is acknowledged once what `handle` emitted for
+   * it is written or spooled (unacknowledged, it goes to a processor again). Call the result when
+   * the collector stops: until `consume` is called again, datagrams go back to the bus.
+   */
+  consume?(handle: (datagram: Uint8Array, address: string, port: number, receivedAt: number) => void): Promise<() => void>;
+}
+
+/**
  * Per-exporter state that moves with a bus partition (loss accounting, counters): saved at each commit, loaded
  * by the processor that takes the partition next (src/bus/exporter-state.ts).
  */
@@ -159,6 +175,8 @@ export interface CollectorContext {
   clock?: { now(): number };
   /** Set when a bus carries the datagrams (scale-out); the flow collector uses it. */
   datagrams?: DatagramFeed;
+  /** Set when a bus carries the trap datagrams (scale-out); the trap collector uses it. */
+  traps?: TrapFeed;
   /** Set when pollers share the devices over a bus (scale-out); the SNMP collector uses it. */
   devices?: DeviceShare;
 }

@@ -82,16 +82,19 @@ describe('scale-out compose override (NATS)', () => {
     const r = await validate(file, { HOSTNAME: '3f2a9c1d0b7e', NETVIGIL_INFLUX_URL: 'http://influxdb:8086' });
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toContain('collectors: flow; sinks: influx');
+    expect(r.out).toContain('collectors: flow, snmptrap; sinks: influx');
   });
 
-  it('gives receiver and processors one bus and one flow aggregation', () => {
+  it('gives receiver and processors one bus, one flow aggregation and one trap block', () => {
     const rec = readYaml(`netvigil/${configOf(obj(over.netvigil))}`);
     const proc = readYaml(`netvigil/${configOf(obj(over.processor))}`);
     expect(proc.bus).toEqual(rec.bus);
     expect(arr(obj(obj(rec.bus).nats).servers)).toEqual(['nats://nats:4222']);
     const flow = (c: Obj): Obj => obj(obj(c.collectors).flow);
     expect(flow(proc)).toEqual(flow(rec));
+    // processors decode the traps the receiver forwards: the same block (v3 users, MIB directories)
+    const trap = (c: Obj): Obj => obj(obj(c.collectors).snmptrap);
+    expect(trap(proc)).toEqual(trap(rec));
     expect(obj(proc.sinks)).toEqual(obj(rec.sinks));
     // the cross-check on a bus: the poller shares counters and the processors judge, both with the block
     expect(proc.xcheck).toEqual({});

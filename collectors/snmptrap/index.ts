@@ -3,6 +3,10 @@
  * record; messages from senders outside `allow`, unknown communities or users, or that do not
  * decode are counted per sender and reason and reported once per `report_interval` (log line +
  * `snmptrap_rejected` health record), never per packet; `snmptrap_stats` carries the totals.
+ *
+ * On a bus (`ctx.traps`, src/bus/traps.ts) a receiver answers and checks as always but forwards each
+ * accepted notification's datagram instead of writing it; a processor binds no port and decodes
+ * what the bus hands it, with the receiver's receive time as the record's time.
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -11,8 +15,8 @@ import { makeRecord } from '../../src/record/record.js';
 import { Allowlist, isCidr } from '../../src/wire/cidr.js';
 import { v3UserSchema } from '../snmp/credentials.js';
 import { MibResolver } from '../snmp/mibs.js';
-import { trapRecord } from './normalize.js';
-import { TrapReceiver } from './receiver.js';
+import { trapRecord, type Notification } from './normalize.js';
+import { TrapReceiver, type Rejection } from './receiver.js';
 
 export const snmptrapConfigSchema = z.strictObject({
   address: z.string().min(1).default('0.0.0.0'),
@@ -39,6 +43,10 @@ const REASONS = ['not_allowed', 'unknown_community', 'unknown_user', 'wrong_auth
 
 class SnmptrapCollector implements Collector {
   private receiver: TrapReceiver | undefined;
+  /** Processor on a bus: net-snmp's receiver fed from the bus, no socket. */
+  private fromBus: TrapReceiver | undefined;
+  private detach: (() => void) | undefined;
+  private decoded = 0;
   private readonly rejected = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private received = 0;
@@ -56,26 +64,46 @@ class SnmptrapCollector implements Collector {
     for (const p of problems) this.ctx.log.warn({ file: p.file }, `snmptrap: ${p.message}`);
     const allow = c.allow.length ? new Allowlist(c.allow) : undefined;
     const opts = { address: c.address, port: c.port, communities: c.communities, acceptAnyCommunity: c.accept_any_community, users: c.users, allow, ...(c.engine_id ? { engineId: c.engine_id } : {}) };
-    this.receiver = new TrapReceiver(
-      opts,
-      (n) => {
-        this.received++;
-        const device = this.ctx.interfaces.deviceName(n.v1?.agentAddr ?? n.sender.address) ?? this.ctx.interfaces.deviceName(n.sender.address);
-        this.ctx.emitter.emit(trapRecord(n, device, resolver, this.ctx.clock ? this.ctx.clock.now() : Date.now()));
-      },
-      (r) => {
-        // per-sender detail is bounded: spoofed sources must not grow the map without limit
-        const sender = this.rejected.size < MAX_REJECT_KEYS ? r.sender : 'other';
-        const key = `${sender}\u0000${r.reason}`;
-        this.rejected.set(key, (this.rejected.get(key) ?? 0) + 1);
-        this.rejectedTotal.set(r.reason, (this.rejectedTotal.get(r.reason) ?? 0) + 1);
-      },
-    );
-    await this.receiver.start();
-    this.ctx.signals.udpSocket('snmptrap', c.address.includes(':') ? 'udp6' : 'udp4', c.port);
+    const now = (): number => (this.ctx.clock ? this.ctx.clock.now() : Date.now());
+    const write = (n: Notification, at: number): void => {
+      const device = this.ctx.interfaces.deviceName(n.v1?.agentAddr ?? n.sender.address) ?? this.ctx.interfaces.deviceName(n.sender.address);
+      this.ctx.emitter.emit(trapRecord(n, device, resolver, at));
+    };
+    const reject = (r: Rejection): void => {
+      // per-sender detail is bounded: spoofed sources must not grow the map without limit
+      const sender = this.rejected.size < MAX_REJECT_KEYS ? r.sender : 'other';
+      const key = `${sender}\u0000${r.reason}`;
+      this.rejected.set(key, (this.rejected.get(key) ?? 0) + 1);
+      this.rejectedTotal.set(r.reason, (this.rejectedTotal.get(r.reason) ?? 0) + 1);
+    };
+    const feed = this.ctx.traps;
+    const forward = feed?.forward;
+    if (!feed?.consume || forward) {
+      this.receiver = new TrapReceiver(
+        opts,
+        (n, datagram) => {
+          this.received++;
+          if (forward) forward(datagram, n.sender.address, n.sender.port, now());
+          else write(n, now());
+        },
+        reject,
+      );
+      await this.receiver.start();
+      this.ctx.signals.udpSocket('snmptrap', c.address.includes(':') ? 'udp6' : 'udp4', c.port);
+      this.ctx.log.info({ address: c.address, port: c.port, users: c.users.map((u) => u.user), allow: c.allow.length ? c.allow : 'any sender', ...(forward ? { to: 'bus' } : {}) }, 'snmptrap: listening');
+    }
+    if (feed?.consume) {
+      const onTrap = (n: Notification, _d: Buffer, at: number | undefined): void => {
+        this.decoded++;
+        write(n, at ?? now());
+      };
+      const bus = (this.fromBus = new TrapReceiver({ ...opts, allow: undefined, source: 'bus' }, onTrap, reject));
+      await bus.start();
+      this.detach = await feed.consume((d, address, port, at) => bus.feed(d, { address, port }, at));
+      this.ctx.log.info({ users: c.users.map((u) => u.user) }, 'snmptrap: decoding traps from the bus');
+    }
     this.timer = setInterval(() => this.report(), c.report_interval);
     this.timer.unref();
-    this.ctx.log.info({ address: c.address, port: c.port, users: c.users.map((u) => u.user), allow: c.allow.length ? c.allow : 'any sender' }, 'snmptrap: listening');
   }
 
   private report(): void {
@@ -85,7 +113,7 @@ class SnmptrapCollector implements Collector {
       this.ctx.emitter.emit(makeRecord('health', 'snmptrap_rejected', { sender, reason }, { count: BigInt(count) }));
     }
     this.rejected.clear();
-    const fields: Record<string, bigint> = { received: BigInt(this.received), rejected: 0n };
+    const fields: Record<string, bigint> = { received: BigInt(this.received), rejected: 0n, ...(this.fromBus ? { from_bus: BigInt(this.decoded) } : {}) };
     for (const reason of REASONS) fields[reason] = BigInt(this.rejectedTotal.get(reason) ?? 0);
     for (const n of this.rejectedTotal.values()) fields.rejected = (fields.rejected ?? 0n) + BigInt(n);
     this.ctx.emitter.emit(makeRecord('health', 'snmptrap_stats', {}, fields));
@@ -93,13 +121,20 @@ class SnmptrapCollector implements Collector {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.detach?.(); // what arrives now goes back to the bus, not into an emitter that drops it
     this.report();
-    await this.receiver?.stop();
+    await this.fromBus?.stop();
+    if (!this.receiver) return;
+    await this.receiver.stop();
     this.ctx.signals.udpSocketClosed(this.config.address.includes(':') ? 'udp6' : 'udp4', this.config.port);
   }
 
   status(): unknown {
-    return { address: this.config.address, port: this.config.port, allow: this.config.allow, received: this.received, rejected: Object.fromEntries(this.rejectedTotal), pending_rejections: Object.fromEntries(this.rejected) };
+    return {
+      address: this.config.address, port: this.config.port, allow: this.config.allow, received: this.received,
+      ...(this.fromBus ? { from_bus: this.decoded } : {}),
+      rejected: Object.fromEntries(this.rejectedTotal), pending_rejections: Object.fromEntries(this.rejected),
+    };
   }
 }
 

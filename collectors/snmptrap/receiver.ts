@@ -2,7 +2,12 @@
  * The one place the trap collector touches net-snmp's receiver. Its notification objects are loosely
  * typed; they leave this module as `Notification`. Informs are acknowledged by net-snmp itself
  * (RFC 3416 4.2.7) before our callback runs.
+ *
+ * On a bus (src/bus/traps.ts) a processor runs the same net-snmp receiver on datagrams a receiver
+ * took (`source: 'bus'`, `feed`): net-snmp's `dgramModule` option gives it a socket that binds and
+ * sends nothing, so whatever it would answer (the receiver answered already) goes nowhere.
  */
+import { EventEmitter } from 'node:events';
 import { createSocket, type Socket } from 'node:dgram';
 import type { Allowlist } from '../../src/wire/cidr.js';
 import snmp from 'net-snmp';
@@ -20,7 +25,12 @@ export interface ReceiverOptions {
   engineId?: string;
   /** Senders outside it are dropped before net-snmp parses (or acknowledges) anything. */
   allow?: Allowlist | undefined;
+  /** `bus`: no socket; datagrams come through `feed`, any community is taken (the receiver checked it). Default `socket`. */
+  source?: 'socket' | 'bus';
 }
+
+/** An accepted notification, its datagram as received, and its receive time when it came through `feed`. */
+export type OnTrap = (n: Notification, datagram: Buffer, receivedAt: number | undefined) => void;
 
 export interface Rejection {
   sender: string;
@@ -40,6 +50,20 @@ interface RawPdu {
   upTime?: number;
 }
 
+type Rinfo = { address: string; port: number };
+
+/** What net-snmp's Listener uses of a dgram socket, doing nothing: the bus feeds it (`feed`). */
+class InertSocket extends EventEmitter {
+  bind(): void {}
+  send(): void {}
+  close(cb?: () => void): void {
+    cb?.();
+  }
+  address(): { address: string; port: number } {
+    return { address: '', port: 0 };
+  }
+}
+
 interface RawReceiver {
   getAuthorizer(): { addCommunity(c: string): void; addUser(u: unknown): void };
   close(cb?: () => void): void;
@@ -49,7 +73,7 @@ interface RawReceiver {
 const PDU_TRAP_V1 = 164;
 const PDU_INFORM = 166;
 
-function toNotification(pdu: RawPdu, rinfo: { address: string; port: number }): Notification {
+function toNotification(pdu: RawPdu, rinfo: Rinfo): Notification {
   const varbinds: Vb[] = (pdu.varbinds ?? []).map((v) => ({ oid: String(v.oid ?? ''), value: convertValue(typeof v.type === 'number' ? v.type : undefined, v.value) }));
   const version = pdu.type === PDU_TRAP_V1 ? 'v1' : pdu.user !== undefined || pdu.scoped ? 'v3' : 'v2c';
   const n: Notification = { version, pdu: pdu.type === PDU_INFORM ? 'inform' : 'trap', sender: { address: rinfo.address, port: rinfo.port }, varbinds };
@@ -75,10 +99,15 @@ function reasonOf(err: { message?: string; name?: string; error?: { message?: st
 
 export class TrapReceiver {
   private receiver: RawReceiver | undefined;
+  /** The datagram net-snmp is taking apart (it does so synchronously), for `onTrap`. */
+  private current: { datagram: Buffer; at: number | undefined } | undefined;
+  /** `feed`: net-snmp called back (a notification or a refusal) for the current datagram. */
+  private answered = false;
+  private inert: InertSocket | undefined;
 
   constructor(
     private readonly opts: ReceiverOptions,
-    private readonly onTrap: (n: Notification) => void,
+    private readonly onTrap: OnTrap,
     private readonly onReject: (r: Rejection, err: unknown) => void,
   ) {}
 
@@ -101,8 +130,27 @@ export class TrapReceiver {
 
   /** Binds the socket; rejects on a bind error (port in use, 162 without privilege). */
   async start(): Promise<void> {
-    await this.probe();
+    if (this.opts.source !== 'bus') await this.probe();
     return this.listen();
+  }
+
+  /**
+   * Bus source: one datagram a receiver accepted, as if it had just arrived from `rinfo`.
+   * A message net-snmp answers with a report, never calling back, came from a v3 user this
+   * instance does not know (or without the auth/priv its level needs): counted as `unknown_user`.
+   */
+  feed(datagram: Uint8Array, rinfo: Rinfo, receivedAt: number): void {
+    const sock = this.inert;
+    if (!sock) throw new Error('snmptrap: feed() needs source: bus, after start()');
+    const buf = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+    this.current = { datagram: buf, at: receivedAt };
+    this.answered = false;
+    try {
+      sock.emit('message', buf, { ...rinfo, family: rinfo.address.includes(':') ? 'IPv6' : 'IPv4', size: buf.length });
+    } finally {
+      this.current = undefined;
+    }
+    if (!this.answered) this.onReject({ sender: rinfo.address, reason: 'unknown_user' }, undefined);
   }
 
   private listen(): Promise<void> {
@@ -112,22 +160,27 @@ export class TrapReceiver {
       address: o.address,
       transport: o.address.includes(':') ? 'udp6' : 'udp4',
       includeAuthentication: true,
-      disableAuthorization: o.acceptAnyCommunity,
+      disableAuthorization: o.acceptAnyCommunity || o.source === 'bus',
     };
     if (o.engineId) options.engineID = o.engineId;
+    if (o.source === 'bus') {
+      const inert = (this.inert = new InertSocket());
+      options.dgramModule = { createSocket: () => inert };
+    }
     return new Promise((resolve, reject) => {
       let bound = false;
       const r = snmp.createReceiver(options, (err: (Error & { rinfo?: { address: string; port: number } }) | null, data: { pdu: RawPdu; rinfo: { address: string; port: number } } | null) => {
+        this.answered = true;
         if (err) {
           const rinfo = err.rinfo;
           if (!bound && !rinfo) return reject(err);
           this.onReject({ sender: rinfo ? rinfo.address : 'unknown', reason: reasonOf(err) }, err);
           return;
         }
-        if (data) this.onTrap(toNotification(data.pdu, data.rinfo));
+        if (data) this.onTrap(toNotification(data.pdu, data.rinfo), this.current?.datagram ?? Buffer.alloc(0), this.current?.at);
       }) as RawReceiver;
       this.receiver = r;
-      this.guard(r);
+      if (o.source !== 'bus') this.guard(r);
       const auth = r.getAuthorizer();
       for (const c of o.communities) auth.addCommunity(c);
       for (const u of o.users) auth.addUser(toUser({ version: 'v3', ...u }));
@@ -141,20 +194,26 @@ export class TrapReceiver {
   }
 
   /**
-   * Puts the allowlist in front of net-snmp: its sockets' message handler is wrapped, so a sender
-   * outside the list gets no inform acknowledgement or v3 discovery report and costs no decoding.
+   * Wraps net-snmp's sockets' message handler: the allowlist goes in front of it, so a sender
+   * outside the list gets no inform acknowledgement or v3 discovery report and costs no decoding;
+   * and the datagram is kept while net-snmp takes it apart, for `onTrap` (a receiver on a bus
+   * forwards it as received).
    */
   private guard(r: RawReceiver): void {
     const allow = this.opts.allow;
-    if (!allow) return;
     const sockets = Object.values(r.listener?.sockets ?? {});
-    if (!sockets.length) throw new Error('snmptrap: net-snmp receiver has no sockets to guard; refusing to run without the allowlist');
+    if (!sockets.length) throw new Error('snmptrap: net-snmp receiver has no sockets to wrap; refusing to run without the allowlist in front');
     for (const sock of sockets) {
-      const handlers = sock.listeners('message') as ((msg: Buffer, rinfo: { address: string; port: number }) => void)[];
+      const handlers = sock.listeners('message') as ((msg: Buffer, rinfo: Rinfo) => void)[];
       sock.removeAllListeners('message');
-      sock.on('message', (msg: Buffer, rinfo: { address: string; port: number }) => {
-        if (!allow.allows(rinfo.address)) return this.onReject({ sender: rinfo.address, reason: 'not_allowed' }, undefined);
-        for (const h of handlers) h(msg, rinfo);
+      sock.on('message', (msg: Buffer, rinfo: Rinfo) => {
+        if (allow && !allow.allows(rinfo.address)) return this.onReject({ sender: rinfo.address, reason: 'not_allowed' }, undefined);
+        this.current = { datagram: msg, at: undefined };
+        try {
+          for (const h of handlers) h(msg, rinfo);
+        } finally {
+          this.current = undefined;
+        }
       });
     }
   }

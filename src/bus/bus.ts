@@ -73,7 +73,33 @@ export interface Bus {
   consume(partition: number, handler: (m: BusMessage) => void): Promise<PartitionConsumer>;
   /** A bucket whose entries expire `ttlMs` after their last write (0: never). */
   kv(name: string, ttlMs: number): Promise<KeyValue>;
+  /** A work queue beside the partitions, for what needs no per-exporter order (traps: src/bus/traps.ts). */
+  queue(name: string): WorkQueue;
   close(): Promise<void>;
+}
+
+/** One message of a work queue, as its consumer sees it. */
+export interface QueueMessage {
+  readonly data: Uint8Array;
+  /** Delivered before, to a consumer that did not acknowledge it in time. */
+  readonly redelivered: boolean;
+  /** Done: never delivered again. */
+  ack(): void;
+  /** Still being worked on: restarts the acknowledgement timer. */
+  working(): void;
+  /** Not taken: delivered again (to any consumer) at once. */
+  nak(): void;
+}
+
+/**
+ * Messages many consumers share, each handed to one of them (a Kafka consumer group on one topic; on
+ * NATS a durable pull consumer with explicit acks). A message not acknowledged within `ackWaitMs`
+ * of its delivery (or of its last `working`) goes to a consumer again.
+ */
+export interface WorkQueue {
+  /** Like `Bus.publish`: `id` makes a retried publish land once. */
+  publish(data: Uint8Array, id: string): Promise<{ duplicate: boolean }>;
+  consume(ackWaitMs: number, handler: (m: QueueMessage) => void): Promise<{ stop(): Promise<void> }>;
 }
 
 /** FNV-1a 32 over the exporter address: stable across processes, versions and restarts. */

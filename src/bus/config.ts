@@ -12,7 +12,7 @@ export const rolesSchema = z
   .array(z.enum(ROLES))
   .min(1)
   .default([...ROLES])
-  .describe('receiver: UDP flow listeners and the trap port; processor: decode, aggregate, write flows; poller: SNMP polling');
+  .describe('receiver: UDP flow listeners and the trap port (informs answered); processor: decode, aggregate, write flows and traps; poller: SNMP polling');
 
 const natsSchema = z
   .object({
@@ -64,7 +64,8 @@ export function checkRoles(cfg: { roles: readonly Role[]; bus?: BusConfig | unde
 }
 
 /** Which role runs each collector; a collector not named here runs on every instance. */
-const COLLECTOR_ROLES: Record<string, readonly Role[]> = { flow: ['receiver', 'processor'], snmptrap: ['receiver'], snmp: ['poller'] };
+// snmptrap on a processor decodes what receivers put on the bus (src/bus/traps.ts); it binds no port
+const COLLECTOR_ROLES: Record<string, readonly Role[]> = { flow: ['receiver', 'processor'], snmptrap: ['receiver', 'processor'], snmp: ['poller'] };
 
 export function runsCollector(name: string, roles: readonly Role[]): boolean {
   const need = COLLECTOR_ROLES[name];

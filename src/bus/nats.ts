@@ -1,6 +1,7 @@
 /**
- * The Bus on NATS JetStream: one stream `<stream>` with subjects `<stream>.flow.<partition>`, read
- * per partition by stream sequence (`ordered.ts`), commit offsets in the KV bucket
+ * The Bus on NATS JetStream: one stream `<stream>` with subjects `<stream>.flow.<partition>` (and
+ * `<stream>.trap`, a work queue: nats-queue.ts), read per partition by stream sequence
+ * (`ordered.ts`), commit offsets in the KV bucket
  * `<stream>_offsets` (like Kafka's committed offsets), and KV buckets for leases and shared
  * decoding state.
  */
@@ -20,8 +21,9 @@ import {
   type NatsConnection,
 } from 'nats';
 import type { Logger } from '../log.js';
-import type { Bus, BusMessage, KeyValue, PartitionConsumer } from './bus.js';
+import type { Bus, BusMessage, KeyValue, PartitionConsumer, WorkQueue } from './bus.js';
 import type { NatsConfig } from './config.js';
+import { NatsQueue, QUEUES } from './nats-queue.js';
 import { OrderedReader, isNotFound } from './ordered.js';
 
 /** Reads a secret file named in the config (trailing newline trimmed). */
@@ -68,7 +70,7 @@ export class NatsBus implements Bus {
     })();
     const jsm = await nc.jetstreamManager();
     // allow_direct: processors read by sequence from any replica (`ordered.ts`)
-    const want = { subjects: [`${cfg.stream}.flow.>`], num_replicas: cfg.replicas, max_age: nanos(cfg.max_age), duplicate_window: nanos(120_000), allow_direct: true };
+    const want = { subjects: [`${cfg.stream}.flow.>`, ...QUEUES.map((q) => `${cfg.stream}.${q}`)], num_replicas: cfg.replicas, max_age: nanos(cfg.max_age), duplicate_window: nanos(120_000), allow_direct: true };
     let info;
     try {
       await jsm.streams.info(cfg.stream);
@@ -83,6 +85,12 @@ export class NatsBus implements Bus {
   async publish(partition: number, data: Uint8Array, id: string): Promise<{ duplicate: boolean }> {
     const ack = await this.js.publish(`${this.cfg.stream}.flow.${partition}`, data, { msgID: id });
     return { duplicate: ack.duplicate };
+  }
+
+  queue(name: string): WorkQueue {
+    const q = QUEUES.find((n) => n === name);
+    if (!q) throw new Error(`no bus queue ${name}: the stream carries ${QUEUES.join(', ')}`);
+    return new NatsQueue(this.js, this.jsm, this.cfg.stream, q, this.log);
   }
 
   private offsetsKv: Promise<KV> | undefined;

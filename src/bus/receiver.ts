@@ -7,7 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
+import { int, type Fields } from '../record/record.js';
 import { partitionOf, type Bus } from './bus.js';
+
+/** What a receiver publishes through: the bus's partitions, or one queue (traps.ts) as a bus of one partition. */
+export type BusTarget = Pick<Bus, 'partitions' | 'publish'>;
 import { FrameBuilder } from './frame.js';
 import type { BusSpool, SpooledBatch } from './spool.js';
 
@@ -52,6 +56,17 @@ export interface ReceiverStats {
   pastDupWindow: number;
 }
 
+/** The stats as `netvigil_bus` fields (runtime.ts, traps.ts). */
+export function receiverFields(r: ReceiverStats): Fields {
+  return {
+    datagrams: int(r.datagrams), batches: int(r.batches), published: int(r.published), retries: int(r.retries),
+    dropped_batches: int(r.droppedBatches), dropped_datagrams: int(r.droppedDatagrams), queued_bytes: int(r.queuedBytes),
+    spooled_batches: int(r.spooledBatches), spooled_datagrams: int(r.spooledDatagrams), replayed_batches: int(r.replayedBatches),
+    replayed_datagrams: int(r.replayedDatagrams), replayed_duplicates: int(r.replayedDuplicates), spool_pending: int(r.spoolPending),
+    spool_bytes: int(r.spoolBytes), past_dup_window: int(r.pastDupWindow),
+  };
+}
+
 interface Batch extends SpooledBatch {
   /** Read back from the spool (not in `queued`, the buffer of this run). */
   fromSpool: boolean;
@@ -81,7 +96,7 @@ export class BusReceiver {
   };
 
   constructor(
-    private readonly bus: Bus,
+    private readonly bus: BusTarget,
     private readonly opts: ReceiverOptions,
     private readonly log: Logger,
   ) {

@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DatagramFeed, DeviceShare, Emitter, InterfaceDirectory } from '../collector.js';
+import type { DatagramFeed, DeviceShare, Emitter, InterfaceDirectory, TrapFeed } from '../collector.js';
 import type { Logger } from '../log.js';
 import { int, makeRecord, type NetRecord } from '../record/record.js';
 import { partitionOf } from './bus.js';
@@ -15,8 +15,9 @@ import { NatsBus } from './nats.js';
 import { SharedInterfaces } from './ifnames.js';
 import { BusPollers } from './pollers.js';
 import { BusProcessor } from './processor.js';
-import { BusReceiver } from './receiver.js';
+import { BusReceiver, receiverFields } from './receiver.js';
 import { BusSpool } from './spool.js';
+import { BusTraps } from './traps.js';
 
 /**
  * The flow collector's measurements whose points come from one datagram alone, stamped with its
@@ -46,6 +47,8 @@ export class BusRuntime {
   readonly interfaces: InterfaceDirectory;
   /** Poller role: the devices this instance holds a lease of. */
   readonly devices: DeviceShare | undefined;
+  /** For the trap collector: receivers forward, processors consume (traps.ts). */
+  readonly traps: TrapFeed;
 
   private constructor(
     private readonly bus: NatsBus,
@@ -56,7 +59,9 @@ export class BusRuntime {
     private readonly pollers: BusPollers | undefined,
     private readonly ifnames: SharedInterfaces,
     private readonly counters: SharedCounters | undefined,
+    private readonly trapQueue: BusTraps,
   ) {
+    this.traps = trapQueue.feed;
     this.interfaces = ifnames.publishing();
     this.devices = pollers;
     const r = receiver;
@@ -88,17 +93,27 @@ export class BusRuntime {
     const counters = o.xcheck && (pollers || take) ? await SharedCounters.open(bus, n.stream, { share: pollers !== undefined, take }, log) : undefined;
     take?.restrict((e) => processor?.partitions().includes(partitionOf(e, bus.partitions)) ?? false);
     log.info({ servers: n.servers, stream: n.stream, partitions: n.partitions, roles: o.roles }, 'bus connected');
-    return new BusRuntime(bus, receiver, processor, out, pollers, ifnames, counters);
+    const traps = BusTraps.create(bus, n, { receiver: o.roles.includes('receiver'), processor: o.roles.includes('processor'), dataDir: o.dataDir, settle: o.settle }, log.child({ queue: 'trap' }));
+    return new BusRuntime(bus, receiver, processor, out, pollers, ifnames, counters, traps);
   }
 
   /**
-   * The flow collector's emitter: a processor holds an interval's records in its outbox first
-   * (outbox.ts). Records decoded from one datagram (DECODED) go straight out and carry no
-   * `instance` (an empty tag is not written): a taker that decodes their messages again writes the
-   * same points (collectors/flow/rawseq.ts).
+   * The flow, trap and SNMP collectors' emitter. Flows: a processor holds an interval's records in
+   * its outbox first (outbox.ts). Records decoded from one datagram (DECODED) go straight out and
+   * carry no `instance` (an empty tag is not written): a taker that decodes their messages again
+   * writes the same points (collectors/flow/rawseq.ts). SNMP: with xcheck, each poll's counters are
+   * shared (ifcounters.ts).
    */
   emitter(collector: string, inner: Emitter): Emitter {
     if (collector === 'snmp' && this.counters) return this.counters.tap(inner);
+    // a trap written again after a redelivery (traps.ts) is the same point
+    if (collector === 'snmptrap') {
+      const emit = (r: NetRecord): void => {
+        if (r.kind === 'trap') r.tags.instance = '';
+        inner.emit(r);
+      };
+      return { emit, error: (e, c) => inner.error(e, c) };
+    }
     const p = this.processor;
     if (!p || collector !== 'flow') return inner;
     this.out.emit = (r) => inner.emit(r);
@@ -113,12 +128,13 @@ export class BusRuntime {
   /** Before the collectors stop: no more datagrams are taken from the bus. */
   async stopIntake(): Promise<void> {
     await this.processor?.stopConsuming();
+    await this.trapQueue.stopIntake();
     await this.pollers?.stop();
   }
 
   /** After the collectors stopped: the last batches published, the last interval committed, leases let go. */
   async close(deadlineMs: number): Promise<void> {
-    await this.receiver?.close(deadlineMs);
+    await Promise.all([this.receiver?.close(deadlineMs), this.trapQueue.close(deadlineMs)]);
     await this.processor?.close();
     await this.pollers?.close();
     this.ifnames.stop();
@@ -133,17 +149,7 @@ export class BusRuntime {
   records(now: number): NetRecord[] {
     const out: NetRecord[] = [];
     const r = this.receiver?.stats;
-    if (r) {
-      out.push(
-        makeRecord('health', 'netvigil_bus', { role: 'receiver' }, {
-          datagrams: int(r.datagrams), batches: int(r.batches), published: int(r.published), retries: int(r.retries),
-          dropped_batches: int(r.droppedBatches), dropped_datagrams: int(r.droppedDatagrams), queued_bytes: int(r.queuedBytes),
-          spooled_batches: int(r.spooledBatches), spooled_datagrams: int(r.spooledDatagrams), replayed_batches: int(r.replayedBatches),
-          replayed_datagrams: int(r.replayedDatagrams), replayed_duplicates: int(r.replayedDuplicates), spool_pending: int(r.spoolPending),
-          spool_bytes: int(r.spoolBytes), past_dup_window: int(r.pastDupWindow),
-        }, now),
-      );
-    }
+    if (r) out.push(makeRecord('health', 'netvigil_bus', { role: 'receiver' }, receiverFields(r), now));
     const p = this.processor;
     if (p) {
       const s = p.stats;
@@ -170,6 +176,7 @@ export class BusRuntime {
         }, now),
       );
     }
+    out.push(...this.trapQueue.records(now));
     const f = this.ifnames.stats;
     out.push(makeRecord('health', 'netvigil_bus', { role: 'interfaces' }, { published: int(f.published), received: int(f.received), bad: int(f.bad) }, now));
     if (this.counters) out.push(...this.counters.records(now));
@@ -183,6 +190,7 @@ export class BusRuntime {
       ...(this.pollers ? { poller: { ...this.pollers.stats, devices: this.pollers.devices() } } : {}),
       interfaces: { ...this.ifnames.stats },
       ...(this.counters ? { counters: { ...this.counters.stats } } : {}),
+      traps: this.trapQueue.status(),
     };
   }
 }
