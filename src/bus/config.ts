@@ -36,7 +36,11 @@ const natsSchema = z
     spool_size: size()
       .default(64 * 1024 * 1024)
       .describe('bytes of batches a receiver writes to <data_dir>/bus-spool when the bus has not acknowledged them by its stop deadline, published first at the next start; beyond, dropped (counted); 0: no spool'),
-    lease_ttl: duration().default(6000).describe('a dead processor\'s partitions move after at most this long'),
+    lease_ttl: duration()
+      .optional()
+      .describe(
+        "a dead processor's partitions and a dead poller's devices move after about this long; default 6s with one server and replicas 1, 16s on a cluster (servers names more than one, or replicas above 1), where a node's loss stops renewals for seconds (README, Scale-out)",
+      ),
     ack_wait: duration().default(600_000).describe('unused since processors read by stream sequence; accepted so older configs load'),
   })
   .strict()
@@ -45,7 +49,23 @@ const natsSchema = z
     if (auth.length > 1) ctx.addIssue({ code: 'custom', path: [auth[1] as string], message: `one way to authenticate: ${auth.join(' and ')} are both set` });
     if ((v.user === undefined) !== (v.password_file === undefined)) ctx.addIssue({ code: 'custom', path: [v.user === undefined ? 'password_file' : 'user'], message: 'user and password_file go together' });
     if (v.tls && (v.tls.cert === undefined) !== (v.tls.key === undefined)) ctx.addIssue({ code: 'custom', path: ['tls', v.tls.cert === undefined ? 'key' : 'cert'], message: 'tls.cert and tls.key go together' });
-  });
+  })
+  .transform((v) => ({ ...v, lease_ttl: v.lease_ttl ?? defaultLeaseTtl(v) }));
+
+/**
+ * On a NATS cluster the loss of the node leading the leases bucket stops renewals until the other
+ * two elect a leader (raft election timeout plus the vote): 4.4-8.8 s measured (bench
+ * lease-failover.bench.ts). A processor fences itself once its last accepted renewal was sent two
+ * thirds of the TTL ago, and renewals go out every third of it, so the TTL has to cover the outage
+ * plus up to a third of itself on each side. A single server has no election: 6 s moves a dead
+ * processor's work quickly.
+ */
+export function defaultLeaseTtl(n: { servers: readonly string[]; replicas: number }): number {
+  return n.servers.length > 1 || n.replicas > 1 ? CLUSTER_LEASE_TTL_MS : SINGLE_LEASE_TTL_MS;
+}
+
+export const SINGLE_LEASE_TTL_MS = 6000;
+export const CLUSTER_LEASE_TTL_MS = 16_000;
 
 export const busSchema = z.object({ nats: natsSchema }).strict().describe('scale-out: receivers and processors on many machines, over NATS JetStream');
 

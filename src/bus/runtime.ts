@@ -71,7 +71,7 @@ export class BusRuntime {
     const pollers = o.roles.includes('poller') ? new BusPollers(bus, { id, stream: n.stream, leaseTtlMs: n.lease_ttl, settle: o.settle }, log) : undefined;
     await pollers?.open();
     const ifnames = await SharedInterfaces.open(bus, n.stream, o.interfaces, log);
-    log.info({ servers: n.servers, stream: n.stream, partitions: n.partitions, roles: o.roles }, 'bus connected');
+    log.info({ servers: n.servers, stream: n.stream, partitions: n.partitions, lease_ttl_ms: n.lease_ttl, roles: o.roles }, 'bus connected');
     return new BusRuntime(bus, receiver, processor, out, pollers, ifnames);
   }
 
