@@ -3,8 +3,9 @@
  * rides it out (README config table, `bus.nats.lease_ttl`, and its default in src/bus/config.ts).
  *
  * Per run, on a fresh set of connections: for every TTL in LEASE_BENCH_TTLS and every node, one
- * holder connected to that node holds one lease by the processors' own code (LeaseTable renewing
- * every third of the TTL, LeaseProof on the monotonic clock, fence.ts), and one probe per node puts
+ * holder connected to that node holds one lease as a processor does (LeaseTable renewing every
+ * sixth of the TTL, a refused renewal sent again until the next is due; LeaseProof on the monotonic
+ * clock, fence.ts), and one probe per node puts
  * a key every 100 ms (each put on its own, so one that hangs does not hold the next back). Once all
  * renew, the leader of the leases bucket (R3) is SIGKILLed. Measured:
  * - outage: from the kill to the send of the first put that then succeeded, per node's probe;
@@ -65,6 +66,7 @@ async function holder(url: string, ttl: number, node: number, run: number): Prom
     unit: 'part',
     member: 'member',
     expireMs: 0,
+    renewEveryMs: Math.max(200, Math.floor(ttl / 6)), // as processor.ts
     proof: {
       now: () => proof.now(),
       renewed: (_u, sent) => {
@@ -77,8 +79,8 @@ async function holder(url: string, ttl: number, node: number, run: number): Prom
   if (!table.has(unit)) throw new Error(`lease ${unit} not taken`);
   const h: Holder = { ttl, node, bus, table, proof, accepted, stop: async () => {} };
   let renewing: Promise<void> = Promise.resolve();
-  // as processor.ts: renewals chained, every third of the TTL; the fence checked as often as a busy processor does
-  const renew = setInterval(() => (renewing = renewing.then(() => table.renew(async () => {})).catch(() => {})), table.every);
+  // as processor.ts: renewals chained; the fence checked as often as a busy processor does
+  const renew = setInterval(() => (renewing = renewing.then(() => table.renew(async () => {})).catch(() => {})), table.renewEvery);
   // a lapse shorter than this check's period is caught by the age at the next accepted renewal (lapsed)
   const check = setInterval(() => {
     if (h.fencedAt === undefined && !proof.holds(0)) h.fencedAt = proof.now();

@@ -105,6 +105,9 @@ export class BusProcessor {
       expireMs: this.opts.maxAgeMs,
       value: (u, prev) => leaseValue(this.key, this.owned.get(Number(u))?.out ?? readLease(prev).out),
       proof: { now: () => this.proof.now(), renewed: (u, sent) => this.proof.renewed(Number(u), sent) },
+      // the fence lets a proof age two thirds of the TTL: renewing every sixth of it leaves half the
+      // TTL for a renewal outage (a NATS node's loss) before the proof lapses (fence.ts)
+      renewEveryMs: Math.max(200, Math.floor(this.opts.leaseTtlMs / 6)),
     });
     this.state = await this.bus.kv(`${this.opts.stream}_state`, 0);
     this.outbox.attach(await this.bus.kv(`${this.opts.stream}_outbox`, this.opts.maxAgeMs));
@@ -117,7 +120,7 @@ export class BusProcessor {
     await this.renew();
     this.renewTimer = setInterval(() => {
       this.renewing = this.renewing.then(() => this.renew()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus lease renewal failed'));
-    }, every);
+    }, this.leases.renewEvery);
     this.renewTimer.unref();
     await this.heartbeat();
     this.timer = setInterval(() => {
