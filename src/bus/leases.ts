@@ -42,6 +42,13 @@ export interface LeaseOptions {
   proof?: LeaseClock;
   /** How often the caller renews (`renewEvery`); a third of the TTL when not given. */
   renewEveryMs?: number;
+  /**
+   * Count a lease's TTL from when our watcher saw its revision, when that is before our first read
+   * of it: a dead holder's work moves up to a rebalance period sooner. The processor's choice; the
+   * pollers count from their first read (a device's first poll by its new owner then stays at least
+   * half an interval after the last one of the dead owner, which their rate checks rely on).
+   */
+  fromWatcher?: boolean;
 }
 
 interface Held {
@@ -189,8 +196,8 @@ export class LeaseTable {
    * A free unit is created; one whose lease stayed at the same revision for a whole TTL (its
    * holder stopped renewing) is taken at that revision (compare-and-set). Judged by our own reads,
    * so neither the server's expiry of the key nor a watcher's timing is relied on, both of which
-   * lag while a cluster re-elects leaders; the watcher only tells that a revision was already
-   * there before this read.
+   * lag while a cluster re-elects leaders; the watcher (`fromWatcher`) only tells that a revision
+   * was already there before this read.
    */
   private async tryLease(u: string): Promise<{ prev: Uint8Array | undefined } | undefined> {
     const key = `${this.opts.unit}.${u}`;
@@ -204,7 +211,7 @@ export class LeaseTable {
       let seen = this.seen.get(u);
       if (!seen || seen.revision !== cur.revision) {
         // our watcher saw this revision written at seenAt or later: as safe a start as this read
-        const w = this.view.entries(this.opts.unit).get(key);
+        const w = this.opts.fromWatcher ? this.view.entries(this.opts.unit).get(key) : undefined;
         seen = { revision: cur.revision, since: w?.revision === cur.revision ? Math.min(now, w.seenAt) : now };
         this.seen.set(u, seen);
       }

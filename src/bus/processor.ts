@@ -108,6 +108,7 @@ export class BusProcessor {
       // the fence lets a proof age two thirds of the TTL: renewing every sixth of it leaves half the
       // TTL for a renewal outage (a NATS node's loss) before the proof lapses (fence.ts)
       renewEveryMs: Math.max(200, Math.floor(this.opts.leaseTtlMs / 6)),
+      fromWatcher: true,
     });
     this.state = await this.bus.kv(`${this.opts.stream}_state`, 0);
     this.outbox.attach(await this.bus.kv(`${this.opts.stream}_outbox`, this.opts.maxAgeMs));
