@@ -135,7 +135,13 @@ async function bucketLeader(nc: NatsConnection): Promise<{ leader: number; curre
 async function oneRun(nats: NatsCluster, admin: NatsConnection, run: number): Promise<{ outage: number; holders: Holder[] }> {
   const probes = await Promise.all(nats.urls.map((u, i) => probe(u, i)));
   const holders: Holder[] = [];
-  for (const ttl of TTLS) for (const [i, u] of nats.urls.entries()) holders.push(await holder(u, ttl, i, run));
+  try {
+    for (const ttl of TTLS) for (const [i, u] of nats.urls.entries()) holders.push(await holder(u, ttl, i, run));
+  } catch (e) {
+    // their connections and timers would keep the process alive
+    await Promise.all([...probes, ...holders].map((x) => x.stop().catch(() => {})));
+    throw e;
+  }
   // every holder renewed at least twice: its proof is as fresh as in steady state
   await waitFor('holders renewing', () => holders.every((h) => h.accepted.length >= 3), 60_000, 100);
   const { leader } = await bucketLeader(admin);
