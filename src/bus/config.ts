@@ -54,11 +54,11 @@ const natsSchema = z
 
 /**
  * On a NATS cluster the loss of the node leading the leases bucket stops renewals until the other
- * two elect a leader: 5.0-6.9 s in 8 SIGKILLs on a 3-node loopback cluster (bench
- * lease-failover.bench.ts, load average 5-8). A processor fences itself once its last accepted
+ * two elect a leader: 5.0-6.9 s in 11 SIGKILLs on a 3-node loopback cluster (bench
+ * lease-failover.bench.ts, load average 0-8 alike). A processor fences itself once its last accepted
  * renewal was sent two thirds of the TTL ago; it renews every sixth of the TTL and sends a refused
  * renewal again within 500 ms, so the TTL must exceed twice the outage plus a second: 16 s (oldest
- * proof measured 8.5 s, fence at 10.7 s; 10 s fenced 3 of 15 holders). A single server has no
+ * proof measured 8.5 s, fence at 10.7 s; 10 s fenced 6 of 24 holders). A single server has no
  * election to ride out: 6 s moves a dead processor's work sooner.
  */
 export function defaultLeaseTtl(n: { servers: readonly string[]; replicas: number }): number {
