@@ -1,6 +1,7 @@
 /**
- * Leases in a KV bucket: one key per unit of work (a flow partition, an SNMP device), renewed every
- * third of the TTL with compare-and-set, plus one membership key per holder, so each holder can
+ * Leases in a KV bucket: one key per unit of work (a flow partition, an SNMP device), renewed with
+ * compare-and-set (pollers every third of the TTL, processors every sixth: their fence allows a
+ * proof two thirds of it, fence.ts), plus one membership key per holder, so each holder can
  * compute its fair share (ceil(units / members)). Both bus roles hold their work by it: processors
  * their partitions (processor.ts), pollers their devices (pollers.ts); what taking or letting go of
  * a unit means is the caller's.
