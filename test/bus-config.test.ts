@@ -22,7 +22,7 @@ describe('roles and bus.nats', () => {
 
   it('takes a processor with a bus and fills the defaults', () => {
     const c = parse('instance: p1\nroles: [processor]\nbus:\n  nats:\n    servers: [nats://10.0.0.1:4222, tls://10.0.0.2:4222]\n    token_file: /run/secrets/nats\n');
-    expect(c.bus?.nats).toMatchObject({ stream: 'NETVIGIL', partitions: 16, replicas: 1, lease_ttl: 6000, batch_bytes: 256 * 1024, token_file: '/run/secrets/nats' });
+    expect(c.bus?.nats).toMatchObject({ stream: 'NETVIGIL', partitions: 16, replicas: 1, lease_ttl: 16_000, batch_bytes: 256 * 1024, token_file: '/run/secrets/nats' });
   });
 
   it('reports split roles without a bus, a processor without an instance name, and bad keys, with their lines', () => {

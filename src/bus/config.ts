@@ -36,7 +36,11 @@ const natsSchema = z
     spool_size: size()
       .default(64 * 1024 * 1024)
       .describe('bytes of batches a receiver writes to <data_dir>/bus-spool when the bus has not acknowledged them by its stop deadline, published first at the next start; beyond, dropped (counted); 0: no spool'),
-    lease_ttl: duration().default(6000).describe('a dead processor\'s partitions move after at most this long'),
+    lease_ttl: duration()
+      .optional()
+      .describe(
+        "a dead processor's partitions and a dead poller's devices move after about this long; default 6s with one server and replicas 1, 16s on a cluster (servers names more than one, or replicas above 1), where a node's loss stops renewals for seconds (README, Scale-out)",
+      ),
     ack_wait: duration().default(600_000).describe('unused since processors read by stream sequence; accepted so older configs load'),
   })
   .strict()
@@ -45,7 +49,24 @@ const natsSchema = z
     if (auth.length > 1) ctx.addIssue({ code: 'custom', path: [auth[1] as string], message: `one way to authenticate: ${auth.join(' and ')} are both set` });
     if ((v.user === undefined) !== (v.password_file === undefined)) ctx.addIssue({ code: 'custom', path: [v.user === undefined ? 'password_file' : 'user'], message: 'user and password_file go together' });
     if (v.tls && (v.tls.cert === undefined) !== (v.tls.key === undefined)) ctx.addIssue({ code: 'custom', path: ['tls', v.tls.cert === undefined ? 'key' : 'cert'], message: 'tls.cert and tls.key go together' });
-  });
+  })
+  .transform((v) => ({ ...v, lease_ttl: v.lease_ttl ?? defaultLeaseTtl(v) }));
+
+/**
+ * On a NATS cluster the loss of the node leading the leases bucket stops renewals until the other
+ * two elect a leader: 5.0-6.9 s in 11 SIGKILLs on a 3-node loopback cluster (bench
+ * lease-failover.bench.ts, load average 0-8 alike). A processor fences itself once its last accepted
+ * renewal was sent two thirds of the TTL ago; it renews every sixth of the TTL and sends a refused
+ * renewal again within 500 ms, so the TTL must exceed twice the outage plus a second: 16 s (oldest
+ * proof measured 8.5 s, fence at 10.7 s; 10 s fenced 6 of 24 holders). A single server has no
+ * election to ride out: 6 s moves a dead processor's work sooner.
+ */
+export function defaultLeaseTtl(n: { servers: readonly string[]; replicas: number }): number {
+  return n.servers.length > 1 || n.replicas > 1 ? CLUSTER_LEASE_TTL_MS : SINGLE_LEASE_TTL_MS;
+}
+
+export const SINGLE_LEASE_TTL_MS = 6000;
+export const CLUSTER_LEASE_TTL_MS = 16_000;
 
 export const busSchema = z.object({ nats: natsSchema }).strict().describe('scale-out: receivers and processors on many machines, over NATS JetStream');
 

@@ -23,8 +23,9 @@ export class LeaseProof {
     private readonly ttlMs: number,
     private readonly mono: () => number = () => performance.now(),
   ) {
-    // renewals run every third of the TTL: a healthy holder's proof is at most that old plus one
-    // round trip, so a third of the TTL as margin never fences a processor that is keeping up
+    // renewals run every sixth of the TTL (processor.ts): a healthy holder's proof is at most that
+    // old plus one round trip, so a third of the TTL as margin never fences a processor that is
+    // keeping up, and half the TTL is left for renewals refused (a NATS node lost)
     this.marginMs = Math.floor(ttlMs / 3);
   }
 

@@ -1,7 +1,7 @@
 /**
- * A processor letting a partition's lease go (processor.ts `release`: after a fence, over its
- * share, at its stop), so that another processor takes the partition at its next heartbeat instead
- * of a TTL later, when the lease has aged.
+ * A holder letting a lease go (leases.ts `release`: a processor's partition after a fence, over its
+ * share, at its stop; a poller's device), so that another holder takes the unit at its next
+ * heartbeat instead of a TTL later, when the lease has aged.
  *
  * The processor has stopped reading and renewing the partition before the delete is sent, so until
  * the lease goes nobody reads the partition. While the leases bucket has no leader (a NATS node's
@@ -64,7 +64,7 @@ export async function letGo(g: Attempt): Promise<boolean> {
   }
 }
 
-/** A processor's lease deletes in flight (the releases do not wait for them). */
+/** A lease table's deletes in flight (the releases do not wait for them). */
 export class LetGo {
   private readonly pending = new Set<Promise<boolean>>();
   private settled = false;

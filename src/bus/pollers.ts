@@ -82,7 +82,7 @@ export class BusPollers implements DeviceShare {
   async open(): Promise<void> {
     // a bucket of their own: the processors' `<stream>_leases` keys do not expire (they name outbox
     // entries, outbox.ts), and whichever role creates a bucket first sets its expiry
-    this.leases = await LeaseTable.open(this.bus, `${this.opts.stream}_pollers`, { owner: this.key, ttlMs: this.opts.leaseTtlMs, unit: 'device', member: 'poller' });
+    this.leases = await LeaseTable.open(this.bus, `${this.opts.stream}_pollers`, { owner: this.key, ttlMs: this.opts.leaseTtlMs, unit: 'device', member: 'poller', log: this.log });
     this.rates = await this.bus.kv(`${this.opts.stream}_snmp_rates`, 0);
   }
 
@@ -205,7 +205,7 @@ export class BusPollers implements DeviceShare {
     this.held.set(k, name);
     if (!this.take(name, last)) {
       this.held.delete(k);
-      await this.leases.release(k);
+      this.leases.release(k);
       return;
     }
     this.stats.taken++;
@@ -219,7 +219,7 @@ export class BusPollers implements DeviceShare {
     const name = this.held.get(k) as string;
     await this.drop(name); // still held meanwhile: a poll in flight hands its sample over
     this.held.delete(k);
-    await this.leases.release(k);
+    this.leases.release(k);
     this.stats.released++;
     this.log.info({ device: name, why }, 'bus device released');
   }
@@ -240,7 +240,7 @@ export class BusPollers implements DeviceShare {
   async close(): Promise<void> {
     for (const [k, name] of [...this.held]) {
       this.held.delete(k);
-      await this.leases.release(k).catch(() => {});
+      this.leases.release(k);
       this.stats.released++;
       this.log.info({ device: name, why: 'stopping' }, 'bus device released');
     }

@@ -11,11 +11,10 @@
 import type { PartitionState } from '../collector.js';
 import type { Logger } from '../log.js';
 import type { Bus, BusMessage, KeyValue, KvMirror, PartitionConsumer } from './bus.js';
-import { partitionOf } from './bus.js';
 import { fenceOff, flowsIn, LeaseProof, type FencedPartition } from './fence.js';
 import { PartitionStates } from './exporter-state.js';
 import { readFrame, type DatagramHandler } from './frame.js';
-import { LetGo } from './letgo.js';
+import { LeaseTable } from './leases.js';
 import { leaseValue, Outbox, readLease, testHoldCommit, writeAhead, type OutRef } from './outbox.js';
 import type { NetRecord } from '../record/record.js';
 
@@ -33,7 +32,6 @@ export interface ProcessorOptions {
 }
 
 interface Owned extends FencedPartition {
-  rev: number;
   consumer?: PartitionConsumer;
   last?: BusMessage;
   committed: number;
@@ -60,11 +58,8 @@ const dec = new TextDecoder();
 
 export class BusProcessor {
   private readonly owned = new Map<number, Owned>();
-  /** Lease revisions of partitions we do not hold, and since when we see each unchanged. */
-  private readonly seen = new Map<number, { revision: number; since: number }>();
-  private leases!: KeyValue;
+  private leases!: LeaseTable;
   private state!: KeyValue;
-  private leaseView!: KvMirror;
   private stateView!: KvMirror;
   private exporters: PartitionStates | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -81,7 +76,6 @@ export class BusProcessor {
   private beat: Promise<void> = Promise.resolve();
   private acks: Promise<void> = Promise.resolve();
   private stopped = false;
-  private letGo!: LetGo;
   private readonly key: string;
   readonly stats = { frames: 0, datagrams: 0, badFrames: 0, commits: 0, taken: 0, released: 0, lost: 0, members: 0, fenced: 0, discardedFrames: 0, discardedFlows: 0 };
 
@@ -99,23 +93,35 @@ export class BusProcessor {
     this.handle = handle;
     this.restore = restore;
     if (discard) this.discard = discard;
-    // leases do not expire on the server: a dead holder's lease keeps naming its outbox entries
-    // (outbox.ts) until a taker that saw it unchanged for a TTL replaces it (tryLease)
-    this.leases = await this.bus.kv(`${this.opts.stream}_leases`, this.opts.maxAgeMs);
-    this.letGo = new LetGo(this.leases, this.key, this.opts.leaseTtlMs, this.log);
+    // a lease names the outbox entries (outbox.ts) not yet committed past: the taker's own, when
+    // taking, are those of the lease it replaces; and it does not expire on the server before the
+    // entries do (leases.ts)
+    this.leases = await LeaseTable.open(this.bus, `${this.opts.stream}_leases`, {
+      owner: this.key,
+      ttlMs: this.opts.leaseTtlMs,
+      unit: 'part',
+      member: 'member',
+      expireMs: this.opts.maxAgeMs,
+      value: (u, prev) => leaseValue(this.key, this.owned.get(Number(u))?.out ?? readLease(prev).out),
+      proof: { now: () => this.proof.now(), renewed: (u, sent) => this.proof.renewed(Number(u), sent) },
+      // the fence lets a proof age two thirds of the TTL: renewing every sixth of it leaves half the
+      // TTL for a renewal outage (a NATS node's loss) before the proof lapses (fence.ts)
+      renewEveryMs: Math.max(200, Math.floor(this.opts.leaseTtlMs / 6)),
+      fromWatcher: true,
+      log: this.log,
+    });
     this.state = await this.bus.kv(`${this.opts.stream}_state`, 0);
     this.outbox.attach(await this.bus.kv(`${this.opts.stream}_outbox`, this.opts.maxAgeMs));
     this.exporters = new PartitionStates(this.state, exporters, this.log);
     this.handle = this.exporters.wrap(handle);
-    this.leaseView = await this.leases.mirror();
     this.stateView = await this.state.mirror();
-    const every = Math.max(200, Math.floor(this.opts.leaseTtlMs / 3));
+    const every = this.leases.every;
     // renewing runs on its own: a slow rebalance (a consumer created while the cluster re-elects)
     // must not let the leases already held expire
     await this.renew();
     this.renewTimer = setInterval(() => {
       this.renewing = this.renewing.then(() => this.renew()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'bus lease renewal failed'));
-    }, every);
+    }, this.leases.renewEvery);
     this.renewTimer.unref();
     await this.heartbeat();
     this.timer = setInterval(() => {
@@ -134,36 +140,16 @@ export class BusProcessor {
   /** Our leases and our membership, every third of the TTL. */
   private async renew(): Promise<void> {
     if (this.stopped) return;
-    await Promise.all([
-      this.leases.put(`member.${this.key}`, enc.encode(String(Date.now()))),
-      ...[...this.owned].map(async ([p, o]) => {
-        if (!(await this.renewOne(p, o)) && this.owned.get(p) === o) this.lose(p);
-      }),
-    ]);
-  }
-
-  /** One lease written again, naming its outbox entries; false when it moved on (lost). */
-  private async renewOne(p: number, o: Owned): Promise<boolean> {
-    const sent = this.proof.now();
-    const rev = await this.leases.update(`part.${p}`, leaseValue(this.key, o.out), o.rev);
-    if (rev === undefined) return false;
-    o.rev = rev;
-    if (this.owned.get(p) === o) this.proof.renewed(p, sent);
-    return true;
-  }
-
-  /** Members seen writing within the TTL (an expired key sends no event, hence the age check). */
-  private members(now: number): number {
-    let n = 0;
-    for (const e of this.leaseView.entries('member').values()) if (now - e.seenAt < this.opts.leaseTtlMs) n++;
-    return Math.max(1, n);
+    await this.leases.renew(async (u) => {
+      if (this.owned.has(Number(u))) this.lose(Number(u));
+    });
   }
 
   /** Hands over what is above our fair share, takes free partitions up to it, within a third of the TTL. */
   private async heartbeat(): Promise<void> {
     if (this.stopped) return;
     const until = Date.now() + this.opts.leaseTtlMs / 3;
-    const members = this.members(Date.now());
+    const members = this.leases.members(Date.now());
     this.stats.members = members;
     const fair = Math.ceil(this.bus.partitions / members);
     this.step = 'hand over';
@@ -175,50 +161,15 @@ export class BusProcessor {
       this.log.info({ partition: p, share: fair }, 'bus partition over our share: handing it over after the next commit');
     }
     this.step = 'take';
-    let mine = Math.min(active.length, fair);
-    // start the scan at a place of our own, so processors starting together try different partitions
-    const from = partitionOf(this.key, this.bus.partitions);
-    for (let i = 0; i < this.bus.partitions && mine < fair && !this.stopped && Date.now() < until; i++) {
-      const p = (from + i) % this.bus.partitions;
-      if (this.owned.has(p)) continue;
-      const sent = this.proof.now();
-      const lease = await this.tryLease(p);
-      if (lease === undefined) continue;
-      this.proof.renewed(p, sent);
-      await this.take(p, lease.rev, lease.out);
-      mine++;
-    }
-  }
-
-  /**
-   * A free partition is created; one whose lease stayed at the same revision for a whole TTL (its
-   * holder stopped renewing) is taken at that revision (compare-and-set). Judged by our own reads,
-   * so neither the server's expiry of the key nor a watcher is relied on, both of which lag while a
-   * cluster re-elects leaders.
-   */
-  private async tryLease(p: number): Promise<{ rev: number; out: OutRef[] } | undefined> {
-    const key = `part.${p}`;
-    const cur = await this.leases.get(key);
+    const mine = Math.min(active.length, fair);
+    const units = Array.from({ length: this.bus.partitions }, (_, p) => String(p));
     // the outbox entries the last holder referred to come with the lease (outbox.ts)
-    const out = readLease(cur?.value).out;
-    const value = leaseValue(this.key, out);
-    const got = (rev: number | undefined): { rev: number; out: OutRef[] } | undefined => (rev === undefined ? undefined : { rev, out });
-    if (!cur) return got(await this.leases.create(key, value));
-    const now = Date.now();
-    let seen = this.seen.get(p);
-    if (!seen || seen.revision !== cur.revision) {
-      // our watcher saw this revision written at seenAt or later: as safe a start as this read
-      const w = this.leaseView.entries('part').get(key);
-      seen = { revision: cur.revision, since: w?.revision === cur.revision ? Math.min(now, w.seenAt) : now };
-      this.seen.set(p, seen);
-    }
-    if (now - seen.since < this.opts.leaseTtlMs) return undefined;
-    return got(await this.leases.update(key, value, cur.revision));
+    await this.leases.acquire(units, fair - mine, until, (u, prev) => this.take(Number(u), readLease(prev).out), () => this.stopped);
   }
 
   /** Templates and options every processor shared, then the partition's messages after its last commit. */
-  private async take(p: number, rev: number, out: OutRef[]): Promise<void> {
-    const o: Owned = { rev, committed: 0, draining: false, halted: false, unmarked: { frames: 0, datagrams: 0 }, out, skip: 0 };
+  private async take(p: number, out: OutRef[]): Promise<void> {
+    const o: Owned = { committed: 0, draining: false, halted: false, unmarked: { frames: 0, datagrams: 0 }, out, skip: 0 };
     this.owned.set(p, o);
     for (const { value } of this.stateView.entries('state').values()) {
       try {
@@ -231,7 +182,8 @@ export class BusProcessor {
     o.skip = await this.outbox.replay(out, p);
     if (out.length) this.log.info({ partition: p, refs: out, skip_to: o.skip }, 'bus partition taken with records its last holder may have written: written again, their messages skipped');
     // a consumer created while the cluster re-elects leaders can hang: give up on the partition
-    // (lease deleted, taken again by whoever tries next) rather than hold it unconsumed
+    // rather than hold it unconsumed; its lease is deleted (taken again by whoever tries next)
+    // unless it names a predecessor's outbox entries, which the next taker must find: then it ages
     const pending = this.bus.consume(p, (m) => this.onMessage(o, m));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), TAKE_TIMEOUT_MS)));
@@ -241,7 +193,8 @@ export class BusProcessor {
     if (!c || c instanceof Error) {
       void pending.then((x) => x.stop()).catch(() => {});
       this.owned.delete(p);
-      await this.leases.delete(`part.${p}`).catch(() => {});
+      if (out.length) this.leases.forget(String(p));
+      else this.leases.release(String(p));
       throw c ?? new Error(`partition ${p}: no consumer after ${TAKE_TIMEOUT_MS} ms`);
     }
     o.consumer = c;
@@ -288,6 +241,7 @@ export class BusProcessor {
     this.stats.discardedFrames += f.frames;
     this.stats.discardedFlows += flows;
     for (const p of f.lapsed) {
+      this.leases.forget(String(p));
       this.exporters?.forget(p);
       this.log.warn({ partition: p }, 'bus partition lease lost to another processor');
     }
@@ -302,12 +256,9 @@ export class BusProcessor {
 
   /** outbox.ts writeAhead; false: refused, so we fenced ourselves and none of the interval is written or committed. */
   private async writeAhead(marks: Mark[], records: NetRecord[]): Promise<string | undefined | false> {
-    const r = await writeAhead(this.outbox, marks, records, ({ p, o }) => this.owned.get(p) === o && this.proof.holds(p), (moved) => {
-      // in the renewals' turn: two writes of one lease at one revision would fail each other
-      const step = this.renewing.then(() => Promise.all(moved.map(({ p, o }) => this.renewOne(p, o as Owned))));
-      this.renewing = step.then(() => undefined, () => undefined);
-      return step.then((ok) => ok.every(Boolean), () => false);
-    });
+    const r = await writeAhead(this.outbox, marks, records, ({ p, o }) => this.owned.get(p) === o && this.proof.holds(p), (moved) =>
+      moved.every(({ p, o }) => this.owned.get(p) === o) ? this.leases.relabel(moved.map(({ p }) => String(p))) : Promise.resolve(false),
+    );
     if (r.refused === undefined) return r.id;
     this.fence(r.refused);
     return false;
@@ -365,10 +316,11 @@ export class BusProcessor {
     this.owned.delete(p);
     this.proof.forget(p);
     this.exporters?.forget(p);
+    // outbox entries not committed past: the lease keeps naming them until it expires, for the taker
+    if (!o?.out.some((r) => r.seq > o.committed)) this.leases.release(String(p));
+    else this.leases.forget(String(p));
     this.stats.released++;
     this.log.info({ partition: p }, 'bus partition released');
-    // outbox entries not committed past: the lease keeps naming them until it expires, for the taker
-    if (o && !o.out.some((r) => r.seq > o.committed)) this.letGo.start(`part.${p}`, o.rev, () => this.owned.has(p));
   }
 
   /** Templates and options for whoever takes our exporters over. */
@@ -392,9 +344,7 @@ export class BusProcessor {
   async close(): Promise<void> {
     await this.acks;
     for (const p of [...this.owned.keys()]) await this.release(p).catch(() => {});
-    await this.letGo?.settle(Math.min(5000, this.opts.leaseTtlMs / 3));
-    await this.leases.delete(`member.${this.key}`).catch(() => {});
-    this.leaseView.stop();
+    await this.leases.close();
     this.stateView.stop();
   }
 }

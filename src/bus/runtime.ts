@@ -92,7 +92,7 @@ export class BusRuntime {
     const take = processor ? o.xcheck?.take : undefined;
     const counters = o.xcheck && (pollers || take) ? await SharedCounters.open(bus, n.stream, { share: pollers !== undefined, take }, log) : undefined;
     take?.restrict((e) => processor?.partitions().includes(partitionOf(e, bus.partitions)) ?? false);
-    log.info({ servers: n.servers, stream: n.stream, partitions: n.partitions, roles: o.roles }, 'bus connected');
+    log.info({ servers: n.servers, stream: n.stream, partitions: n.partitions, lease_ttl_ms: n.lease_ttl, roles: o.roles }, 'bus connected');
     const traps = BusTraps.create(bus, n, { receiver: o.roles.includes('receiver'), processor: o.roles.includes('processor'), dataDir: o.dataDir, settle: o.settle }, log.child({ queue: 'trap' }));
     return new BusRuntime(bus, receiver, processor, out, pollers, ifnames, counters, traps);
   }

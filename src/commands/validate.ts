@@ -17,7 +17,9 @@ export async function runValidate(args: string[], io: Io): Promise<number> {
     const cfg = loadAppConfig(file, overridesFromFlags(values));
     const on = Object.entries(cfg.collectors as Record<string, { enabled: boolean } | undefined>).filter(([, b]) => b?.enabled).map(([k]) => k);
     const sinks = Object.entries(cfg.sinks).filter(([, s]) => s?.enabled).map(([k]) => k);
-    if (!values.quiet) io.stdout.write(`${file}: valid (collectors: ${on.join(', ') || 'none'}; sinks: ${sinks.join(', ') || 'none'})\n`);
+    // lease_ttl's default depends on the servers (bus/config.ts): say which one applies
+    const bus = cfg.bus ? `; bus: ${cfg.bus.nats.servers.length} server(s), replicas ${cfg.bus.nats.replicas}, lease_ttl ${cfg.bus.nats.lease_ttl / 1000}s` : '';
+    if (!values.quiet) io.stdout.write(`${file}: valid (collectors: ${on.join(', ') || 'none'}; sinks: ${sinks.join(', ') || 'none'}${bus})\n`);
     return 0;
   } catch (e) {
     if (e instanceof ConfigError) {
