@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { Bus, KeyValue, KvMirror } from './bus.js';
 import { partitionOf } from './bus.js';
 import { LetGo } from './letgo.js';
+import { RETRY_MS, retrying } from './retry.js';
 
 /** Told of every accepted take, renewal and relabel, on a monotonic clock (fence.ts LeaseProof). */
 export interface LeaseClock {
@@ -62,14 +63,6 @@ interface Held {
 }
 
 const enc = new TextEncoder();
-/**
- * A renewal refused for want of a bucket leader (`503`, a node lost: 5.7-6.9 s measured) is sent
- * again this often rather than at the next turn: the proof's age once the bucket answers again is
- * then the outage plus at most this, not plus a whole renewal period (bench/lease-failover.bench.ts).
- */
-const RETRY_MS = 500;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export class LeaseTable {
   private readonly held = new Map<string, Held>();
   /** Lease revisions of units we do not hold, and since when we see each unchanged. */
@@ -135,18 +128,10 @@ export class LeaseTable {
    */
   renew(lost: (unit: string) => Promise<void>): Promise<void> {
     return this.inTurn(async () => {
-      // a failed write is tried again until the next renewal is due, which then takes over
+      // a failed write (no bucket leader) is tried again until the next renewal is due, which then
+      // takes over: the proof's age once the bucket answers is then the outage plus at most RETRY_MS
       const until = Date.now() + this.renewEvery - RETRY_MS;
-      const retried = async <T>(step: () => Promise<T>, still: () => boolean): Promise<T> => {
-        for (;;) {
-          try {
-            return await step();
-          } catch (e) {
-            if (Date.now() >= until || !still()) throw e;
-            await sleep(RETRY_MS);
-          }
-        }
-      };
+      const retried = <T>(step: () => Promise<T>, still: () => boolean): Promise<T> => retrying(step, () => Date.now() < until && still());
       await Promise.all([
         retried(() => this.kv.put(`${this.opts.member}.${this.opts.owner}`, enc.encode(String(Date.now()))), () => true),
         ...[...this.held].map(async ([u, h]) => {
@@ -161,15 +146,16 @@ export class LeaseTable {
 
   /**
    * Writes the leases of held units again now, with what `value` gives (the processor names a new
-   * outbox entry in them). False when a unit is not held, its lease moved on or a write failed;
-   * the leases stay held either way (the next renewal tells whether one was lost).
+   * outbox entry in them). A write the bucket refused is tried again while `still()` (the caller
+   * can still prove the leases). False when a unit is not held, its lease moved on or a write
+   * failed; the leases stay held either way (the next renewal tells whether one was lost).
    */
-  relabel(units: readonly string[]): Promise<boolean> {
+  relabel(units: readonly string[], still: () => boolean = () => false): Promise<boolean> {
     return this.inTurn(async () => {
       const ok = await Promise.all(
         units.map((u) => {
           const h = this.held.get(u);
-          return h ? this.write(u, h) : false;
+          return h ? retrying(() => this.write(u, h), () => still() && this.held.get(u) === h) : false;
         }),
       );
       return ok.every(Boolean);

@@ -19,6 +19,7 @@
 import type { NetRecord } from '../record/record.js';
 import type { KeyValue } from './bus.js';
 import { pack, unpack } from './packed.js';
+import { retrying } from './retry.js';
 
 /** An outbox entry a lease refers to: its id and the partition's last message it covers. */
 export interface OutRef {
@@ -74,7 +75,9 @@ export interface Covered {
  * lease (`relabel`: a CAS of each lease at the revision we hold), before any of them is written.
  * `id` undefined: no message is covered, the records go out as they are. `refused`: a lease could
  * not be proved (`holds`) or had moved on, so the records must not be written, nor the messages
- * committed. A reference already written into a lease still ours goes when the caller releases it;
+ * committed. A write the bucket refuses (no leader: a NATS node lost) is sent again while every
+ * lease stays provable, so an election shorter than the proof's slack fences no one. A reference
+ * already written into a lease still ours goes when the caller releases it;
  * killed before that, a taker of that partition writes the entry, the part of the lapsed partition
  * included, which its new owner decodes again: the one double count left, in a window of a few
  * milliseconds that needs a lease lost and a kill at once.
@@ -84,21 +87,22 @@ export async function writeAhead(
   marks: readonly Covered[],
   records: NetRecord[],
   holds: (m: Covered) => boolean,
-  relabel: (moved: Covered[]) => Promise<boolean>,
+  relabel: (moved: Covered[], still: () => boolean) => Promise<boolean>,
 ): Promise<{ id?: string; refused?: string }> {
   const moved = marks.filter(({ o, last }) => last && last.seq > o.committed);
   if (!moved.length) return {};
   const lost = moved.find((m) => !holds(m));
   if (lost) return { refused: `partition ${lost.p} not provably ours when its interval was to be written` };
   const seqs = moved.map((m) => (m.last as { seq: number }).seq);
+  const still = (): boolean => moved.every(holds);
   let id: string;
   try {
-    id = await outbox.put(Object.fromEntries(moved.map((m, i) => [String(m.p), seqs[i] as number])), records);
+    id = await outbox.put(Object.fromEntries(moved.map((m, i) => [String(m.p), seqs[i] as number])), records, still);
   } catch (e) {
     return { refused: `outbox: ${(e as Error).message}` };
   }
   moved.forEach((m, i) => m.o.out.push({ id, seq: seqs[i] as number }));
-  if (await relabel(moved)) return { id };
+  if (await relabel(moved, still)) return { id };
   for (const { o } of moved) o.out = o.out.filter((r) => r.id !== id);
   return { refused: 'a lease moved while its interval was written ahead' };
 }
@@ -157,13 +161,16 @@ export class Outbox {
     if (this.window === w) this.window = undefined;
   }
 
-  /** In pieces under NATS's default 1 MiB max_payload; the head, naming their count, last. */
-  async put(marks: Record<string, number>, records: NetRecord[]): Promise<string> {
+  /**
+   * In pieces under NATS's default 1 MiB max_payload; the head, naming their count, last. A piece
+   * the bucket refused is put again while `still()` (retry.ts).
+   */
+  async put(marks: Record<string, number>, records: NetRecord[], still: () => boolean = () => false): Promise<string> {
     const id = `${this.holder}.${this.run}.${++this.n}`;
     const blob = encodeBlob({ marks, records });
     const n = Math.max(1, Math.ceil(blob.length / CHUNK));
-    await Promise.all(Array.from({ length: n }, (_, i) => this.kv.put(`out.${id}.${i}`, blob.subarray(i * CHUNK, (i + 1) * CHUNK))));
-    await this.kv.put(`out.${id}`, enc.encode(String(n)));
+    await Promise.all(Array.from({ length: n }, (_, i) => retrying(() => this.kv.put(`out.${id}.${i}`, blob.subarray(i * CHUNK, (i + 1) * CHUNK)), still)));
+    await retrying(() => this.kv.put(`out.${id}`, enc.encode(String(n))), still);
     this.stats.written++;
     return id;
   }

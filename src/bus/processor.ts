@@ -256,8 +256,8 @@ export class BusProcessor {
 
   /** outbox.ts writeAhead; false: refused, so we fenced ourselves and none of the interval is written or committed. */
   private async writeAhead(marks: Mark[], records: NetRecord[]): Promise<string | undefined | false> {
-    const r = await writeAhead(this.outbox, marks, records, ({ p, o }) => this.owned.get(p) === o && this.proof.holds(p), (moved) =>
-      moved.every(({ p, o }) => this.owned.get(p) === o) ? this.leases.relabel(moved.map(({ p }) => String(p))) : Promise.resolve(false),
+    const r = await writeAhead(this.outbox, marks, records, ({ p, o }) => this.owned.get(p) === o && this.proof.holds(p), (moved, still) =>
+      moved.every(({ p, o }) => this.owned.get(p) === o) ? this.leases.relabel(moved.map(({ p }) => String(p)), still) : Promise.resolve(false),
     );
     if (r.refused === undefined) return r.id;
     this.fence(r.refused);
