@@ -72,7 +72,22 @@ async function portAnswers(url: string, ca?: string): Promise<boolean> {
   }
 }
 
+/**
+ * A free port found now may be taken by another test's server before influxd binds it (test files
+ * run in parallel: seen once in CI, `bind: address already in use`); such a start is tried again on
+ * another port, twice at most.
+ */
 export async function startInfluxd(options: InfluxdOptions = {}): Promise<Influxd> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startInfluxdOnce(options);
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startInfluxdOnce(options: InfluxdOptions): Promise<Influxd> {
   const tmp = await makeTmpDir('netvigil-influxd-');
   const port = await freeTcpPort();
   const rpc = await freeTcpPort();
@@ -169,6 +184,11 @@ ${extra}
     },
     output: () => log + (d?.output() ?? ''),
   };
-  await inst.start();
+  try {
+    await inst.start();
+  } catch (e) {
+    await inst.cleanup().catch(() => {});
+    throw e;
+  }
   return inst;
 }
