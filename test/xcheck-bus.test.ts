@@ -16,13 +16,14 @@
  * and the processor raises no finding.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from './helpers/cli.js';
 import { startNatsIn, type NatsInNs } from './helpers/nats-netns.js';
 import { makeTmpDir, waitFor } from './helpers/net.js';
 import { makeVethPair, netnsUnavailable, type VethPair } from './helpers/netns.js';
 import type { Daemon } from './helpers/proc.js';
+import { ECHO, points, SENDER, type Point } from './helpers/veth-traffic.js';
 
 const why = netnsUnavailable();
 /**
@@ -46,50 +47,6 @@ let net: VethPair | undefined;
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let nats: NatsInNs | undefined;
 const daemons: Daemon[] = [];
-
-/** Generated traffic: 32 sockets in A (flows expire at spread-out times), 400 datagrams/s each way. */
-const SENDER = `
-import { createSocket } from 'node:dgram';
-const [dst, secs] = [process.argv[2], Number(process.argv[3])];
-const socks = [];
-const payload = Buffer.alloc(1000, 1);
-const until = Date.now() + secs * 1000;
-let i = 0;
-const t = setInterval(() => {
-  if (socks.length < 32 && i % 6 === 0) { const s = createSocket('udp4'); s.bind(0, process.argv[4]); socks.push(s); }
-  i++;
-  for (let k = 0; k < 4; k++) socks[(i * 4 + k) % socks.length]?.send(payload, 9000, dst);
-  if (Date.now() > until) { clearInterval(t); setTimeout(() => { for (const s of socks) s.close(); }, 200); }
-}, 10);
-`;
-const ECHO = `
-import { createSocket } from 'node:dgram';
-const s = createSocket('udp4');
-s.on('message', (m, r) => s.send(m, r.port, r.address));
-s.bind(9000, process.argv[2]);
-setTimeout(() => s.close(), Number(process.argv[3]) * 1000);
-`;
-
-interface Point {
-  tags: Record<string, string>;
-  fields: Record<string, string>;
-  time: number;
-}
-
-/** Points of one measurement in a line-protocol file (escaped spaces and commas in tags kept apart). */
-function points(file: string, measurement: string): Point[] {
-  if (!existsSync(file)) return [];
-  const out: Point[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.startsWith(`${measurement},`)) continue;
-    const parts = line.split(/(?<!\\) (?=(?:[^"]*"[^"]*")*[^"]*$)/);
-    const [head = '', fields = '', time = ''] = parts;
-    const tags = head.split(/(?<!\\),/).slice(1).map((t) => t.split(/(?<!\\)=/) as [string, string]);
-    const f = fields.match(/([a-z_]+)=("(?:[^"\\]|\\.)*"|[^,]+)/g)?.map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)]) ?? [];
-    out.push({ tags: Object.fromEntries(tags), fields: Object.fromEntries(f), time: Number(time) });
-  }
-  return out;
-}
 
 const int = (v: string | undefined): number => Number((v ?? 'NaN').replace(/i$/, ''));
 
@@ -189,13 +146,15 @@ describe.skipIf(why !== undefined)(`flow vs SNMP across a bus, in a network name
     daemons.push(n.exec(n.a, 'pmacctd', ['-f', pmacctConf(dir, n.ifA, n.ifIndexA, 'in', 1, [2055, 2056])], { cwd: dir }));
     daemons.push(n.exec(n.a, 'pmacctd', ['-f', pmacctConf(dir, n.ifA, n.ifIndexA, 'out', 2, [2055, 2056])], { cwd: dir }));
     // pmacctd's start-up (3 s), then the sender starts START_S into a flow interval (see INTERVAL_S)
+    // the sender waits for that wall time itself: started on a loaded machine, node takes a second
+    // or two to run a script, which would move the traffic against the intervals
     const ready = Date.now() + 3000;
     const period = INTERVAL_S * 1000;
-    await new Promise((r) => setTimeout(r, 3000 + ((period + START_S * 1000 - (ready % period)) % period)));
-    daemons.push(n.exec(n.b, process.execPath, [join(dir, 'echo.mjs'), n.addrB, String(TRAFFIC_S + 5)]));
-    const sender = n.exec(n.a, process.execPath, [join(dir, 'sender.mjs'), n.addrB, String(TRAFFIC_S), n.addrA]);
+    const startAt = ready + ((period + START_S * 1000 - (ready % period)) % period);
+    daemons.push(n.exec(n.b, process.execPath, [join(dir, 'echo.mjs'), n.addrB, String(Math.ceil((startAt - Date.now()) / 1000) + TRAFFIC_S + 5)]));
+    const sender = n.exec(n.a, process.execPath, [join(dir, 'sender.mjs'), n.addrB, String(TRAFFIC_S), n.addrA, String(startAt)]);
     daemons.push(sender);
-    await waitFor('traffic to end', () => sender.proc.exitCode !== null, (TRAFFIC_S + 20) * 1000, 500);
+    await waitFor('traffic to end', () => sender.proc.exitCode !== null, startAt - Date.now() + (TRAFFIC_S + 20) * 1000, 500);
     const lp = (name: string): string => join(dir, name, 'lp', 'netvigil.lp');
     const ifIndex = String(n.ifIndexA);
     const checks = (name: string): Point[] => points(lp(name), 'xcheck').filter((p) => p.tags.device === 'probe' && p.tags.if_index === ifIndex);
@@ -208,7 +167,8 @@ describe.skipIf(why !== undefined)(`flow vs SNMP across a bus, in a network name
     for (const d of [proc, single, poller]) await d.stop('SIGTERM', 15_000);
     const onBus = checks('proc');
     const ref = checks('single');
-    const report = `bus ${onBus.length} windows, single ${ref.length}\n${proc.output().slice(-3000)}\n----\n${poller.output().slice(-2000)}`;
+    const windows = (ps: Point[]): string => ps.map((p) => `${p.time}: flow ${p.fields.flow_in_bytes}/${p.fields.flow_out_bytes} snmp ${p.fields.snmp_in_octets}/${p.fields.snmp_out_octets}`).join('; ');
+    const report = `bus ${onBus.length} windows (${windows(onBus)}), single ${ref.length} (${windows(ref)}); traffic from ${startAt}\n${proc.output().slice(-3000)}\n----\n${poller.output().slice(-2000)}`;
     expect(onBus.length, report).toBeGreaterThanOrEqual(3);
     expect(onBus.every((p) => p.tags.instance === 'proc'), report).toBe(true);
 

@@ -16,12 +16,13 @@
  *                 volume near SNMP's (IPFIX numbers records, so the gaps count the flows lost)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from './helpers/cli.js';
 import { makeTmpDir, waitFor } from './helpers/net.js';
 import { makeVethPair, netnsUnavailable, type VethPair } from './helpers/netns.js';
 import type { Daemon } from './helpers/proc.js';
+import { ECHO, points, SENDER, type Point } from './helpers/veth-traffic.js';
 
 const why = netnsUnavailable();
 const RATE = 2;
@@ -30,51 +31,6 @@ const TRAFFIC_S = 45;
 let net: VethPair | undefined;
 let tmp: { dir: string; cleanup: () => Promise<void> };
 const daemons: Daemon[] = [];
-
-/** Generated traffic: 32 sockets in A (so flows expire at spread-out times), 400 datagrams/s each way. */
-const SENDER = `
-import { createSocket } from 'node:dgram';
-const [dst, secs] = [process.argv[2], Number(process.argv[3])];
-const socks = [];
-const payload = Buffer.alloc(1000, 1);
-const until = Date.now() + secs * 1000;
-let i = 0;
-const t = setInterval(() => {
-  if (socks.length < 32 && i % 6 === 0) { const s = createSocket('udp4'); s.bind(0, process.argv[4]); socks.push(s); }
-  i++;
-  for (let k = 0; k < 4; k++) socks[(i * 4 + k) % socks.length]?.send(payload, 9000, dst);
-  if (Date.now() > until) { clearInterval(t); setTimeout(() => { for (const s of socks) s.close(); }, 200); }
-}, 10);
-`;
-const ECHO = `
-import { createSocket } from 'node:dgram';
-const s = createSocket('udp4');
-s.on('message', (m, r) => s.send(m, r.port, r.address));
-s.bind(9000, process.argv[2]);
-setTimeout(() => s.close(), Number(process.argv[3]) * 1000);
-`;
-
-interface Point {
-  measurement: string;
-  tags: Record<string, string>;
-  fields: Record<string, string>;
-}
-
-function points(file: string, measurement: string): Point[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith(`${measurement},`))
-    .map((l) => {
-      const [head = '', fields = ''] = l.split(' ');
-      const [m = '', ...tags] = head.split(',');
-      return {
-        measurement: m,
-        tags: Object.fromEntries(tags.map((t) => t.split('=') as [string, string])),
-        fields: Object.fromEntries(fields.match(/([a-z_]+)=("(?:[^"\\]|\\.)*"|[^,]+)/g)?.map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]) ?? []),
-      };
-    });
-}
 
 const int = (v: string | undefined): number => Number((v ?? '0').replace(/i$/, ''));
 
