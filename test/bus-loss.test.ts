@@ -162,7 +162,7 @@ describe('loss accounting across bus partition takeovers (3-node cluster, R3)', 
         }
       }
       if (round === 3) {
-        // mid-interval, away from a flush's write and commit (that window is README "Not done yet": fencing)
+        // mid-interval, away from a flush's write and commit (that window is test/bus-fence.test.ts's)
         await new Promise((r) => setTimeout(r, (3000 - (Date.now() % 2000)) % 2000));
         p1.proc.kill('SIGKILL');
       }
