@@ -108,18 +108,6 @@ export async function writeAhead(
 }
 
 /**
- * Fault injection for tests only (test/bus-fence.test.ts): `NETVIGIL_TEST_HOLD_COMMIT_MS` makes a
- * processor wait that long after an interval's records were written and before it commits them, and
- * say so in the log, so a test can SIGKILL it inside that window (a few milliseconds otherwise).
- */
-export async function testHoldCommit(log: (msg: string) => void): Promise<void> {
-  const ms = Number(process.env['NETVIGIL_TEST_HOLD_COMMIT_MS'] ?? 0);
-  if (!(ms > 0)) return;
-  log('bus test hook: interval written, holding its commit');
-  await new Promise((r) => setTimeout(r, ms));
-}
-
-/**
  * The processor's side: the flow collector's emitter passes through `capture`, which holds the
  * records of an interval between closeInterval and the call of its result (aggregates, flow_top,
  * volumes); `put` writes them ahead, `replay` writes a predecessor's again.

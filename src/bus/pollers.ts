@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import type { NetRecord } from '../record/record.js';
 import type { Bus, KeyValue } from './bus.js';
 import { LeaseTable } from './leases.js';
+import { testHold } from './testhold.js';
 import { isPacked, pack, unpack } from './packed.js';
 
 export interface PollerOptions {
@@ -122,25 +123,13 @@ export class BusPollers implements DeviceShare {
     try {
       await Promise.race([this.rates.put(k, entry), late]);
       this.stats.saved++;
-      await this.testHold(device);
+      await testHold('HANDOFF', () => this.log.info({ device }, 'bus test hook: poll handed over, holding its records'));
     } catch (e) {
       this.stats.saveErrors++;
       this.log.warn({ device, err: (e as Error).message }, 'could not hand over a device\'s rate state: its next poller starts from an older sample');
     } finally {
       clearTimeout(t);
     }
-  }
-
-  /**
-   * Fault injection for tests only (test/bus-pollers.test.ts): `NETVIGIL_TEST_HOLD_HANDOFF_MS` holds
-   * a poll's records that long after they were handed over and before they are emitted, and says so
-   * in the log, so a test can SIGKILL the poller inside that window (a few milliseconds otherwise).
-   */
-  private async testHold(device: string): Promise<void> {
-    const ms = Number(process.env['NETVIGIL_TEST_HOLD_HANDOFF_MS'] ?? 0);
-    if (!(ms > 0)) return;
-    this.log.info({ device }, 'bus test hook: poll handed over, holding its records');
-    await new Promise((r) => setTimeout(r, ms));
   }
 
   /** Device names held now, sorted. */

@@ -15,7 +15,8 @@ import { fenceOff, flowsIn, LeaseProof, type FencedPartition } from './fence.js'
 import { PartitionStates } from './exporter-state.js';
 import { readFrame, type DatagramHandler } from './frame.js';
 import { LeaseTable } from './leases.js';
-import { leaseValue, Outbox, readLease, testHoldCommit, writeAhead, type OutRef } from './outbox.js';
+import { leaseValue, Outbox, readLease, writeAhead, type OutRef } from './outbox.js';
+import { testHold } from './testhold.js';
 import type { NetRecord } from '../record/record.js';
 
 export interface ProcessorOptions {
@@ -293,7 +294,7 @@ export class BusProcessor {
           if (id === false) return void (this.stats.discardedFlows += flowsIn(window));
           for (const r of window) this.opts.emit(r);
           await this.opts.settle();
-          if (id) await testHoldCommit((msg) => this.log.info({ outbox: id }, msg));
+          if (id) await testHold('COMMIT', () => this.log.info({ outbox: id }, 'bus test hook: interval written, holding its commit'));
           let all = true;
           for (const { p, o, last, draining } of marks) {
             // a partition lost meanwhile is another's now: its offset is not ours to move

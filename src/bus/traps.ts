@@ -19,6 +19,7 @@ import { makeRecord, int, type NetRecord } from '../record/record.js';
 import type { Bus, QueueMessage } from './bus.js';
 import type { NatsConfig } from './config.js';
 import { readFrame, type DatagramHandler } from './frame.js';
+import { testHold } from './testhold.js';
 import { BusReceiver, receiverFields } from './receiver.js';
 import { BusSpool } from './spool.js';
 
@@ -95,7 +96,7 @@ export class BusTrapConsumer {
         this.pending = [];
         try {
           await this.opts.settle();
-          await testHoldTrapAck(this.log);
+          await testHold('TRAP_ACK', () => this.log.info('bus test hook: trap records written, holding their acknowledgement'));
           for (const m of batch) m.ack();
           this.stats.acked += batch.length;
         } catch (e) {
@@ -123,14 +124,6 @@ export class BusTrapConsumer {
     await Promise.race([this.flushing, new Promise((r) => (t = setTimeout(r, deadlineMs)))]);
     clearTimeout(t);
   }
-}
-
-/** Test-only fault injection: hold the acknowledgement of written trap records, so a test can kill the processor in between. */
-async function testHoldTrapAck(log: Logger): Promise<void> {
-  const ms = Number(process.env['NETVIGIL_TEST_HOLD_TRAP_ACK_MS'] ?? 0);
-  if (!(ms > 0)) return;
-  log.info('bus test hook: trap records written, holding their acknowledgement');
-  await new Promise((r) => setTimeout(r, ms));
 }
 
 /** The trap side of an instance on the bus, by role. */
